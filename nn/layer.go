@@ -1,0 +1,266 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+// Layer is one stage of a Sequential model. The layers of this package are
+// the only implementations: a Layer is built with NewLinear, NewConv2d,
+// ReLU, Tanh, NewMaxPool2d, NewAvgPool2d or Flatten and handed to
+// NewSequential, which owns its buffers from then on. A Layer value must not
+// be shared between models.
+type Layer interface {
+	// Kind returns a short description of the layer, for example
+	// "Linear(784, 512)".
+	Kind() string
+
+	// setup checks the per-sample input shape and returns the output shape.
+	setup(in []int) (out []int, err error)
+	// numParams returns the layer's parameter count; 0 for parameter-free
+	// layers.
+	numParams() int
+	// forward computes y from x for n samples.
+	forward(x, y []float64, n int)
+	// backward computes dx from dy (dx may be nil when not needed). x and y
+	// are the layer's input and output from the last forward pass.
+	backward(x, y, dy, dx []float64, n int)
+}
+
+// paramLayer is a layer with parameters: a weight followed by a bias in one
+// arena layer.
+type paramLayer interface {
+	Layer
+	paramShape() []int
+	bind(p []float64)
+	initParams(rng *rand.Rand)
+	// grow sizes per-batch buffers for at least n samples.
+	grow(n int)
+	// beginBackward records the layer input x and output error dy of the
+	// current backward pass; it precedes source, accumulate and backward.
+	beginBackward(x, dy []float64, n int)
+	// source returns the per-sample gradient source of the current
+	// backward pass in the given form (Mixed resolved by the layer).
+	source(mode GradMode) optimizer.GradSource
+	// accumulate adds Σ_i g_i to dst, the layer's gradient slice.
+	accumulate(dst []float64)
+}
+
+// prod returns the product of the elements of s.
+func prod(s []int) int {
+	p := 1
+	for _, v := range s {
+		p *= v
+	}
+	return p
+}
+
+// uniformInit fills p with draws from U(-bound, bound), bound = 1/√fanIn,
+// which is PyTorch's default initialisation of both weight
+// (kaiming_uniform with a = √5) and bias of Linear and Conv2d layers.
+func uniformInit(p []float64, fanIn int, rng *rand.Rand) {
+	bound := 1 / math.Sqrt(float64(fanIn))
+	for i := range p {
+		p[i] = (2*rng.Float64() - 1) * bound
+	}
+}
+
+// relu is the rectified linear unit, max(0, x).
+type relu struct{}
+
+// ReLU returns a layer computing max(0, x) element-wise.
+func ReLU() Layer { return relu{} }
+
+func (relu) Kind() string                  { return "ReLU" }
+func (relu) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
+func (relu) numParams() int                { return 0 }
+func (relu) forward(x, y []float64, n int) {
+	y = y[:len(x)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
+		}
+	}
+}
+func (relu) backward(x, y, dy, dx []float64, n int) {
+	if dx == nil {
+		return
+	}
+	dx = dx[:len(dy)]
+	y = y[:len(dy)]
+	for i, g := range dy {
+		if y[i] > 0 {
+			dx[i] = g
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// tanh is the hyperbolic tangent.
+type tanh struct{}
+
+// Tanh returns a layer computing tanh(x) element-wise.
+func Tanh() Layer { return tanh{} }
+
+func (tanh) Kind() string                  { return "Tanh" }
+func (tanh) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
+func (tanh) numParams() int                { return 0 }
+func (tanh) forward(x, y []float64, n int) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = math.Tanh(v)
+	}
+}
+func (tanh) backward(x, y, dy, dx []float64, n int) {
+	if dx == nil {
+		return
+	}
+	dx = dx[:len(dy)]
+	y = y[:len(dy)]
+	for i, g := range dy {
+		dx[i] = g * (1 - y[i]*y[i])
+	}
+}
+
+// flatten reshapes each sample to a vector.
+type flatten struct{}
+
+// Flatten returns a layer that reshapes each sample to one dimension, as
+// torch.nn.Flatten does; the values are copied unchanged (row-major order).
+func Flatten() Layer { return flatten{} }
+
+func (flatten) Kind() string                  { return "Flatten" }
+func (flatten) setup(in []int) ([]int, error) { return []int{prod(in)}, nil }
+func (flatten) numParams() int                { return 0 }
+func (flatten) forward(x, y []float64, n int) { copy(y, x) }
+func (flatten) backward(x, y, dy, dx []float64, n int) {
+	if dx != nil {
+		copy(dx, dy)
+	}
+}
+
+// pool2d is a max or average pooling layer without padding.
+type pool2d struct {
+	max       bool
+	k, stride int
+	c, h, w   int
+	ho, wo    int
+	arg       []int32 // argmax offsets within a sample, max pooling only
+}
+
+// NewMaxPool2d returns a max-pooling layer with a k×k window and the given
+// stride, without padding, on inputs of shape [C, H, W].
+func NewMaxPool2d(k, stride int) Layer { return &pool2d{max: true, k: k, stride: stride} }
+
+// NewAvgPool2d returns an average-pooling layer with a k×k window and the
+// given stride, without padding, on inputs of shape [C, H, W].
+func NewAvgPool2d(k, stride int) Layer { return &pool2d{k: k, stride: stride} }
+
+func (p *pool2d) Kind() string {
+	if p.max {
+		return fmt.Sprintf("MaxPool2d(%d, stride=%d)", p.k, p.stride)
+	}
+	return fmt.Sprintf("AvgPool2d(%d, stride=%d)", p.k, p.stride)
+}
+
+func (p *pool2d) numParams() int { return 0 }
+
+func (p *pool2d) setup(in []int) ([]int, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("needs input of shape [C, H, W], got %v", in)
+	}
+	if p.k <= 0 || p.stride <= 0 {
+		return nil, fmt.Errorf("window %d and stride %d must be positive", p.k, p.stride)
+	}
+	p.c, p.h, p.w = in[0], in[1], in[2]
+	if p.h < p.k || p.w < p.k {
+		return nil, fmt.Errorf("input %dx%d is smaller than the %dx%d window", p.h, p.w, p.k, p.k)
+	}
+	p.ho = (p.h-p.k)/p.stride + 1
+	p.wo = (p.w-p.k)/p.stride + 1
+	return []int{p.c, p.ho, p.wo}, nil
+}
+
+func (p *pool2d) forward(x, y []float64, n int) {
+	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
+	if p.max && len(p.arg) < n*out {
+		p.arg = make([]int32, n*out)
+	}
+	inv := 1 / float64(p.k*p.k)
+	for i := 0; i < n; i++ {
+		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
+		o := 0
+		for c := 0; c < p.c; c++ {
+			xc := xs[c*p.h*p.w:]
+			for oh := 0; oh < p.ho; oh++ {
+				for ow := 0; ow < p.wo; ow++ {
+					r0, c0 := oh*p.stride, ow*p.stride
+					if p.max {
+						best, bi := math.Inf(-1), -1
+						for a := 0; a < p.k; a++ {
+							row := xc[(r0+a)*p.w+c0 : (r0+a)*p.w+c0+p.k]
+							for b, v := range row {
+								// NaN propagates as in PyTorch.
+								if v > best || bi < 0 || v != v {
+									best, bi = v, (r0+a)*p.w+c0+b
+								}
+							}
+						}
+						ys[o] = best
+						p.arg[i*out+o] = int32(c*p.h*p.w + bi)
+					} else {
+						s := 0.0
+						for a := 0; a < p.k; a++ {
+							for _, v := range xc[(r0+a)*p.w+c0 : (r0+a)*p.w+c0+p.k] {
+								s += v
+							}
+						}
+						ys[o] = s * inv
+					}
+					o++
+				}
+			}
+		}
+	}
+}
+
+func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
+	if dx == nil {
+		return
+	}
+	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
+	clear(dx[:n*in])
+	inv := 1 / float64(p.k*p.k)
+	for i := 0; i < n; i++ {
+		dxs, dys := dx[i*in:(i+1)*in], dy[i*out:(i+1)*out]
+		if p.max {
+			for o, g := range dys {
+				dxs[p.arg[i*out+o]] += g
+			}
+			continue
+		}
+		o := 0
+		for c := 0; c < p.c; c++ {
+			dxc := dxs[c*p.h*p.w:]
+			for oh := 0; oh < p.ho; oh++ {
+				for ow := 0; ow < p.wo; ow++ {
+					g := dys[o] * inv
+					r0, c0 := oh*p.stride, ow*p.stride
+					for a := 0; a < p.k; a++ {
+						row := dxc[(r0+a)*p.w+c0 : (r0+a)*p.w+c0+p.k]
+						for b := range row {
+							row[b] += g
+						}
+					}
+					o++
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+// Sequential is a model that applies its layers in order. It owns the
+// activation and error buffers of every layer, sized for the largest batch
+// seen so far and reused between steps.
+//
+// Its parameters live in an optimizer.Arena, one arena layer per Linear or
+// Conv2d layer in model order; Specs describes them and Bind attaches the
+// model to an arena built from them.
+type Sequential struct {
+	layers []Layer
+	shapes [][]int // shapes[k] is the per-sample input shape of layer k; shapes[len] the output
+	sizes  []int   // prod(shapes[k])
+	arena  []int   // arena layer index of layer k, or -1
+	params []paramLayer
+	names  []string
+
+	mode  GradMode
+	bound *optimizer.Arena
+	cap   int
+	n     int
+	acts  [][]float64 // acts[0] is the caller's input; acts[k+1] the output of layer k
+	errs  [][]float64 // errs[k+1] is dL/d acts[k+1]; errs[len] is the caller's seed
+	srcs  []optimizer.GradSource
+	state int // 0 nothing, 1 after forward, 2 after backward
+}
+
+// NewSequential checks that the layers fit together for per-sample inputs of
+// shape in (for example [784] or [1, 28, 28]) and returns the model. The
+// model is not usable until it is bound to an arena (see Specs and Bind, or
+// NewArena).
+func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("nn: NewSequential: no layers")
+	}
+	if len(in) == 0 || prod(in) <= 0 {
+		return nil, fmt.Errorf("nn: NewSequential: input shape %v must have positive dimensions", in)
+	}
+	s := &Sequential{layers: layers}
+	shape := append([]int(nil), in...)
+	s.shapes = append(s.shapes, shape)
+	s.sizes = append(s.sizes, prod(shape))
+	for k, l := range layers {
+		if l == nil {
+			return nil, fmt.Errorf("nn: NewSequential: layer %d is nil", k)
+		}
+		out, err := l.setup(shape)
+		if err != nil {
+			return nil, fmt.Errorf("nn: layer %d (%s): %w", k, l.Kind(), err)
+		}
+		shape = out
+		s.shapes = append(s.shapes, shape)
+		s.sizes = append(s.sizes, prod(shape))
+		if p, ok := l.(paramLayer); ok {
+			s.arena = append(s.arena, len(s.params))
+			s.params = append(s.params, p)
+			s.names = append(s.names, fmt.Sprintf("%d.%s", k, l.Kind()))
+		} else {
+			s.arena = append(s.arena, -1)
+		}
+	}
+	for i, l := range layers {
+		switch l.(type) {
+		case relu, tanh, flatten: // stateless values may repeat
+			continue
+		}
+		for j := 0; j < i; j++ {
+			if layers[j] == l {
+				return nil, fmt.Errorf("nn: NewSequential: layers %d and %d are the same value; build one layer per position", j, i)
+			}
+		}
+	}
+	s.srcs = make([]optimizer.GradSource, len(s.params))
+	return s, nil
+}
+
+// NewArena builds an arena for the model's parameters, binds the model to it
+// and initialises the parameters as PyTorch does by default, from a
+// generator seeded with seed.
+func (s *Sequential) NewArena(seed uint64) (*optimizer.Arena, error) {
+	a, err := optimizer.NewArena(s.Specs()...)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %w", err)
+	}
+	if err := s.Bind(a); err != nil {
+		return nil, err
+	}
+	s.Init(seed)
+	return a, nil
+}
+
+// Layers returns the model's layers in order.
+func (s *Sequential) Layers() []Layer { return s.layers }
+
+// InShape returns the per-sample input shape.
+func (s *Sequential) InShape() []int { return s.shapes[0] }
+
+// OutShape returns the per-sample output shape.
+func (s *Sequential) OutShape() []int { return s.shapes[len(s.layers)] }
+
+// NumLayers returns the number of arena layers, that is of Linear and
+// Conv2d layers.
+func (s *Sequential) NumLayers() int { return len(s.params) }
+
+// Specs describes the model's arena layers, in model order, named
+// "<position>.<kind>", for example "0.Linear(784, 512)".
+func (s *Sequential) Specs() []optimizer.LayerSpec {
+	specs := make([]optimizer.LayerSpec, len(s.params))
+	for i, p := range s.params {
+		specs[i] = optimizer.LayerSpec{Name: s.names[i], Shape: p.paramShape(), Len: p.numParams()}
+	}
+	return specs
+}
+
+// Bind attaches the model to a: layer l of the model reads its parameters
+// from a.Param(l), and the non-private Backward path accumulates into
+// a.Grad(l). It returns an error if a's layer table does not match Specs.
+func (s *Sequential) Bind(a *optimizer.Arena) error {
+	if len(a.Layers) != len(s.params) {
+		return fmt.Errorf("nn: Bind: arena has %d layers, model has %d parameter layers; build the arena from Specs()", len(a.Layers), len(s.params))
+	}
+	for i, p := range s.params {
+		if a.Layers[i].Len != p.numParams() {
+			return fmt.Errorf("nn: Bind: arena layer %d (%q) holds %d parameters, model layer %s needs %d; build the arena from Specs()", i, a.Layers[i].Name, a.Layers[i].Len, s.names[i], p.numParams())
+		}
+	}
+	for i, p := range s.params {
+		p.bind(a.Param(i))
+	}
+	s.bound = a
+	return nil
+}
+
+// Init sets every parameter to PyTorch's default initialisation, uniform on
+// ±1/√fan_in, drawn from a ChaCha8 generator seeded with seed, layer by
+// layer, weight before bias. It panics if the model is not bound.
+func (s *Sequential) Init(seed uint64) {
+	if s.bound == nil {
+		panic("nn: Init before Bind")
+	}
+	var key [32]byte
+	for i := 0; i < 8; i++ {
+		key[i] = byte(seed >> (8 * i))
+	}
+	r := rand.New(rand.NewChaCha8(key))
+	for _, p := range s.params {
+		p.initParams(r)
+	}
+}
+
+// SetGradMode selects the form of the per-sample gradient sources produced
+// by Backward. The default is Mixed.
+func (s *Sequential) SetGradMode(m GradMode) { s.mode = m }
+
+// GradMode returns the current per-sample gradient form.
+func (s *Sequential) GradMode() GradMode { return s.mode }
+
+func (s *Sequential) grow(n int) {
+	if n <= s.cap && s.acts != nil {
+		return
+	}
+	L := len(s.layers)
+	s.acts = make([][]float64, L+1)
+	s.errs = make([][]float64, L+1)
+	for k := 1; k <= L; k++ {
+		s.acts[k] = make([]float64, n*s.sizes[k])
+		if k < L {
+			s.errs[k] = make([]float64, n*s.sizes[k])
+		}
+	}
+	for _, p := range s.params {
+		p.grow(n)
+	}
+	s.cap = n
+}
+
+// Forward runs the model on a batch of n samples, x holding n·prod(InShape)
+// values, and returns the n·prod(OutShape) outputs. The returned slice and
+// x must not be modified until the next Forward: backward reads both. It
+// panics if len(x) is wrong or the model is not bound.
+func (s *Sequential) Forward(x []float64, n int) []float64 {
+	if s.bound == nil {
+		panic("nn: Forward before Bind")
+	}
+	if n < 0 || len(x) != n*s.sizes[0] {
+		panic(fmt.Sprintf("nn: Forward: len(x) = %d, want n·%d = %d", len(x), s.sizes[0], n*s.sizes[0]))
+	}
+	s.grow(n)
+	s.n = n
+	s.acts[0] = x
+	for k, l := range s.layers {
+		l.forward(s.acts[k][:n*s.sizes[k]], s.acts[k+1][:n*s.sizes[k+1]], n)
+	}
+	s.state = 1
+	return s.acts[len(s.layers)][:n*s.sizes[len(s.layers)]]
+}
+
+// Backward back-propagates dout, the gradient of the per-example losses
+// with respect to the outputs of the last Forward (as produced by
+// SoftmaxCrossEntropy), through the model. For each Linear or Conv2d layer,
+// in reverse order (last layer first), it builds the layer's per-sample
+// gradient source in the current GradMode and, if ready is not nil, calls
+// ready(l, src) with the arena layer index l before back-propagating
+// further; an error from ready stops the pass and is returned wrapped. The
+// sources stay valid until the next Forward.
+func (s *Sequential) Backward(dout []float64, ready func(layer int, src optimizer.GradSource) error) error {
+	return s.backward(dout, ready, false)
+}
+
+// BackwardSum back-propagates dout as Backward does but, instead of
+// building per-sample sources, adds each layer's batch gradient Σ_i g_i to
+// its slice of the bound arena's Grads: the non-private path. The caller
+// zeroes Grads when it wants a fresh gradient.
+func (s *Sequential) BackwardSum(dout []float64) error {
+	return s.backward(dout, nil, true)
+}
+
+func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSource) error, sum bool) error {
+	if s.state == 0 {
+		return fmt.Errorf("nn: Backward called before Forward")
+	}
+	L := len(s.layers)
+	n := s.n
+	if len(dout) != n*s.sizes[L] {
+		panic(fmt.Sprintf("nn: Backward: len(dout) = %d, want %d", len(dout), n*s.sizes[L]))
+	}
+	s.errs[L] = dout
+	first := -1 // first layer with parameters: nothing before it needs an error
+	if len(s.params) > 0 {
+		for k := range s.layers {
+			if s.arena[k] >= 0 {
+				first = k
+				break
+			}
+		}
+	}
+	for k := L - 1; k >= 0; k-- {
+		l := s.layers[k]
+		x := s.acts[k][:n*s.sizes[k]]
+		y := s.acts[k+1][:n*s.sizes[k+1]]
+		dy := s.errs[k+1][:n*s.sizes[k+1]]
+		if a := s.arena[k]; a >= 0 {
+			p := s.params[a]
+			p.beginBackward(x, dy, n)
+			if sum {
+				p.accumulate(s.bound.Grad(a))
+			} else {
+				src := p.source(s.mode)
+				s.srcs[a] = src
+				if ready != nil {
+					if err := ready(a, src); err != nil {
+						return fmt.Errorf("nn: Backward: ready(%d) for %s: %w", a, s.names[a], err)
+					}
+				}
+			}
+		}
+		if k <= first {
+			continue
+		}
+		l.backward(x, y, dy, s.errs[k][:n*s.sizes[k]], n)
+	}
+	if !sum {
+		s.state = 2
+	}
+	return nil
+}
+
+// Sources returns the per-sample gradient sources of the last Backward, in
+// arena layer order. The slice is reused by the next Backward; the sources
+// stay valid until the next Forward. It returns nil if Backward has not run
+// since the last Forward.
+func (s *Sequential) Sources() []optimizer.GradSource {
+	if s.state != 2 {
+		return nil
+	}
+	return s.srcs
+}

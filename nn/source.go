@@ -1,0 +1,110 @@
+package nn
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// GradMode selects how a layer's per-sample gradients are represented.
+type GradMode int
+
+const (
+	// Mixed chooses, per layer, the cheaper of Ghost and Materialized by
+	// counting floating-point operations of the norm computation, as mixed
+	// ghost clipping does. Linear layers are always ghost; a Conv2d layer
+	// with L output positions, C_out channels and K = C_in·kh·kw is ghost
+	// when L·(C_out+K) < C_out·K.
+	Mixed GradMode = iota
+	// Ghost computes norms and weighted sums from the layer's inputs and
+	// output errors without forming per-sample gradients.
+	Ghost
+	// Materialized writes the B×n block of per-sample gradients.
+	Materialized
+)
+
+// String returns the mode's name.
+func (m GradMode) String() string {
+	switch m {
+	case Mixed:
+		return "mixed"
+	case Ghost:
+		return "ghost"
+	case Materialized:
+		return "materialized"
+	}
+	return "GradMode(?)"
+}
+
+// workers returns the number of goroutines used for per-sample loops.
+func workers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// parallel runs fn over [0, n) split into fixed contiguous ranges, one per
+// worker, so the partition depends only on n and the worker count and every
+// output is written by exactly one goroutine. fn receives the worker index.
+func parallel(n int, fn func(w, lo, hi int)) {
+	p := min(workers(), n)
+	if p <= 1 {
+		if n > 0 {
+			fn(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < p; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			fn(w, w*n/p, (w+1)*n/p)
+		}(w)
+	}
+	fn(0, 0, n/p)
+	wg.Wait()
+}
+
+// denseSource is a materialised block of per-sample gradients: row i of
+// data (length cols) is sample i's gradient.
+type denseSource struct {
+	rows, cols int
+	data       []float64
+}
+
+func (d *denseSource) Samples() int { return d.rows }
+func (d *denseSource) Len() int     { return d.cols }
+
+func (d *denseSource) Norms(dst []float64) {
+	if len(dst) != d.rows {
+		panic("nn: Norms: len(dst) != Samples()")
+	}
+	parallel(d.rows, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := d.data[i*d.cols : (i+1)*d.cols]
+			dst[i] = math.Sqrt(blas64.Dot(blas64.Vector{N: d.cols, Inc: 1, Data: row}, blas64.Vector{N: d.cols, Inc: 1, Data: row}))
+		}
+	})
+}
+
+func (d *denseSource) AddWeighted(dst, w []float64) {
+	if len(w) != d.rows || len(dst) != d.cols {
+		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")
+	}
+	if d.rows == 0 {
+		return
+	}
+	blas64.Gemv(blas.Trans, 1,
+		blas64.General{Rows: d.rows, Cols: d.cols, Stride: d.cols, Data: d.data[:d.rows*d.cols]},
+		blas64.Vector{N: d.rows, Inc: 1, Data: w}, 1,
+		blas64.Vector{N: d.cols, Inc: 1, Data: dst})
+}
+
+// ensure returns buf if it holds at least n values, otherwise a new slice of
+// length n.
+func ensure(buf []float64, n int) []float64 {
+	if cap(buf) >= n {
+		return buf[:n]
+	}
+	return make([]float64, n)
+}

@@ -1,0 +1,486 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+// testModel is a model under test with its per-sample input shape.
+type testModel struct {
+	name   string
+	in     []int
+	layers func() []Layer
+	class  int
+}
+
+var testModels = []testModel{
+	{"mlp", []int{5}, func() []Layer {
+		return []Layer{NewLinear(5, 4), ReLU(), NewLinear(4, 3), Tanh(), NewLinear(3, 3)}
+	}, 3},
+	{"cnn", []int{2, 9, 8}, func() []Layer {
+		return []Layer{
+			NewConv2d(2, 3, 3, 2, 1), Tanh(), NewMaxPool2d(2, 1),
+			NewConv2d(3, 4, 2, 1, 0), ReLU(), NewAvgPool2d(2, 1),
+			Flatten(), NewLinear(4*2*1, 3),
+		}
+	}, 3},
+	{"cnn-pad-stride", []int{1, 9, 9}, func() []Layer {
+		return []Layer{
+			NewConv2d(1, 2, 4, 2, 3), Tanh(), NewAvgPool2d(2, 2),
+			Flatten(), NewLinear(2*3*3, 2),
+		}
+	}, 2},
+}
+
+// build returns a bound, initialised model and random inputs and labels.
+func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimizer.Arena, []float64, []int) {
+	t.Helper()
+	s, err := NewSequential(tm.in, tm.layers()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.NewArena(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(seed, 99))
+	x := make([]float64, n*prod(tm.in))
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	y := make([]int, n)
+	for i := range y {
+		y[i] = r.IntN(tm.class)
+	}
+	return s, a, x, y
+}
+
+// losses returns the per-example losses of the model at its current
+// parameters.
+func losses(t testing.TB, s *Sequential, x []float64, y []int, classes int) []float64 {
+	n := len(y)
+	out := s.Forward(x, n)
+	l := make([]float64, n)
+	if err := SoftmaxCrossEntropy(out, y, classes, l, make([]float64, len(out))); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// perSample runs forward and backward in the given mode and returns, per
+// arena layer, each sample's gradient extracted through AddWeighted with a
+// one-hot weight, and the sources' norms.
+func perSample(t testing.TB, s *Sequential, mode GradMode, x []float64, y []int, classes int) (g [][][]float64, norms [][]float64) {
+	n := len(y)
+	s.SetGradMode(mode)
+	out := s.Forward(x, n)
+	d := make([]float64, len(out))
+	if err := SoftmaxCrossEntropy(out, y, classes, nil, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backward(d, nil); err != nil {
+		t.Fatal(err)
+	}
+	srcs := s.Sources()
+	g = make([][][]float64, len(srcs))
+	norms = make([][]float64, len(srcs))
+	for l, src := range srcs {
+		if src.Samples() != n {
+			t.Fatalf("layer %d: Samples() = %d, want %d", l, src.Samples(), n)
+		}
+		norms[l] = make([]float64, n)
+		src.Norms(norms[l])
+		for i := 0; i < n; i++ {
+			w := make([]float64, n)
+			w[i] = 1
+			gi := make([]float64, src.Len())
+			src.AddWeighted(gi, w)
+			g[l] = append(g[l], gi)
+		}
+	}
+	return g, norms
+}
+
+func l2(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s)
+}
+
+// TestPerSampleGradFiniteDifference compares each sample's gradient, in
+// every mode, with central finite differences of that sample's loss.
+func TestPerSampleGradFiniteDifference(t *testing.T) {
+	const n, h = 3, 1e-5
+	for _, tm := range testModels {
+		for _, mode := range []GradMode{Ghost, Materialized, Mixed} {
+			t.Run(tm.name+"/"+mode.String(), func(t *testing.T) {
+				s, a, x, y := build(t, tm, n, 1)
+				g, norms := perSample(t, s, mode, x, y, tm.class)
+				for l := range a.Layers {
+					p := a.Param(l)
+					for j := range p {
+						old := p[j]
+						p[j] = old + h
+						lp := losses(t, s, x, y, tm.class)
+						p[j] = old - h
+						lm := losses(t, s, x, y, tm.class)
+						p[j] = old
+						for i := 0; i < n; i++ {
+							fd := (lp[i] - lm[i]) / (2 * h)
+							if d := math.Abs(fd - g[l][i][j]); d > 1e-6*(1+math.Abs(fd)) {
+								t.Fatalf("layer %d param %d sample %d: analytic %.10g, finite difference %.10g", l, j, i, g[l][i][j], fd)
+							}
+						}
+					}
+					for i := 0; i < n; i++ {
+						if want := l2(g[l][i]); math.Abs(norms[l][i]-want) > 1e-12*(1+want) {
+							t.Fatalf("layer %d sample %d: Norms %.15g, norm of gradient %.15g", l, i, norms[l][i], want)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPerSampleSumIsBatchGradient checks that Σ_i g_i from the sources
+// equals the batch gradient of BackwardSum, and that BackwardSum matches a
+// finite difference of the summed loss.
+func TestPerSampleSumIsBatchGradient(t *testing.T) {
+	const n = 5
+	for _, tm := range testModels {
+		for _, mode := range []GradMode{Ghost, Materialized} {
+			t.Run(tm.name+"/"+mode.String(), func(t *testing.T) {
+				s, a, x, y := build(t, tm, n, 2)
+				g, _ := perSample(t, s, mode, x, y, tm.class)
+				clear(a.Grads)
+				out := s.Forward(x, n)
+				d := make([]float64, len(out))
+				if err := SoftmaxCrossEntropy(out, y, tm.class, nil, d); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.BackwardSum(d); err != nil {
+					t.Fatal(err)
+				}
+				for l := range a.Layers {
+					gs := a.Grad(l)
+					for j := range gs {
+						var sum float64
+						for i := 0; i < n; i++ {
+							sum += g[l][i][j]
+						}
+						if math.Abs(sum-gs[j]) > 1e-12*(1+math.Abs(sum)) {
+							t.Fatalf("layer %d param %d: Σ per-sample %.15g, batch gradient %.15g", l, j, sum, gs[j])
+						}
+					}
+				}
+				// One spot check of the batch gradient itself.
+				const h = 1e-5
+				p := a.Param(0)
+				old := p[1]
+				p[1] = old + h
+				sp := sum(losses(t, s, x, y, tm.class))
+				p[1] = old - h
+				sm := sum(losses(t, s, x, y, tm.class))
+				p[1] = old
+				if fd := (sp - sm) / (2 * h); math.Abs(fd-a.Grad(0)[1]) > 1e-6*(1+math.Abs(fd)) {
+					t.Fatalf("batch gradient %.10g, finite difference %.10g", a.Grad(0)[1], fd)
+				}
+			})
+		}
+	}
+}
+
+func sum(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// TestGhostMatchesMaterialized checks norms and weighted sums of the two
+// forms on a batch large enough to use both workers and parallel GEMMs.
+func TestGhostMatchesMaterialized(t *testing.T) {
+	const n = 37
+	for _, tm := range testModels {
+		t.Run(tm.name, func(t *testing.T) {
+			s, a, x, y := build(t, tm, n, 3)
+			r := rand.New(rand.NewPCG(5, 6))
+			w := make([]float64, n)
+			for i := range w {
+				w[i] = r.Float64()
+			}
+			type res struct{ norms, sum []float64 }
+			get := func(mode GradMode) []res {
+				s.SetGradMode(mode)
+				out := s.Forward(x, n)
+				d := make([]float64, len(out))
+				if err := SoftmaxCrossEntropy(out, y, tm.class, nil, d); err != nil {
+					t.Fatal(err)
+				}
+				var rs []res
+				if err := s.Backward(d, nil); err != nil {
+					t.Fatal(err)
+				}
+				for l, src := range s.Sources() {
+					r := res{make([]float64, n), make([]float64, a.Layers[l].Len)}
+					src.Norms(r.norms)
+					src.AddWeighted(r.sum, w)
+					rs = append(rs, r)
+				}
+				return rs
+			}
+			gh, ma := get(Ghost), get(Materialized)
+			for l := range gh {
+				for i := range gh[l].norms {
+					if d := math.Abs(gh[l].norms[i] - ma[l].norms[i]); d > 1e-10*(1+ma[l].norms[i]) {
+						t.Errorf("layer %d sample %d: ghost norm %.15g, materialised %.15g", l, i, gh[l].norms[i], ma[l].norms[i])
+					}
+				}
+				for j := range gh[l].sum {
+					if d := math.Abs(gh[l].sum[j] - ma[l].sum[j]); d > 1e-10*(1+math.Abs(ma[l].sum[j])) {
+						t.Errorf("layer %d param %d: ghost sum %.15g, materialised %.15g", l, j, gh[l].sum[j], ma[l].sum[j])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestReadyOrderAndErrors(t *testing.T) {
+	s, _, x, y := build(t, testModels[1], 4, 1)
+	out := s.Forward(x, 4)
+	d := make([]float64, len(out))
+	if err := SoftmaxCrossEntropy(out, y, 3, nil, d); err != nil {
+		t.Fatal(err)
+	}
+	var order []int
+	err := s.Backward(d, func(l int, src optimizer.GradSource) error {
+		order = append(order, l)
+		if src.Samples() != 4 {
+			return fmt.Errorf("layer %d has %d samples", l, src.Samples())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(order) != "[2 1 0]" {
+		t.Fatalf("ready order %v, want [2 1 0]", order)
+	}
+	boom := errors.New("boom")
+	order = order[:0]
+	err = s.Backward(d, func(l int, _ optimizer.GradSource) error {
+		order = append(order, l)
+		if l == 1 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || fmt.Sprint(order) != "[2 1]" {
+		t.Fatalf("err %v, order %v; want boom after [2 1]", err, order)
+	}
+	if s.Forward(x, 4); s.Sources() != nil {
+		t.Fatal("Sources after Forward without Backward should be nil")
+	}
+}
+
+func TestEmptyBatch(t *testing.T) {
+	for _, tm := range testModels {
+		s, a, _, _ := build(t, tm, 0, 1)
+		out := s.Forward(nil, 0)
+		if len(out) != 0 {
+			t.Fatalf("%s: %d outputs for an empty batch", tm.name, len(out))
+		}
+		calls := 0
+		if err := s.Backward(nil, func(l int, src optimizer.GradSource) error {
+			calls++
+			src.Norms(nil)
+			dst := make([]float64, src.Len())
+			src.AddWeighted(dst, nil)
+			if l2(dst) != 0 || src.Samples() != 0 {
+				return fmt.Errorf("layer %d: non-zero sum or samples on empty batch", l)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if calls != len(a.Layers) {
+			t.Fatalf("%s: ready called %d times, want %d", tm.name, calls, len(a.Layers))
+		}
+	}
+}
+
+func TestSoftmaxCrossEntropy(t *testing.T) {
+	// Equal logits: loss log C, gradient 1/C − onehot.
+	l := make([]float64, 1)
+	d := make([]float64, 4)
+	if err := SoftmaxCrossEntropy([]float64{3, 3, 3, 3}, []int{2}, 4, l, d); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(l[0]-math.Log(4)) > 1e-15 || math.Abs(d[2]+0.75) > 1e-15 || math.Abs(d[0]-0.25) > 1e-15 {
+		t.Fatalf("loss %v grad %v", l, d)
+	}
+	// Large logits must not overflow: log(1+e^-1000) ≈ 0 for the right class.
+	if err := SoftmaxCrossEntropy([]float64{1000, 0}, []int{0}, 2, l, d[:2]); err != nil || l[0] != 0 {
+		t.Fatalf("loss %v err %v, want 0", l[0], err)
+	}
+	// Finite differences of the loss against the gradient.
+	z := []float64{0.3, -1.2, 2.0}
+	if err := SoftmaxCrossEntropy(z, []int{1}, 3, l, d[:3]); err != nil {
+		t.Fatal(err)
+	}
+	for j := range z {
+		zp := append([]float64(nil), z...)
+		zp[j] += 1e-6
+		lp := make([]float64, 1)
+		SoftmaxCrossEntropy(zp, []int{1}, 3, lp, make([]float64, 3))
+		zp[j] -= 2e-6
+		lm := make([]float64, 1)
+		SoftmaxCrossEntropy(zp, []int{1}, 3, lm, make([]float64, 3))
+		if fd := (lp[0] - lm[0]) / 2e-6; math.Abs(fd-d[j]) > 1e-8 {
+			t.Fatalf("logit %d: gradient %g, finite difference %g", j, d[j], fd)
+		}
+	}
+	err := SoftmaxCrossEntropy([]float64{0, 0, 0, 0}, []int{0, 5}, 2, nil, make([]float64, 4))
+	if err == nil || !strings.Contains(err.Error(), "sample 1") {
+		t.Fatalf("bad label: got %v, want an error naming sample 1", err)
+	}
+}
+
+func TestNewSequentialErrors(t *testing.T) {
+	lin := NewLinear(4, 2)
+	cases := []struct {
+		name   string
+		in     []int
+		layers []Layer
+		want   string
+	}{
+		{"no layers", []int{4}, nil, "no layers"},
+		{"linear on image", []int{1, 2, 2}, []Layer{NewLinear(4, 2)}, "Flatten"},
+		{"wrong width", []int{5}, []Layer{NewLinear(4, 2)}, "layer 0"},
+		{"conv channels", []int{2, 8, 8}, []Layer{NewConv2d(1, 2, 3, 1, 0)}, "[1, H, W]"},
+		{"kernel too big", []int{1, 2, 2}, []Layer{NewConv2d(1, 2, 3, 1, 0)}, "smaller than"},
+		{"pool too big", []int{1, 2, 2}, []Layer{NewMaxPool2d(3, 1)}, "smaller than"},
+		{"shared layer", []int{4}, []Layer{lin, ReLU(), NewLinear(2, 4), lin}, "same value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewSequential(c.in, c.layers...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestBindAndInit(t *testing.T) {
+	s, err := NewSequential([]int{784}, NewLinear(784, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, _ := optimizer.NewArena(optimizer.LayerSpec{Name: "x", Len: 10})
+	if err := s.Bind(wrong); err == nil {
+		t.Fatal("Bind accepted an arena of the wrong size")
+	}
+	a, err := s.NewArena(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PyTorch default: U(±1/√784) for weight and bias; variance bound²/3.
+	bound := 1 / math.Sqrt(784)
+	var mean, sq float64
+	for _, v := range a.Params {
+		if math.Abs(v) > bound {
+			t.Fatalf("parameter %g outside ±%g", v, bound)
+		}
+		mean += v
+		sq += v * v
+	}
+	m := float64(len(a.Params))
+	if v := sq / m; math.Abs(v-bound*bound/3) > 0.05*bound*bound/3 {
+		t.Fatalf("variance %g, want %g", v, bound*bound/3)
+	}
+	b, _ := s.NewArena(7)
+	c, _ := s.NewArena(8)
+	if fmt.Sprint(a.Params[:5]) != fmt.Sprint(b.Params[:5]) || fmt.Sprint(a.Params[:5]) == fmt.Sprint(c.Params[:5]) {
+		t.Fatal("Init is not a function of the seed")
+	}
+}
+
+// TestDeterministic checks that two runs give bit-identical sources.
+func TestDeterministic(t *testing.T) {
+	const n = 64
+	var prev []float64
+	for run := 0; run < 3; run++ {
+		s, a, x, y := build(t, testModels[1], n, 11)
+		s.SetGradMode(Materialized)
+		out := s.Forward(x, n)
+		d := make([]float64, len(out))
+		SoftmaxCrossEntropy(out, y, 3, nil, d)
+		var got []float64
+		s.Backward(d, func(l int, src optimizer.GradSource) error {
+			nm := make([]float64, n)
+			src.Norms(nm)
+			src.AddWeighted(a.Grad(l), nm)
+			got = append(got, nm...)
+			return nil
+		})
+		got = append(got, a.Grads...)
+		if prev != nil {
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(prev[i]) {
+					t.Fatalf("run %d differs at %d: %v vs %v", run, i, got[i], prev[i])
+				}
+			}
+		}
+		prev = got
+	}
+}
+
+func TestNonFiniteNorms(t *testing.T) {
+	for _, mode := range []GradMode{Ghost, Materialized} {
+		s, _, x, y := build(t, testModels[0], 3, 1)
+		s.SetGradMode(mode)
+		x[5] = math.Inf(1) // sample 1
+		out := s.Forward(x, 3)
+		d := make([]float64, len(out))
+		SoftmaxCrossEntropy(out, y, 3, nil, d)
+		s.Backward(d, nil)
+		nm := make([]float64, 3)
+		s.Sources()[0].Norms(nm)
+		if !(math.IsNaN(nm[1]) || math.IsInf(nm[1], 1)) || math.IsNaN(nm[0]) || math.IsInf(nm[0], 0) {
+			t.Fatalf("%v: norms %v, want sample 1 NaN or +Inf and sample 0 finite", mode, nm)
+		}
+	}
+}
+
+func TestAllocsPerStep(t *testing.T) {
+	s, a, x, y := build(t, testModels[1], 16, 1)
+	d := make([]float64, 16*3)
+	nm := make([]float64, 16)
+	step := func() {
+		out := s.Forward(x, 16)
+		SoftmaxCrossEntropy(out, y, 3, nil, d)
+		s.Backward(d, func(l int, src optimizer.GradSource) error {
+			src.Norms(nm)
+			src.AddWeighted(a.Grad(l), nm)
+			return nil
+		})
+	}
+	step()
+	// Goroutine fan-out costs a few small allocations per parallel loop;
+	// any buffer reallocation would cost one per layer buffer and more.
+	if got := testing.AllocsPerRun(10, step); got > 40 {
+		t.Fatalf("%v allocations per step; buffers are being reallocated", got)
+	}
+}

@@ -1,0 +1,132 @@
+package optimizer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+)
+
+// statusSlots is the number of per-rank values in the status vector every
+// real step reduces: a non-finite flag, the layer index and the sample
+// index. Rank r writes slots [3r, 3r+3); the others stay zero, so the sum
+// over ranks carries every rank's report.
+const statusSlots = 3
+
+// The first real step also reduces a fingerprint of the configuration:
+// fingerprintFields 64-bit values, each split into four 16-bit chunks held
+// as exact small integers, sent both as values and as squares. All ranks
+// agree on a chunk x iff Σ_r x_r = W·x and Σ_r x_r² = W·x² on every rank
+// (Σ(x_r−x)² = 0); with chunks below 2¹⁶ and squares below 2³² every sum is
+// exact in float64 for up to 2²⁰ ranks.
+const (
+	fingerprintFields = 7
+	fingerprintSlots  = fingerprintFields * 4 * 2
+)
+
+var fingerprintNames = [fingerprintFields]string{
+	"layer count", "parameter count", "layer sizes", "clipping thresholds",
+	"noise multiplier", "expected batch size", "loss reduction",
+}
+
+func (e *Engine) fingerprint() [fingerprintFields]uint64 {
+	var buf []byte
+	h := fnv.New64a()
+	for _, l := range e.arena.Layers {
+		buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(l.Len))
+		h.Write(buf)
+	}
+	layers := h.Sum64()
+	h.Reset()
+	if e.clip.perLayer {
+		h.Write([]byte("per-layer"))
+	} else {
+		h.Write([]byte("flat"))
+	}
+	for _, t := range e.clip.thresholds {
+		buf = binary.LittleEndian.AppendUint64(buf[:0], math.Float64bits(t))
+		h.Write(buf)
+	}
+	thresholds := h.Sum64()
+	h.Reset()
+	h.Write([]byte(e.cfg.LossReduction))
+	return [fingerprintFields]uint64{
+		uint64(len(e.arena.Layers)), uint64(len(e.arena.Params)), layers, thresholds,
+		math.Float64bits(e.cfg.NoiseMultiplier), math.Float64bits(e.cfg.ExpectedBatchSize), h.Sum64(),
+	}
+}
+
+// collectiveCheck reports a non-finite gradient seen on any rank and, at
+// the first real step, a configuration that differs between ranks. In
+// distributed mode it performs one small AllreduceSum on every rank, so
+// every rank returns the same kind of error in the same step.
+func (e *Engine) collectiveCheck() error {
+	if e.comm == nil {
+		if e.bad != nil {
+			err := *e.bad
+			return &err
+		}
+		return nil
+	}
+	n := statusSlots * e.size
+	if !e.agreed {
+		n += fingerprintSlots
+	}
+	st := e.status[:n]
+	clear(st)
+	if e.bad != nil {
+		o := statusSlots * e.rank
+		st[o], st[o+1], st[o+2] = 1, float64(e.bad.LayerIndex), float64(e.bad.Sample)
+	}
+	var fp [fingerprintFields]uint64
+	if !e.agreed {
+		fp = e.fingerprint()
+		f := st[statusSlots*e.size:]
+		for i, v := range fp {
+			for c := range 4 {
+				x := float64((v >> (16 * c)) & 0xffff)
+				f[8*i+c] = x
+				f[8*i+4+c] = x * x
+			}
+		}
+	}
+	if err := e.comm.AllreduceSum(st); err != nil {
+		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the step status: %w", e.steps, e.rank, err)
+	}
+	if !e.agreed {
+		w := float64(e.size)
+		f := st[statusSlots*e.size:]
+		var differ []string
+		for i, v := range fp {
+			for c := range 4 {
+				x := float64((v >> (16 * c)) & 0xffff)
+				if f[8*i+c] != w*x || f[8*i+4+c] != w*x*x {
+					differ = append(differ, fingerprintNames[i])
+					break
+				}
+			}
+		}
+		if len(differ) > 0 {
+			return fmt.Errorf("optimizer: first step on rank %d of %d: the ranks disagree on the %s (this rank: %d layers, %d parameters, thresholds %v, σ %v, expected batch size %v, reduction %q); build the optimizer with identical arguments on every rank",
+				e.rank, e.size, strings.Join(differ, ", "), len(e.arena.Layers), len(e.arena.Params), e.clip.thresholds, e.cfg.NoiseMultiplier, e.cfg.ExpectedBatchSize, e.cfg.LossReduction)
+		}
+		e.agreed = true
+	}
+	for r := range e.size {
+		o := statusSlots * r
+		if st[o] != 0 {
+			if r == e.rank && e.bad != nil {
+				err := *e.bad
+				return &err
+			}
+			l := int(st[o+1])
+			name := ""
+			if l >= 0 && l < len(e.arena.Layers) {
+				name = e.arena.Layers[l].Name
+			}
+			return &NonFiniteError{Step: e.steps, Rank: r, Layer: name, LayerIndex: l, Sample: int(st[o+2])}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,414 @@
+package optimizer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+)
+
+// clipEps is added to a sample's norm in the clip factor
+// min(1, C/(‖g‖+clipEps)), as in Opacus.
+const clipEps = 1e-6
+
+// StepHook is called once per real (not skipped) step, after noise, scaling
+// and (in distributed mode) the reduction, and before the wrapped optimizer
+// updates the parameters. It receives the noise multiplier σ and the number
+// k of backward passes accumulated into the step; the accountant records
+// (σ, q·k). If it returns an error, Step returns that error and the
+// parameters are not updated.
+type StepHook func(noiseMultiplier float64, accumulatedIterations int) error
+
+// NonFiniteError reports a per-sample gradient holding NaN or ±Inf. It is
+// returned by Step (on every rank in distributed mode); no update is
+// applied and the step hook is not called.
+type NonFiniteError struct {
+	// Step is the number of real steps completed before the failing one.
+	Step int
+	// Rank is the rank whose batch held the bad gradient, or -1 for a
+	// single-process optimizer.
+	Rank int
+	// Layer and LayerIndex identify the arena layer.
+	Layer      string
+	LayerIndex int
+	// Sample is the index of the sample in its backward pass's batch.
+	Sample int
+}
+
+func (e *NonFiniteError) Error() string {
+	where := ""
+	if e.Rank >= 0 {
+		where = fmt.Sprintf(" on rank %d", e.Rank)
+	}
+	return fmt.Sprintf("optimizer: step %d: sample %d%s has a non-finite (NaN or ±Inf) per-sample gradient in layer %d (%q); no update was applied and no step recorded; check the inputs and the learning rate, then call ZeroGrad", e.Step, e.Sample, where, e.LayerIndex, e.Layer)
+}
+
+// Engine is the state machine shared by every DP optimizer: clip and
+// accumulate per-sample gradients into the arena's Grads buffer, add noise,
+// scale, reduce across ranks, call the step hook and apply the wrapped
+// Updater to the arena's Params.
+//
+// DPOptimizer, DistributedDPOptimizer and the per-layer optimizers of
+// packages perlayer and simple are thin wrappers around an Engine. Its
+// lower-level methods (StartPass, ClipLayer, PeekSkip, NoiseAndScale,
+// StepWith) let an optimizer with its own schedule, such as one that
+// reduces layers while the backward pass is still running, reuse the same
+// clipping, noise, scaling, checks and hook.
+//
+// A typical loop is: ZeroGrad; AddBackward once per backward pass (k
+// times); Step. An Engine is not safe for concurrent use.
+type Engine struct {
+	arena *Arena
+	inner Updater
+	clip  Clipping
+	cfg   Config
+	comm  Communicator
+	rank  int
+	size  int
+	std   float64
+	hook  StepHook
+
+	skips       []bool // FIFO of skip signals, head first
+	k           int    // backward passes since ZeroGrad
+	consumed    bool   // a Step (skipped or not) ran since ZeroGrad
+	lastSkipped bool
+	steps       int
+	agreed      bool
+	bad         *NonFiniteError
+
+	norms, sq, factors []float64
+	status             []float64
+}
+
+// NewEngine returns an engine over the arena a, updating a.Params with
+// inner. comm is nil for a single process; otherwise every rank builds its
+// engine with identical arguments (checked at the first step) and the
+// engine sums the gradient over comm. It returns an error if the
+// configuration or the clipping thresholds are invalid.
+func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communicator) (*Engine, error) {
+	if a == nil || len(a.Layers) == 0 {
+		return nil, errors.New("optimizer: the arena has no layers")
+	}
+	if inner == nil {
+		return nil, errors.New("optimizer: no wrapped optimizer; pass an Updater such as NewSGD or NewAdam")
+	}
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	if err := clip.validate(a.Layers); err != nil {
+		return nil, err
+	}
+	e := &Engine{arena: a, inner: inner, clip: clip, cfg: cfg, comm: comm, size: 1}
+	e.clip.thresholds = clip.Thresholds()
+	e.std = cfg.NoiseMultiplier * clip.Sensitivity()
+	if comm != nil {
+		e.rank, e.size = comm.Rank(), comm.Size()
+		if e.size < 1 || e.rank < 0 || e.rank >= e.size {
+			return nil, fmt.Errorf("optimizer: communicator reports rank %d of size %d", e.rank, e.size)
+		}
+		e.status = make([]float64, statusSlots*e.size+fingerprintSlots)
+	}
+	return e, nil
+}
+
+// Arena returns the arena the engine clips into and updates.
+func (e *Engine) Arena() *Arena { return e.arena }
+
+// Updater returns the wrapped optimizer.
+func (e *Engine) Updater() Updater { return e.inner }
+
+// Config returns the validated configuration (with defaults filled in and
+// the generator actually used).
+func (e *Engine) Config() Config { return e.cfg }
+
+// Clipping returns the clipping thresholds.
+func (e *Engine) Clipping() Clipping { return Clipping{thresholds: e.clip.Thresholds(), perLayer: e.clip.perLayer} }
+
+// NoiseStd returns the std of the noise added per coordinate to the clipped
+// sum: σ·C (flat) or σ·‖(C_1..C_L)‖₂ (per layer).
+func (e *Engine) NoiseStd() float64 { return e.std }
+
+// Rank returns this process's rank (0 for a single process).
+func (e *Engine) Rank() int { return e.rank }
+
+// WorldSize returns the number of ranks (1 for a single process).
+func (e *Engine) WorldSize() int { return e.size }
+
+// SetStepHook installs h as the step hook, replacing any previous one; nil
+// removes it.
+func (e *Engine) SetStepHook(h StepHook) { e.hook = h }
+
+// Steps returns the number of real steps applied so far.
+func (e *Engine) Steps() int { return e.steps }
+
+// AccumulatedIterations returns k, the number of backward passes since the
+// last ZeroGrad.
+func (e *Engine) AccumulatedIterations() int { return e.k }
+
+// SignalSkip appends a skip signal to the FIFO consumed one entry per Step:
+// a Step that pops true is a virtual step, which keeps the accumulated sum
+// (ZeroGrad then keeps it too), adds no noise, performs no communication,
+// calls no hook and applies no update. Data loaders that split a logical
+// batch into physical batches signal true for every physical batch but the
+// last.
+func (e *Engine) SignalSkip(skip bool) { e.skips = append(e.skips, skip) }
+
+// PeekSkip reports whether the next Step will be skipped, without consuming
+// the signal.
+func (e *Engine) PeekSkip() bool { return len(e.skips) > 0 && e.skips[0] }
+
+func (e *Engine) popSkip() bool {
+	if len(e.skips) == 0 {
+		return false
+	}
+	s := e.skips[0]
+	e.skips = e.skips[1:]
+	if len(e.skips) == 0 {
+		e.skips = e.skips[:0:0]
+	}
+	return s
+}
+
+// ZeroGrad ends a step: the per-sample gradients are released (k returns to
+// 0) and, unless the last Step was skipped, the accumulated sum in the
+// arena's Grads is zeroed. It must be called after every Step, skipped or
+// not, before the next backward pass.
+func (e *Engine) ZeroGrad() {
+	if !e.lastSkipped {
+		clear(e.arena.Grads)
+		e.bad = nil
+	}
+	e.k = 0
+	e.consumed = false
+}
+
+// StartPass begins a backward pass for optimizers that call ClipLayer
+// themselves; AddBackward calls it. It increments k, and fails with an
+// error wrapping ErrGradientReuse if a Step ran since the last ZeroGrad.
+func (e *Engine) StartPass() error {
+	if e.consumed {
+		return fmt.Errorf("optimizer: backward pass after step %d without ZeroGrad: the step consumed these gradients (%w); call ZeroGrad after every Step", e.steps, ErrGradientReuse)
+	}
+	e.k++
+	return nil
+}
+
+// AddBackward clips the per-sample gradients of one backward pass and adds
+// them to the arena's Grads. srcs holds one source per arena layer, in
+// layer order, all with the same number of samples (possibly zero). It
+// increments k.
+//
+// It returns an error for a wrong number of sources, a source whose length
+// differs from its layer, differing sample counts, or gradient reuse (a
+// Step ran since the last ZeroGrad). A non-finite per-sample gradient is
+// not reported here but by the next real Step, on every rank, so that a
+// distributed job never has some ranks waiting in a collective for a rank
+// that gave up.
+//
+// Clipping here rather than at step time gives the same result as Opacus,
+// because clip factors are per sample.
+func (e *Engine) AddBackward(srcs []GradSource) error {
+	layers := e.arena.Layers
+	if len(srcs) != len(layers) {
+		return fmt.Errorf("optimizer: AddBackward got %d gradient sources for an arena of %d layers; pass one per layer, in layer order", len(srcs), len(layers))
+	}
+	b := srcs[0].Samples()
+	for l, s := range srcs {
+		if s.Len() != layers[l].Len {
+			return fmt.Errorf("optimizer: gradient source %d has length %d but layer %d (%q) has %d parameters", l, s.Len(), l, layers[l].Name, layers[l].Len)
+		}
+		if s.Samples() != b {
+			return fmt.Errorf("optimizer: gradient source %d (layer %q) has %d samples but source 0 has %d; all layers must come from one backward pass", l, layers[l].Name, s.Samples(), b)
+		}
+	}
+	if err := e.StartPass(); err != nil {
+		return err
+	}
+	if e.bad != nil {
+		return nil // the step will fail anyway
+	}
+	if e.clip.perLayer {
+		for l, s := range srcs {
+			e.clipLayer(l, s)
+		}
+		return nil
+	}
+	e.clipFlat(srcs)
+	return nil
+}
+
+// ClipLayer clips the per-sample gradients of layer l to that layer's
+// threshold and adds them to the layer's slice of the arena's Grads. It is
+// for optimizers that clip layer by layer as the backward pass produces
+// them; call StartPass once per pass first. It returns an error if the
+// engine uses flat clipping or src's length differs from the layer's. A
+// non-finite gradient is recorded and reported by the next real step.
+func (e *Engine) ClipLayer(l int, src GradSource) error {
+	if !e.clip.perLayer {
+		return errors.New("optimizer: ClipLayer needs per-layer clipping; flat clipping must see every layer at once (use AddBackward)")
+	}
+	if l < 0 || l >= len(e.arena.Layers) {
+		return fmt.Errorf("optimizer: ClipLayer: layer index %d out of range [0, %d)", l, len(e.arena.Layers))
+	}
+	if src.Len() != e.arena.Layers[l].Len {
+		return fmt.Errorf("optimizer: gradient source for layer %d (%q) has length %d but the layer has %d parameters", l, e.arena.Layers[l].Name, src.Len(), e.arena.Layers[l].Len)
+	}
+	if e.bad == nil {
+		e.clipLayer(l, src)
+	}
+	return nil
+}
+
+func (e *Engine) scratch(b int) {
+	if cap(e.norms) < b {
+		e.norms = make([]float64, b)
+		e.sq = make([]float64, b)
+		e.factors = make([]float64, b)
+	}
+	e.norms, e.sq, e.factors = e.norms[:b], e.sq[:b], e.factors[:b]
+}
+
+// checkNorms records the first non-finite norm of layer l and reports
+// whether all were finite.
+func (e *Engine) checkNorms(l int, norms []float64) bool {
+	for i, v := range norms {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			rank := -1
+			if e.comm != nil {
+				rank = e.rank
+			}
+			e.bad = &NonFiniteError{Step: e.steps, Rank: rank, Layer: e.arena.Layers[l].Name, LayerIndex: l, Sample: i}
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) clipLayer(l int, src GradSource) {
+	e.scratch(src.Samples())
+	src.Norms(e.norms)
+	if !e.checkNorms(l, e.norms) {
+		return
+	}
+	c := e.clip.thresholds[l]
+	for i, n := range e.norms {
+		e.factors[i] = min(1, c/(n+clipEps))
+	}
+	src.AddWeighted(e.arena.Grad(l), e.factors)
+}
+
+func (e *Engine) clipFlat(srcs []GradSource) {
+	e.scratch(srcs[0].Samples())
+	if len(srcs) == 1 {
+		e.clipLayer(0, srcs[0])
+		return
+	}
+	clear(e.sq)
+	for l, s := range srcs {
+		s.Norms(e.norms)
+		if !e.checkNorms(l, e.norms) {
+			return
+		}
+		for i, n := range e.norms {
+			e.sq[i] += n * n
+		}
+	}
+	c := e.clip.thresholds[0]
+	for i, s := range e.sq {
+		e.factors[i] = min(1, c/(math.Sqrt(s)+clipEps))
+	}
+	for l, s := range srcs {
+		s.AddWeighted(e.arena.Grad(l), e.factors)
+	}
+}
+
+// ScaleFactor returns the factor the noisy clipped sum is multiplied by
+// before the sum over ranks: 1/(B·k·W) for Mean (B the per-rank expected
+// batch size, k the current AccumulatedIterations, W the world size), 1 for
+// Sum.
+func (e *Engine) ScaleFactor() float64 {
+	if e.cfg.LossReduction == Sum {
+		return 1
+	}
+	return 1 / (e.cfg.ExpectedBatchSize * float64(e.k) * float64(e.size))
+}
+
+// NoiseAndScale adds the noise of one step to Grads[lo:hi] (on rank 0 only,
+// or always for a single process) from the configured generator, then
+// multiplies Grads[lo:hi] by ScaleFactor. Step calls it on the whole
+// buffer; an optimizer that reduces layers as they finish calls it once per
+// range it reduces.
+func (e *Engine) NoiseAndScale(lo, hi int) {
+	g := e.arena.Grads[lo:hi]
+	if e.rank == 0 {
+		AddNoise(g, e.std, e.cfg.Generator, e.cfg.SecureMode)
+	}
+	if f := e.ScaleFactor(); f != 1 {
+		floats.Scale(f, g)
+	}
+}
+
+// Step ends a physical step. It pops the skip FIFO: a skipped step returns
+// (false, nil) and does nothing else. Otherwise it adds noise (rank 0
+// only), scales, sums Grads over the ranks with one AllreduceSum, checks
+// that no rank saw a non-finite gradient (and, at the first real step, that
+// all ranks agree on the configuration), calls the step hook and applies
+// the wrapped optimizer; it then returns (true, nil).
+//
+// Calling Step twice without ZeroGrad, or with no backward pass since
+// ZeroGrad, is an error. After an error the parameters are unchanged, no
+// step is recorded and Grads is unspecified; call ZeroGrad before going on.
+// Every rank must call Step the same number of times; each real step
+// performs the same collectives on every rank, even with an empty batch.
+func (e *Engine) Step() (bool, error) {
+	return e.StepWith(e.finishFlat)
+}
+
+func (e *Engine) finishFlat() error {
+	e.NoiseAndScale(0, len(e.arena.Grads))
+	if e.comm == nil {
+		return nil
+	}
+	if err := e.comm.AllreduceSum(e.arena.Grads); err != nil {
+		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the gradient buffer (%d values): %w", e.steps, e.rank, len(e.arena.Grads), err)
+	}
+	return nil
+}
+
+// StepWith is Step with the noise, scaling and reduction done by finish:
+// on a real step it calls finish exactly once, and finish must leave in
+// Grads the final gradient (noised on rank 0, scaled by ScaleFactor and
+// summed over the ranks), for example by waiting for non-blocking
+// reductions started during the backward pass. Then come the collective
+// checks, the step hook and the update, as in Step. On a skipped step, or
+// when Step's usage checks fail, finish is not called.
+func (e *Engine) StepWith(finish func() error) (bool, error) {
+	if e.consumed {
+		return false, fmt.Errorf("optimizer: Step called twice without ZeroGrad after step %d (%w); call ZeroGrad after every Step", e.steps, ErrGradientReuse)
+	}
+	if e.k == 0 {
+		return false, fmt.Errorf("optimizer: Step %d called with no backward pass since ZeroGrad; call AddBackward (even for an empty batch) before Step", e.steps)
+	}
+	e.consumed = true
+	if e.popSkip() {
+		e.lastSkipped = true
+		return false, nil
+	}
+	e.lastSkipped = false
+	if err := finish(); err != nil {
+		return false, err
+	}
+	if err := e.collectiveCheck(); err != nil {
+		return false, err
+	}
+	if e.hook != nil {
+		if err := e.hook(e.cfg.NoiseMultiplier, e.k); err != nil {
+			return false, fmt.Errorf("optimizer: step %d: step hook: %w", e.steps, err)
+		}
+	}
+	e.inner.Update(e.arena.Params, e.arena.Grads)
+	e.steps++
+	return true, nil
+}

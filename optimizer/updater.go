@@ -1,0 +1,291 @@
+package optimizer
+
+import (
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Updater is the wrapped (non-private) optimizer: it turns the final
+// gradient into a parameter update. It works on the arena's flat buffers,
+// so one call updates the whole model.
+//
+// An Updater sizes its state on the first Update; later calls must pass
+// slices of that same length. Its state (step count, momentum and moment
+// buffers) can be saved with MarshalBinary and restored with
+// UnmarshalBinary into an Updater of the same kind and hyper-parameters.
+type Updater interface {
+	// Update applies one step to params given grads. It panics if
+	// len(params) != len(grads) or the length differs from earlier calls.
+	Update(params, grads []float64)
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}
+
+// SGD is stochastic gradient descent with PyTorch's torch.optim.SGD update
+// (maximize=false): with g = grad + WeightDecay·p,
+//
+//	b ← g                               (first step)
+//	b ← Momentum·b + (1−Dampening)·g     (later steps)
+//	g ← g + Momentum·b if Nesterov, else g ← b   (when Momentum ≠ 0)
+//	p ← p − LR·g
+type SGD struct {
+	LR, Momentum, Dampening, WeightDecay float64
+	Nesterov                             bool
+
+	steps int64
+	buf   []float64
+}
+
+// NewSGD returns an SGD updater. It returns an error if a hyper-parameter
+// is negative or not finite, or if Nesterov is asked for without momentum
+// or with dampening (as PyTorch does).
+func NewSGD(lr, momentum, dampening, weightDecay float64, nesterov bool) (*SGD, error) {
+	for _, h := range []struct {
+		name string
+		v    float64
+	}{{"learning rate", lr}, {"momentum", momentum}, {"dampening", dampening}, {"weight decay", weightDecay}} {
+		if h.v < 0 || math.IsInf(h.v, 0) || math.IsNaN(h.v) {
+			return nil, fmt.Errorf("optimizer: SGD %s is %v; it must be finite and ≥ 0", h.name, h.v)
+		}
+	}
+	if nesterov && (momentum <= 0 || dampening != 0) {
+		return nil, fmt.Errorf("optimizer: SGD Nesterov momentum needs momentum > 0 and dampening 0 (got momentum %v, dampening %v)", momentum, dampening)
+	}
+	return &SGD{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, Nesterov: nesterov}, nil
+}
+
+// Update applies one SGD step.
+func (o *SGD) Update(params, grads []float64) {
+	checkLens("SGD", params, grads, o.steps, len(o.buf))
+	mu := o.Momentum
+	if mu != 0 && o.buf == nil {
+		o.buf = make([]float64, len(params))
+	}
+	first := o.steps == 0
+	for i, p := range params {
+		g := grads[i]
+		if o.WeightDecay != 0 {
+			g += o.WeightDecay * p
+		}
+		if mu != 0 {
+			b := g
+			if !first {
+				b = mu*o.buf[i] + (1-o.Dampening)*g
+			}
+			o.buf[i] = b
+			if o.Nesterov {
+				g += mu * b
+			} else {
+				g = b
+			}
+		}
+		params[i] = p - o.LR*g
+	}
+	o.steps++
+}
+
+// MarshalBinary encodes the step count and the momentum buffer.
+func (o *SGD) MarshalBinary() ([]byte, error) {
+	return marshalState("SGD", o.steps, o.buf), nil
+}
+
+// UnmarshalBinary restores state written by MarshalBinary.
+func (o *SGD) UnmarshalBinary(data []byte) error {
+	steps, bufs, err := unmarshalState("SGD", data, 1)
+	if err != nil {
+		return err
+	}
+	o.steps, o.buf = steps, bufs[0]
+	return nil
+}
+
+// Adam is the Adam optimizer with PyTorch's torch.optim.Adam update
+// (amsgrad=false, maximize=false). At step t, with g = grad +
+// WeightDecay·p (L2 penalty, Adam only; AdamW decays the parameter
+// instead, see NewAdamW):
+//
+//	m ← m + (1−β₁)(g − m)               (torch.lerp, also its β₁ ≤ 0.5 branch)
+//	v ← β₂·v + (1−β₂)·g²
+//	p ← p − (LR/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + Eps)
+type Adam struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	// Decoupled selects AdamW: p ← p·(1 − LR·WeightDecay) before the Adam
+	// step, and no L2 term in g.
+	Decoupled bool
+
+	steps int64
+	m, v  []float64
+}
+
+// NewAdam returns an Adam updater (PyTorch defaults: lr 1e-3, betas 0.9 and
+// 0.999, eps 1e-8, weight decay 0).
+func NewAdam(lr, beta1, beta2, eps, weightDecay float64) (*Adam, error) {
+	return newAdam(lr, beta1, beta2, eps, weightDecay, false)
+}
+
+// NewAdamW returns an Adam updater with decoupled weight decay, PyTorch's
+// torch.optim.AdamW (PyTorch's default weight decay there is 1e-2).
+func NewAdamW(lr, beta1, beta2, eps, weightDecay float64) (*Adam, error) {
+	return newAdam(lr, beta1, beta2, eps, weightDecay, true)
+}
+
+func newAdam(lr, beta1, beta2, eps, wd float64, decoupled bool) (*Adam, error) {
+	name := "Adam"
+	if decoupled {
+		name = "AdamW"
+	}
+	for _, h := range []struct {
+		name string
+		v    float64
+	}{{"learning rate", lr}, {"epsilon", eps}, {"weight decay", wd}} {
+		if h.v < 0 || math.IsInf(h.v, 0) || math.IsNaN(h.v) {
+			return nil, fmt.Errorf("optimizer: %s %s is %v; it must be finite and ≥ 0", name, h.name, h.v)
+		}
+	}
+	for _, b := range []float64{beta1, beta2} {
+		if !(b >= 0 && b < 1) {
+			return nil, fmt.Errorf("optimizer: %s betas are (%v, %v); each must be in [0, 1)", name, beta1, beta2)
+		}
+	}
+	return &Adam{LR: lr, Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: wd, Decoupled: decoupled}, nil
+}
+
+func (o *Adam) kind() string {
+	if o.Decoupled {
+		return "AdamW"
+	}
+	return "Adam"
+}
+
+// Update applies one Adam (or AdamW) step.
+func (o *Adam) Update(params, grads []float64) {
+	checkLens(o.kind(), params, grads, o.steps, len(o.m))
+	if o.m == nil {
+		o.m = make([]float64, len(params))
+		o.v = make([]float64, len(params))
+	}
+	o.steps++
+	t := float64(o.steps)
+	bc1 := 1 - math.Pow(o.Beta1, t)
+	bc2sqrt := math.Sqrt(1 - math.Pow(o.Beta2, t))
+	stepSize := o.LR / bc1
+	b1, b2 := o.Beta1, o.Beta2
+	decay := 1 - o.LR*o.WeightDecay
+	l2 := 0.0
+	if !o.Decoupled {
+		l2 = o.WeightDecay
+	}
+	m, v := o.m[:len(params)], o.v[:len(params)]
+	for i, p := range params {
+		if o.Decoupled {
+			p *= decay
+		}
+		g := grads[i] + l2*p
+		if w := 1 - b1; w < 0.5 { // torch.lerp's two branches
+			m[i] += w * (g - m[i])
+		} else {
+			m[i] = g - (g-m[i])*(1-w)
+		}
+		v[i] = b2*v[i] + (1-b2)*g*g
+		params[i] = p - stepSize*m[i]/(math.Sqrt(v[i])/bc2sqrt+o.Eps)
+	}
+}
+
+// MarshalBinary encodes the step count and both moment buffers.
+func (o *Adam) MarshalBinary() ([]byte, error) {
+	return marshalState(o.kind(), o.steps, o.m, o.v), nil
+}
+
+// UnmarshalBinary restores state written by MarshalBinary.
+func (o *Adam) UnmarshalBinary(data []byte) error {
+	steps, bufs, err := unmarshalState(o.kind(), data, 2)
+	if err != nil {
+		return err
+	}
+	o.steps, o.m, o.v = steps, bufs[0], bufs[1]
+	return nil
+}
+
+func checkLens(name string, params, grads []float64, steps int64, stateLen int) {
+	if len(params) != len(grads) {
+		panic(fmt.Sprintf("optimizer: %s.Update: %d parameters but %d gradients", name, len(params), len(grads)))
+	}
+	if stateLen != 0 && stateLen != len(params) {
+		panic(fmt.Sprintf("optimizer: %s.Update: %d parameters but the state (after %d steps) holds %d", name, len(params), steps, stateLen))
+	}
+}
+
+// State format: magic "dpmpiopt", kind name length and bytes, step count,
+// number of buffers, then per buffer its length and its float64 values, all
+// little-endian.
+const stateMagic = "dpmpiopt"
+
+func marshalState(kind string, steps int64, bufs ...[]float64) []byte {
+	size := len(stateMagic) + 1 + len(kind) + 8 + 1
+	for _, b := range bufs {
+		size += 8 + 8*len(b)
+	}
+	out := make([]byte, 0, size)
+	out = append(out, stateMagic...)
+	out = append(out, byte(len(kind)))
+	out = append(out, kind...)
+	out = binary.LittleEndian.AppendUint64(out, uint64(steps))
+	out = append(out, byte(len(bufs)))
+	for _, b := range bufs {
+		out = binary.LittleEndian.AppendUint64(out, uint64(len(b)))
+		for _, x := range b {
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(x))
+		}
+	}
+	return out
+}
+
+var errShortState = errors.New("state is truncated")
+
+func unmarshalState(kind string, data []byte, nbuf int) (int64, [][]float64, error) {
+	fail := func(err error) (int64, [][]float64, error) {
+		return 0, nil, fmt.Errorf("optimizer: restoring %s state: %w", kind, err)
+	}
+	if len(data) < len(stateMagic)+1 || string(data[:len(stateMagic)]) != stateMagic {
+		return fail(errors.New("not a dpmpi optimizer state (bad magic)"))
+	}
+	data = data[len(stateMagic):]
+	kl := int(data[0])
+	if len(data) < 1+kl+9 {
+		return fail(errShortState)
+	}
+	if got := string(data[1 : 1+kl]); got != kind {
+		return fail(fmt.Errorf("the state was saved by %s", got))
+	}
+	data = data[1+kl:]
+	steps := int64(binary.LittleEndian.Uint64(data))
+	if got := int(data[8]); got != nbuf {
+		return fail(fmt.Errorf("%d buffers, want %d", got, nbuf))
+	}
+	data = data[9:]
+	bufs := make([][]float64, nbuf)
+	for k := range bufs {
+		if len(data) < 8 {
+			return fail(errShortState)
+		}
+		n := binary.LittleEndian.Uint64(data)
+		data = data[8:]
+		if n > uint64(len(data)/8) {
+			return fail(errShortState)
+		}
+		if n > 0 {
+			bufs[k] = make([]float64, n)
+			for i := range bufs[k] {
+				bufs[k][i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+			}
+		}
+		data = data[8*n:]
+	}
+	if len(data) != 0 {
+		return fail(fmt.Errorf("%d trailing bytes", len(data)))
+	}
+	return steps, bufs, nil
+}

@@ -124,7 +124,9 @@ func (e *Engine) Updater() Updater { return e.inner }
 func (e *Engine) Config() Config { return e.cfg }
 
 // Clipping returns the clipping thresholds.
-func (e *Engine) Clipping() Clipping { return Clipping{thresholds: e.clip.Thresholds(), perLayer: e.clip.perLayer} }
+func (e *Engine) Clipping() Clipping {
+	return Clipping{thresholds: e.clip.Thresholds(), perLayer: e.clip.perLayer}
+}
 
 // NoiseStd returns the std of the noise added per coordinate to the clipped
 // sum: σ·C (flat) or σ·‖(C_1..C_L)‖₂ (per layer).

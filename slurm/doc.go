@@ -1,0 +1,27 @@
+// Package slurm holds no code: it is the home of dpmpi's Slurm job scripts
+// and of the tests that run real jobs through a Slurm cluster.
+//
+// The scripts, for real clusters, live beside this file:
+//
+//   - train.sbatch: one multi-rank bin/dptrain run (srun --mpi=pmix for Open
+//     MPI, --mpi=pmi2 for an MPICH build, or an mpirun fallback), with
+//     requeue on preemption, a checkpoint signal before the time limit and
+//     resume on restart.
+//   - sweep.sbatch: a job array sweeping the noise multiplier or the target
+//     epsilon, one train.sbatch run per value.
+//   - accountant-curve.sbatch: a single-task bin/dpaccount job, typically
+//     chained after a sweep.
+//
+// The tests submit jobs with sbatch and check their output: MPI worlds of 2
+// and 4 ranks under srun --mpi=pmix and under mpirun inside the allocation,
+// exit-status propagation, --kill-on-invalid-dep, and train.sbatch's
+// checkpoint-requeue-resume cycle (with a stand-in for dptrain). They need a
+// running cluster: scripts/slurm-up.sh starts a single-node one on this
+// machine. Without sbatch on PATH the tests skip, or fail when
+// DPMPI_REQUIRE_SLURM=1 (as in CI):
+//
+//	sudo scripts/slurm-up.sh
+//	DPMPI_REQUIRE_SLURM=1 go test -count=1 -v ./slurm/
+//
+// See docs/slurm.md for the launcher/library matrix and the pitfalls.
+package slurm

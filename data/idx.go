@@ -145,6 +145,9 @@ func ReadIDX(r io.Reader, name string) (*IDX, error) {
 	if n > 0 {
 		return nil, fmt.Errorf("data: %s: offset %d: unexpected data after the %d elements declared by dimensions %v", name, cr.n-1, x.Len(), x.Dims)
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("data: %s: gzip stream truncated after the data (its trailer is missing); the file is incomplete", name)
+	}
 	if !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("data: %s: after the data: %w", name, err)
 	}

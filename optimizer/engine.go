@@ -353,19 +353,20 @@ func (e *Engine) NoiseAndScale(lo, hi int) {
 }
 
 // Step ends a physical step. It pops the skip FIFO: a skipped step returns
-// (false, nil) and does nothing else. Otherwise it adds noise (rank 0
-// only), scales, sums Grads over the ranks with one AllreduceSum, checks
-// that no rank saw a non-finite gradient (and, at the first real step, that
-// all ranks agree on the configuration), calls the step hook and applies
-// the wrapped optimizer; it then returns (true, nil).
+// (false, nil) and does nothing else. Otherwise it checks that no rank saw a
+// non-finite gradient (and, at the first real step, that all ranks agree on
+// the configuration), adds noise (rank 0 only), scales, sums Grads over the
+// ranks with one AllreduceSum, calls the step hook and applies the wrapped
+// optimizer; it then returns (true, nil). In distributed mode a real step
+// performs two collectives on every rank, even with an empty local batch:
+// a small status AllreduceSum and the gradient AllreduceSum.
 //
 // Calling Step twice without ZeroGrad, or with no backward pass since
 // ZeroGrad, is an error. After an error the parameters are unchanged, no
 // step is recorded and Grads is unspecified; call ZeroGrad before going on.
-// Every rank must call Step the same number of times; each real step
-// performs the same collectives on every rank, even with an empty batch.
+// Every rank must call Step the same number of times.
 func (e *Engine) Step() (bool, error) {
-	return e.StepWith(e.finishFlat)
+	return e.step(e.finishFlat, true)
 }
 
 func (e *Engine) finishFlat() error {
@@ -379,14 +380,21 @@ func (e *Engine) finishFlat() error {
 	return nil
 }
 
-// StepWith is Step with the noise, scaling and reduction done by finish:
-// on a real step it calls finish exactly once, and finish must leave in
-// Grads the final gradient (noised on rank 0, scaled by ScaleFactor and
-// summed over the ranks), for example by waiting for non-blocking
-// reductions started during the backward pass. Then come the collective
-// checks, the step hook and the update, as in Step. On a skipped step, or
-// when Step's usage checks fail, finish is not called.
+// StepWith is Step for an optimizer that noises, scales and reduces the
+// gradient itself, for example with non-blocking reductions started during
+// the backward pass. On a real step it calls finish exactly once, first,
+// and finish must leave in Grads the final gradient (noised on rank 0 with
+// NoiseAndScale, scaled by ScaleFactor and summed over the ranks); then
+// come the collective checks, the step hook and the update, as in Step. On
+// a skipped step, or when the usage checks fail, finish is not called.
 func (e *Engine) StepWith(finish func() error) (bool, error) {
+	return e.step(finish, false)
+}
+
+// step runs a step; checkFirst runs the collective checks before finish,
+// so that a rank with a bad gradient or a mismatched configuration never
+// enters the gradient reduction.
+func (e *Engine) step(finish func() error, checkFirst bool) (bool, error) {
 	if e.consumed {
 		return false, fmt.Errorf("optimizer: Step called twice without ZeroGrad after step %d (%w); call ZeroGrad after every Step", e.steps, ErrGradientReuse)
 	}
@@ -399,11 +407,18 @@ func (e *Engine) StepWith(finish func() error) (bool, error) {
 		return false, nil
 	}
 	e.lastSkipped = false
+	if checkFirst {
+		if err := e.collectiveCheck(); err != nil {
+			return false, err
+		}
+	}
 	if err := finish(); err != nil {
 		return false, err
 	}
-	if err := e.collectiveCheck(); err != nil {
-		return false, err
+	if !checkFirst {
+		if err := e.collectiveCheck(); err != nil {
+			return false, err
+		}
 	}
 	if e.hook != nil {
 		if err := e.hook(e.cfg.NoiseMultiplier, e.k); err != nil {

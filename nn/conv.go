@@ -36,7 +36,8 @@ type Conv2d struct {
 	dyt []float64
 
 	ghost convGhost
-	dense denseSource
+	dense    optimizer.DenseSource
+	denseBuf []float64
 }
 
 // NewConv2d returns a Conv2d layer with in input channels, out output
@@ -248,11 +249,11 @@ func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
 		return &c.ghost
 	}
 	n, cols := c.n, c.numParams()
-	c.dense.rows, c.dense.cols = n, cols
-	c.dense.data = ensure(c.dense.data, n*cols)
+	c.denseBuf = ensure(c.denseBuf, n*cols)
+	c.dense.Reset(n, cols, c.denseBuf)
 	parallel(n, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			row := c.dense.data[i*cols : (i+1)*cols]
+			row := c.denseBuf[i*cols : (i+1)*cols]
 			dyt := c.dyt[i*c.l*c.Out : (i+1)*c.l*c.Out]
 			blas64.Gemm(blas.Trans, blas.NoTrans, 1,
 				blas64.General{Rows: c.l, Cols: c.Out, Stride: c.Out, Data: dyt},

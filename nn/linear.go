@@ -25,7 +25,8 @@ type Linear struct {
 	x, dy []float64
 
 	ghost linearGhost
-	dense denseSource
+	dense    optimizer.DenseSource
+	denseBuf []float64
 }
 
 // NewLinear returns a Linear layer with in inputs and out outputs. Its input
@@ -110,11 +111,11 @@ func (l *Linear) source(mode GradMode) optimizer.GradSource {
 		return &l.ghost
 	}
 	n, cols := l.n, l.numParams()
-	l.dense.rows, l.dense.cols = n, cols
-	l.dense.data = ensure(l.dense.data, n*cols)
+	l.denseBuf = ensure(l.denseBuf, n*cols)
+	l.dense.Reset(n, cols, l.denseBuf)
 	parallel(n, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			row := l.dense.data[i*cols : (i+1)*cols]
+			row := l.denseBuf[i*cols : (i+1)*cols]
 			a := l.x[i*l.In : (i+1)*l.In]
 			for o, d := range l.dy[i*l.Out : (i+1)*l.Out] {
 				r := row[o*l.In : (o+1)*l.In]

@@ -1,12 +1,8 @@
 package nn
 
 import (
-	"math"
 	"runtime"
 	"sync"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // GradMode selects how a layer's per-sample gradients are represented.
@@ -63,41 +59,6 @@ func parallel(n int, fn func(w, lo, hi int)) {
 	}
 	fn(0, 0, n/p)
 	wg.Wait()
-}
-
-// denseSource is a materialised block of per-sample gradients: row i of
-// data (length cols) is sample i's gradient.
-type denseSource struct {
-	rows, cols int
-	data       []float64
-}
-
-func (d *denseSource) Samples() int { return d.rows }
-func (d *denseSource) Len() int     { return d.cols }
-
-func (d *denseSource) Norms(dst []float64) {
-	if len(dst) != d.rows {
-		panic("nn: Norms: len(dst) != Samples()")
-	}
-	parallel(d.rows, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := d.data[i*d.cols : (i+1)*d.cols]
-			dst[i] = math.Sqrt(blas64.Dot(blas64.Vector{N: d.cols, Inc: 1, Data: row}, blas64.Vector{N: d.cols, Inc: 1, Data: row}))
-		}
-	})
-}
-
-func (d *denseSource) AddWeighted(dst, w []float64) {
-	if len(w) != d.rows || len(dst) != d.cols {
-		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")
-	}
-	if d.rows == 0 {
-		return
-	}
-	blas64.Gemv(blas.Trans, 1,
-		blas64.General{Rows: d.rows, Cols: d.cols, Stride: d.cols, Data: d.data[:d.rows*d.cols]},
-		blas64.Vector{N: d.rows, Inc: 1, Data: w}, 1,
-		blas64.Vector{N: d.cols, Inc: 1, Data: dst})
 }
 
 // ensure returns buf if it holds at least n values, otherwise a new slice of

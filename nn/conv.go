@@ -35,7 +35,7 @@ type Conv2d struct {
 	n   int
 	dyt []float64
 
-	ghost convGhost
+	ghost    convGhost
 	dense    optimizer.DenseSource
 	denseBuf []float64
 }

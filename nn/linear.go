@@ -24,7 +24,7 @@ type Linear struct {
 	n     int
 	x, dy []float64
 
-	ghost linearGhost
+	ghost    linearGhost
 	dense    optimizer.DenseSource
 	denseBuf []float64
 }

@@ -165,6 +165,11 @@ JobCompType=jobcomp/none
 # Reject impossible requests at submit time instead of pending forever.
 EnforcePartLimits=ALL
 MailProg=/bin/true
+# Pass the scheduler every few seconds (defaults: 60 s main, 30 s backfill):
+# a requeued job becomes eligible cred_expire seconds after the requeue, but
+# nothing else wakes the scheduler then, so without this it may idle for up to
+# another 30 s before restarting the job.
+SchedulerParameters=sched_interval=2,bf_interval=2
 # A node that was down (e.g. daemons restarted) comes back by itself.
 ReturnToService=2
 # Trust the CPU count below rather than the hardware (oversubscription on purpose).

@@ -1,0 +1,85 @@
+package optimizertest
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+// Stepper is the training-loop surface of a DP optimizer. *optimizer.Engine
+// and every optimizer embedding one satisfy it.
+type Stepper interface {
+	AddBackward(srcs []optimizer.GradSource) error
+	SignalSkip(skip bool)
+	Step() (bool, error)
+	ZeroGrad()
+}
+
+// Scenario is a deterministic training run for equivalence tests: the same
+// global batches are split over w ranks, so a distributed run and a
+// single-process run over the whole batch must end with the same
+// parameters.
+type Scenario struct {
+	Problem Problem
+	// Batch is the global number of samples per backward pass.
+	Batch int
+	// Steps is the number of logical steps.
+	Steps int
+	// Passes is the number k of backward passes accumulated per physical
+	// step (1 if 0).
+	Passes int
+	// Virtual is the number of physical steps per logical step; all but the
+	// last are signalled as skipped (1 if 0).
+	Virtual int
+	// Shard gives rank r's samples [lo, hi) of a global batch of n samples
+	// over w ranks; nil means Shard.
+	Shard func(n, w, r int) (lo, hi int)
+}
+
+// Run drives opt as rank r of w through the scenario and returns the first
+// error.
+func (sc Scenario) Run(opt Stepper, w, r int) error {
+	passes, virtual := max(sc.Passes, 1), max(sc.Virtual, 1)
+	shard := sc.Shard
+	if shard == nil {
+		shard = Shard
+	}
+	lo, hi := shard(sc.Batch, w, r)
+	for s := range sc.Steps {
+		for v := range virtual {
+			opt.ZeroGrad()
+			opt.SignalSkip(v < virtual-1)
+			for p := range passes {
+				if err := opt.AddBackward(sc.Problem.Sources(s, v*passes+p, sc.Batch, lo, hi)); err != nil {
+					return fmt.Errorf("rank %d, step %d, physical %d, pass %d: %w", r, s, v, p, err)
+				}
+			}
+			stepped, err := opt.Step()
+			if err != nil {
+				return fmt.Errorf("rank %d, step %d, physical %d: %w", r, s, v, err)
+			}
+			if stepped != (v == virtual-1) {
+				return fmt.Errorf("rank %d, step %d, physical %d: stepped = %v", r, s, v, stepped)
+			}
+		}
+	}
+	return nil
+}
+
+// RelDiff returns ‖got − want‖∞ / ‖want‖∞ (or the absolute difference when
+// want is zero). It panics if the lengths differ.
+func RelDiff(got, want []float64) float64 {
+	if len(got) != len(want) {
+		panic("optimizertest: RelDiff: length mismatch")
+	}
+	d, m := 0.0, 0.0
+	for i := range got {
+		d = math.Max(d, math.Abs(got[i]-want[i]))
+		m = math.Max(m, math.Abs(want[i]))
+	}
+	if m == 0 || math.IsNaN(d) {
+		return d
+	}
+	return d / m
+}

@@ -1,0 +1,168 @@
+package optimizer_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+// must returns v, panicking (and so failing the test) on a constructor
+// error.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Expected values are worked out by hand from the torch.optim formulas.
+func TestUpdaters(t *testing.T) {
+	const eps = 1e-8
+	m2, v2 := 0.9*0.05+0.1*(-1), 0.999*0.00025+0.001*1 // Adam moments after g = 0.5, −1
+	adamP1 := 1 - 0.01*0.5/(0.5+eps)
+	tests := []struct {
+		name  string
+		u     optimizer.Updater
+		grads []float64 // one scalar gradient per step
+		want  []float64 // the parameter after each step, from p0 = 1
+	}{
+		{"sgd plain", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.9}},
+		// g1 = 0.51, b1 = g1; g2 = 0.5 + 0.01·0.949, b2 = 0.9·b1 + 0.9·g2.
+		{"sgd momentum dampening decay", must(optimizer.NewSGD(0.1, 0.9, 0.1, 0.01, false)), []float64{0.5, 0.5}, []float64{0.949, 0.8572459}},
+		// b1 = 0.5, g' = 0.5 + 0.9·0.5; b2 = 0.9·0.5 + 0.5, g' = 0.5 + 0.9·0.95.
+		{"sgd nesterov", must(optimizer.NewSGD(0.1, 0.9, 0, 0, true)), []float64{0.5, 0.5}, []float64{0.905, 0.7695}},
+		// Constant gradient: the bias-corrected moments are g and g², so
+		// every step moves by lr·g/(|g|+eps).
+		{"adam constant", must(optimizer.NewAdam(0.01, 0.9, 0.999, eps, 0)), []float64{0.5, 0.5, 0.5},
+			[]float64{1 - 0.01*0.5/(0.5+eps), 1 - 2*0.01*0.5/(0.5+eps), 1 - 3*0.01*0.5/(0.5+eps)}},
+		{"adam varying", must(optimizer.NewAdam(0.01, 0.9, 0.999, eps, 0)), []float64{0.5, -1},
+			[]float64{adamP1, adamP1 - 0.01*(m2/0.19)/(math.Sqrt(v2/(1-0.998001))+eps)}},
+		// L2 penalty: g' = 0.5 + 0.1·1.
+		{"adam weight decay", must(optimizer.NewAdam(0.01, 0.9, 0.999, eps, 0.1)), []float64{0.5}, []float64{1 - 0.01*0.6/(0.6+eps)}},
+		// Decoupled: p ← p(1 − lr·wd) first.
+		{"adamw", must(optimizer.NewAdamW(0.01, 0.9, 0.999, eps, 0.1)), []float64{0.5}, []float64{(1 - 0.01*0.1) - 0.01*0.5/(0.5+eps)}},
+		// β₁ = 0.3 takes torch.lerp's other branch; the result is the same
+		// first step.
+		{"adam small beta1", must(optimizer.NewAdam(0.01, 0.3, 0.999, eps, 0)), []float64{0.5}, []float64{adamP1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := []float64{1}
+			for s, g := range tt.grads {
+				tt.u.Update(p, []float64{g})
+				if !closeTo(p[0], tt.want[s], 1e-12) {
+					t.Errorf("step %d: param %.17g, want %.17g", s+1, p[0], tt.want[s])
+				}
+			}
+		})
+	}
+}
+
+func TestUpdaterState(t *testing.T) {
+	makers := map[string]func() optimizer.Updater{
+		"sgd":   func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0.9, 0, 0.01, true)) },
+		"adam":  func() optimizer.Updater { return must(optimizer.NewAdam(0.01, 0.9, 0.99, 1e-8, 0.01)) },
+		"adamw": func() optimizer.Updater { return must(optimizer.NewAdamW(0.01, 0.9, 0.99, 1e-8, 0.01)) },
+	}
+	grads := [][]float64{{0.5, -1, 2}, {0.1, 0.2, -0.3}, {1, 1, 1}}
+	for name, mk := range makers {
+		t.Run(name, func(t *testing.T) {
+			a := mk()
+			pa := []float64{1, 2, 3}
+			a.Update(pa, grads[0])
+			a.Update(pa, grads[1])
+			state, err := a.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := mk()
+			if err := b.UnmarshalBinary(state); err != nil {
+				t.Fatal(err)
+			}
+			pb := append([]float64(nil), pa...)
+			a.Update(pa, grads[2])
+			b.Update(pb, grads[2])
+			for i := range pa {
+				if pa[i] != pb[i] {
+					t.Errorf("restored updater differs at %d: %v vs %v", i, pb[i], pa[i])
+				}
+			}
+			// A fresh updater (no restored momentum) differs.
+			c := mk()
+			pc := append([]float64(nil), pb...)
+			c.Update(pc, grads[2])
+			if pc[0] == pb[0] {
+				t.Error("a fresh updater matches the restored one: the state test cannot fail")
+			}
+		})
+	}
+}
+
+func TestUpdaterStateErrors(t *testing.T) {
+	sgd := must(optimizer.NewSGD(0.1, 0.9, 0, 0, false))
+	sgd.Update([]float64{1}, []float64{1})
+	sgdState, _ := sgd.MarshalBinary()
+	adam := must(optimizer.NewAdam(0.1, 0.9, 0.99, 1e-8, 0))
+	adamState, _ := adam.MarshalBinary()
+	tests := []struct {
+		name string
+		into optimizer.Updater
+		data []byte
+		want string
+	}{
+		{"sgd into adam", must(optimizer.NewAdam(0.1, 0.9, 0.99, 1e-8, 0)), sgdState, "saved by SGD"},
+		{"adam into adamw", must(optimizer.NewAdamW(0.1, 0.9, 0.99, 1e-8, 0)), adamState, "saved by Adam"},
+		{"bad magic", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), []byte("hello world, not a state"), "bad magic"},
+		{"truncated", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), sgdState[:len(sgdState)-3], "truncated"},
+		{"trailing", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), append(append([]byte(nil), sgdState...), 1), "trailing"},
+	}
+	for _, tt := range tests {
+		err := tt.into.UnmarshalBinary(tt.data)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestUpdaterValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"negative lr", second(optimizer.NewSGD(-1, 0, 0, 0, false)), "learning rate is -1"},
+		{"NaN momentum", second(optimizer.NewSGD(1, math.NaN(), 0, 0, false)), "momentum is NaN"},
+		{"nesterov without momentum", second(optimizer.NewSGD(1, 0, 0, 0, true)), "Nesterov"},
+		{"nesterov with dampening", second(optimizer.NewSGD(1, 0.9, 0.1, 0, true)), "dampening 0.1"},
+		{"beta1 one", second(optimizer.NewAdam(1, 1, 0.99, 1e-8, 0)), "betas are (1, 0.99)"},
+		{"beta2 negative", second(optimizer.NewAdamW(1, 0.9, -0.1, 1e-8, 0)), "AdamW betas"},
+		{"negative eps", second(optimizer.NewAdam(1, 0.9, 0.99, -1, 0)), "epsilon is -1"},
+	}
+	for _, tt := range tests {
+		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tt.name, tt.err, tt.want)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestUpdaterLengthPanics(t *testing.T) {
+	a := must(optimizer.NewAdam(0.1, 0.9, 0.99, 1e-8, 0))
+	a.Update(make([]float64, 3), make([]float64, 3))
+	for name, f := range map[string]func(){
+		"grads length": func() { a.Update(make([]float64, 3), make([]float64, 2)) },
+		"state length": func() { a.Update(make([]float64, 4), make([]float64, 4)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

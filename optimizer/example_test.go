@@ -1,0 +1,52 @@
+package optimizer_test
+
+import (
+	"fmt"
+
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+func ExampleDPOptimizer() {
+	// A model with one layer of two parameters.
+	arena, err := optimizer.NewArena(optimizer.LayerSpec{Name: "w", Len: 2})
+	if err != nil {
+		panic(err)
+	}
+	sgd, err := optimizer.NewSGD(1, 0, 0, 0, false)
+	if err != nil {
+		panic(err)
+	}
+	// σ = 0 so that the output is deterministic; real training uses σ > 0.
+	opt, err := optimizer.NewDPOptimizer(arena, sgd, 1.0, optimizer.Config{
+		NoiseMultiplier:   0,
+		ExpectedBatchSize: 2,
+		Generator:         optimizer.NewSeededGenerator(1),
+	})
+	if err != nil {
+		panic(err)
+	}
+	opt.SetStepHook(func(sigma float64, k int) error {
+		fmt.Printf("accountant: σ=%v, k=%d\n", sigma, k)
+		return nil
+	})
+
+	// One backward pass: two samples' gradients of the layer. The first has
+	// norm 5 and is clipped to norm 1; the second has norm 0.5.
+	grads := optimizer.NewDenseSource(2, 2, []float64{3, 4, 0.3, 0.4})
+	opt.ZeroGrad()
+	if err := opt.AddBackward([]optimizer.GradSource{grads}); err != nil {
+		panic(err)
+	}
+	stepped, err := opt.Step()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("stepped:", stepped)
+	fmt.Printf("gradient: %.8f\n", arena.Grads)
+	fmt.Printf("params:   %.8f\n", arena.Params)
+	// Output:
+	// accountant: σ=0, k=1
+	// stepped: true
+	// gradient: [0.44999994 0.59999992]
+	// params:   [-0.44999994 -0.59999992]
+}

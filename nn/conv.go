@@ -171,7 +171,7 @@ func (c *Conv2d) forward(x, y []float64, n int) {
 	}
 	parallel(n, func(_, lo, hi int) { c.im2col(x, lo, hi) })
 	nl := n * c.l
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1,
+	gemm(blas.NoTrans, blas.Trans, 1,
 		blas64.General{Rows: nl, Cols: c.kk, Stride: c.kk, Data: c.u[:nl*c.kk]},
 		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt},
 		0, blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: c.yt[:nl*c.Out]})
@@ -205,7 +205,7 @@ func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
 		return
 	}
 	nl := n * c.l
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1,
+	gemm(blas.NoTrans, blas.NoTrans, 1,
 		blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: c.dyt[:nl*c.Out]},
 		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt},
 		0, blas64.General{Rows: nl, Cols: c.kk, Stride: c.kk, Data: c.du[:nl*c.kk]})
@@ -229,7 +229,7 @@ func (c *Conv2d) addWeighted(dst, w []float64) {
 		}
 		g = s
 	}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1,
+	gemm(blas.Trans, blas.NoTrans, 1,
 		blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: g},
 		blas64.General{Rows: nl, Cols: c.kk, Stride: c.kk, Data: c.u[:nl*c.kk]},
 		1, blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: dst[:c.Out*c.kk]})
@@ -255,7 +255,7 @@ func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
 		for i := lo; i < hi; i++ {
 			row := c.denseBuf[i*cols : (i+1)*cols]
 			dyt := c.dyt[i*c.l*c.Out : (i+1)*c.l*c.Out]
-			blas64.Gemm(blas.Trans, blas.NoTrans, 1,
+			gemm(blas.Trans, blas.NoTrans, 1,
 				blas64.General{Rows: c.l, Cols: c.Out, Stride: c.Out, Data: dyt},
 				blas64.General{Rows: c.l, Cols: c.kk, Stride: c.kk, Data: c.u[i*c.l*c.kk : (i+1)*c.l*c.kk]},
 				0, blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: row[:c.Out*c.kk]})
@@ -292,12 +292,10 @@ func (g *convGhost) Norms(dst []float64) {
 	parallel(c.n, func(wk, lo, hi int) {
 		gd, gu := g.gram[wk][:L*L], g.gram[wk][L*L:2*L*L]
 		for i := lo; i < hi; i++ {
-			blas64.Syrk(blas.NoTrans, 1,
-				blas64.General{Rows: L, Cols: c.Out, Stride: c.Out, Data: c.dyt[i*L*c.Out : (i+1)*L*c.Out]},
-				0, blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gd})
-			blas64.Syrk(blas.NoTrans, 1,
-				blas64.General{Rows: L, Cols: c.kk, Stride: c.kk, Data: c.u[i*L*c.kk : (i+1)*L*c.kk]},
-				0, blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gu})
+			syrk(blas64.General{Rows: L, Cols: c.Out, Stride: c.Out, Data: c.dyt[i*L*c.Out : (i+1)*L*c.Out]},
+				blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gd})
+			syrk(blas64.General{Rows: L, Cols: c.kk, Stride: c.kk, Data: c.u[i*L*c.kk : (i+1)*L*c.kk]},
+				blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gu})
 			var diag, off float64
 			for s := 0; s < L; s++ {
 				diag += gd[s*L+s] * (gu[s*L+s] + 1)

@@ -78,28 +78,31 @@ func (relu) Kind() string                  { return "ReLU" }
 func (relu) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
 func (relu) numParams() int                { return 0 }
 func (relu) forward(x, y []float64, n int) {
-	y = y[:len(x)]
-	for i, v := range x {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = 0
+	parallelElems(len(x), func(lo, hi int) {
+		ys := y[lo:hi]
+		for i, v := range x[lo:hi] {
+			if v > 0 {
+				ys[i] = v
+			} else {
+				ys[i] = 0
+			}
 		}
-	}
+	})
 }
 func (relu) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	dx = dx[:len(dy)]
-	y = y[:len(dy)]
-	for i, g := range dy {
-		if y[i] > 0 {
-			dx[i] = g
-		} else {
-			dx[i] = 0
+	parallelElems(len(dy), func(lo, hi int) {
+		dxs, ys := dx[lo:hi], y[lo:hi]
+		for i, g := range dy[lo:hi] {
+			if ys[i] > 0 {
+				dxs[i] = g
+			} else {
+				dxs[i] = 0
+			}
 		}
-	}
+	})
 }
 
 // tanh is the hyperbolic tangent.
@@ -112,20 +115,23 @@ func (tanh) Kind() string                  { return "Tanh" }
 func (tanh) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
 func (tanh) numParams() int                { return 0 }
 func (tanh) forward(x, y []float64, n int) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = math.Tanh(v)
-	}
+	parallelElems(len(x), func(lo, hi int) {
+		ys := y[lo:hi]
+		for i, v := range x[lo:hi] {
+			ys[i] = math.Tanh(v)
+		}
+	})
 }
 func (tanh) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	dx = dx[:len(dy)]
-	y = y[:len(dy)]
-	for i, g := range dy {
-		dx[i] = g * (1 - y[i]*y[i])
-	}
+	parallelElems(len(dy), func(lo, hi int) {
+		dxs, ys := dx[lo:hi], y[lo:hi]
+		for i, g := range dy[lo:hi] {
+			dxs[i] = g * (1 - ys[i]*ys[i])
+		}
+	})
 }
 
 // flatten reshapes each sample to a vector.
@@ -188,12 +194,17 @@ func (p *pool2d) setup(in []int) ([]int, error) {
 }
 
 func (p *pool2d) forward(x, y []float64, n int) {
-	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
+	out := p.c * p.ho * p.wo
 	if p.max && len(p.arg) < n*out {
 		p.arg = make([]int32, n*out)
 	}
+	parallel(n, func(_, lo, hi int) { p.forwardRange(x, y, lo, hi) })
+}
+
+func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
+	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
 	inv := 1 / float64(p.k*p.k)
-	for i := 0; i < n; i++ {
+	for i := lo; i < hi; i++ {
 		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
 		o := 0
 		for c := 0; c < p.c; c++ {
@@ -202,13 +213,14 @@ func (p *pool2d) forward(x, y []float64, n int) {
 				for ow := 0; ow < p.wo; ow++ {
 					r0, c0 := oh*p.stride, ow*p.stride
 					if p.max {
-						best, bi := math.Inf(-1), -1
+						bi := r0*p.w + c0
+						best := xc[bi]
 						for a := 0; a < p.k; a++ {
-							row := xc[(r0+a)*p.w+c0 : (r0+a)*p.w+c0+p.k]
-							for b, v := range row {
+							off := (r0+a)*p.w + c0
+							for b, v := range xc[off : off+p.k] {
 								// NaN propagates as in PyTorch.
-								if v > best || bi < 0 || v != v {
-									best, bi = v, (r0+a)*p.w+c0+b
+								if v > best || v != v {
+									best, bi = v, off+b
 								}
 							}
 						}
@@ -234,10 +246,14 @@ func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
+	parallel(n, func(_, lo, hi int) { p.backwardRange(dy, dx, lo, hi) })
+}
+
+func (p *pool2d) backwardRange(dy, dx []float64, lo, hi int) {
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
-	clear(dx[:n*in])
+	clear(dx[lo*in : hi*in])
 	inv := 1 / float64(p.k*p.k)
-	for i := 0; i < n; i++ {
+	for i := lo; i < hi; i++ {
 		dxs, dys := dx[i*in:(i+1)*in], dy[i*out:(i+1)*out]
 		if p.max {
 			for o, g := range dys {

@@ -69,3 +69,17 @@ func ensure(buf []float64, n int) []float64 {
 	}
 	return make([]float64, n)
 }
+
+// elemGrain is the number of elements below which element-wise loops run
+// on one goroutine.
+const elemGrain = 1 << 15
+
+// parallelElems runs fn over [0, n) in fixed contiguous ranges, in parallel
+// when n is large enough to repay the goroutine start.
+func parallelElems(n int, fn func(lo, hi int)) {
+	if n < elemGrain || workers() == 1 {
+		fn(0, n)
+		return
+	}
+	parallel(n, func(_, lo, hi int) { fn(lo, hi) })
+}

@@ -29,34 +29,6 @@ func newUpdater(kind string) optimizer.Updater {
 	panic("unknown updater " + kind)
 }
 
-// eqScenarios are the equivalence scenarios: plain steps, k = 2
-// accumulated passes, virtual steps, and an empty shard on rank 1.
-// A slice, not a map: every rank must run them in the same order.
-var eqScenarios = []struct {
-	name string
-	sc   optimizertest.Scenario
-}{
-	{"plain", optimizertest.Scenario{Problem: eqProblem, Batch: 12, Steps: 3}},
-	{"k=2", optimizertest.Scenario{Problem: eqProblem, Batch: 12, Steps: 3, Passes: 2}},
-	{"virtual", optimizertest.Scenario{Problem: eqProblem, Batch: 12, Steps: 2, Virtual: 3}},
-	{"empty rank 1", optimizertest.Scenario{Problem: eqProblem, Batch: 12, Steps: 3, Shard: func(n, w, r int) (int, int) {
-		// Rank 1 has no samples; rank 0 takes the first half (all of it at
-		// W = 2) and ranks 2.. split the rest.
-		switch {
-		case w == 1:
-			return 0, n
-		case r == 1:
-			return 0, 0
-		case w == 2:
-			return 0, n
-		case r == 0:
-			return 0, n / 2
-		}
-		lo, hi := optimizertest.Shard(n-n/2, w-2, r-2)
-		return n/2 + lo, n/2 + hi
-	}}},
-}
-
 // flatRun runs a scenario with flat clipping (C = 1, σ = 0) as rank r of w
 // (comm nil: the single-process DPOptimizer) and returns the parameters.
 func flatRun(sc optimizertest.Scenario, kind string, comm optimizer.Communicator, w, r int) ([]float64, error) {
@@ -79,8 +51,8 @@ func flatRun(sc optimizertest.Scenario, kind string, comm optimizer.Communicator
 // single-process run over the whole batch.
 func checkEquivalence(t *testing.T, comm optimizer.Communicator, w, r int) {
 	t.Helper()
-	for _, e := range eqScenarios {
-		name, sc := e.name, e.sc
+	for _, e := range optimizertest.EquivalenceScenarios(eqProblem) {
+		name, sc := e.Name, e.Scenario
 		for _, kind := range []string{"sgd-momentum", "adam"} {
 			want, err := flatRun(sc, kind, nil, 1, 0)
 			if err != nil {

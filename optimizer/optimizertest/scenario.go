@@ -83,3 +83,41 @@ func RelDiff(got, want []float64) float64 {
 	}
 	return d / m
 }
+
+// NamedScenario is a Scenario with a name for test output.
+type NamedScenario struct {
+	Name string
+	Scenario
+}
+
+// EquivalenceScenarios returns the standard equivalence scenarios over p,
+// with a global batch of 12 samples: plain steps, k = 2 accumulated passes,
+// virtual steps (three physical steps per logical step) and a run in which
+// rank 1's shard is always empty (EmptyRankShard). Every rank must run them
+// in the returned order.
+func EquivalenceScenarios(p Problem) []NamedScenario {
+	return []NamedScenario{
+		{"plain", Scenario{Problem: p, Batch: 12, Steps: 3}},
+		{"k=2", Scenario{Problem: p, Batch: 12, Steps: 3, Passes: 2}},
+		{"virtual", Scenario{Problem: p, Batch: 12, Steps: 2, Virtual: 3}},
+		{"empty rank 1", Scenario{Problem: p, Batch: 12, Steps: 3, Shard: EmptyRankShard}},
+	}
+}
+
+// EmptyRankShard is a Shard function in which rank 1 has no samples: rank 0
+// takes the first half of the batch (all of it at w = 2) and ranks 2..w−1
+// split the rest.
+func EmptyRankShard(n, w, r int) (lo, hi int) {
+	switch {
+	case w == 1:
+		return 0, n
+	case r == 1:
+		return 0, 0
+	case w == 2:
+		return 0, n
+	case r == 0:
+		return 0, n / 2
+	}
+	lo, hi = Shard(n-n/2, w-2, r-2)
+	return n/2 + lo, n/2 + hi
+}

@@ -81,8 +81,12 @@ func TestDenseSourcePanics(t *testing.T) {
 		"bad data":     func() { optimizer.NewDenseSource(2, 3, make([]float64, 5)) },
 		"zero n":       func() { optimizer.NewDenseSource(0, 0, nil) },
 		"norms length": func() { optimizer.NewDenseSource(2, 1, make([]float64, 2)).Norms(make([]float64, 3)) },
-		"w length":     func() { optimizer.NewDenseSource(2, 1, make([]float64, 2)).AddWeighted(make([]float64, 1), make([]float64, 1)) },
-		"dst length":   func() { optimizer.NewDenseSource(2, 1, make([]float64, 2)).AddWeighted(make([]float64, 2), make([]float64, 2)) },
+		"w length": func() {
+			optimizer.NewDenseSource(2, 1, make([]float64, 2)).AddWeighted(make([]float64, 1), make([]float64, 1))
+		},
+		"dst length": func() {
+			optimizer.NewDenseSource(2, 1, make([]float64, 2)).AddWeighted(make([]float64, 2), make([]float64, 2))
+		},
 	} {
 		func() {
 			defer func() {

@@ -25,6 +25,7 @@ type World struct {
 	sum     []float64
 	err     error
 	calls   []int
+	comms   []*Comm
 }
 
 // NewWorld returns a world of size ranks. It panics if size < 1.
@@ -32,13 +33,16 @@ func NewWorld(size int) *World {
 	if size < 1 {
 		panic("optimizertest: NewWorld: size must be ≥ 1")
 	}
-	w := &World{size: size, bufs: make([][]float64, size), calls: make([]int, size)}
+	w := &World{size: size, bufs: make([][]float64, size), calls: make([]int, size), comms: make([]*Comm, size)}
 	w.cond = sync.NewCond(&w.mu)
+	for r := range w.comms {
+		w.comms[r] = &Comm{w: w, rank: r}
+	}
 	return w
 }
 
 // Comm returns rank r's communicator.
-func (w *World) Comm(r int) *Comm { return &Comm{w: w, rank: r} }
+func (w *World) Comm(r int) *Comm { return w.comms[r] }
 
 // Run calls f once per rank, each in its own goroutine, and returns the
 // errors by rank.
@@ -107,10 +111,34 @@ func (w *World) allreduce(rank int, buf []float64) error {
 }
 
 // Comm is one rank's communicator in a World. It satisfies
-// optimizer.Communicator.
+// optimizer.Communicator. A rank's collectives enter the world in the order
+// they were called, also when non-blocking ones are still outstanding, as
+// MPI requires.
 type Comm struct {
 	w    *World
 	rank int
+	mu   sync.Mutex
+	last chan struct{} // closed when the rank's latest collective has completed
+}
+
+// enqueue reserves the next place in the rank's order of collectives: it
+// returns a channel to wait on before communicating and a channel to close
+// afterwards.
+func (c *Comm) enqueue() (prev <-chan struct{}, done chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev, done = c.last, make(chan struct{})
+	c.last = done
+	return prev, done
+}
+
+func (c *Comm) ordered(buf []float64) error {
+	prev, done := c.enqueue()
+	if prev != nil {
+		<-prev
+	}
+	defer close(done)
+	return c.w.allreduce(c.rank, buf)
 }
 
 var _ optimizer.Communicator = (*Comm)(nil)
@@ -123,13 +151,22 @@ func (c *Comm) Size() int { return c.w.size }
 
 // AllreduceSum sums buf over the ranks; it blocks until every rank has
 // called it. It returns an error if the ranks' lengths differ.
-func (c *Comm) AllreduceSum(buf []float64) error { return c.w.allreduce(c.rank, buf) }
+func (c *Comm) AllreduceSum(buf []float64) error { return c.ordered(buf) }
 
-// IallreduceSum runs AllreduceSum in a goroutine.
+// IallreduceSum starts AllreduceSum in a goroutine, in its place in the
+// rank's order of collectives; wait returns its error.
 func (c *Comm) IallreduceSum(buf []float64) (func() error, error) {
-	done := make(chan error, 1)
-	go func() { done <- c.AllreduceSum(buf) }()
-	return func() error { return <-done }, nil
+	prev, done := c.enqueue()
+	res := make(chan error, 1)
+	go func() {
+		if prev != nil {
+			<-prev
+		}
+		err := c.w.allreduce(c.rank, buf)
+		close(done)
+		res <- err
+	}()
+	return func() error { return <-res }, nil
 }
 
 // ErrInjected is the error a Faulty communicator returns.

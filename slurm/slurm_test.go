@@ -368,6 +368,27 @@ func TestMPIWorlds(t *testing.T) {
 	}
 }
 
+// TestMPICHWorld runs an MPICH build under srun --mpi=pmi2, the launcher
+// train.sbatch uses for DPMPI_LAUNCHER=pmi2 (go build -tags mpich). MPICH is
+// optional (scripts/slurm-up.sh installs only Open MPI), so this skips
+// without mpicc.mpich.
+func TestMPICHWorld(t *testing.T) {
+	needSlurm(t)
+	if _, err := exec.LookPath("mpicc.mpich"); err != nil {
+		t.Skip("mpicc.mpich not on PATH (apt-get install libmpich-dev mpich)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "hello-mpich")
+	if out, err := run("", nil, "mpicc.mpich", "-O2", "-o", bin, scriptPath(t, filepath.Join("testdata", "hello.c"))); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	j := submitInline(t, dir, "mpich", mpiJobScript("srun --mpi=pmi2", bin), "--ntasks=4")
+	recs := waitDone(t, j)
+	expectState(t, j, recs[0], "COMPLETED", "0:0")
+	checkHello(t, readOutput(t, j.out), 4)
+}
+
 // TestExitStatusPropagates: rank 1 exits 3; the launcher, the batch script
 // and the job record must all report 3.
 func TestExitStatusPropagates(t *testing.T) {
@@ -424,7 +445,8 @@ func TestKillOnInvalidDependency(t *testing.T) {
 // either resumes (with --resume: reads its checkpoint and exits 0) or runs
 // until SIGUSR1/SIGTERM, then writes a checkpoint and exits 0.
 const fakeDptrain = `#!/bin/bash
-rank=${SLURM_PROCID:-0}
+# mpirun sets OMPI_COMM_WORLD_RANK; SLURM_PROCID is then the batch step's 0.
+rank=${OMPI_COMM_WORLD_RANK:-${SLURM_PROCID:-0}}
 ckpt="" resume=0 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
 	case ${args[i]} in
@@ -469,18 +491,37 @@ func scriptPath(t *testing.T, name string) string {
 	return p
 }
 
-// TestTrainRequeueResume drives slurm/train.sbatch through the time-limit
-// path: the warning signal (what --signal=B:USR1@120 sends) reaches every
-// rank, the ranks checkpoint, the script requeues the job, and the rerun
-// (SLURM_RESTART_COUNT=1) resumes from the checkpoint, with both attempts'
-// output kept in one file.
+// TestTrainRequeueResume drives slurm/train.sbatch through both ways a
+// training job is interrupted, under srun --mpi=pmix and under mpirun:
+//
+//   - time limit: the warning signal (what --signal=B:USR1@120 sends to the
+//     batch shell) is forwarded to every rank, the ranks checkpoint and the
+//     script requeues the job itself;
+//   - preemption: `scontrol requeue` (as a PreemptMode=REQUEUE preemption)
+//     sends SIGTERM to every process of the job and Slurm requeues it.
+//
+// Either way the rerun (SLURM_RESTART_COUNT=1) must resume from the
+// checkpoint, and --open-mode=append must keep both attempts' output.
 func TestTrainRequeueResume(t *testing.T) {
 	needSlurm(t)
-	t.Parallel()
+	for _, launcher := range []string{"pmix", "mpirun"} {
+		for _, trigger := range []string{"timelimit", "preempt"} {
+			t.Run(launcher+"/"+trigger, func(t *testing.T) {
+				t.Parallel()
+				trainRequeue(t, launcher, trigger)
+			})
+		}
+	}
+}
+
+func trainRequeue(t *testing.T, launcher, trigger string) {
 	dir := t.TempDir()
-	fake := writeFake(t, dir)
+	ckpt := filepath.Join(dir, "ckpt")
 	out := filepath.Join(dir, "train.out")
-	env := []string{"DPTRAIN=" + fake, "DPMPI_CKPT_DIR=" + filepath.Join(dir, "ckpt"), "DPTRAIN_ARGS=--epochs 3"}
+	env := []string{
+		"DPMPI_LAUNCHER=" + launcher, "DPTRAIN=" + writeFake(t, dir),
+		"DPMPI_CKPT_DIR=" + ckpt, "DPTRAIN_ARGS=--epochs 3",
+	}
 	j := submit(t, dir, env,
 		[]string{"--ntasks=2", "--cpus-per-task=1", "--time=5", "--output=" + out},
 		scriptPath(t, "train.sbatch"), "--sigma", "1.5")
@@ -489,23 +530,37 @@ func TestTrainRequeueResume(t *testing.T) {
 	waitFor(t, j, "running with both ranks started", func(recs []record) bool {
 		return recs[0]["JobState"] == "RUNNING" && strings.Count(readOutputQuiet(out), " start args: ") == 2
 	})
-	if o, err := run("", nil, "scancel", "--batch", "--signal=USR1", j.id); err != nil {
+	interrupt := []string{"scontrol", "requeue", j.id}
+	signal, selfRequeue := "SIGTERM", 0
+	if trigger == "timelimit" {
+		interrupt = []string{"scancel", "--batch", "--signal=USR1", j.id}
+		signal, selfRequeue = "SIGUSR1", 1
+	}
+	if o, err := run("", nil, interrupt[0], interrupt[1:]...); err != nil {
 		t.Fatalf("%v\n%s", err, o)
 	}
 	waitFor(t, j, "requeued (Restarts=1)", func(recs []record) bool { return recs[0]["Restarts"] == "1" })
 	recs := waitDone(t, j)
 	expectState(t, j, recs[0], "COMPLETED", "0:0")
 
+	// Under mpirun a preemption's SIGTERM also reaches mpirun, which stops
+	// forwarding output and SIGKILLs the ranks 1 s later (Open MPI 4.1, see
+	// docs/slurm.md): the checkpoints get written (the resume below proves it)
+	// but their log lines may be lost.
+	checkpointLines := 2
+	if launcher == "mpirun" && trigger == "preempt" {
+		checkpointLines = strings.Count(readOutputQuiet(out), "got SIGTERM, checkpointed")
+	}
 	text := readOutput(t, out)
 	for _, want := range []struct {
 		what  string
 		count int
 	}{
-		{"start args: --epochs 3 --checkpoint-dir " + filepath.Join(dir, "ckpt") + " --sigma 1.5\n", 2},
-		{"start args: --epochs 3 --checkpoint-dir " + filepath.Join(dir, "ckpt") + " --resume --sigma 1.5\n", 2},
-		{"got SIGUSR1, checkpointed", 2},
+		{"start args: --epochs 3 --checkpoint-dir " + ckpt + " --sigma 1.5\n", 2},
+		{"start args: --epochs 3 --checkpoint-dir " + ckpt + " --resume --sigma 1.5\n", 2},
+		{"got " + signal + ", checkpointed", checkpointLines},
 		{"resumed from step-42", 2},
-		{"requeueing job " + j.id, 1},
+		{"requeueing job " + j.id, selfRequeue},
 		{"restart 0 on", 1},
 		{"restart 1 on", 1},
 	} {

@@ -36,6 +36,8 @@ type NonFiniteError struct {
 	Sample int
 }
 
+// Error names the step, the sample, the rank (in distributed mode) and the
+// layer, and says how to go on.
 func (e *NonFiniteError) Error() string {
 	where := ""
 	if e.Rank >= 0 {

@@ -71,7 +71,8 @@ type Engine struct {
 	std   float64
 	hook  StepHook
 
-	skips       []bool // FIFO of skip signals, head first
+	skips       []bool // FIFO of skip signals: skips[skipHead:] are pending
+	skipHead    int
 	k           int    // backward passes since ZeroGrad
 	consumed    bool   // a Step (skipped or not) ran since ZeroGrad
 	lastSkipped bool
@@ -161,16 +162,16 @@ func (e *Engine) SignalSkip(skip bool) { e.skips = append(e.skips, skip) }
 
 // PeekSkip reports whether the next Step will be skipped, without consuming
 // the signal.
-func (e *Engine) PeekSkip() bool { return len(e.skips) > 0 && e.skips[0] }
+func (e *Engine) PeekSkip() bool { return e.skipHead < len(e.skips) && e.skips[e.skipHead] }
 
 func (e *Engine) popSkip() bool {
-	if len(e.skips) == 0 {
+	if e.skipHead == len(e.skips) {
 		return false
 	}
-	s := e.skips[0]
-	e.skips = e.skips[1:]
-	if len(e.skips) == 0 {
-		e.skips = e.skips[:0:0]
+	s := e.skips[e.skipHead]
+	e.skipHead++
+	if e.skipHead == len(e.skips) { // empty: reuse the storage
+		e.skips, e.skipHead = e.skips[:0], 0
 	}
 	return s
 }

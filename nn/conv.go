@@ -102,9 +102,12 @@ func (c *Conv2d) grow(n int) {
 	}
 }
 
-// im2col unrolls samples [lo, hi) of x into c.u.
+// im2col unrolls samples [lo, hi) of x into c.u. Each kernel row of a
+// receptive field is a contiguous run of the input, copied with its
+// out-of-image part set to zero.
 func (c *Conv2d) im2col(x []float64, lo, hi int) {
 	in := c.In * c.h * c.w
+	K := c.K
 	for i := lo; i < hi; i++ {
 		xs := x[i*in : (i+1)*in]
 		rows := c.u[i*c.l*c.kk : (i+1)*c.l*c.kk]
@@ -113,20 +116,22 @@ func (c *Conv2d) im2col(x []float64, lo, hi int) {
 			for ow := 0; ow < c.wo; ow++ {
 				row := rows[r*c.kk : (r+1)*c.kk]
 				r++
+				x0 := ow*c.Stride - c.Pad
+				bLo, bHi := max(0, -x0), min(K, c.w-x0)
 				j := 0
 				for ch := 0; ch < c.In; ch++ {
 					xc := xs[ch*c.h*c.w : (ch+1)*c.h*c.w]
-					for a := 0; a < c.K; a++ {
+					for a := 0; a < K; a++ {
+						seg := row[j : j+K]
+						j += K
 						y := oh*c.Stride - c.Pad + a
-						for b := 0; b < c.K; b++ {
-							x := ow*c.Stride - c.Pad + b
-							if y < 0 || y >= c.h || x < 0 || x >= c.w {
-								row[j] = 0
-							} else {
-								row[j] = xc[y*c.w+x]
-							}
-							j++
+						if y < 0 || y >= c.h || bLo >= bHi {
+							clear(seg)
+							continue
 						}
+						clear(seg[:bLo])
+						copy(seg[bLo:bHi], xc[y*c.w+x0+bLo:y*c.w+x0+bHi])
+						clear(seg[bHi:])
 					}
 				}
 			}
@@ -137,6 +142,7 @@ func (c *Conv2d) im2col(x []float64, lo, hi int) {
 // col2im adds c.du of samples [lo, hi) into dx, which it zeroes first.
 func (c *Conv2d) col2im(dx []float64, lo, hi int) {
 	in := c.In * c.h * c.w
+	K := c.K
 	for i := lo; i < hi; i++ {
 		dxs := dx[i*in : (i+1)*in]
 		clear(dxs)
@@ -146,17 +152,24 @@ func (c *Conv2d) col2im(dx []float64, lo, hi int) {
 			for ow := 0; ow < c.wo; ow++ {
 				row := rows[r*c.kk : (r+1)*c.kk]
 				r++
+				x0 := ow*c.Stride - c.Pad
+				bLo, bHi := max(0, -x0), min(K, c.w-x0)
+				if bLo >= bHi {
+					continue
+				}
 				j := 0
 				for ch := 0; ch < c.In; ch++ {
 					dxc := dxs[ch*c.h*c.w : (ch+1)*c.h*c.w]
-					for a := 0; a < c.K; a++ {
+					for a := 0; a < K; a++ {
+						seg := row[j+bLo : j+bHi]
+						j += K
 						y := oh*c.Stride - c.Pad + a
-						for b := 0; b < c.K; b++ {
-							x := ow*c.Stride - c.Pad + b
-							if y >= 0 && y < c.h && x >= 0 && x < c.w {
-								dxc[y*c.w+x] += row[j]
-							}
-							j++
+						if y < 0 || y >= c.h {
+							continue
+						}
+						dst := dxc[y*c.w+x0+bLo : y*c.w+x0+bHi]
+						for b, v := range seg {
+							dst[b] += v
 						}
 					}
 				}

@@ -1,0 +1,136 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConvForwardDirect compares Conv2d's im2col forward pass with the
+// definition of a zero-padded cross-correlation.
+func TestConvForwardDirect(t *testing.T) {
+	cases := []struct{ cin, cout, h, w, k, s, p int }{
+		{1, 16, 28, 28, 8, 2, 3},
+		{16, 4, 13, 13, 4, 2, 0},
+		{3, 2, 5, 7, 3, 1, 1},
+		{2, 3, 6, 5, 2, 3, 2},
+		{1, 1, 3, 3, 5, 1, 2},
+	}
+	for _, tc := range cases {
+		const n = 3
+		s, err := NewSequential([]int{tc.cin, tc.h, tc.w}, NewConv2d(tc.cin, tc.cout, tc.k, tc.s, tc.p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.NewArena(4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := s.Layers()[0].(*Conv2d)
+		r := rand.New(rand.NewPCG(1, 1))
+		x := make([]float64, n*tc.cin*tc.h*tc.w)
+		for i := range x {
+			x[i] = r.NormFloat64()
+		}
+		out := s.Forward(x, n)
+		ho := (tc.h+2*tc.p-tc.k)/tc.s + 1
+		wo := (tc.w+2*tc.p-tc.k)/tc.s + 1
+		if len(out) != n*tc.cout*ho*wo {
+			t.Fatalf("%+v: %d outputs, want %d", tc, len(out), n*tc.cout*ho*wo)
+		}
+		W, b := c.Weight(), c.Bias()
+		if len(W)+len(b) != len(a.Params) {
+			t.Fatal("weight and bias do not cover the arena layer")
+		}
+		for i := 0; i < n; i++ {
+			for o := 0; o < tc.cout; o++ {
+				for oy := 0; oy < ho; oy++ {
+					for ox := 0; ox < wo; ox++ {
+						want := b[o]
+						for ch := 0; ch < tc.cin; ch++ {
+							for ky := 0; ky < tc.k; ky++ {
+								for kx := 0; kx < tc.k; kx++ {
+									y, xx := oy*tc.s-tc.p+ky, ox*tc.s-tc.p+kx
+									if y < 0 || y >= tc.h || xx < 0 || xx >= tc.w {
+										continue
+									}
+									want += W[((o*tc.cin+ch)*tc.k+ky)*tc.k+kx] * x[((i*tc.cin+ch)*tc.h+y)*tc.w+xx]
+								}
+							}
+						}
+						got := out[((i*tc.cout+o)*ho+oy)*wo+ox]
+						if math.Abs(got-want) > 1e-12 {
+							t.Fatalf("%+v: output (%d,%d,%d,%d) = %v, want %v", tc, i, o, oy, ox, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPoolForwardDirect compares pooling with its definition.
+func TestPoolForwardDirect(t *testing.T) {
+	cases := []struct{ c, h, w, k, s int }{{2, 5, 6, 2, 1}, {3, 7, 7, 3, 2}, {1, 4, 4, 2, 2}}
+	for _, tc := range cases {
+		for _, isMax := range []bool{true, false} {
+			var l Layer = NewAvgPool2d(tc.k, tc.s)
+			if isMax {
+				l = NewMaxPool2d(tc.k, tc.s)
+			}
+			if _, err := l.setup([]int{tc.c, tc.h, tc.w}); err != nil {
+				t.Fatal(err)
+			}
+			ho, wo := (tc.h-tc.k)/tc.s+1, (tc.w-tc.k)/tc.s+1
+			r := rand.New(rand.NewPCG(2, 2))
+			const n = 2
+			x := make([]float64, n*tc.c*tc.h*tc.w)
+			for i := range x {
+				x[i] = r.NormFloat64()
+			}
+			y := make([]float64, n*tc.c*ho*wo)
+			l.forward(x, y, n)
+			for i := 0; i < n*tc.c; i++ {
+				for oy := 0; oy < ho; oy++ {
+					for ox := 0; ox < wo; ox++ {
+						want, sum := math.Inf(-1), 0.0
+						for a := 0; a < tc.k; a++ {
+							for b := 0; b < tc.k; b++ {
+								v := x[(i*tc.h+oy*tc.s+a)*tc.w+ox*tc.s+b]
+								want = math.Max(want, v)
+								sum += v
+							}
+						}
+						if !isMax {
+							want = sum / float64(tc.k*tc.k)
+						}
+						if got := y[(i*ho+oy)*wo+ox]; math.Abs(got-want) > 1e-15 {
+							t.Fatalf("%+v max=%v: output %d,%d,%d = %v, want %v", tc, isMax, i, oy, ox, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestLinearForwardDirect compares Linear with y = Wx + b.
+func TestLinearForwardDirect(t *testing.T) {
+	s, err := NewSequential([]int{3}, NewLinear(3, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.NewArena(1); err != nil {
+		t.Fatal(err)
+	}
+	l := s.Layers()[0].(*Linear)
+	copy(l.Weight(), []float64{1, 2, 3, -1, 0, 2})
+	copy(l.Bias(), []float64{0.5, -0.5})
+	out := s.Forward([]float64{1, 1, 1, 2, 0, -1}, 2)
+	want := []float64{6.5, 0.5, -0.5, -4.5}
+	for i := range want {
+		if out[i] != want[i] {
+			t.Fatalf("outputs %v, want %v", out, want)
+		}
+	}
+}

@@ -28,6 +28,8 @@ const (
 // Rows×Cols pixels in [0, 255] with labels in [0, Classes). Batch converts
 // to normalised float64 on demand, so the dataset costs one byte per pixel.
 type Images struct {
+	// N is the number of images, Rows×Cols their size and Classes the
+	// number of label values.
 	N, Rows, Cols, Classes int
 	// Pixels holds N·Rows·Cols bytes, image-major, row-major.
 	Pixels []byte

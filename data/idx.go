@@ -12,14 +12,15 @@ import (
 	"os"
 )
 
-// IDX element types, the third byte of an IDX file's magic number.
+// IDX element types, the third byte of an IDX file's magic number. Values
+// wider than a byte are stored big-endian.
 const (
-	IDXUint8   byte = 0x08
-	IDXInt8    byte = 0x09
-	IDXInt16   byte = 0x0B
-	IDXInt32   byte = 0x0C
-	IDXFloat32 byte = 0x0D
-	IDXFloat64 byte = 0x0E
+	IDXUint8   byte = 0x08 // unsigned byte
+	IDXInt8    byte = 0x09 // signed byte
+	IDXInt16   byte = 0x0B // 16-bit signed integer
+	IDXInt32   byte = 0x0C // 32-bit signed integer
+	IDXFloat32 byte = 0x0D // IEEE 754 single precision
+	IDXFloat64 byte = 0x0E // IEEE 754 double precision
 )
 
 // idxSize returns the size in bytes of one element of type t, or 0 if t is

@@ -29,6 +29,11 @@
 // floating-point operations, as mixed ghost clipping does.
 //
 // Matrix products go through gonum's BLAS (blas64), pure Go by default.
-// Buffers are sized for the largest batch seen and reused, so a steady-state
-// step allocates nothing in this package's own loops.
+// Building with -tags openblas routes them to OpenBLAS through cgo instead
+// (Debian: apt-get install libopenblas-dev); OPENBLAS_NUM_THREADS sets its
+// thread count. Per-sample loops run on GOMAXPROCS goroutines over fixed
+// sample ranges, so results are bit-identical whatever the scheduling.
+// Buffers are sized for the largest batch seen and reused; a steady-state
+// step's only allocations are the small ones of starting goroutines (and of
+// gonum's parallel GEMM), none proportional to the batch.
 package nn

@@ -484,3 +484,35 @@ func TestAllocsPerStep(t *testing.T) {
 		t.Fatalf("%v allocations per step; buffers are being reallocated", got)
 	}
 }
+
+// TestMixedCostModel checks the per-layer choice on the benchmark CNN by
+// hand: conv1 has L = 14·14 = 196 output positions, C_out = 16, K = 64, so
+// ghost costs L²(16+64) ≫ L·16·64 and it is materialised; conv2 has L = 25,
+// C_out = 32, K = 256: 25·288 = 7200 < 8192, ghost.
+func TestMixedCostModel(t *testing.T) {
+	s, err := benchCNN()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv1, conv2 := s.Layers()[0].(*Conv2d), s.Layers()[3].(*Conv2d)
+	if conv1.UsesGhost() || !conv2.UsesGhost() {
+		t.Fatalf("ghost choice conv1 %v conv2 %v, want false true", conv1.UsesGhost(), conv2.UsesGhost())
+	}
+	if _, err := s.NewArena(1); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, 2*784)
+	out := s.Forward(x, 2)
+	d := make([]float64, len(out))
+	SoftmaxCrossEntropy(out, []int{1, 2}, 10, nil, d)
+	s.Backward(d, nil)
+	srcs := s.Sources()
+	if _, ok := srcs[0].(*optimizer.DenseSource); !ok {
+		t.Errorf("conv1 source is %T, want materialised", srcs[0])
+	}
+	for l := 1; l < 4; l++ {
+		if _, ok := srcs[l].(*optimizer.DenseSource); ok {
+			t.Errorf("layer %d source is materialised, want ghost", l)
+		}
+	}
+}

@@ -189,28 +189,33 @@ func (c *Conv2d) forward(x, y []float64, n int) {
 		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt},
 		0, blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: c.yt[:nl*c.Out]})
 	out := c.Out * c.l
-	for i := 0; i < n; i++ {
-		ys := y[i*out : (i+1)*out]
-		for l := 0; l < c.l; l++ {
-			row := c.yt[(i*c.l+l)*c.Out : (i*c.l+l+1)*c.Out]
-			for o, v := range row {
-				ys[o*c.l+l] = v + c.b[o]
+	parallel(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ys := y[i*out : (i+1)*out]
+			for l := 0; l < c.l; l++ {
+				row := c.yt[(i*c.l+l)*c.Out : (i*c.l+l+1)*c.Out]
+				for o, v := range row {
+					ys[o*c.l+l] = v + c.b[o]
+				}
 			}
 		}
-	}
+	})
 }
 
 func (c *Conv2d) beginBackward(x, dy []float64, n int) {
 	c.n = n
 	out := c.Out * c.l
-	for i := 0; i < n; i++ {
-		dys := dy[i*out : (i+1)*out]
-		for o := 0; o < c.Out; o++ {
-			for l, v := range dys[o*c.l : (o+1)*c.l] {
-				c.dyt[(i*c.l+l)*c.Out+o] = v
+	parallel(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dys := dy[i*out : (i+1)*out]
+			dyt := c.dyt[i*out : (i+1)*out]
+			for o := 0; o < c.Out; o++ {
+				for l, v := range dys[o*c.l : (o+1)*c.l] {
+					dyt[l*c.Out+o] = v
+				}
 			}
 		}
-	}
+	})
 }
 
 func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {

@@ -53,6 +53,25 @@
 // ranks agree on the layer table, thresholds, σ, expected batch size and
 // reduction.
 //
+// # Distributed steps
+//
+// A real distributed step performs two collectives on every rank, in the
+// same order, even for a rank whose local batch is empty: first a small
+// AllreduceSum of a status vector (three slots per rank: a non-finite flag,
+// its layer and its sample; at the first step also a fingerprint of the
+// configuration), then the AllreduceSum of the whole flat gradient buffer.
+// The status comes first so that a bad gradient or a mismatched
+// configuration is reported on every rank before any rank enters the
+// gradient reduction, whose length could itself differ between ranks. The
+// fingerprint sends each quantity as 16-bit pieces together with their
+// squares: all ranks agree on a piece x exactly when Σx = W·x and Σx² = W·x²
+// on every rank, and these sums are exact in float64. Virtual steps perform
+// no collective.
+//
+// Package optimizertest provides an in-memory world of communicators, a
+// fault-injecting wrapper and deterministic problems for testing
+// distributed optimizers in one process.
+//
 // # Noise
 //
 // NewSeededGenerator(seed) gives a reproducible stream (PCG from

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config holds every command-line setting of a run.
+type config struct {
+	DataDir    string
+	TrainLimit int
+	TestLimit  int
+
+	Model         string
+	Clipping      string
+	DistOptimizer string
+	MaxGradNorm   float64
+	MaxGradNorms  []float64 // explicit per-layer thresholds; nil means derived
+
+	Optimizer   string
+	LR          float64
+	Momentum    float64
+	WeightDecay float64
+
+	BatchSize  float64 // expected global batch size; 0 if SampleRate given
+	SampleRate float64
+	Epochs     float64
+	Steps      int
+
+	Sigma         float64
+	sigmaSet      bool
+	TargetEpsilon float64
+	MaxEpsilon    float64
+	Delta         float64
+	Accountant    string
+
+	Seed        uint64
+	Secure      bool
+	MaxPhysical int
+
+	Out             string
+	CheckpointDir   string
+	CheckpointEvery int
+	Resume          bool
+	Ledger          string
+	Metrics         string
+	WeightsOut      string
+	Plot            string
+	LogEvery        int
+	EvalEvery       int
+	RankLogs        bool
+	Progress        string
+	Throttle        time.Duration
+}
+
+type floatList []float64
+
+func (f *floatList) String() string {
+	s := make([]string, len(*f))
+	for i, v := range *f {
+		s[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *floatList) Set(v string) error {
+	*f = nil
+	for _, p := range strings.Split(v, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", p)
+		}
+		*f = append(*f, x)
+	}
+	return nil
+}
+
+const usageHead = `dptrain trains a classifier on Fashion-MNIST with differentially private SGD
+(Opacus's DP optimizers), on one process or on N MPI ranks:
+
+  dptrain [flags]
+  mpirun --bind-to none -np 2 dptrain [flags]
+  srun --mpi=pmix dptrain [flags]
+
+Each rank holds a disjoint shard of the training set and Poisson-samples it
+with the global rate q; rank 0 adds the noise, writes the privacy ledger
+(before every update), the checkpoints, the metrics and the final weights.
+SIGTERM or SIGUSR1 makes every rank stop after the current step, write a
+checkpoint and exit with status 0; continue with --resume.
+
+Flags:
+`
+
+// parseFlags parses args into a validated config. It returns flag.ErrHelp
+// when help was asked for (after printing it to out).
+func parseFlags(args []string, out io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("dptrain", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usageHead)
+		fs.PrintDefaults()
+		fmt.Fprint(out, "\nSee docs/dptrain.md for the checkpoint, ledger and file formats.\n")
+	}
+	var norms floatList
+	var batch float64
+	fs.StringVar(&c.DataDir, "data-dir", "", "Fashion-MNIST directory (IDX files, gzip or raw); empty means $DPMPI_FASHION_MNIST or /usr/share/datasets/fashion-mnist")
+	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
+	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
+	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10) or mlp (784-128 ReLU-10)")
+	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model) or per-layer (one threshold per layer)")
+	fs.StringVar(&c.DistOptimizer, "dist-optimizer", "simple", "distributed per-layer optimizer: simple (one Allreduce after backward) or hooks (per-layer buckets reduced during backward); flat clipping always uses DistributedDPOptimizer")
+	fs.Float64Var(&c.MaxGradNorm, "max-grad-norm", 1.0, "total clipping threshold `C`: flat clipping clips to C; per-layer clipping, unless --max-grad-norms is given, uses C_l = C/sqrt(L) for each of the L layers so that the total sensitivity is C")
+	fs.Var(&norms, "max-grad-norms", "explicit per-layer thresholds `C1,C2,...`, one per layer (cnn: 4, mlp: 2); implies --clipping per-layer")
+	fs.StringVar(&c.Optimizer, "optimizer", "sgd", "wrapped optimizer: sgd (with --momentum) or adam")
+	fs.Float64Var(&c.LR, "lr", 0.1, "learning rate")
+	fs.Float64Var(&c.Momentum, "momentum", 0, "SGD momentum")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "L2 weight decay of the wrapped optimizer")
+	fs.Float64Var(&batch, "batch-size", 0, "expected global (logical) batch size `B`; the sample rate is q = B/N. Give this or --sample-rate (default B = 256)")
+	fs.Float64Var(&c.SampleRate, "sample-rate", 0, "Poisson sample rate `q` in (0,1]; alternative to --batch-size")
+	fs.Float64Var(&c.Epochs, "epochs", 0, "train for this many epochs of round(1/q) steps (default 1); alternative to --steps")
+	fs.IntVar(&c.Steps, "steps", 0, "train for this many logical steps; alternative to --epochs")
+	fs.Float64Var(&c.Sigma, "sigma", 0, "noise multiplier σ (0 disables noise: no privacy); give this or --target-epsilon")
+	fs.Float64Var(&c.TargetEpsilon, "target-epsilon", 0, "calibrate σ before training so that the whole run spends at most this ε (Opacus get_noise_multiplier); also caps the budget like --max-epsilon")
+	fs.Float64Var(&c.MaxEpsilon, "max-epsilon", 0, "budget guard: stop before any step that would make ε exceed this (0: no guard unless --target-epsilon)")
+	fs.Float64Var(&c.Delta, "delta", 1e-5, "δ of the (ε, δ) guarantee")
+	fs.StringVar(&c.Accountant, "accountant", "rdp", "accountant for calibration, the budget guard and progress: rdp or prv (the summary reports both)")
+	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the model initialisation, the sampling and the noise (rank r's streams are derived from (seed, r))")
+	fs.BoolVar(&c.Secure, "secure", false, "secure mode: noise and sampling from CSPRNGs keyed by the OS (not reproducible; a resumed run draws fresh noise and the ledger counts replayed steps again)")
+	fs.IntVar(&c.MaxPhysical, "max-physical-batch", 256, "largest physical batch per rank: a larger local batch is split into virtual steps (0: no limit)")
+	fs.StringVar(&c.Out, "out", "out/dptrain", "output directory: default home of the checkpoints, ledger, metrics, weights and plot")
+	fs.StringVar(&c.CheckpointDir, "checkpoint-dir", "", "checkpoint directory (default <out>/checkpoints)")
+	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 50, "write a checkpoint every `K` logical steps (0: only at the end and on SIGTERM/SIGUSR1)")
+	fs.BoolVar(&c.Resume, "resume", false, "continue from the checkpoint in --checkpoint-dir, exactly (same sampling and noise as an uninterrupted run)")
+	fs.StringVar(&c.Ledger, "ledger", "", "privacy ledger, JSON lines, one entry written and fsynced before each update (default <checkpoint-dir>/ledger.jsonl)")
+	fs.StringVar(&c.Metrics, "metrics", "", "metrics file, JSON lines: step, epoch, loss, test accuracy, ε (default <out>/metrics.jsonl)")
+	fs.StringVar(&c.WeightsOut, "weights-out", "", "final weights file (default <out>/weights.bin; format in docs/dptrain.md)")
+	fs.StringVar(&c.Plot, "plot", "", "privacy curve PNG (ε against epoch, RDP and PRV) written at the end (default <out>/privacy.png; \"none\" to skip)")
+	fs.IntVar(&c.LogEvery, "log-every", 10, "progress line and metrics record every `K` steps")
+	fs.IntVar(&c.EvalEvery, "eval-every", 1, "evaluate test accuracy every `K` epochs (0: only at the end)")
+	fs.BoolVar(&c.RankLogs, "rank-logs", false, "ranks other than 0 log to <out>/rank-N.log instead of keeping quiet")
+	fs.StringVar(&c.Progress, "progress", "auto", "rank 0 progress display: auto (bar on a terminal, lines otherwise), bar, lines or none")
+	fs.DurationVar(&c.Throttle, "throttle", 0, "sleep this long after every step (for testing preemption and crashes)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (all settings are --flags; see --help)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c.sigmaSet = set["sigma"]
+	if len(norms) > 0 {
+		c.MaxGradNorms = norms
+		if set["clipping"] && c.Clipping != "per-layer" {
+			return nil, errors.New("--max-grad-norms gives per-layer thresholds but --clipping is " + c.Clipping)
+		}
+		c.Clipping = "per-layer"
+	}
+	if set["batch-size"] && set["sample-rate"] {
+		return nil, errors.New("--batch-size and --sample-rate both given; give one (q = B/N)")
+	}
+	c.BatchSize = batch
+	if !set["batch-size"] && !set["sample-rate"] {
+		c.BatchSize = 256
+	}
+	if set["epochs"] && set["steps"] {
+		return nil, errors.New("--epochs and --steps both given; give one")
+	}
+	if !set["epochs"] && !set["steps"] {
+		c.Epochs = 1
+	}
+	if c.CheckpointDir == "" {
+		c.CheckpointDir = filepath.Join(c.Out, "checkpoints")
+	}
+	if c.Ledger == "" {
+		c.Ledger = filepath.Join(c.CheckpointDir, "ledger.jsonl")
+	}
+	if c.Metrics == "" {
+		c.Metrics = filepath.Join(c.Out, "metrics.jsonl")
+	}
+	if c.WeightsOut == "" {
+		c.WeightsOut = filepath.Join(c.Out, "weights.bin")
+	}
+	if c.Plot == "" {
+		c.Plot = filepath.Join(c.Out, "privacy.png")
+	}
+	return c, c.validate(set)
+}
+
+func (c *config) validate(set map[string]bool) error {
+	pos := func(name string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("--%s must be a positive number, got %v", name, v)
+		}
+		return nil
+	}
+	switch c.Model {
+	case "cnn", "mlp":
+	default:
+		return fmt.Errorf("--model %q: want cnn or mlp", c.Model)
+	}
+	switch c.Clipping {
+	case "flat", "per-layer":
+	default:
+		return fmt.Errorf("--clipping %q: want flat or per-layer", c.Clipping)
+	}
+	switch c.DistOptimizer {
+	case "simple", "hooks":
+	default:
+		return fmt.Errorf("--dist-optimizer %q: want simple or hooks", c.DistOptimizer)
+	}
+	switch c.Optimizer {
+	case "sgd", "adam":
+	default:
+		return fmt.Errorf("--optimizer %q: want sgd or adam", c.Optimizer)
+	}
+	switch c.Accountant {
+	case "rdp", "prv":
+	default:
+		return fmt.Errorf("--accountant %q: want rdp or prv", c.Accountant)
+	}
+	switch c.Progress {
+	case "auto", "bar", "lines", "none":
+	default:
+		return fmt.Errorf("--progress %q: want auto, bar, lines or none", c.Progress)
+	}
+	if c.Optimizer == "adam" && c.Momentum != 0 {
+		return errors.New("--momentum applies to --optimizer sgd only")
+	}
+	if err := pos("max-grad-norm", c.MaxGradNorm); err != nil {
+		return err
+	}
+	for i, v := range c.MaxGradNorms {
+		if err := pos(fmt.Sprintf("max-grad-norms (entry %d)", i+1), v); err != nil {
+			return err
+		}
+	}
+	if err := pos("lr", c.LR); err != nil {
+		return err
+	}
+	if c.Momentum < 0 || c.Momentum >= 1 || c.WeightDecay < 0 {
+		return fmt.Errorf("--momentum must be in [0,1) and --weight-decay ≥ 0, got %v and %v", c.Momentum, c.WeightDecay)
+	}
+	if set["batch-size"] {
+		if err := pos("batch-size", c.BatchSize); err != nil {
+			return err
+		}
+	}
+	if set["sample-rate"] && !(c.SampleRate > 0 && c.SampleRate <= 1) {
+		return fmt.Errorf("--sample-rate must be in (0,1], got %v", c.SampleRate)
+	}
+	if set["epochs"] {
+		if err := pos("epochs", c.Epochs); err != nil {
+			return err
+		}
+	}
+	if set["steps"] && c.Steps <= 0 {
+		return fmt.Errorf("--steps must be positive, got %d", c.Steps)
+	}
+	if c.sigmaSet && c.TargetEpsilon != 0 {
+		return errors.New("--sigma and --target-epsilon both given: either fix σ (optionally with --max-epsilon as a budget guard) or let --target-epsilon calibrate σ")
+	}
+	if !c.sigmaSet && c.TargetEpsilon == 0 {
+		return errors.New("give --sigma (noise multiplier) or --target-epsilon (σ calibrated before training); --sigma 0 trains without privacy")
+	}
+	if c.sigmaSet && (c.Sigma < 0 || math.IsInf(c.Sigma, 0) || math.IsNaN(c.Sigma)) {
+		return fmt.Errorf("--sigma must be finite and ≥ 0, got %v", c.Sigma)
+	}
+	if set["target-epsilon"] {
+		if err := pos("target-epsilon", c.TargetEpsilon); err != nil {
+			return err
+		}
+	}
+	if set["max-epsilon"] {
+		if err := pos("max-epsilon", c.MaxEpsilon); err != nil {
+			return err
+		}
+		if c.TargetEpsilon > 0 && c.MaxEpsilon < c.TargetEpsilon {
+			return fmt.Errorf("--max-epsilon %v is below --target-epsilon %v", c.MaxEpsilon, c.TargetEpsilon)
+		}
+	}
+	if !(c.Delta > 0 && c.Delta < 1) {
+		return fmt.Errorf("--delta must be in (0,1), got %v", c.Delta)
+	}
+	if c.TrainLimit < 0 || c.TestLimit < 0 || c.MaxPhysical < 0 || c.CheckpointEvery < 0 || c.EvalEvery < 0 {
+		return errors.New("--train-limit, --test-limit, --max-physical-batch, --checkpoint-every and --eval-every must be ≥ 0")
+	}
+	if c.LogEvery <= 0 {
+		return fmt.Errorf("--log-every must be positive, got %d", c.LogEvery)
+	}
+	return nil
+}
+
+// budget returns the ε the budget guard enforces, 0 for none.
+func (c *config) budget() float64 {
+	if c.MaxEpsilon > 0 {
+		return c.MaxEpsilon
+	}
+	return c.TargetEpsilon
+}

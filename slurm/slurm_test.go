@@ -414,8 +414,9 @@ func TestExitStatusPropagates(t *testing.T) {
 func TestKillOnInvalidDependency(t *testing.T) {
 	needSlurm(t)
 	dir := t.TempDir()
-	// Held, so that both dependents are queued before it can fail (sbatch
-	// rejects a dependency that is already unsatisfiable).
+	// Held until both dependents are queued, so the test always covers the
+	// transition "dependency pending -> dependency failed" (a dependent
+	// submitted after the failure is handled the same way, checked by hand).
 	failing := submitInline(t, dir, "fails", "#!/bin/bash\necho failing on purpose\nexit 1\n", "--hold")
 	after := "--dependency=afterok:" + failing.id
 	killed := submitInline(t, dir, "dep-kill", "#!/bin/bash\necho must not run\n", after, "--kill-on-invalid-dep=yes")

@@ -1,0 +1,330 @@
+package perlayer
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dpmpi/dpmpi/mpi"
+	"github.com/dpmpi/dpmpi/mpi/mpitest"
+	"github.com/dpmpi/dpmpi/optimizer"
+	"github.com/dpmpi/dpmpi/simple"
+)
+
+// Multi-rank benchmarks. Run them with a fixed iteration count, for example
+//
+//	go test -c -o /tmp/perlayer.test ./perlayer
+//	DPMPI_MPITEST_CHILD=1 mpirun --allow-run-as-root -np 2 /tmp/perlayer.test \
+//	    -test.run='^$' -test.bench='Communication|Overlap' -test.benchtime=20x
+//
+// Without a launcher they skip.
+
+// benchWorld returns the communicator of a multi-rank benchmark run, after
+// checking that every rank runs the same number of iterations (a different
+// b.N on one rank would leave the others waiting in a collective forever).
+func benchWorld(b *testing.B) *mpi.Comm {
+	c := mpitest.World()
+	if c == nil {
+		b.Skip("multi-rank benchmark: run it under mpirun with DPMPI_MPITEST_CHILD=1 and a fixed -test.benchtime=Nx (see bench_test.go)")
+	}
+	n := []float64{float64(b.N)}
+	if err := c.AllreduceSum(n); err != nil {
+		b.Fatal(err)
+	}
+	if n[0] != float64(b.N*c.Size()) {
+		b.Fatalf("ranks disagree on b.N (this rank %d, sum %v): use a fixed -test.benchtime=Nx", b.N, n[0])
+	}
+	return c
+}
+
+// nopUpdater leaves the parameters alone, so that a step's time is the
+// optimizer's own work: scaling and communication.
+type nopUpdater struct{}
+
+func (nopUpdater) Update(params, grads []float64)    {}
+func (nopUpdater) MarshalBinary() ([]byte, error)    { return nil, nil }
+func (nopUpdater) UnmarshalBinary(data []byte) error { return nil }
+
+// benchModel returns an arena of four equal layers holding params values
+// in total, and for each layer a source of zero samples (so that clipping
+// costs nothing and a step measures noise-free scaling and reduction).
+func benchModel(b *testing.B, params int) (*optimizer.Arena, []optimizer.GradSource, []float64) {
+	specs := make([]optimizer.LayerSpec, 4)
+	srcs := make([]optimizer.GradSource, 4)
+	for l := range specs {
+		specs[l] = optimizer.LayerSpec{Name: fmt.Sprint("layer", l), Len: params / 4}
+		srcs[l] = optimizer.NewDenseSource(0, params/4, nil)
+	}
+	a, err := optimizer.NewArena(specs...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, srcs, []float64{1, 1, 1, 1}
+}
+
+func barrier(b *testing.B, c *mpi.Comm) {
+	if err := c.Barrier(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkCommunication measures, in the same run and interleaved
+// iteration by iteration, a raw AllreduceSum of a model-sized buffer (four
+// layers), a step of SimpleDistributedPerLayerOptimizer and the signals
+// plus step of DistributedPerLayerOptimizer on the same bytes (empty
+// batches, σ = 0, an update that does nothing). It reports the mean times
+// and the ratios to the raw reduction (medians over the iterations).
+func BenchmarkCommunication(b *testing.B) {
+	for _, params := range []int{1 << 19, 1 << 20, 4 << 20} {
+		b.Run(fmt.Sprintf("params=%d", params), func(b *testing.B) {
+			c := benchWorld(b)
+			cfg := optimizer.Config{ExpectedBatchSize: 8, Generator: optimizer.NewSeededGenerator(1)}
+			sa, srcs, cs := benchModel(b, params)
+			sim, err := simple.New(sa, nopUpdater{}, cs, cfg, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			da, _, _ := benchModel(b, params)
+			dist, err := NewDistributedPerLayerOptimizer(da, nopUpdater{}, cs, cfg, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw := make([]float64, params)
+			tRaw, tSim, tDist := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+			iter := func(count bool) {
+				barrier(b, c)
+				t0 := time.Now()
+				if err := c.AllreduceSum(raw); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+
+				if err := sim.AddBackward(srcs); err != nil {
+					b.Fatal(err)
+				}
+				barrier(b, c)
+				t2 := time.Now()
+				if _, err := sim.Step(); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+				sim.ZeroGrad()
+
+				barrier(b, c)
+				t4 := time.Now()
+				for l := len(srcs) - 1; l >= 0; l-- {
+					if err := dist.LayerReady(l, srcs[l]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := dist.Step(); err != nil {
+					b.Fatal(err)
+				}
+				t5 := time.Now()
+				dist.ZeroGrad()
+				if count {
+					tRaw = append(tRaw, t1.Sub(t0))
+					tSim = append(tSim, t3.Sub(t2))
+					tDist = append(tDist, t5.Sub(t4))
+				}
+			}
+			iter(false) // the first (checked) step is not eager
+			iter(false)
+			b.SetBytes(int64(8 * params))
+			b.ResetTimer()
+			for range b.N {
+				iter(true)
+			}
+			b.StopTimer()
+			if dist.EagerSteps() != b.N+1 {
+				b.Fatalf("%d eager steps, want %d", dist.EagerSteps(), b.N+1)
+			}
+			r, sm, d := median(tRaw), median(tSim), median(tDist)
+			b.ReportMetric(float64(r.Microseconds()), "raw-µs")
+			b.ReportMetric(float64(sm.Microseconds()), "simple-µs")
+			b.ReportMetric(float64(d.Microseconds()), "dist-µs")
+			b.ReportMetric(float64(sm)/float64(r), "simple/raw")
+			b.ReportMetric(float64(d)/float64(r), "dist/raw")
+		})
+	}
+}
+
+// median returns the median of ts (reordering ts). Medians rather than
+// means keep the numbers usable on a machine shared with other jobs.
+func median(ts []time.Duration) time.Duration {
+	slices.Sort(ts)
+	return ts[len(ts)/2]
+}
+
+// spin is a fixed amount of floating-point work that touches no memory:
+// the simulated backward computation of one layer.
+func spin(n int) float64 {
+	x := 1.0
+	for range n {
+		x = x*0.9999999 + 1e-7
+	}
+	return x
+}
+
+// overlapBench holds a simulated backward pass: four layers, each taking a
+// fixed amount of computation comparable to its reduction.
+type overlapBench struct {
+	c     *mpi.Comm
+	a     *optimizer.Arena
+	srcs  []optimizer.GradSource
+	work  int
+	bsink float64
+}
+
+// calibrate sets o.work so that one layer's computation takes about as
+// long as the AllreduceSum of one layer, averaged over the ranks so that
+// every rank computes the same amount.
+func (o *overlapBench) calibrate(b *testing.B) {
+	layer := o.a.Grad(0)
+	ts := make([]time.Duration, 9)
+	for i := range ts {
+		barrier(b, o.c)
+		t0 := time.Now()
+		if err := o.c.AllreduceSum(layer); err != nil {
+			b.Fatal(err)
+		}
+		ts[i] = time.Since(t0)
+	}
+	red := median(ts)
+	const probe = 1 << 22
+	t0 := time.Now()
+	o.bsink += spin(probe)
+	perIter := float64(time.Since(t0)) / probe
+	w := []float64{float64(red) / perIter}
+	if err := o.c.AllreduceSum(w); err != nil {
+		b.Fatal(err)
+	}
+	o.work = int(w[0] / float64(o.c.Size()))
+}
+
+// backward runs the simulated backward pass, with work iterations of
+// computation per layer, calling ready (if not nil) after each layer.
+func (o *overlapBench) backward(b *testing.B, work int, ready func(l int) error) {
+	for l := len(o.srcs) - 1; l >= 0; l-- {
+		o.bsink += spin(work)
+		if ready != nil {
+			if err := ready(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkOverlap measures how much of the gradient reduction a strategy
+// hides behind a simulated backward pass (1 Mi parameters in four layers,
+// one bucket per layer, per layer a busy loop as long as the layer's
+// AllreduceSum). For each strategy, in the same run and iteration by
+// iteration, it times the backward computation alone (T_b), the reduction
+// alone (T_r: signals and Step without computation, or the raw requests)
+// and both together (T_o), and reports hidden = (T_b + T_r − T_o)/T_r.
+//
+// Strategies: "goroutine" is DistributedPerLayerOptimizer (a communication
+// goroutine running blocking AllreduceSum per bucket); "iallreduce-test"
+// starts MPI_Iallreduce per layer and calls MPI_Test on the outstanding
+// requests at every later layer boundary, then waits; "iallreduce-wait"
+// starts MPI_Iallreduce per layer and only waits at the end.
+func BenchmarkOverlap(b *testing.B) {
+	const params = 1 << 20
+	for _, strategy := range []string{"goroutine", "iallreduce-test", "iallreduce-wait"} {
+		b.Run("progress="+strategy, func(b *testing.B) {
+			c := benchWorld(b)
+			a, srcs, cs := benchModel(b, params)
+			o := &overlapBench{c: c, a: a, srcs: srcs}
+			o.calibrate(b)
+			dist, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, cs, optimizer.Config{ExpectedBatchSize: 8, Generator: optimizer.NewSeededGenerator(1)}, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := dist.SetBucketBytes(8 * params / 4); err != nil {
+				b.Fatal(err)
+			}
+			reqs := make([]*mpi.Request, 0, 4)
+			var reduce func(l int) error
+			var finish func() error
+			switch strategy {
+			case "goroutine":
+				reduce = func(l int) error { return dist.LayerReady(l, srcs[l]) }
+				finish = func() error {
+					_, err := dist.Step()
+					dist.ZeroGrad()
+					return err
+				}
+			default:
+				test := strategy == "iallreduce-test"
+				reduce = func(l int) error {
+					if test {
+						for _, r := range reqs {
+							if _, err := r.Test(); err != nil {
+								return err
+							}
+						}
+					}
+					r, err := c.Iallreduce(a.Grad(l))
+					reqs = append(reqs, r)
+					return err
+				}
+				finish = func() error {
+					for _, r := range reqs {
+						if err := r.Wait(); err != nil {
+							return err
+						}
+					}
+					reqs = reqs[:0]
+					return nil
+				}
+			}
+			tb, tr, to := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+			iter := func(count bool) {
+				barrier(b, c)
+				t0 := time.Now()
+				o.backward(b, o.work, nil)
+				t1 := time.Now()
+
+				barrier(b, c)
+				t2 := time.Now()
+				o.backward(b, 0, reduce)
+				if err := finish(); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+
+				barrier(b, c)
+				t4 := time.Now()
+				o.backward(b, o.work, reduce)
+				if err := finish(); err != nil {
+					b.Fatal(err)
+				}
+				t5 := time.Now()
+				if count {
+					tb = append(tb, t1.Sub(t0))
+					tr = append(tr, t3.Sub(t2))
+					to = append(to, t5.Sub(t4))
+				}
+			}
+			iter(false) // the first (checked) step is not eager
+			iter(false)
+			b.ResetTimer()
+			for range b.N {
+				iter(true)
+			}
+			b.StopTimer()
+			if strategy == "goroutine" && dist.EagerSteps() != 2*b.N+3 {
+				b.Fatalf("%d eager steps, want %d", dist.EagerSteps(), 2*b.N+3)
+			}
+			if o.bsink == 0 {
+				b.Log("unreachable: keeps the computation alive")
+			}
+			mb, mr, mo := median(tb), median(tr), median(to)
+			b.ReportMetric(float64(mb.Microseconds()), "backward-µs")
+			b.ReportMetric(float64(mr.Microseconds()), "reduce-µs")
+			b.ReportMetric(float64(mo.Microseconds()), "overlapped-µs")
+			b.ReportMetric(100*float64(mb+mr-mo)/float64(mr), "hidden-%")
+		})
+	}
+}

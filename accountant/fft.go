@@ -1,0 +1,197 @@
+package accountant
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+)
+
+// smooth reports whether n has no prime factor above 13, the sizes gonum's
+// FFTPACK transforms quickly. Other sizes (PRV domains such as
+// 776,726 = 2·388,363) go through Bluestein's algorithm.
+func smooth(n int) bool {
+	for _, p := range []int{2, 3, 5, 7, 11, 13} {
+		for n%p == 0 {
+			n /= p
+		}
+	}
+	return n == 1
+}
+
+// nextSmooth returns the smallest 2^a·3^b·5^c ≥ n.
+func nextSmooth(n int) int {
+	best := math.MaxInt
+	for p2 := 1; p2 < 2*n; p2 *= 2 {
+		for p3 := p2; p3 < 2*n; p3 *= 3 {
+			for p5 := p3; p5 < 2*n; p5 *= 5 {
+				if p5 >= n && p5 < best {
+					best = p5
+				}
+			}
+		}
+	}
+	return best
+}
+
+// dft is an unnormalised complex discrete Fourier transform of any length n,
+// directly with gonum when n is smooth, otherwise by Bluestein's chirp-z
+// algorithm on a smooth length m ≥ 2n−1.
+type dft struct {
+	n      int
+	direct *fourier.CmplxFFT
+	fft    *fourier.CmplxFFT
+	w      []complex128 // chirp e^{−iπj²/n}
+	bf     []complex128 // transform of the conjugate chirp filter
+	buf    []complex128
+}
+
+func newDFT(n int) *dft {
+	d := &dft{n: n}
+	if smooth(n) {
+		d.direct = fourier.NewCmplxFFT(n)
+		return d
+	}
+	m := nextSmooth(2*n - 1)
+	d.fft = fourier.NewCmplxFFT(m)
+	d.w = make([]complex128, n)
+	d.bf = make([]complex128, m)
+	d.buf = make([]complex128, m)
+	for j := 0; j < n; j++ {
+		// j² mod 2n keeps the angle exact for large j.
+		r := (int64(j) * int64(j)) % int64(2*n)
+		s, c := math.Sincos(math.Pi * float64(r) / float64(n))
+		d.w[j] = complex(c, -s)
+		d.bf[j] = complex(c, s)
+		if j > 0 {
+			d.bf[m-j] = complex(c, s)
+		}
+	}
+	d.fft.Coefficients(d.bf, d.bf)
+	return d
+}
+
+// forward replaces x by Σ_j x_j e^{−2πijk/n}.
+func (d *dft) forward(x []complex128) {
+	if d.direct != nil {
+		d.direct.Coefficients(x, x)
+		return
+	}
+	m := len(d.buf)
+	for j, v := range x {
+		d.buf[j] = v * d.w[j]
+	}
+	clear(d.buf[d.n:])
+	d.fft.Coefficients(d.buf, d.buf)
+	for k := range d.buf {
+		d.buf[k] *= d.bf[k]
+	}
+	d.fft.Sequence(d.buf, d.buf)
+	s := 1 / float64(m)
+	for k := range x {
+		x[k] = d.buf[k] * d.w[k] * complex(s, 0)
+	}
+}
+
+// inverse replaces x by Σ_k x_k e^{+2πijk/n} (unnormalised).
+func (d *dft) inverse(x []complex128) {
+	if d.direct != nil {
+		d.direct.Sequence(x, x)
+		return
+	}
+	for i, v := range x {
+		x[i] = complex(real(v), -imag(v))
+	}
+	d.forward(x)
+	for i, v := range x {
+		x[i] = complex(real(v), -imag(v))
+	}
+}
+
+// rfft is a real transform of even length n built on a complex transform of
+// length n/2, numpy's rfft/irfft conventions (irfft divides by n).
+type rfft struct {
+	n   int
+	d   *dft
+	tw  []complex128 // e^{−2πik/n}, k ≤ n/2
+	buf []complex128
+}
+
+func newRFFT(n int) *rfft {
+	h := n / 2
+	r := &rfft{n: n, d: newDFT(h), tw: make([]complex128, h+1), buf: make([]complex128, h)}
+	for k := range r.tw {
+		s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
+		r.tw[k] = complex(c, -s)
+	}
+	return r
+}
+
+// forward computes the n/2+1 coefficients of x into dst.
+func (r *rfft) forward(dst []complex128, x []float64) {
+	h := r.n / 2
+	z := r.buf
+	for k := range z {
+		z[k] = complex(x[2*k], x[2*k+1])
+	}
+	r.d.forward(z)
+	for k := 0; k <= h; k++ {
+		zk := z[k%h]
+		zc := z[(h-k)%h]
+		zc = complex(real(zc), -imag(zc))
+		e := (zk + zc) * 0.5
+		o := (zk - zc) * complex(0, -0.5)
+		dst[k] = e + r.tw[k]*o
+	}
+}
+
+// inverse computes x from its n/2+1 coefficients, normalised by 1/n.
+// The imaginary parts of the first and last coefficient are ignored.
+func (r *rfft) inverse(x []float64, c []complex128) {
+	h := r.n / 2
+	c[0] = complex(real(c[0]), 0)
+	c[h] = complex(real(c[h]), 0)
+	z := r.buf
+	for k := 0; k < h; k++ {
+		xc := c[h-k]
+		xc = complex(real(xc), -imag(xc))
+		e := (c[k] + xc) * 0.5
+		o := (c[k] - xc) * 0.5
+		tw := r.tw[k]
+		o *= complex(real(tw), -imag(tw))
+		z[k] = e + complex(0, 1)*o
+	}
+	r.d.inverse(z)
+	s := 1 / float64(h)
+	for k, v := range z {
+		x[2*k] = real(v) * s
+		x[2*k+1] = imag(v) * s
+	}
+}
+
+// convolveSame returns the linear convolution of a and b (equal lengths n)
+// cropped to n values starting at index (n−1)/2, scipy's mode="same".
+func convolveSame(a, b []float64) []float64 {
+	n := len(a)
+	m := nextSmooth(2*n - 1)
+	if m%2 == 1 {
+		m = nextSmooth(m + 1)
+	}
+	f := fourier.NewFFT(m)
+	pa := make([]float64, m)
+	copy(pa, a)
+	ca := f.Coefficients(nil, pa)
+	clear(pa)
+	copy(pa, b)
+	cb := f.Coefficients(nil, pa)
+	for k := range ca {
+		ca[k] *= cb[k]
+	}
+	f.Sequence(pa, ca)
+	out := make([]float64, n)
+	k0 := (n - 1) / 2
+	s := 1 / float64(m)
+	for j := range out {
+		out[j] = pa[k0+j] * s
+	}
+	return out
+}

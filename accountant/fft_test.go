@@ -1,0 +1,90 @@
+package accountant
+
+import (
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveDFT is the O(n²) definition.
+func naiveDFT(x []complex128, sign float64) []complex128 {
+	n := len(x)
+	out := make([]complex128, n)
+	for k := range out {
+		for j, v := range x {
+			out[k] += v * cmplx.Exp(complex(0, sign*2*math.Pi*float64(j*k%n)/float64(n)))
+		}
+	}
+	return out
+}
+
+func TestDFTMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 6, 17, 97, 2 * 101, 360, 1021} {
+		x := make([]complex128, n)
+		for i := range x {
+			x[i] = complex(rng.NormFloat64(), rng.NormFloat64())
+		}
+		want := naiveDFT(x, -1)
+		got := append([]complex128(nil), x...)
+		d := newDFT(n)
+		d.forward(got)
+		for k := range got {
+			if cmplx.Abs(got[k]-want[k]) > 1e-9*float64(n) {
+				t.Fatalf("n=%d k=%d: got %v want %v", n, k, got[k], want[k])
+			}
+		}
+		d.inverse(got)
+		for k := range got {
+			if cmplx.Abs(got[k]/complex(float64(n), 0)-x[k]) > 1e-12 {
+				t.Fatalf("n=%d: inverse(forward(x)) ≠ n·x at %d", n, k)
+			}
+		}
+	}
+}
+
+func TestRFFTAndConvolveSame(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{2, 8, 2 * 97, 2 * 389} {
+		x := make([]float64, n)
+		cx := make([]complex128, n)
+		for i := range x {
+			x[i] = rng.Float64()
+			cx[i] = complex(x[i], 0)
+		}
+		want := naiveDFT(cx, -1)
+		r := newRFFT(n)
+		c := make([]complex128, n/2+1)
+		r.forward(c, x)
+		for k := range c {
+			if cmplx.Abs(c[k]-want[k]) > 1e-10*float64(n) {
+				t.Fatalf("rfft n=%d k=%d: %v vs %v", n, k, c[k], want[k])
+			}
+		}
+		back := make([]float64, n)
+		r.inverse(back, c)
+		for i := range x {
+			if math.Abs(back[i]-x[i]) > 1e-12 {
+				t.Fatalf("irfft n=%d i=%d: %v vs %v", n, i, back[i], x[i])
+			}
+		}
+		y := make([]float64, n)
+		for i := range y {
+			y[i] = rng.Float64()
+		}
+		got := convolveSame(x, y)
+		k0 := (n - 1) / 2
+		for j := range got {
+			s := 0.0
+			for i := range x {
+				if l := k0 + j - i; l >= 0 && l < n {
+					s += x[i] * y[l]
+				}
+			}
+			if math.Abs(got[j]-s) > 1e-10*float64(n) {
+				t.Fatalf("convolveSame n=%d j=%d: %v vs %v", n, j, got[j], s)
+			}
+		}
+	}
+}

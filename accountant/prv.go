@@ -1,0 +1,414 @@
+package accountant
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/integrate/quad"
+)
+
+// PRV is the privacy-random-variable accountant of Opacus (PRVAccountant,
+// after Gopi, Lee and Wutschitz 2021 and microsoft/prv_accountant). It
+// discretises each segment's privacy loss on a common mesh, composes the
+// segments with FFTs, and reads ε off the composed distribution. Epsilon
+// returns the upper bound, as Opacus; Bounds returns all three values.
+//
+// The zero value uses Opacus's defaults.
+type PRV struct {
+	// EpsError is the ε accuracy; 0 means 0.01.
+	EpsError float64
+	// DeltaError is the δ accuracy; 0 means δ/1000.
+	DeltaError float64
+	// MaxDomainSize caps the number of mesh points (memory grows by about
+	// 64 bytes per point); 0 means 1<<25 (about 2 GiB of work space).
+	// Above it Bounds returns a *DomainError instead of trying to allocate.
+	MaxDomainSize int
+}
+
+// DefaultMaxDomainSize is the mesh size PRV refuses to exceed by default.
+const DefaultMaxDomainSize = 1 << 25
+
+// PRVBounds is ε of a history from the PRV accountant: the true ε lies in
+// [Lower, Upper]; Estimate is the value read at δ itself.
+type PRVBounds struct {
+	Lower, Estimate, Upper float64
+	// DomainSize and Mesh describe the discretisation.
+	DomainSize int
+	Mesh       float64
+}
+
+// DomainError reports a history whose PRV discretisation is out of reach:
+// too many mesh points, or a domain where e^t overflows (ε in the hundreds).
+// Opacus tries anyway and fails with MemoryError or returns inf/NaN; the
+// RDP bound is an upper bound that is always available.
+type DomainError struct {
+	Size   float64 // mesh points needed
+	Max    int     // the limit in force
+	Width  float64 // domain half-width L
+	RDPEps float64 // the RDP accountant's ε for the same history and δ
+	Delta  float64
+}
+
+func (e *DomainError) Error() string {
+	if e.Width > maxDomainWidth {
+		return fmt.Sprintf("accountant: prv cannot handle this history: its domain [−%.4g, %.4g] exceeds |t| ≤ %v where e^t is finite "+
+			"(ε is in the hundreds); the rdp accountant gives ε ≤ %.6g at δ = %v", e.Width, e.Width, maxDomainWidth, e.RDPEps, e.Delta)
+	}
+	return fmt.Sprintf("accountant: prv needs a domain of %.4g points (%.3g GiB of work space) for this history, above the limit of %d; "+
+		"raise PRV.MaxDomainSize, raise EpsError, or use the rdp accountant, which gives ε ≤ %.6g at δ = %v",
+		e.Size, e.Size*64/(1<<30), e.Max, e.RDPEps, e.Delta)
+}
+
+// maxDomainWidth keeps e^{±t} finite on the mesh.
+const maxDomainWidth = 700.0
+
+// Name returns "prv".
+func (PRV) Name() string { return "prv" }
+
+// Epsilon returns the upper bound on ε for δ, Opacus's get_epsilon.
+func (p PRV) Epsilon(h History, delta float64) (float64, error) {
+	b, err := p.Bounds(h, delta)
+	return b.Upper, err
+}
+
+// prvDomain is Opacus's Domain: size points linspace(tMin, tMax, size),
+// shifted as a whole by shifts.
+type prvDomain struct {
+	tMin, tMax float64
+	size       int
+	shifts     float64
+}
+
+func (d prvDomain) dt() float64 { return (d.tMax - d.tMin) / float64(d.size-1) }
+
+func (d prvDomain) shiftRight(s float64) prvDomain {
+	return prvDomain{d.tMin + s, d.tMax + s, d.size, d.shifts + s}
+}
+
+// t returns the j-th point, numpy.linspace's value.
+func (d prvDomain) t(j int) float64 {
+	if j == d.size-1 {
+		return d.tMax
+	}
+	return float64(j)*d.dt() + d.tMin
+}
+
+// prvCDF is the CDF of the privacy loss of one Poisson-subsampled Gaussian
+// step, truncated to [tMin, tMax] and renormalised.
+type prvCDF struct {
+	q, sigma, logOneMinusQ float64
+	tMin, tMax, fMin, mass float64
+}
+
+func newPRVCDF(q, sigma, tMin, tMax float64) *prvCDF {
+	c := &prvCDF{q: q, sigma: sigma, logOneMinusQ: math.Log(1 - q), tMin: tMin, tMax: tMax}
+	c.fMin = c.raw(tMin)
+	c.mass = c.raw(tMax) - c.fMin
+	return c
+}
+
+// raw is F(t) = 1 − (q/2)·erfc((2zσ²−1)/(2√2σ)) − ((1−q)/2)·erfc((2zσ²+1)/(2√2σ)),
+// z = log((e^t + q − 1)/q), for t > log(1−q); 0 below.
+func (c *prvCDF) raw(t float64) float64 {
+	if c.q == 0 {
+		if t > 0 {
+			return 1
+		}
+		return 0
+	}
+	if !(t > c.logOneMinusQ) {
+		return 0
+	}
+	q, s := c.q, c.sigma
+	z := math.Log((math.Exp(t) + q - 1) / q)
+	den := 2 * math.Sqrt2 * s
+	return 1 - q/2*math.Erfc((2*z*s*s-1)/den) - (1-q)/2*math.Erfc((2*z*s*s+1)/den)
+}
+
+func (c *prvCDF) at(t float64) float64 {
+	switch {
+	case t < c.tMin:
+		return 0
+	case t < c.tMax:
+		return (c.raw(t) - c.fMin) / c.mass
+	}
+	return 1
+}
+
+// mean is the mean of the truncated variable, Σ over breakpoint segments of
+// b·F(b) − a·F(a) − ∫_a^b F, with Opacus's breakpoints.
+func (c *prvCDF) mean() float64 {
+	pts := []float64{c.tMin}
+	lo := math.Trunc(math.Log10(-c.tMin))
+	for k := 0; k < 10; k++ {
+		pts = append(pts, -math.Pow(10, lo+float64(k)*(-5-lo)/9))
+	}
+	pts = append(pts, 0)
+	hi := math.Trunc(math.Log10(c.tMax))
+	for k := 0; k < 10; k++ {
+		pts = append(pts, math.Pow(10, -5+float64(k)*(hi+5)/9))
+	}
+	pts = append(pts, c.tMax)
+	m := 0.0
+	for i := 0; i+1 < len(pts); i++ {
+		a, b := pts[i], pts[i+1]
+		m += b*c.at(b) - a*c.at(a) - integrate(c.at, a, b)
+	}
+	return m
+}
+
+var (
+	gl10x, gl10w = legendre(10)
+	gl21x, gl21w = legendre(21)
+)
+
+func legendre(n int) (x, w []float64) {
+	x, w = make([]float64, n), make([]float64, n)
+	quad.Legendre{}.FixedLocations(x, w, -1, 1)
+	return x, w
+}
+
+// integrate is an adaptive Gauss–Legendre quadrature: 21 points against 10
+// on each interval, bisecting where they disagree, at most 500 intervals.
+func integrate(f func(float64) float64, a, b float64) float64 {
+	rule := func(a, b float64, x, w []float64) float64 {
+		c, h := (a+b)/2, (b-a)/2
+		s := 0.0
+		for i, xi := range x {
+			s += w[i] * f(c+h*xi)
+		}
+		return s * h
+	}
+	type iv struct{ a, b float64 }
+	stack := []iv{{a, b}}
+	total := 0.0
+	for n := 0; len(stack) > 0; n++ {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		i21 := rule(v.a, v.b, gl21x, gl21w)
+		i10 := rule(v.a, v.b, gl10x, gl10w)
+		if n >= 500 || math.Abs(i21-i10) <= 1e-15+1e-14*math.Abs(i21) {
+			total += i21
+			continue
+		}
+		m := (v.a + v.b) / 2
+		stack = append(stack, iv{m, v.b}, iv{v.a, m})
+	}
+	return total
+}
+
+// longDoubleEps is the machine epsilon of x86-64 long double, which Opacus
+// uses in its precision guard; the port keeps Opacus's threshold.
+const longDoubleEps = 1.0842021724855044e-19
+
+// Bounds returns the lower bound, estimate and upper bound of ε for δ.
+func (p PRV) Bounds(h History, delta float64) (PRVBounds, error) {
+	if err := validateDelta(delta); err != nil {
+		return PRVBounds{}, err
+	}
+	if err := h.validate(); err != nil {
+		return PRVBounds{}, err
+	}
+	epsErr, deltaErr := p.EpsError, p.DeltaError
+	if epsErr == 0 {
+		epsErr = 0.01
+	}
+	if deltaErr == 0 {
+		deltaErr = delta / 1000
+	}
+	if !(epsErr > 0) || !(deltaErr > 0) || deltaErr >= delta {
+		return PRVBounds{}, fmt.Errorf("accountant: prv needs eps_error > 0 and 0 < delta_error < δ; got %v and %v (δ = %v)", epsErr, deltaErr, delta)
+	}
+	maxSize := p.MaxDomainSize
+	if maxSize == 0 {
+		maxSize = DefaultMaxDomainSize
+	}
+	var segs History
+	total := 0
+	for _, e := range h {
+		if e.Steps == 0 {
+			continue
+		}
+		if e.NoiseMultiplier == 0 && e.SampleRate > 0 {
+			inf := math.Inf(1)
+			return PRVBounds{Lower: inf, Estimate: inf, Upper: inf}, nil // no noise: no privacy
+		}
+		segs = append(segs, e)
+		total += e.Steps
+	}
+	if total == 0 {
+		return PRVBounds{}, fmt.Errorf("accountant: prv: the history has no steps")
+	}
+
+	// Domain half-width from RDP bounds, as Opacus's _get_domain.
+	lMax, err := RDP{}.Epsilon(segs, deltaErr/4)
+	if err != nil {
+		return PRVBounds{}, err
+	}
+	for _, e := range segs {
+		one := History{{NoiseMultiplier: e.NoiseMultiplier, SampleRate: e.SampleRate, Steps: 1}}
+		l, err := RDP{}.Epsilon(one, deltaErr/(8*float64(total)))
+		if err != nil {
+			return PRVBounds{}, err
+		}
+		lMax = math.Max(lMax, l)
+	}
+	L := math.Max(lMax, epsErr) + 3
+	mesh := epsErr / math.Sqrt(float64(total)*math.Log(12/deltaErr)/2)
+	tMin := math.Floor(-L/mesh) * mesh
+	tMax := math.Ceil(L/mesh) * mesh
+	sizeF := math.RoundToEven((tMax-tMin)/mesh) + 1
+	if L > maxDomainWidth || math.IsNaN(L) || sizeF > float64(maxSize) {
+		rdpEps, _ := RDP{}.Epsilon(segs, delta)
+		return PRVBounds{}, &DomainError{Size: sizeF, Max: maxSize, Width: L, RDPEps: rdpEps, Delta: delta}
+	}
+	size := int(sizeF)
+	if size%2 == 1 {
+		size++
+		tMax += mesh
+	}
+	dom := prvDomain{tMin: tMin, tMax: tMax, size: size}
+	if math.Abs(dom.dt()-mesh)/mesh >= 1e-8 {
+		return PRVBounds{}, fmt.Errorf("accountant: prv mesh %v could not be aligned on [%v, %v] (got %v)", mesh, tMin, tMax, dom.dt())
+	}
+
+	// Discretise and self-compose each segment.
+	r := newRFFT(size)
+	coef := make([]complex128, size/2+1)
+	type dprv struct {
+		pmf []float64
+		dom prvDomain
+	}
+	var parts []dprv
+	for _, e := range segs {
+		pmf, d, err := discretize(e, dom)
+		if err != nil {
+			return PRVBounds{}, err
+		}
+		pmf, d = composeSelf(r, coef, pmf, d, e.Steps)
+		parts = append(parts, dprv{pmf, d})
+	}
+	// Convolution tree across segments.
+	for len(parts) > 1 {
+		var next []dprv
+		if len(parts)%2 == 1 {
+			next = append(next, parts[len(parts)-1])
+			parts = parts[:len(parts)-1]
+		}
+		for i := 0; i+1 < len(parts); i += 2 {
+			l, rr := parts[i], parts[i+1]
+			next = append(next, dprv{convolveSame(l.pmf, rr.pmf), l.dom.shiftRight(rr.dom.shifts)})
+		}
+		parts = next
+	}
+	pmf, d := parts[0].pmf, parts[0].dom
+
+	if longDoubleEps*float64(d.size) > delta-deltaErr {
+		return PRVBounds{}, fmt.Errorf("accountant: prv: δ = %v is too small for the floating-point precision of a %d-point domain; raise δ or use rdp", delta, d.size)
+	}
+	// Tail sums d1_j = Σ_{l≥j} p_l and d2_j = Σ_{l≥j} p_l e^{−t_l}.
+	d1 := make([]float64, d.size)
+	d2 := make([]float64, d.size)
+	s1, s2 := 0.0, 0.0
+	for j := d.size - 1; j >= 0; j-- {
+		s1 += pmf[j]
+		s2 += pmf[j] * math.Exp(-d.t(j))
+		d1[j], d2[j] = s1, s2
+	}
+	find := func(target float64) (float64, error) {
+		i := sort.Search(d.size, func(j int) bool { return math.Exp(d.t(j))*d2[j]-d1[j] >= -target })
+		if i == 0 || i == d.size {
+			return 0, fmt.Errorf("accountant: prv cannot compute ε at δ = %v: the composed privacy loss puts δ outside the domain [%.4g, %.4g]; use rdp", target, d.tMin, d.tMax)
+		}
+		return math.Log((d1[i] - target) / d2[i]), nil
+	}
+	var b PRVBounds
+	b.DomainSize, b.Mesh = size, dom.dt()
+	if b.Upper, err = find(delta - deltaErr); err != nil {
+		return PRVBounds{}, err
+	}
+	b.Upper += epsErr
+	if b.Estimate, err = find(delta); err != nil {
+		return PRVBounds{}, err
+	}
+	if b.Lower, err = find(delta + deltaErr); err != nil {
+		return PRVBounds{}, err
+	}
+	b.Lower -= epsErr
+	for _, v := range []float64{b.Lower, b.Estimate, b.Upper} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			rdpEps, _ := RDP{}.Epsilon(segs, delta)
+			return PRVBounds{}, fmt.Errorf("accountant: prv produced a non-finite ε (%v, %v, %v) for this history; the rdp accountant gives ε ≤ %.6g", b.Lower, b.Estimate, b.Upper, rdpEps)
+		}
+	}
+	return b, nil
+}
+
+// discretize is Opacus's discretize: the truncated CDF differenced at the
+// cell edges t_j ± dt/2, and the domain shifted so that the discrete mean
+// equals the continuous one.
+func discretize(e Entry, dom prvDomain) ([]float64, prvDomain, error) {
+	c := newPRVCDF(e.SampleRate, e.NoiseMultiplier, dom.tMin, dom.tMax)
+	dt := dom.dt()
+	pmf := make([]float64, dom.size)
+	meanD := 0.0
+	left := c.at(dom.t(0) - dt/2)
+	for j := range pmf {
+		t := dom.t(j)
+		right := c.at(t + dt/2)
+		pmf[j] = right - left
+		meanD += t * pmf[j]
+		left = right
+	}
+	shift := c.mean() - meanD
+	if math.Abs(shift) >= dt/2 {
+		return nil, dom, fmt.Errorf("accountant: prv discretisation of (σ=%v, q=%v) is off: its discrete mean differs from the continuous mean by %v ≥ half the mesh %v; use rdp",
+			e.NoiseMultiplier, e.SampleRate, shift, dt/2)
+	}
+	return pmf, dom.shiftRight(shift), nil
+}
+
+// composeSelf is Opacus's _compose_fourier: the n-fold circular
+// self-convolution by FFT, rotated back into place.
+func composeSelf(r *rfft, coef []complex128, pmf []float64, d prvDomain, n int) ([]float64, prvDomain) {
+	r.forward(coef, pmf)
+	for k, z := range coef {
+		coef[k] = cpowInt(z, n)
+	}
+	out := make([]float64, len(pmf))
+	r.inverse(out, coef)
+	m := n - 1
+	if n%2 == 0 {
+		m += len(out) / 2
+	}
+	size := len(out)
+	m %= size
+	for j, v := range out {
+		pmf[(j+m)%size] = v
+	}
+	return pmf, d.shiftRight(d.shifts * float64(n-1))
+}
+
+// cpowInt returns z^n: by squaring for |n| < 100 and in polar form
+// above, as numpy's complex power.
+func cpowInt(z complex128, n int) complex128 {
+	if n < 100 {
+		r := complex(1, 0)
+		for b := z; n > 0; n >>= 1 {
+			if n&1 == 1 {
+				r *= b
+			}
+			b *= b
+		}
+		return r
+	}
+	if z == 0 {
+		return 0
+	}
+	abs := math.Hypot(real(z), imag(z))
+	arg := math.Atan2(imag(z), real(z))
+	mag := math.Pow(abs, float64(n))
+	s, c := math.Sincos(arg * float64(n))
+	return complex(mag*c, mag*s)
+}

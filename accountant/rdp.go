@@ -1,0 +1,233 @@
+package accountant
+
+import (
+	"fmt"
+	"math"
+)
+
+// defaultOrders holds Opacus's RDPAccountant.DEFAULT_ALPHAS: 1 + x/10 for
+// x = 1…99, then the integers 12…63. α = 11 is not among them.
+var defaultOrders = func() [151]float64 {
+	var a [151]float64
+	for x := 1; x <= 99; x++ {
+		a[x-1] = 1 + float64(x)/10.0
+	}
+	for i := 12; i <= 63; i++ {
+		a[99+i-12] = float64(i)
+	}
+	return a
+}()
+
+// DefaultOrders returns a fresh copy of Opacus's 151 default RDP orders:
+// 1.1, 1.2, …, 10.9 (computed as 1 + x/10 in float64), then 12, 13, …, 63.
+// The order 11 is absent, exactly as in Opacus.
+func DefaultOrders() []float64 {
+	o := defaultOrders
+	return o[:]
+}
+
+// RDPPerStep returns the Rényi differential privacy of one step of the
+// Poisson-subsampled Gaussian mechanism with sampling rate q and noise
+// multiplier sigma at order alpha, as Opacus's _compute_rdp computes it:
+// 0 when q = 0, +Inf when sigma = 0, α/(2σ²) when q = 1, and otherwise
+// log(A_α)/(α−1) with A_α summed in log space (a binomial sum for integer α,
+// a two-sided series with signed terms for fractional α).
+//
+// The arguments are not validated; see Entry.Validate.
+func RDPPerStep(q, sigma, alpha float64) float64 {
+	switch {
+	case q == 0:
+		return 0
+	case sigma == 0:
+		return math.Inf(1)
+	case q == 1:
+		return alpha / (2 * sigma * sigma)
+	case math.IsInf(alpha, 1):
+		return math.Inf(1)
+	}
+	if alpha == math.Trunc(alpha) {
+		return logAInt(q, sigma, int(alpha)) / (alpha - 1)
+	}
+	return logAFrac(q, sigma, alpha) / (alpha - 1)
+}
+
+// logAInt is log A_α for integer α: a binomial sum in log space.
+func logAInt(q, sigma float64, alpha int) float64 {
+	logA := math.Inf(-1)
+	lq, l1q := math.Log(q), math.Log(1-q)
+	s2 := 2 * (sigma * sigma)
+	for i := 0; i <= alpha; i++ {
+		fi := float64(i)
+		logCoef := math.Log(binomInt(alpha, i)) + fi*lq + float64(alpha-i)*l1q
+		s := logCoef + (fi*fi-fi)/s2
+		logA = logAdd(logA, s)
+	}
+	return logA
+}
+
+// logAFrac is log A_α for fractional α: Mironov et al.'s two series, with
+// negative generalised binomial coefficients subtracted in log space. The
+// series stops once both new terms are below e^−30, as in Opacus.
+func logAFrac(q, sigma, alpha float64) float64 {
+	logA0, logA1 := math.Inf(-1), math.Inf(-1)
+	z0 := sigma*sigma*math.Log(1/q-1) + 0.5
+	lq, l1q := math.Log(q), math.Log(1-q)
+	s2 := 2 * (sigma * sigma)
+	rs := math.Sqrt(2) * sigma
+	for i := 0; ; i++ {
+		logCoef, sign := logBinomFrac(alpha, i)
+		fi := float64(i)
+		j := alpha - fi
+		logT0 := logCoef + fi*lq + j*l1q
+		logT1 := logCoef + j*lq + fi*l1q
+		logE0 := -math.Ln2 + logErfc((fi-z0)/rs)
+		logE1 := -math.Ln2 + logErfc((z0-j)/rs)
+		logS0 := logT0 + (fi*fi-fi)/s2 + logE0
+		logS1 := logT1 + (j*j-j)/s2 + logE1
+		if sign > 0 {
+			logA0 = logAdd(logA0, logS0)
+			logA1 = logAdd(logA1, logS1)
+		} else {
+			var ok0, ok1 bool
+			logA0, ok0 = logSub(logA0, logS0)
+			logA1, ok1 = logSub(logA1, logS1)
+			if !ok0 || !ok1 {
+				return math.NaN()
+			}
+		}
+		if math.Max(logS0, logS1) < -30 {
+			break
+		}
+		if math.IsNaN(logS0) || math.IsNaN(logS1) || i > 100_000 { // never loop forever
+			return math.NaN()
+		}
+	}
+	return logAdd(logA0, logA1)
+}
+
+// rdpConverter turns total RDP values into (ε, δ) by Balle et al. 2020,
+// Theorem 21, exactly as Opacus's get_privacy_spent:
+//
+//	ε(α) = R(α) − (log δ + log α)/(α−1) + log((α−1)/α)
+//
+// minimised over α ignoring NaN. The two terms that depend only on α and δ
+// are computed once so that a privacy curve costs one add per order per point.
+type rdpConverter struct {
+	orders []float64
+	a, b   []float64 // ε(α) = (R(α) − a) + b
+}
+
+func newRDPConverter(orders []float64, delta float64) rdpConverter {
+	c := rdpConverter{orders: orders, a: make([]float64, len(orders)), b: make([]float64, len(orders))}
+	ld := math.Log(delta)
+	for k, al := range orders {
+		c.a[k] = (ld + math.Log(al)) / (al - 1)
+		c.b[k] = math.Log((al - 1) / al)
+	}
+	return c
+}
+
+// epsilon returns the smallest ε over the orders and its order. If every
+// value is NaN it returns (+Inf, NaN), like Opacus.
+func (c *rdpConverter) epsilon(rdp []float64) (eps, alpha float64) {
+	best := -1
+	bestEps := math.NaN()
+	for k, r := range rdp {
+		e := (r - c.a[k]) + c.b[k]
+		if math.IsNaN(e) {
+			continue
+		}
+		if best < 0 || e < bestEps {
+			best, bestEps = k, e
+		}
+	}
+	if best < 0 {
+		return math.Inf(1), math.NaN()
+	}
+	return bestEps, c.orders[best]
+}
+
+// RDPToEpsilon converts total RDP values rdp[k] at orders[k] into (ε, δ)-DP
+// with the improved conversion of Balle et al. 2020 (Theorem 21), as Opacus
+// does since v0.14: the minimum over orders, NaN ignored, not clamped at 0.
+// It panics if the slices differ in length.
+func RDPToEpsilon(orders, rdp []float64, delta float64) (eps, alpha float64) {
+	if len(orders) != len(rdp) {
+		panic(fmt.Sprintf("accountant: %d orders but %d RDP values", len(orders), len(rdp)))
+	}
+	c := newRDPConverter(orders, delta)
+	return c.epsilon(rdp)
+}
+
+// RDP is the Rényi-DP accountant of Opacus (RDPAccountant). Its zero value
+// uses DefaultOrders.
+type RDP struct {
+	// Orders are the Rényi orders α > 1 to optimise over; nil means
+	// DefaultOrders.
+	Orders []float64
+}
+
+// Name returns "rdp".
+func (RDP) Name() string { return "rdp" }
+
+func (r RDP) orders() []float64 {
+	if r.Orders == nil {
+		return defaultOrders[:]
+	}
+	return r.Orders
+}
+
+func (r RDP) validate() error {
+	for i, a := range r.orders() {
+		if !(a > 1) || math.IsNaN(a) {
+			return fmt.Errorf("accountant: RDP order %d is %v; orders must be greater than 1", i, a)
+		}
+	}
+	if len(r.orders()) == 0 {
+		return fmt.Errorf("accountant: RDP has an empty list of orders; pass nil for the defaults")
+	}
+	return nil
+}
+
+// Total returns the RDP of the whole history at every order: Σ steps·R(q, σ, α)
+// over the entries, in history order, like Opacus's compute_rdp summed over
+// the history.
+func (r RDP) Total(h History) ([]float64, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	if err := h.validate(); err != nil {
+		return nil, err
+	}
+	orders := r.orders()
+	total := make([]float64, len(orders))
+	for _, e := range h {
+		for k, a := range orders {
+			total[k] += RDPPerStep(e.SampleRate, e.NoiseMultiplier, a) * float64(e.Steps)
+		}
+	}
+	return total, nil
+}
+
+// EpsilonAlpha returns ε for the given δ and the order that attains it.
+// The result is not clamped at 0 (Opacus's behaviour): it is the value of
+// the conversion at the best order, which for very private settings is
+// bounded below by the largest order (0.1029 at δ = 1e-5 with the defaults).
+func (r RDP) EpsilonAlpha(h History, delta float64) (eps, alpha float64, err error) {
+	if err := validateDelta(delta); err != nil {
+		return 0, 0, err
+	}
+	total, err := r.Total(h)
+	if err != nil {
+		return 0, 0, err
+	}
+	c := newRDPConverter(r.orders(), delta)
+	eps, alpha = c.epsilon(total)
+	return eps, alpha, nil
+}
+
+// Epsilon returns ε for the given δ; see EpsilonAlpha.
+func (r RDP) Epsilon(h History, delta float64) (float64, error) {
+	eps, _, err := r.EpsilonAlpha(h, delta)
+	return eps, err
+}

@@ -444,7 +444,10 @@ func TestKillOnInvalidDependency(t *testing.T) {
 
 // fakeDptrain stands in for bin/dptrain: it records its arguments, and
 // either resumes (with --resume: reads its checkpoint and exits 0) or runs
-// until SIGUSR1/SIGTERM, then writes a checkpoint and exits 0.
+// until SIGUSR1/SIGTERM, then writes a checkpoint and exits 0, as dptrain
+// does. Like dptrain it keeps checkpoint.ckpt in --checkpoint-dir.
+// FAKE_RUN_ONCE=1: exit 0 at once. FAKE_NO_CKPT=1: on the signal write only
+// a ledger, as if the attempt had died before its first checkpoint.
 const fakeDptrain = `#!/bin/bash
 # mpirun sets OMPI_COMM_WORLD_RANK; SLURM_PROCID is then the batch step's 0.
 rank=${OMPI_COMM_WORLD_RANK:-${SLURM_PROCID:-0}}
@@ -457,8 +460,8 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 echo "fake-dptrain rank=$rank start args: $*"
 if ((resume)); then
-	[[ -f $ckpt/rank-$rank ]] || { echo "fake-dptrain rank=$rank: nothing to resume in '$ckpt'"; exit 4; }
-	echo "fake-dptrain rank=$rank resumed from $(<"$ckpt/rank-$rank")"
+	[[ -f $ckpt/checkpoint.ckpt ]] || { echo "fake-dptrain rank=$rank: no checkpoint in '$ckpt'"; exit 4; }
+	echo "fake-dptrain rank=$rank resumed from $(<"$ckpt/checkpoint.ckpt")"
 	exit 0
 fi
 [[ -z ${FAKE_RUN_ONCE:-} ]] || exit 0
@@ -470,7 +473,13 @@ for ((i = 0; i < 900; i++)); do
 	sleep 0.1
 done
 [[ -n $stop ]] || { echo "fake-dptrain rank=$rank: no signal within 90 s"; exit 5; }
-echo step-42 >"$ckpt/rank-$rank"
+mkdir -p "$ckpt"
+if [[ -n ${FAKE_NO_CKPT:-} ]]; then
+	echo "entry" >>"$ckpt/ledger.jsonl"
+	echo "fake-dptrain rank=$rank got SIG$stop, wrote no checkpoint"
+	exit 0
+fi
+((rank != 0)) || echo step-42 >"$ckpt/checkpoint.ckpt"
 echo "fake-dptrain rank=$rank got SIG$stop, checkpointed"
 `
 
@@ -517,11 +526,12 @@ func TestTrainRequeueResume(t *testing.T) {
 
 func trainRequeue(t *testing.T, launcher, trigger string) {
 	dir := t.TempDir()
-	ckpt := filepath.Join(dir, "ckpt")
+	outDir := filepath.Join(dir, "out")
+	ckpt := filepath.Join(outDir, "checkpoints") // train.sbatch's default under --out
 	out := filepath.Join(dir, "train.out")
 	env := []string{
 		"DPMPI_LAUNCHER=" + launcher, "DPTRAIN=" + writeFake(t, dir),
-		"DPMPI_CKPT_DIR=" + ckpt, "DPTRAIN_ARGS=--epochs 3",
+		"DPMPI_OUT_DIR=" + outDir, "DPTRAIN_ARGS=--epochs 3",
 	}
 	j := submit(t, dir, env,
 		[]string{"--ntasks=2", "--cpus-per-task=1", "--time=5", "--output=" + out},
@@ -557,8 +567,8 @@ func trainRequeue(t *testing.T, launcher, trigger string) {
 		what  string
 		count int
 	}{
-		{"start args: --epochs 3 --checkpoint-dir " + ckpt + " --sigma 1.5\n", 2},
-		{"start args: --epochs 3 --checkpoint-dir " + ckpt + " --resume --sigma 1.5\n", 2},
+		{"start args: --epochs 3 --out " + outDir + " --checkpoint-dir " + ckpt + " --sigma 1.5\n", 2},
+		{"start args: --epochs 3 --out " + outDir + " --checkpoint-dir " + ckpt + " --resume --sigma 1.5\n", 2},
 		{"got " + signal + ", checkpointed", checkpointLines},
 		{"resumed from step-42", 2},
 		{"requeueing job " + j.id, selfRequeue},
@@ -571,6 +581,32 @@ func trainRequeue(t *testing.T, launcher, trigger string) {
 	}
 	if t.Failed() {
 		t.Logf("--- output ---\n%s", text)
+	}
+}
+
+// TestTrainLostCheckpoint: an attempt that left a ledger but no checkpoint
+// (killed before its first checkpoint) must make the rerun fail with a
+// clear message instead of starting over on top of the old privacy record.
+func TestTrainLostCheckpoint(t *testing.T) {
+	needSlurm(t)
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "train.out")
+	env := []string{"DPTRAIN=" + writeFake(t, dir), "FAKE_NO_CKPT=1", "DPMPI_OUT_DIR=" + filepath.Join(dir, "out")}
+	j := submit(t, dir, env, []string{"--ntasks=2", "--cpus-per-task=1", "--time=5", "--output=" + out},
+		scriptPath(t, "train.sbatch"))
+	j.out = out
+	waitFor(t, j, "running with both ranks started", func(recs []record) bool {
+		return recs[0]["JobState"] == "RUNNING" && strings.Count(readOutputQuiet(out), " start args: ") == 2
+	})
+	if o, err := run("", nil, "scontrol", "requeue", j.id); err != nil {
+		t.Fatalf("%v\n%s", err, o)
+	}
+	waitFor(t, j, "requeued (Restarts=1)", func(recs []record) bool { return recs[0]["Restarts"] == "1" })
+	recs := waitDone(t, j)
+	expectState(t, j, recs[0], "FAILED", "3:0")
+	if text := readOutput(t, out); !strings.Contains(text, "has no checkpoint.ckpt but is not empty") {
+		t.Errorf("no explanation in the output:\n%s", text)
 	}
 }
 
@@ -599,8 +635,8 @@ func TestSweepArray(t *testing.T) {
 	for i, v := range values {
 		path := filepath.Join(dir, fmt.Sprintf("sweep-%s_%d.out", j.id, i))
 		text := readOutputQuiet(path)
-		ckpt := filepath.Join(dir, "checkpoints", fmt.Sprintf("%s_%d", j.id, i))
-		want := fmt.Sprintf("start args: --checkpoint-dir %s --sigma %s --epochs 1\n", ckpt, v)
+		outDir := filepath.Join(dir, "out", fmt.Sprintf("%s_%d", j.id, i))
+		want := fmt.Sprintf("start args: --out %s --checkpoint-dir %s/checkpoints --sigma %s --epochs 1\n", outDir, outDir, v)
 		if !strings.Contains(text, want) {
 			t.Errorf("%s lacks %q:\n%s", path, want, text)
 		}

@@ -202,34 +202,30 @@ func (p *pool2d) forward(x, y []float64, n int) {
 }
 
 func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
-	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
-	inv := 1 / float64(p.k*p.k)
+	C, H, W, K, S, Ho, Wo := p.c, p.h, p.w, p.k, p.stride, p.ho, p.wo
+	in, out := C*H*W, C*Ho*Wo
+	inv := 1 / float64(K*K)
 	for i := lo; i < hi; i++ {
 		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
+		var arg []int32
+		if p.max {
+			arg = p.arg[i*out : (i+1)*out]
+		}
 		o := 0
-		for c := 0; c < p.c; c++ {
-			xc := xs[c*p.h*p.w:]
-			for oh := 0; oh < p.ho; oh++ {
-				for ow := 0; ow < p.wo; ow++ {
-					r0, c0 := oh*p.stride, ow*p.stride
+		for c := 0; c < C; c++ {
+			base := c * H * W
+			xc := xs[base : base+H*W]
+			for oh := 0; oh < Ho; oh++ {
+				for ow := 0; ow < Wo; ow++ {
+					r0, c0 := oh*S, ow*S
 					if p.max {
-						bi := r0*p.w + c0
-						best := xc[bi]
-						for a := 0; a < p.k; a++ {
-							off := (r0+a)*p.w + c0
-							for b, v := range xc[off : off+p.k] {
-								// NaN propagates as in PyTorch.
-								if v > best || v != v {
-									best, bi = v, off+b
-								}
-							}
-						}
-						ys[o] = best
-						p.arg[i*out+o] = int32(c*p.h*p.w + bi)
+						ys[o], arg[o] = windowMax(xc, r0*W+c0, W, K)
+						arg[o] += int32(base)
 					} else {
 						s := 0.0
-						for a := 0; a < p.k; a++ {
-							for _, v := range xc[(r0+a)*p.w+c0 : (r0+a)*p.w+c0+p.k] {
+						for a := 0; a < K; a++ {
+							off := (r0+a)*W + c0
+							for _, v := range xc[off : off+K] {
 								s += v
 							}
 						}
@@ -240,6 +236,43 @@ func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
 			}
 		}
 	}
+}
+
+// orderKey maps a float64 to an int64 that orders like the float, so that
+// the running maximum compiles to conditional moves rather than
+// unpredictable branches.
+func orderKey(v float64) int64 {
+	b := int64(math.Float64bits(v))
+	return b ^ int64(uint64(b>>63)>>1)
+}
+
+// windowMax returns the maximum of the K×K window of xc starting at start
+// (row stride w) and the offset of its first occurrence; a NaN in the
+// window is returned as the maximum, as in PyTorch.
+func windowMax(xc []float64, start, w, K int) (float64, int32) {
+	best, bi := orderKey(xc[start]), start
+	nan := false
+	for a := 0; a < K; a++ {
+		off := start + a*w
+		for b, v := range xc[off : off+K] {
+			k := orderKey(v)
+			nan = nan || v != v
+			if k > best {
+				best, bi = k, off+b
+			}
+		}
+	}
+	if nan {
+		for a := 0; a < K; a++ {
+			off := start + a*w
+			for b, v := range xc[off : off+K] {
+				if v != v {
+					return v, int32(off + b)
+				}
+			}
+		}
+	}
+	return xc[bi], int32(bi)
 }
 
 func (p *pool2d) backward(x, y, dy, dx []float64, n int) {

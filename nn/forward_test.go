@@ -134,3 +134,27 @@ func TestLinearForwardDirect(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolNaNAndTies checks that a NaN in a window is the window's
+// maximum, and that with ties the gradient goes to the first maximum in
+// row-major order, as in PyTorch.
+func TestMaxPoolNaNAndTies(t *testing.T) {
+	l := NewMaxPool2d(2, 2)
+	if _, err := l.setup([]int{1, 2, 4}); err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{1, 1, 0, math.NaN(), 1, 1, 5, 2}
+	y := make([]float64, 2)
+	l.forward(x, y, 1)
+	if y[0] != 1 || !math.IsNaN(y[1]) {
+		t.Fatalf("outputs %v, want [1 NaN]", y)
+	}
+	dx := make([]float64, 8)
+	l.backward(x, y, []float64{3, 4}, dx, 1)
+	want := []float64{3, 0, 0, 4, 0, 0, 0, 0}
+	for i := range want {
+		if dx[i] != want[i] {
+			t.Fatalf("input gradient %v, want %v", dx, want)
+		}
+	}
+}

@@ -88,12 +88,17 @@ func benchStep(b *testing.B, build func() (*Sequential, error), mode GradMode, p
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		if err := t.run(); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu := processCPU() - cpu0
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	// CPU time per step is less sensitive than wall time to other
+	// processes sharing the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 // Run with: go test -run '^$' -bench . -benchtime 3s ./nn

@@ -238,6 +238,38 @@ func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
 	}
 }
 
+// windowMax2 is windowMax for a 2×2 window, unrolled.
+func windowMax2(xc []float64, s, w int) (float64, int32) {
+	v0, v1, v2, v3 := xc[s], xc[s+1], xc[s+w], xc[s+w+1]
+	if v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3 {
+		return windowMaxNaN(xc, s, w, 2)
+	}
+	best, bi := orderKey(v0), s
+	if k := orderKey(v1); k > best {
+		best, bi = k, s+1
+	}
+	if k := orderKey(v2); k > best {
+		best, bi = k, s+w
+	}
+	if k := orderKey(v3); k > best {
+		bi = s + w + 1
+	}
+	return xc[bi], int32(bi)
+}
+
+// windowMaxNaN returns the first NaN of a window known to hold one.
+func windowMaxNaN(xc []float64, start, w, K int) (float64, int32) {
+	for a := 0; a < K; a++ {
+		off := start + a*w
+		for b, v := range xc[off : off+K] {
+			if v != v {
+				return v, int32(off + b)
+			}
+		}
+	}
+	panic("nn: windowMaxNaN: no NaN in window")
+}
+
 // orderKey maps a float64 to an int64 that orders like the float, so that
 // the running maximum compiles to conditional moves rather than
 // unpredictable branches.
@@ -250,6 +282,9 @@ func orderKey(v float64) int64 {
 // (row stride w) and the offset of its first occurrence; a NaN in the
 // window is returned as the maximum, as in PyTorch.
 func windowMax(xc []float64, start, w, K int) (float64, int32) {
+	if K == 2 {
+		return windowMax2(xc, start, w)
+	}
 	best, bi := orderKey(xc[start]), start
 	nan := false
 	for a := 0; a < K; a++ {
@@ -263,14 +298,7 @@ func windowMax(xc []float64, start, w, K int) (float64, int32) {
 		}
 	}
 	if nan {
-		for a := 0; a < K; a++ {
-			off := start + a*w
-			for b, v := range xc[off : off+K] {
-				if v != v {
-					return v, int32(off + b)
-				}
-			}
-		}
+		return windowMaxNaN(xc, start, w, K)
 	}
 	return xc[bi], int32(bi)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
 	"github.com/dpmpi/dpmpi/optimizer"
 	"github.com/dpmpi/dpmpi/simple"
+	"gonum.org/v1/gonum/floats"
 )
 
 // Multi-rank benchmarks. Run them with a fixed iteration count, for example
@@ -73,8 +74,10 @@ func barrier(b *testing.B, c *mpi.Comm) {
 // iteration by iteration, a raw AllreduceSum of a model-sized buffer (four
 // layers), a step of SimpleDistributedPerLayerOptimizer and the signals
 // plus step of DistributedPerLayerOptimizer on the same bytes (empty
-// batches, σ = 0, an update that does nothing). It reports the mean times
-// and the ratios to the raw reduction (medians over the iterations).
+// batches, σ = 0, an update that does nothing). It reports the times and
+// their ratios to the raw reduction (medians over the iterations), and the
+// time of one scaling pass over the buffer (scale-µs), which both
+// optimizers must make (×1/(B_w·k·W)) and the raw reduction does not.
 func BenchmarkCommunication(b *testing.B) {
 	for _, params := range []int{1 << 19, 1 << 20, 4 << 20} {
 		b.Run(fmt.Sprintf("params=%d", params), func(b *testing.B) {
@@ -91,7 +94,7 @@ func BenchmarkCommunication(b *testing.B) {
 				b.Fatal(err)
 			}
 			raw := make([]float64, params)
-			tRaw, tSim, tDist := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+			tRaw, tSim, tDist, tScale := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
 			iter := func(count bool) {
 				barrier(b, c)
 				t0 := time.Now()
@@ -99,6 +102,8 @@ func BenchmarkCommunication(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
+				floats.Scale(0.5, raw)
+				t1s := time.Now()
 
 				if err := sim.AddBackward(srcs); err != nil {
 					b.Fatal(err)
@@ -125,6 +130,7 @@ func BenchmarkCommunication(b *testing.B) {
 				dist.ZeroGrad()
 				if count {
 					tRaw = append(tRaw, t1.Sub(t0))
+					tScale = append(tScale, t1s.Sub(t1))
 					tSim = append(tSim, t3.Sub(t2))
 					tDist = append(tDist, t5.Sub(t4))
 				}
@@ -144,6 +150,7 @@ func BenchmarkCommunication(b *testing.B) {
 			b.ReportMetric(float64(r.Microseconds()), "raw-µs")
 			b.ReportMetric(float64(sm.Microseconds()), "simple-µs")
 			b.ReportMetric(float64(d.Microseconds()), "dist-µs")
+			b.ReportMetric(float64(median(tScale).Microseconds()), "scale-µs")
 			b.ReportMetric(float64(sm)/float64(r), "simple/raw")
 			b.ReportMetric(float64(d)/float64(r), "dist/raw")
 		})

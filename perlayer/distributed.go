@@ -110,6 +110,12 @@ type DistributedPerLayerOptimizer struct {
 	nSeen     int
 	samples   int
 	eager     bool // this step's final pass reduces eagerly
+	fold      bool // this eager pass folds the scale into the clip weights
+	clean     bool // Grads was zeroed by the last ZeroGrad
+	lastOK    bool // the last Step returned (true, nil)
+	scaled    scaledSource
+	gen       optimizer.Generator
+	secure    bool
 	stepped   bool // Step ran since ZeroGrad
 	running   bool // buckets were handed to the reducer in this pass
 	eagerDone int  // real steps reduced eagerly
@@ -154,6 +160,8 @@ func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater
 		},
 	}
 	o.finish = o.waitAll
+	cfg = e.Config()
+	o.gen, o.secure = cfg.Generator, cfg.SecureMode
 	o.layout(DefaultBucketBytes)
 	return o, nil
 }
@@ -272,6 +280,9 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 		o.inPass = true
 		o.samples = src.Samples()
 		o.eager = !o.e.PeekSkip() && o.e.AccumulatedIterations() == o.passesPerStep && o.checked && o.e.Steps() > 0
+		s := o.e.ScaleFactor()
+		o.fold = o.eager && o.clean && o.e.AccumulatedIterations() == 1 && s != 1
+		o.scaled.s = s
 		for b := range o.need {
 			o.need[b] = o.bhi[b] - o.blo[b]
 		}
@@ -283,7 +294,14 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 			return fmt.Errorf("perlayer: LayerReady: layer %d (%q) has %d samples but the first layer of this backward pass had %d; all layers must come from one backward pass", layer, layers[layer].Name, s, o.samples)
 		}
 	}
-	if err := o.e.ClipLayer(layer, src); err != nil {
+	var clip optimizer.GradSource = src
+	if o.fold {
+		o.scaled.src = src
+		clip = &o.scaled
+	}
+	err := o.e.ClipLayer(layer, clip)
+	o.scaled.src = nil
+	if err != nil {
 		return err
 	}
 	o.seen[layer] = true
@@ -293,7 +311,13 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 		o.need[b]--
 		if o.need[b] == 0 {
 			lo, hi := o.span(b)
-			o.e.NoiseAndScale(lo, hi)
+			if !o.fold {
+				o.e.NoiseAndScale(lo, hi)
+			} else if o.e.Rank() == 0 {
+				// The clipped sum is already scaled by s; the noise
+				// std is scaled likewise.
+				optimizer.AddNoise(o.e.Arena().Grads[lo:hi], o.e.NoiseStd()*o.scaled.s, o.gen, o.secure)
+			}
 			if !o.red.started {
 				o.red.started = true
 				go o.red.run()
@@ -402,6 +426,7 @@ func (o *DistributedPerLayerOptimizer) SignalSkip(skip bool) { o.e.SignalSkip(sk
 // ZeroGrad before going on.
 func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 	steps := o.e.Steps()
+	o.lastOK = false
 	if o.inPass {
 		werr := o.waitAll()
 		return false, errors.Join(fmt.Errorf("perlayer: Step %d called during a backward pass: %d of %d layers signalled; signal every layer with LayerReady before Step", steps, o.nSeen, len(o.seen)), werr)
@@ -424,6 +449,7 @@ func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 		if ok {
 			o.eagerDone++
 		}
+		o.lastOK = ok && err == nil
 		return ok, err
 	}
 	wasStepped := o.stepped
@@ -433,7 +459,9 @@ func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 			return false, err
 		}
 	}
-	return o.e.Step()
+	ok, err := o.e.Step()
+	o.lastOK = ok && err == nil
+	return ok, err
 }
 
 // ZeroGrad ends a step (see optimizer.Engine.ZeroGrad). It must be called
@@ -448,6 +476,33 @@ func (o *DistributedPerLayerOptimizer) ZeroGrad() {
 	o.nSeen = 0
 	clear(o.seen)
 	o.e.ZeroGrad()
+	// After a real step the engine zeroes Grads; after a skipped or failed
+	// one it may keep them.
+	o.clean, o.lastOK = o.lastOK, false
+}
+
+// scaledSource is a GradSource whose weighted sum is multiplied by s: the
+// scale 1/(B_w·k·W) folded into the clip factors, which saves a pass over
+// the gradient when the pass starts from a zero buffer.
+type scaledSource struct {
+	src optimizer.GradSource
+	s   float64
+	w   []float64
+}
+
+func (g *scaledSource) Samples() int        { return g.src.Samples() }
+func (g *scaledSource) Len() int            { return g.src.Len() }
+func (g *scaledSource) Norms(dst []float64) { g.src.Norms(dst) }
+
+func (g *scaledSource) AddWeighted(dst, w []float64) {
+	if cap(g.w) < len(w) {
+		g.w = make([]float64, len(w))
+	}
+	sw := g.w[:len(w)]
+	for i, x := range w {
+		sw[i] = g.s * x
+	}
+	g.src.AddWeighted(dst, sw)
 }
 
 // schedFields is the number of 64-bit values of the schedule fingerprint.

@@ -9,11 +9,23 @@
 // are float64 and batch-major: a batch of n samples of per-sample shape
 // [C, H, W] is a slice of n·C·H·W values.
 //
-// A training step is
+// A model is built and placed in an arena with
+//
+//	model, err := nn.NewSequential([]int{784}, nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 10))
+//	arena, err := model.NewArena(seed) // or optimizer.NewArena(model.Specs()...) and model.Bind
+//
+// and a training step is
 //
 //	logits := model.Forward(x, n)
 //	nn.SoftmaxCrossEntropy(logits, labels, classes, losses, dlogits)
 //	model.Backward(dlogits, ready) // ready(l, src) fires last layer first
+//
+// where a hook-style per-layer optimizer clips layer l inside ready (for
+// example ready = func(l int, src optimizer.GradSource) error { return
+// opt.ClipLayer(l, src) }), and an optimizer that needs every layer at once
+// passes nil and then model.Sources() to its AddBackward. The non-private
+// baseline calls model.BackwardSum(dlogits), which adds Σ_i ∇ℓ_i to the
+// arena's Grads.
 //
 // Per-sample gradient g_i is the gradient of the per-example loss ℓ_i (not
 // ℓ_i/n), so Σ_i g_i is the gradient of Σ_i ℓ_i. Each parametric layer

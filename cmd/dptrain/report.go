@@ -39,7 +39,9 @@ func newProgress(mode string, total, start int, out io.Writer) *progress {
 	}
 	if mode == "auto" {
 		mode = "lines"
-		if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		// The bar is drawn on stderr. (Open MPI gives ranks a pseudo-terminal
+		// on stdout only, so stdout is no guide under mpirun.)
+		if term.IsTerminal(int(os.Stderr.Fd())) {
 			mode = "bar"
 		}
 	}

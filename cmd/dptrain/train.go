@@ -18,6 +18,7 @@ import (
 	"github.com/dpmpi/dpmpi/data"
 	"github.com/dpmpi/dpmpi/nn"
 	"github.com/dpmpi/dpmpi/optimizer"
+	"github.com/dpmpi/dpmpi/perlayer"
 	"github.com/dpmpi/dpmpi/simple"
 )
 
@@ -98,20 +99,50 @@ func limit(d *data.Images, n int) *data.Images {
 	return &c
 }
 
+// loadData reads the training and test splits. It reads the IDX files itself
+// (rather than data.LoadFashionMNIST, which insists on the full 60,000/10,000
+// images) so that any 28×28, 10-class dataset in Fashion-MNIST's file layout
+// works, for instance a small one for tests.
 func loadData(c *config) (train, test *data.Images, err error) {
-	train, err = data.LoadFashionMNIST(c.DataDir, true)
+	dir := c.DataDir
+	if dir == "" {
+		dir = os.Getenv(data.FashionMNISTEnv)
+	}
+	if dir == "" {
+		dir = data.FashionMNISTDir
+	}
+	load := func(prefix string) (*data.Images, error) {
+		read := func(name string) (*data.IDX, error) {
+			p := filepath.Join(dir, name)
+			if _, err := os.Stat(p + ".gz"); err == nil {
+				p += ".gz"
+			}
+			return data.ReadIDXFile(p)
+		}
+		im, err := read(prefix + "-images-idx3-ubyte")
+		if err != nil {
+			return nil, err
+		}
+		lb, err := read(prefix + "-labels-idx1-ubyte")
+		if err != nil {
+			return nil, err
+		}
+		d, err := data.NewImages(im, lb, 10)
+		if err != nil {
+			return nil, err
+		}
+		if d.Rows != 28 || d.Cols != 28 {
+			return nil, fmt.Errorf("%s images are %dx%d, the models need 28x28", prefix, d.Rows, d.Cols)
+		}
+		d.Mean, d.Std = data.FashionMNISTMean, data.FashionMNISTStd
+		return d, nil
+	}
+	train, err = load("train")
 	if err == nil {
-		test, err = data.LoadFashionMNIST(c.DataDir, false)
+		test, err = load("t10k")
 	}
 	if err != nil {
-		dir := c.DataDir
-		if dir == "" {
-			dir = os.Getenv(data.FashionMNISTEnv)
-		}
-		if dir == "" {
-			dir = data.FashionMNISTDir
-		}
-		return nil, nil, fmt.Errorf("loading Fashion-MNIST from %s: %w\n  install it with `apt-get install dataset-fashion-mnist` (or run scripts/setup.sh), or point --data-dir or $%s at a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz", dir, err, data.FashionMNISTEnv)
+		return nil, nil, fmt.Errorf("loading Fashion-MNIST from %s: %w\n  install it with `apt-get install dataset-fashion-mnist` (or run scripts/setup.sh), or point --data-dir or $%s at a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or raw)", dir, err, data.FashionMNISTEnv)
 	}
 	return limit(train, c.TrainLimit), limit(test, c.TestLimit), nil
 }
@@ -146,8 +177,8 @@ type trainer struct {
 	train, test *data.Images
 	model       *nn.Sequential
 	arena       *optimizer.Arena
-	opt         *optimizer.Engine
-	step1       func(x []float64, y []int, n int, skip bool) (loss float64, err error)
+	opt         dpOptimizer
+	ready       func(int, optimizer.GradSource) error // nil: clip after the whole backward pass
 	sampler     *data.Sampler
 	noiseSrc    *rand.PCG
 	acct        *accountant.Accountant
@@ -249,18 +280,19 @@ func (t *trainer) setup() error {
 			return err
 		}
 		t.opt = o.Engine
-		t.step1 = t.engineStep
 	case c.DistOptimizer == "simple":
 		o, err := simple.New(t.arena, inner, th, cfg, t.comm)
 		if err != nil {
 			return err
 		}
 		t.opt = o.Engine
-		t.step1 = t.engineStep
 	default:
-		if err := t.setupHooks(inner, th, cfg); err != nil {
+		o, err := perlayer.NewDistributedPerLayerOptimizer(t.arena, inner, th, cfg, t.comm)
+		if err != nil {
 			return err
 		}
+		t.opt = o
+		t.ready = o.LayerReady
 	}
 	t.opt.SetStepHook(t.hook)
 	t.sampler, err = data.NewSampler(data.SamplerConfig{N: n, Rate: t.q, Rank: t.rank, World: t.world,
@@ -275,20 +307,34 @@ func (t *trainer) setup() error {
 	return nil
 }
 
-// engineStep runs one physical batch through an optimizer that clips after
-// the whole backward pass.
-func (t *trainer) engineStep(x []float64, y []int, n int, skip bool) (float64, error) {
+// dpOptimizer is what the training loop needs from the DP optimizers.
+type dpOptimizer interface {
+	SetStepHook(optimizer.StepHook)
+	SignalSkip(bool)
+	Step() (bool, error)
+	ZeroGrad()
+	Updater() optimizer.Updater
+	AddBackward([]optimizer.GradSource) error
+}
+
+// physStep runs one physical batch of n samples: forward, loss, backward
+// (clipping layer by layer as the backward pass produces them with the hooks
+// optimizer, after it otherwise), then the optimizer step. The skip signal is
+// given before the backward pass, as the hooks optimizer requires.
+func (t *trainer) physStep(x []float64, y []int, n int, skip bool) (float64, error) {
 	_, loss, dl, err := t.forward(x, y, n)
 	if err != nil {
 		return 0, err
 	}
-	if err := t.model.Backward(dl, nil); err != nil {
-		return 0, err
-	}
-	if err := t.opt.AddBackward(t.model.Sources()); err != nil {
-		return 0, err
-	}
 	t.opt.SignalSkip(skip)
+	if err := t.model.Backward(dl, t.ready); err != nil {
+		return 0, err
+	}
+	if t.ready == nil {
+		if err := t.opt.AddBackward(t.model.Sources()); err != nil {
+			return 0, err
+		}
+	}
 	if _, err := t.opt.Step(); err != nil {
 		return 0, err
 	}
@@ -713,7 +759,7 @@ func (t *trainer) loop() (stopReason, error) {
 		for phys, skip := range data.Split(batch, m) {
 			n := len(phys)
 			t.train.Batch(phys, x[:n*d], y[:n])
-			l, err := t.step1(x[:n*d], y[:n], n, skip)
+			l, err := t.physStep(x[:n*d], y[:n], n, skip)
 			if err != nil {
 				return 0, fmt.Errorf("step %d: %w", t.step+1, err)
 			}

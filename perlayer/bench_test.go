@@ -73,7 +73,8 @@ func barrier(b *testing.B, c *mpi.Comm) {
 // BenchmarkCommunication measures, in the same run and interleaved
 // iteration by iteration, a raw AllreduceSum of a model-sized buffer (four
 // layers), a step of SimpleDistributedPerLayerOptimizer and the signals
-// plus step of DistributedPerLayerOptimizer on the same bytes (empty
+// plus step of DistributedPerLayerOptimizer (dist: ReduceInStep, conc:
+// ReduceConcurrently with the default bucket size) on the same bytes (empty
 // batches, σ = 0, an update that does nothing). It reports the times and
 // their ratios to the raw reduction (medians over the iterations), and the
 // time of one scaling pass over the buffer (scale-µs), which both
@@ -93,8 +94,16 @@ func BenchmarkCommunication(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			ca, _, _ := benchModel(b, params)
+			conc, err := NewDistributedPerLayerOptimizer(ca, nopUpdater{}, cs, cfg, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := conc.SetProgress(ReduceConcurrently); err != nil {
+				b.Fatal(err)
+			}
 			raw := make([]float64, params)
-			tRaw, tSim, tDist, tScale := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+			var tRaw, tSim, tDist, tConc, tScale []time.Duration
 			iter := func(count bool) {
 				barrier(b, c)
 				t0 := time.Now()
@@ -128,7 +137,21 @@ func BenchmarkCommunication(b *testing.B) {
 				}
 				t5 := time.Now()
 				dist.ZeroGrad()
+
+				barrier(b, c)
+				t6 := time.Now()
+				for l := len(srcs) - 1; l >= 0; l-- {
+					if err := conc.LayerReady(l, srcs[l]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := conc.Step(); err != nil {
+					b.Fatal(err)
+				}
+				t7 := time.Now()
+				conc.ZeroGrad()
 				if count {
+					tConc = append(tConc, t7.Sub(t6))
 					tRaw = append(tRaw, t1.Sub(t0))
 					tScale = append(tScale, t1s.Sub(t1))
 					tSim = append(tSim, t3.Sub(t2))
@@ -143,8 +166,8 @@ func BenchmarkCommunication(b *testing.B) {
 				iter(true)
 			}
 			b.StopTimer()
-			if dist.EagerSteps() != b.N+1 {
-				b.Fatalf("%d eager steps, want %d", dist.EagerSteps(), b.N+1)
+			if dist.EagerSteps() != b.N+1 || conc.EagerSteps() != b.N+1 {
+				b.Fatalf("%d and %d eager steps, want %d", dist.EagerSteps(), conc.EagerSteps(), b.N+1)
 			}
 			r, sm, d := median(tRaw), median(tSim), median(tDist)
 			b.ReportMetric(float64(r.Microseconds()), "raw-µs")
@@ -153,6 +176,9 @@ func BenchmarkCommunication(b *testing.B) {
 			b.ReportMetric(float64(median(tScale).Microseconds()), "scale-µs")
 			b.ReportMetric(float64(sm)/float64(r), "simple/raw")
 			b.ReportMetric(float64(d)/float64(r), "dist/raw")
+			cc := median(tConc)
+			b.ReportMetric(float64(cc.Microseconds()), "conc-µs")
+			b.ReportMetric(float64(cc)/float64(r), "conc/raw")
 		})
 	}
 }
@@ -231,14 +257,16 @@ func (o *overlapBench) backward(b *testing.B, work int, ready func(l int) error)
 // alone (T_r: signals and Step without computation, or the raw requests)
 // and both together (T_o), and reports hidden = (T_b + T_r − T_o)/T_r.
 //
-// Strategies: "goroutine" is DistributedPerLayerOptimizer (a communication
-// goroutine running blocking AllreduceSum per bucket); "iallreduce-test"
+// Strategies: "in-step" is DistributedPerLayerOptimizer with ReduceInStep
+// (noise and scale per bucket during the pass, one AllreduceSum in Step);
+// "goroutine" is ReduceConcurrently (a communication goroutine running
+// blocking AllreduceSum per bucket); "iallreduce-test"
 // starts MPI_Iallreduce per layer and calls MPI_Test on the outstanding
 // requests at every later layer boundary, then waits; "iallreduce-wait"
 // starts MPI_Iallreduce per layer and only waits at the end.
 func BenchmarkOverlap(b *testing.B) {
 	const params = 1 << 20
-	for _, strategy := range []string{"goroutine", "iallreduce-test", "iallreduce-wait"} {
+	for _, strategy := range []string{"in-step", "goroutine", "iallreduce-test", "iallreduce-wait"} {
 		b.Run("progress="+strategy, func(b *testing.B) {
 			c := benchWorld(b)
 			a, srcs, cs := benchModel(b, params)
@@ -251,11 +279,16 @@ func BenchmarkOverlap(b *testing.B) {
 			if err := dist.SetBucketBytes(8 * params / 4); err != nil {
 				b.Fatal(err)
 			}
+			if strategy == "goroutine" {
+				if err := dist.SetProgress(ReduceConcurrently); err != nil {
+					b.Fatal(err)
+				}
+			}
 			reqs := make([]*mpi.Request, 0, 4)
 			var reduce func(l int) error
 			var finish func() error
 			switch strategy {
-			case "goroutine":
+			case "in-step", "goroutine":
 				reduce = func(l int) error { return dist.LayerReady(l, srcs[l]) }
 				finish = func() error {
 					_, err := dist.Step()
@@ -321,7 +354,7 @@ func BenchmarkOverlap(b *testing.B) {
 				iter(true)
 			}
 			b.StopTimer()
-			if strategy == "goroutine" && dist.EagerSteps() != 2*b.N+3 {
+			if (strategy == "goroutine" || strategy == "in-step") && dist.EagerSteps() != 2*b.N+3 {
 				b.Fatalf("%d eager steps, want %d", dist.EagerSteps(), 2*b.N+3)
 			}
 			if o.bsink == 0 {

@@ -19,6 +19,33 @@ import (
 // chunks.
 const DefaultBucketBytes = 4 << 20
 
+// Progress says when the bucket reductions of an eager pass run.
+type Progress int
+
+const (
+	// ReduceInStep (the default) noises and scales each bucket as it
+	// finishes during the backward pass (folding the scale into the clip
+	// weights when it can) and leaves one AllreduceSum of the whole
+	// gradient, as fast as a raw reduction, for Step. Nothing overlaps, so
+	// nothing competes with the backward pass for the CPU.
+	ReduceInStep Progress = iota
+	// ReduceConcurrently also reduces each finished bucket at once on a
+	// communication goroutine, overlapping the rest of the backward pass.
+	// It pays off when the reduction does not need the cores the backward
+	// pass uses (a network that moves data by itself, or spare cores).
+	ReduceConcurrently
+)
+
+func (p Progress) String() string {
+	switch p {
+	case ReduceInStep:
+		return "ReduceInStep"
+	case ReduceConcurrently:
+		return "ReduceConcurrently"
+	}
+	return fmt.Sprintf("Progress(%d)", int(p))
+}
+
 // DistributedPerLayerOptimizer is the distributed optimizer with per-layer
 // clipping whose gradient reduction overlaps the backward pass.
 //
@@ -96,6 +123,7 @@ type DistributedPerLayerOptimizer struct {
 
 	bucketBytes   int
 	passesPerStep int
+	progress      Progress
 	checked       bool // the ranks agreed on the schedule at a real step
 
 	// Bucket layout: bucket b holds layers [blo[b], bhi[b]); buckets are
@@ -159,7 +187,7 @@ func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater
 			done:  make(chan error, 1),
 		},
 	}
-	o.finish = o.waitAll
+	o.finish = o.finishEager
 	cfg = e.Config()
 	o.gen, o.secure = cfg.Generator, cfg.SecureMode
 	o.layout(DefaultBucketBytes)
@@ -236,6 +264,26 @@ func (o *DistributedPerLayerOptimizer) idle(what string) error {
 	if o.inPass || o.e.AccumulatedIterations() > 0 || o.stepped {
 		return fmt.Errorf("perlayer: %s called during step %d (after a backward pass and before ZeroGrad); call it right after ZeroGrad", what, o.e.Steps())
 	}
+	return nil
+}
+
+// Progress returns when the reductions of an eager pass run.
+func (o *DistributedPerLayerOptimizer) Progress() Progress { return o.progress }
+
+// SetProgress chooses when the reductions of an eager pass run (see
+// Progress; the default is ReduceInStep). It must be called identically on
+// every rank, between ZeroGrad and the next backward pass; the next real
+// step is then a checked fallback step. It returns an error for an unknown
+// value or when called during a step.
+func (o *DistributedPerLayerOptimizer) SetProgress(p Progress) error {
+	if p != ReduceInStep && p != ReduceConcurrently {
+		return fmt.Errorf("perlayer: unknown progress %v; use ReduceInStep or ReduceConcurrently", p)
+	}
+	if err := o.idle("SetProgress"); err != nil {
+		return err
+	}
+	o.progress = p
+	o.checked = false
 	return nil
 }
 
@@ -318,15 +366,17 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 				// std is scaled likewise.
 				optimizer.AddNoise(o.e.Arena().Grads[lo:hi], o.e.NoiseStd()*o.scaled.s, o.gen, o.secure)
 			}
-			if !o.red.started {
-				o.red.started = true
-				go o.red.run()
-				// The goroutine holds only the reducer; when o becomes
-				// unreachable, closing the queue ends it.
-				runtime.AddCleanup(o, func(q chan bucketJob) { close(q) }, o.red.queue)
+			if o.progress == ReduceConcurrently { // else Step reduces the whole buffer
+				if !o.red.started {
+					o.red.started = true
+					go o.red.run()
+					// The goroutine holds only the reducer; when o becomes
+					// unreachable, closing the queue ends it.
+					runtime.AddCleanup(o, func(q chan bucketJob) { close(q) }, o.red.queue)
+				}
+				o.running = true
+				o.red.queue <- bucketJob{lo: lo, hi: hi, bucket: b, first: o.blo[b], last: o.bhi[b] - 1, step: o.e.Steps()}
 			}
-			o.running = true
-			o.red.queue <- bucketJob{lo: lo, hi: hi, bucket: b, first: o.blo[b], last: o.bhi[b] - 1, step: o.e.Steps()}
 		}
 	}
 	if o.nSeen == len(layers) {
@@ -377,6 +427,18 @@ func (r *reducer) run() {
 			first = fmt.Errorf("perlayer: step %d on rank %d: sum-allreduce of bucket %d (layers %d..%d, %d values): %w", j.step, r.rank, j.bucket, j.first, j.last, j.hi-j.lo, err)
 		}
 	}
+}
+
+// finishEager completes the reduction of an eager pass for StepWith.
+func (o *DistributedPerLayerOptimizer) finishEager() error {
+	if o.progress == ReduceConcurrently {
+		return o.waitAll()
+	}
+	g := o.e.Arena().Grads
+	if err := o.comm.AllreduceSum(g); err != nil {
+		return fmt.Errorf("perlayer: step %d on rank %d: sum-allreduce of the gradient buffer (%d values): %w", o.e.Steps(), o.e.Rank(), len(g), err)
+	}
+	return nil
 }
 
 // waitAll waits until the communication goroutine has reduced every
@@ -506,7 +568,7 @@ func (g *scaledSource) AddWeighted(dst, w []float64) {
 }
 
 // schedFields is the number of 64-bit values of the schedule fingerprint.
-const schedFields = 3
+const schedFields = 4
 
 // agree checks, with one small AllreduceSum, that every rank has the same
 // bucket size, passes per step and bucket layout. Each 64-bit value is
@@ -521,7 +583,7 @@ func (o *DistributedPerLayerOptimizer) agree() error {
 		binary.LittleEndian.PutUint64(buf[:], uint64(o.bhi[b]))
 		h.Write(buf[:])
 	}
-	fp := [schedFields]uint64{uint64(o.bucketBytes), uint64(o.passesPerStep), h.Sum64()}
+	fp := [schedFields]uint64{uint64(o.bucketBytes), uint64(o.passesPerStep), h.Sum64(), uint64(o.progress)}
 	for i, v := range fp {
 		for c := range 4 {
 			x := float64((v >> (16 * c)) & 0xffff)
@@ -532,7 +594,7 @@ func (o *DistributedPerLayerOptimizer) agree() error {
 		return fmt.Errorf("perlayer: step %d on rank %d: sum-allreduce of the schedule check: %w", o.e.Steps(), o.e.Rank(), err)
 	}
 	w := float64(o.e.WorldSize())
-	names := [schedFields]string{"bucket size", "passes per step", "bucket layout"}
+	names := [schedFields]string{"bucket size", "passes per step", "bucket layout", "progress"}
 	var differ []string
 	for i, v := range fp {
 		for c := range 4 {
@@ -544,8 +606,8 @@ func (o *DistributedPerLayerOptimizer) agree() error {
 		}
 	}
 	if len(differ) > 0 {
-		return fmt.Errorf("perlayer: step %d on rank %d of %d: the ranks disagree on the %s (this rank: bucket size %d bytes, %d passes per step, %d buckets over %d layers); call SetBucketBytes and SetPassesPerStep identically on every rank and build the same model",
-			o.e.Steps(), o.e.Rank(), o.e.WorldSize(), strings.Join(differ, ", "), o.bucketBytes, o.passesPerStep, len(o.blo), len(o.seen))
+		return fmt.Errorf("perlayer: step %d on rank %d of %d: the ranks disagree on the %s (this rank: bucket size %d bytes, %d passes per step, %d buckets over %d layers, %v); call SetBucketBytes, SetPassesPerStep and SetProgress identically on every rank and build the same model",
+			o.e.Steps(), o.e.Rank(), o.e.WorldSize(), strings.Join(differ, ", "), o.bucketBytes, o.passesPerStep, len(o.blo), len(o.seen), o.progress)
 	}
 	o.checked = true
 	return nil

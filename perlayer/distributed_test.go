@@ -131,8 +131,8 @@ func (sc scenario) config(w int) optimizer.Config {
 // TestDistributedEquivalence compares, with σ = 0, the parameters after
 // every logical step of DPPerLayerOptimizer on the whole batch (one
 // process), SimpleDistributedPerLayerOptimizer and
-// DistributedPerLayerOptimizer on shards at W = 1..4, and checks that every
-// logical step after the first was reduced eagerly.
+// DistributedPerLayerOptimizer (both Progress modes) on shards at W = 1..4,
+// and checks that every logical step after the first was reduced eagerly.
 func TestDistributedEquivalence(t *testing.T) {
 	scenarios := []scenario{
 		{name: "sgd", updater: "sgd", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1},
@@ -148,51 +148,56 @@ func TestDistributedEquivalence(t *testing.T) {
 	mpitest.Run(t, worlds, func(t *testing.T, comm *mpi.Comm) {
 		w, r := comm.Size(), comm.Rank()
 		for _, sc := range scenarios {
-			p := &optimizertest.Problem{Layers: testLayers, Seed: 42}
+			for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
+				p := &optimizertest.Problem{Layers: testLayers, Seed: 42}
 
-			refArena := p.Arena()
-			ref, err := NewDPPerLayerOptimizer(refArena, newUpdater(t, sc.updater), testThresholds, sc.config(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := sc.run(t, p, refArena, ref, 1, 0)
-
-			simArena := p.Arena()
-			sim, err := simple.New(simArena, newUpdater(t, sc.updater), testThresholds, sc.config(w), comm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotSimple := sc.run(t, p, simArena, sim, w, r)
-
-			arena := p.Arena()
-			o, err := NewDistributedPerLayerOptimizer(arena, newUpdater(t, sc.updater), testThresholds, sc.config(w), comm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := o.SetBucketBytes(testBucketBytes); err != nil {
-				t.Fatal(err)
-			}
-			if err := o.SetPassesPerStep(sc.passes); err != nil {
-				t.Fatal(err)
-			}
-			if o.NumBuckets() < 3 {
-				t.Fatalf("%s: only %d buckets; the test needs several in flight", sc.name, o.NumBuckets())
-			}
-			got := sc.run(t, p, arena, o, w, r)
-
-			for s := range want {
-				if d := optimizertest.RelDiff(gotSimple[s], want[s]); d > 1e-12 {
-					t.Errorf("%s W=%d rank %d: Simple after step %d differs from DPPerLayerOptimizer by %g relative", sc.name, w, r, s, d)
+				refArena := p.Arena()
+				ref, err := NewDPPerLayerOptimizer(refArena, newUpdater(t, sc.updater), testThresholds, sc.config(1))
+				if err != nil {
+					t.Fatal(err)
 				}
-				if d := optimizertest.RelDiff(got[s], want[s]); d > 1e-12 {
-					t.Errorf("%s W=%d rank %d: Distributed after step %d differs from DPPerLayerOptimizer by %g relative", sc.name, w, r, s, d)
+				want := sc.run(t, p, refArena, ref, 1, 0)
+
+				simArena := p.Arena()
+				sim, err := simple.New(simArena, newUpdater(t, sc.updater), testThresholds, sc.config(w), comm)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if d := optimizertest.RelDiff(got[s], gotSimple[s]); d > 1e-12 {
-					t.Errorf("%s W=%d rank %d: Distributed after step %d differs from Simple by %g relative", sc.name, w, r, s, d)
+				gotSimple := sc.run(t, p, simArena, sim, w, r)
+
+				arena := p.Arena()
+				o, err := NewDistributedPerLayerOptimizer(arena, newUpdater(t, sc.updater), testThresholds, sc.config(w), comm)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if o.Steps() != sc.steps || o.EagerSteps() != sc.steps-1 {
-				t.Errorf("%s W=%d: %d real steps, %d reduced eagerly; want %d and %d (all but the checked first step)", sc.name, w, o.Steps(), o.EagerSteps(), sc.steps, sc.steps-1)
+				if err := o.SetBucketBytes(testBucketBytes); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetPassesPerStep(sc.passes); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetProgress(prog); err != nil {
+					t.Fatal(err)
+				}
+				if o.NumBuckets() < 3 {
+					t.Fatalf("%s: only %d buckets; the test needs several in flight", sc.name, o.NumBuckets())
+				}
+				got := sc.run(t, p, arena, o, w, r)
+
+				for s := range want {
+					if d := optimizertest.RelDiff(gotSimple[s], want[s]); d > 1e-12 {
+						t.Errorf("%s W=%d rank %d: Simple after step %d differs from DPPerLayerOptimizer by %g relative", sc.name, w, r, s, d)
+					}
+					if d := optimizertest.RelDiff(got[s], want[s]); d > 1e-12 {
+						t.Errorf("%s %v W=%d rank %d: Distributed after step %d differs from DPPerLayerOptimizer by %g relative", sc.name, prog, w, r, s, d)
+					}
+					if d := optimizertest.RelDiff(got[s], gotSimple[s]); d > 1e-12 {
+						t.Errorf("%s %v W=%d rank %d: Distributed after step %d differs from Simple by %g relative", sc.name, prog, w, r, s, d)
+					}
+				}
+				if o.Steps() != sc.steps || o.EagerSteps() != sc.steps-1 {
+					t.Errorf("%s %v W=%d: %d real steps, %d reduced eagerly; want %d and %d (all but the checked first step)", sc.name, prog, w, o.Steps(), o.EagerSteps(), sc.steps, sc.steps-1)
+				}
 			}
 		}
 	})
@@ -206,6 +211,8 @@ type noiseCase struct {
 	passes  int
 	virtual int
 	secure  bool
+	// concurrent selects ReduceConcurrently.
+	concurrent bool
 }
 
 // TestDistributedNoise checks that the aggregated noise per coordinate has
@@ -225,6 +232,8 @@ func TestDistributedNoise(t *testing.T) {
 		{name: "k=2", sigma: 0.7, passes: 2, virtual: 1},
 		{name: "virtual=2", sigma: 1, passes: 1, virtual: 2},
 		{name: "secure", sigma: 1.1, passes: 1, virtual: 1, secure: true},
+		{name: "k=1/concurrent", sigma: 1.3, passes: 1, virtual: 1, concurrent: true},
+		{name: "k=2/concurrent", sigma: 0.7, passes: 2, virtual: 1, concurrent: true},
 	}
 	mpitest.Run(t, worlds, func(t *testing.T, comm *mpi.Comm) {
 		w := comm.Size()
@@ -245,6 +254,11 @@ func TestDistributedNoise(t *testing.T) {
 			}
 			if err := o.SetBucketBytes(8 * 50_000); err != nil {
 				t.Fatal(err)
+			}
+			if c.concurrent {
+				if err := o.SetProgress(ReduceConcurrently); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := o.SetPassesPerStep(c.passes); err != nil {
 				t.Fatal(err)
@@ -320,6 +334,9 @@ func TestDistributedReproducible(t *testing.T) {
 			if err := o.SetPassesPerStep(sc.passes); err != nil {
 				t.Fatal(err)
 			}
+			if err := o.SetProgress(ReduceConcurrently); err != nil {
+				t.Fatal(err)
+			}
 			res := sc.run(t, p, a, o, w, r)
 			if o.EagerSteps() != sc.steps-1 {
 				t.Fatalf("W=%d: %d eager steps, want %d", w, o.EagerSteps(), sc.steps-1)
@@ -338,7 +355,7 @@ func TestDistributedReproducible(t *testing.T) {
 
 // testProblem builds a DistributedPerLayerOptimizer over testLayers with
 // per-rank options applied.
-func newTestOptimizer(t *testing.T, comm optimizer.Communicator, thresholds []float64, bucket, passes int) (*DistributedPerLayerOptimizer, *optimizertest.Problem) {
+func newTestOptimizer(t *testing.T, comm optimizer.Communicator, thresholds []float64, bucket, passes int, prog Progress) (*DistributedPerLayerOptimizer, *optimizertest.Problem) {
 	t.Helper()
 	p := &optimizertest.Problem{Layers: testLayers, Seed: 5}
 	o, err := NewDistributedPerLayerOptimizer(p.Arena(), newUpdater(t, "sgd"), thresholds, optimizer.Config{ExpectedBatchSize: 3, Generator: optimizer.NewSeededGenerator(1)}, comm)
@@ -349,6 +366,9 @@ func newTestOptimizer(t *testing.T, comm optimizer.Communicator, thresholds []fl
 		t.Fatal(err)
 	}
 	if err := o.SetPassesPerStep(passes); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.SetProgress(prog); err != nil {
 		t.Fatal(err)
 	}
 	return o, p
@@ -381,7 +401,7 @@ func TestDistributedCollectiveFailures(t *testing.T) {
 		{
 			name: "bucket size differs",
 			run: func(t *testing.T, comm *mpi.Comm) error {
-				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes*(1+comm.Rank()%2), 1)
+				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes*(1+comm.Rank()%2), 1, ReduceConcurrently)
 				return oneStep(o, p, 0)
 			},
 			want: "disagree on the bucket size, bucket layout",
@@ -389,17 +409,25 @@ func TestDistributedCollectiveFailures(t *testing.T) {
 		{
 			name: "passes per step differ",
 			run: func(t *testing.T, comm *mpi.Comm) error {
-				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes, 1+comm.Rank()%2)
+				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes, 1+comm.Rank()%2, ReduceConcurrently)
 				return oneStep(o, p, 0)
 			},
 			want: "disagree on the passes per step (",
+		},
+		{
+			name: "progress differs",
+			run: func(t *testing.T, comm *mpi.Comm) error {
+				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes, 1, Progress(comm.Rank()%2))
+				return oneStep(o, p, 0)
+			},
+			want: "disagree on the progress (",
 		},
 		{
 			name: "thresholds differ",
 			run: func(t *testing.T, comm *mpi.Comm) error {
 				th := slices.Clone(testThresholds)
 				th[2] += float64(comm.Rank() % 2)
-				o, p := newTestOptimizer(t, comm, th, testBucketBytes, 1)
+				o, p := newTestOptimizer(t, comm, th, testBucketBytes, 1, ReduceInStep)
 				return oneStep(o, p, 0)
 			},
 			want: "disagree on the clipping thresholds",
@@ -407,7 +435,7 @@ func TestDistributedCollectiveFailures(t *testing.T) {
 		{
 			name: "non-finite gradient on the last rank, eager step",
 			run: func(t *testing.T, comm *mpi.Comm) error {
-				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes, 1)
+				o, p := newTestOptimizer(t, comm, testThresholds, testBucketBytes, 1, ReduceConcurrently)
 				if err := oneStep(o, p, 0); err != nil {
 					t.Fatal(err)
 				}
@@ -543,35 +571,40 @@ func TestDistributedUsageErrors(t *testing.T) {
 		{"bad passes per step", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
 			return o.SetPassesPerStep(0)
 		}, "0 passes per step"},
+		{"bad progress", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+			return o.SetProgress(Progress(7))
+		}, "unknown progress Progress(7)"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			o, p := newTestOptimizer(t, &soloComm{}, testThresholds, testBucketBytes, 1)
-			if err := oneStep(o, p, 0); err != nil {
-				t.Fatal(err)
-			}
-			err := c.run(o, p.Sources(1, 0, 4, 0, 4))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("got %v, want an error containing %q", err, c.want)
-			}
-			// ZeroGrad recovers: the next step works and is eager.
-			o.ZeroGrad()
-			eager := o.EagerSteps()
-			if err := oneStep(o, p, 2); err != nil {
-				t.Fatalf("step after ZeroGrad: %v", err)
-			}
-			switch c.name {
-			case "skip signalled after the eager pass started":
-				// The late skip signal stays queued and skips this step.
-				if o.EagerSteps() != eager || o.Steps() != 1 {
-					t.Errorf("the late skip signal did not skip the next step")
+		for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
+			t.Run(c.name+"/"+prog.String(), func(t *testing.T) {
+				o, p := newTestOptimizer(t, &soloComm{}, testThresholds, testBucketBytes, 1, prog)
+				if err := oneStep(o, p, 0); err != nil {
+					t.Fatal(err)
 				}
-			default:
-				if o.EagerSteps() != eager+1 {
-					t.Errorf("the step after recovery was not eager")
+				err := c.run(o, p.Sources(1, 0, 4, 0, 4))
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("got %v, want an error containing %q", err, c.want)
 				}
-			}
-		})
+				// ZeroGrad recovers: the next step works and is eager.
+				o.ZeroGrad()
+				eager := o.EagerSteps()
+				if err := oneStep(o, p, 2); err != nil {
+					t.Fatalf("step after ZeroGrad: %v", err)
+				}
+				switch c.name {
+				case "skip signalled after the eager pass started":
+					// The late skip signal stays queued and skips this step.
+					if o.EagerSteps() != eager || o.Steps() != 1 {
+						t.Errorf("the late skip signal did not skip the next step")
+					}
+				default:
+					if o.EagerSteps() != eager+1 {
+						t.Errorf("the step after recovery was not eager")
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -614,7 +647,7 @@ func TestDistributedBuckets(t *testing.T) {
 		{DefaultBucketBytes, [][2]int{{0, 5}}},
 	}
 	for _, c := range cases {
-		o, _ := newTestOptimizer(t, &soloComm{}, testThresholds, c.bytes, 1)
+		o, _ := newTestOptimizer(t, &soloComm{}, testThresholds, c.bytes, 1, ReduceInStep)
 		var got [][2]int
 		for b := range o.NumBuckets() {
 			lo, hi := o.Bucket(b)
@@ -629,7 +662,13 @@ func TestDistributedBuckets(t *testing.T) {
 // TestDistributedAllocs checks that a steady-state eager step (every
 // LayerReady, Step, ZeroGrad) allocates nothing.
 func TestDistributedAllocs(t *testing.T) {
-	o, p := newTestOptimizer(t, &soloComm{}, testThresholds, 8*12, 1)
+	for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
+		distributedAllocs(t, prog)
+	}
+}
+
+func distributedAllocs(t *testing.T, prog Progress) {
+	o, p := newTestOptimizer(t, &soloComm{}, testThresholds, 8*12, 1, prog)
 	srcs := p.Sources(0, 0, 4, 0, 4)
 	step := func() {
 		if err := o.AddBackward(srcs); err != nil {
@@ -644,7 +683,7 @@ func TestDistributedAllocs(t *testing.T) {
 	step()
 	eager := o.EagerSteps()
 	if n := testing.AllocsPerRun(50, step); n != 0 {
-		t.Errorf("a steady-state step allocates %v times", n)
+		t.Errorf("%v: a steady-state step allocates %v times", prog, n)
 	}
 	if o.EagerSteps() != eager+51 {
 		t.Errorf("%d eager steps during the measurement, want 51", o.EagerSteps()-eager)

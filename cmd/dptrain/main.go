@@ -249,29 +249,31 @@ func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, s
 		return fmt.Errorf("writing --weights-out: %w", err)
 	}
 	h := t.acct.History()
-	epsR, epsP := math0(), math0()
-	if h.Steps() > 0 {
-		var err error
-		if epsR, err = (accountant.RDP{}).Epsilon(h, c.Delta); err != nil {
-			epsR = nan()
+	epsText := func(name string) string {
+		if h.Steps() == 0 {
+			return "0"
 		}
-		if m, err := accountant.NewMechanism("prv"); err == nil {
-			if epsP, err = m.Epsilon(h, c.Delta); err != nil {
-				epsP = nan()
-			}
+		m, err := accountant.NewMechanism(name)
+		if err != nil {
+			return err.Error()
 		}
+		e, err := m.Epsilon(h, c.Delta)
+		if err != nil {
+			return fmt.Sprintf("n/a (%v)", err)
+		}
+		return fmt.Sprintf("%.4f", e)
 	}
 	if err := t.writeMetric(metric{Step: t.step, Epoch: float64(t.step) / float64(t.spe), Accuracy: &acc, TestLoss: &testLoss, Epsilon: t.epsilon(), Sigma: t.sigma}); err != nil {
 		return err
 	}
 	if c.Plot != "none" {
-		if err := plotPrivacy(c.Plot, h, t.spe, c.Delta); err != nil {
+		if err := plotPrivacy(c.Plot, h, t.q, c.Delta); err != nil {
 			return fmt.Errorf("writing --plot: %w", err)
 		}
 	}
 	fmt.Fprintf(t.out, "\n== dptrain summary ==\n")
 	fmt.Fprintf(t.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.test.N)
-	fmt.Fprintf(t.out, "privacy         ε = %.4f (RDP), %.4f (PRV) at δ = %g; %d steps recorded in %s\n", epsR, epsP, c.Delta, h.Steps(), c.Ledger)
+	fmt.Fprintf(t.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, h.Steps(), c.Ledger)
 	fmt.Fprintf(t.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g\n", t.sigma, t.q, c.Clipping, l2(t.id.Thresholds))
 	fmt.Fprintf(t.out, "steps           %d of %d (%.2f epochs), %d in this invocation on %d rank(s)\n", t.step, t.total, float64(t.step)/float64(t.spe), steps, t.world)
 	fmt.Fprintf(t.out, "wall time       %s, %.0f samples/s\n", wall.Round(time.Millisecond), samples/wall.Seconds())

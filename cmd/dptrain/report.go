@@ -9,9 +9,6 @@ import (
 	"github.com/dpmpi/dpmpi/accountant"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
 func l2(v []float64) float64 {
@@ -21,9 +18,6 @@ func l2(v []float64) float64 {
 	}
 	return math.Sqrt(s)
 }
-
-func math0() float64 { return 0 }
-func nan() float64   { return math.NaN() }
 
 // progress is rank 0's display: a progress bar on a terminal, plain lines
 // otherwise. A nil *progress shows nothing.
@@ -90,60 +84,25 @@ func (p *progress) finish() {
 	}
 }
 
-// prefix returns the first n steps of h.
-func prefix(h accountant.History, n int) accountant.History {
-	var out accountant.History
-	for _, e := range h {
-		if n <= 0 {
-			break
-		}
-		k := min(e.Steps, n)
-		out = out.Add(e.NoiseMultiplier, e.SampleRate, k)
-		n -= k
-	}
-	return out
-}
-
 // plotPrivacy draws ε against epoch for the recorded history with the RDP and
-// PRV accountants.
-func plotPrivacy(path string, h accountant.History, spe int, delta float64) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Privacy spent (δ = %g)", delta)
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "ε"
-	total := h.Steps()
-	const points = 25
-	for i, name := range []string{"rdp", "prv"} {
+// PRV accountants (accountant.Curve and accountant.PlotCurves), about 25
+// points per curve.
+func plotPrivacy(path string, h accountant.History, q, delta float64) error {
+	every := max(1, h.Steps()/25)
+	var series []accountant.Series
+	for _, name := range []string{"rdp", "prv"} {
 		m, err := accountant.NewMechanism(name)
 		if err != nil {
 			return err
 		}
-		var xy plotter.XYs
-		for j := 0; j <= points && total > 0; j++ {
-			n := total * j / points
-			e := 0.0
-			if n > 0 {
-				if e, err = m.Epsilon(prefix(h, n), delta); err != nil || math.IsInf(e, 0) || math.IsNaN(e) {
-					continue
-				}
-			}
-			xy = append(xy, plotter.XY{X: float64(n) / float64(spe), Y: e})
-		}
-		if len(xy) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(xy)
+		pts, err := accountant.Curve(m, h, delta, every)
 		if err != nil {
+			if name == "prv" {
+				continue // out of PRV's domain (e.g. σ = 0): RDP alone
+			}
 			return err
 		}
-		l.Color = plotter.DefaultLineStyle.Color
-		if i == 1 {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		p.Add(l)
-		p.Legend.Add(name, l)
+		series = append(series, accountant.Series{Label: name, Points: pts})
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
-	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+	return accountant.PlotCurves(path, fmt.Sprintf("ε against epochs, δ = %g, q = %.4g", delta, q), series)
 }

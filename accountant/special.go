@@ -89,13 +89,33 @@ func normCDF(a float64) float64 {
 	return y
 }
 
-// binomInt returns the binomial coefficient C(n, k) for integers 0 ≤ k ≤ n,
-// correctly rounded to float64.
-func binomInt(n, k int) float64 {
+// binomTable holds C(n, k) correctly rounded for n ≤ 64, which covers the
+// integer default orders; it is filled once and never written again.
+var binomTable = func() [65][]float64 {
+	var t [65][]float64
+	for n := range t {
+		t[n] = make([]float64, n+1)
+		for k := range t[n] {
+			t[n][k] = binomBig(n, k)
+		}
+	}
+	return t
+}()
+
+func binomBig(n, k int) float64 {
 	var b big.Int
 	b.Binomial(int64(n), int64(k))
 	f, _ := new(big.Float).SetInt(&b).Float64()
 	return f
+}
+
+// binomInt returns the binomial coefficient C(n, k) for integers 0 ≤ k ≤ n,
+// correctly rounded to float64.
+func binomInt(n, k int) float64 {
+	if n < len(binomTable) {
+		return binomTable[n][k]
+	}
+	return binomBig(n, k)
 }
 
 // logBinomFrac returns log|C(α, i)| and the sign of the generalised

@@ -2,11 +2,13 @@ package slurm
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +32,12 @@ const (
 // run runs a command in dir (if not empty) with extra environment variables
 // and returns its combined output. It never hangs for longer than cmdTimeout.
 func run(dir string, env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	return runFor(cmdTimeout, dir, env, name, args...)
+}
+
+// runFor is run with another time limit.
+func runFor(timeout time.Duration, dir string, env []string, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
@@ -39,7 +46,7 @@ func run(dir string, env []string, name string, args ...string) (string, error) 
 	}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %v", cmdTimeout)
+		err = fmt.Errorf("timed out after %v", timeout)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
@@ -106,6 +113,14 @@ func helloBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The tests mostly wait for Slurm, so run more of them at once than the
+	// default -parallel (GOMAXPROCS: 2 here) unless -parallel was given.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "8")
+	}
 	code := m.Run()
 	if hello.dir != "" {
 		os.RemoveAll(hello.dir)
@@ -578,6 +593,63 @@ func trainRequeue(t *testing.T, launcher, trigger string) {
 		if got := strings.Count(text, want.what); got != want.count {
 			t.Errorf("output has %q %d times, want %d", want.what, got, want.count)
 		}
+	}
+	if t.Failed() {
+		t.Logf("--- output ---\n%s", text)
+	}
+}
+
+// TestTrainRealDptrain is the end-to-end check: the real cmd/dptrain, on 2
+// ranks under srun --mpi=pmix, gets the time-limit signal mid-training,
+// checkpoints, is requeued by train.sbatch and resumes to the end, with all
+// steps in one privacy ledger. It skips when the Fashion-MNIST files are
+// absent ($DPMPI_FASHION_MNIST or /usr/share/datasets/fashion-mnist).
+func TestTrainRealDptrain(t *testing.T) {
+	needSlurm(t)
+	data := os.Getenv("DPMPI_FASHION_MNIST")
+	if data == "" {
+		data = "/usr/share/datasets/fashion-mnist"
+	}
+	if _, err := os.Stat(filepath.Join(data, "train-labels-idx1-ubyte.gz")); err != nil {
+		t.Skipf("no Fashion-MNIST for dptrain: %v", err)
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "dptrain")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if out, err := runFor(5*time.Minute, scriptPath(t, ".."), nil, goTool, "build", "-o", bin, "./cmd/dptrain"); err != nil {
+		t.Fatalf("building cmd/dptrain: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "train.out")
+	const steps = "40"
+	j := submit(t, dir, []string{"DPTRAIN=" + bin, "OMPI_MCA_pml=ob1"},
+		[]string{"--ntasks=2", "--cpus-per-task=1", "--time=5", "--output=" + out},
+		scriptPath(t, "train.sbatch"),
+		"--data-dir", data, "--train-limit", "2000", "--test-limit", "500", "--model", "mlp",
+		"--steps", steps, "--throttle", "100ms", "--sigma", "1", "--checkpoint-every", "10",
+		"--progress", "lines", "--log-every", "10", "--eval-every", "0")
+	j.out = out
+
+	waitFor(t, j, "training (step 10 logged)", func(recs []record) bool {
+		return recs[0]["JobState"] == "RUNNING" && strings.Contains(readOutputQuiet(out), "step 10/"+steps)
+	})
+	if o, err := run("", nil, "scancel", "--batch", "--signal=USR1", j.id); err != nil {
+		t.Fatalf("%v\n%s", err, o)
+	}
+	waitFor(t, j, "requeued (Restarts=1)", func(recs []record) bool { return recs[0]["Restarts"] == "1" })
+	recs := waitDone(t, j)
+	expectState(t, j, recs[0], "COMPLETED", "0:0")
+	text := readOutput(t, out)
+	for _, want := range []string{
+		"stopped by signal after step", "requeueing job " + j.id, "restart 1 on", "dptrain: resumed at step",
+		"; " + steps + " steps recorded in",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^steps\s+` + steps + ` of ` + steps + `\b`).MatchString(text) {
+		t.Errorf("output lacks the summary line \"steps %s of %s\"", steps, steps)
 	}
 	if t.Failed() {
 		t.Logf("--- output ---\n%s", text)

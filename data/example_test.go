@@ -56,14 +56,14 @@ func ExampleSplit() {
 func ExampleLoadFashionMNIST() {
 	// "" reads /usr/share/datasets/fashion-mnist (apt-get install
 	// dataset-fashion-mnist) or $DPMPI_FASHION_MNIST.
-	train, err := data.LoadFashionMNIST("", true)
+	test, err := data.LoadFashionMNIST("", false) // true for the training split
 	if err != nil {
 		log.Fatal(err)
 	}
-	x := make([]float64, 2*train.Dim())
+	x := make([]float64, 2*test.Dim())
 	y := make([]int, 2)
-	train.Batch([]int{0, 1}, x, y) // normalised pixels and labels
-	fmt.Println(train.N, train.Rows, train.Cols, train.Classes)
+	test.Batch([]int{0, 1}, x, y) // normalised pixels and labels
+	fmt.Println(test.N, test.Rows, test.Cols, test.Classes)
 	// Output:
-	// 60000 28 28 10
+	// 10000 28 28 10
 }

@@ -36,6 +36,7 @@ const (
 	ReduceConcurrently
 )
 
+// String returns the constant's name.
 func (p Progress) String() string {
 	switch p {
 	case ReduceInStep:
@@ -47,7 +48,8 @@ func (p Progress) String() string {
 }
 
 // DistributedPerLayerOptimizer is the distributed optimizer with per-layer
-// clipping whose gradient reduction overlaps the backward pass.
+// clipping that processes each layer while the backward pass runs and can
+// overlap the gradient reduction with it.
 //
 // The model's backward pass calls LayerReady(l, src) as soon as the
 // per-sample gradients of arena layer l exist (its signature is that of the
@@ -59,13 +61,19 @@ func (p Progress) String() string {
 // backward pass finishes them) until a bucket holds at least BucketBytes
 // bytes. When every layer of a bucket has been clipped, rank 0 adds the
 // noise N(0, (σ·‖C‖₂)²) to the bucket, every rank multiplies it by
-// 1/(B_w·k·W) (Mean; 1 for Sum) and the bucket's sum-Allreduce starts while
-// the backward pass continues. Step waits for every bucket, then runs the
-// collective checks, the step hook and the update of the wrapped optimizer.
-// The result is the same G as SimpleDistributedPerLayerOptimizer and, at
+// 1/(B_w·k·W) (Mean; 1 for Sum) and, with ReduceConcurrently, the bucket's
+// sum-Allreduce starts while the backward pass continues. Step waits for
+// every bucket (or, with ReduceInStep, reduces the whole buffer at once),
+// then runs the collective checks, the step hook and the update of the
+// wrapped optimizer. The result is the same G as SimpleDistributedPerLayerOptimizer and, at
 // W = 1, DPPerLayerOptimizer:
 //
 //	G = (Σ_r S_r + Z)/(B_w·k·W)   (Mean),   G = Σ_r S_r + Z   (Sum).
+//
+// The noise comes from the configured generator (or the secure one), drawn
+// bucket by bucket in the order the buckets finish: a seed reproduces a run
+// bit for bit at the same W and bucket layout, but eager steps assign the
+// draws to coordinates in another order than Simple does.
 //
 // # When the reduction is eager
 //
@@ -88,17 +96,38 @@ func (p Progress) String() string {
 //
 // # Progress of the reduction
 //
-// Open MPI progresses a non-blocking collective only inside MPI calls. The
-// optimizer therefore hands each finished bucket to a communication
-// goroutine, which runs the blocking AllreduceSum of the buckets one after
-// the other in the order they finished (the same order on every rank); the
-// backward pass computes meanwhile on the calling goroutine. On the
-// project's 2-core machines with 2 ranks this hid far more of the reduction
-// than MPI_Iallreduce polled with MPI_Test at every layer boundary, which
-// progresses only at those few points (see BenchmarkOverlap in
-// bench_test.go and the numbers there). It also needs nothing from the
-// communicator beyond optimizer.Communicator. The goroutine lives for one
-// eager pass; the noise generator is used only by the calling goroutine.
+// Open MPI progresses a non-blocking collective only inside MPI calls, so
+// overlap needs either MPI_Test calls during the backward pass or a thread
+// that sits in MPI. SetProgress chooses between two schedules:
+//
+//   - ReduceConcurrently hands each finished bucket to a communication
+//     goroutine, which runs the blocking AllreduceSum of the buckets in the
+//     order they finished (the same order on every rank) while the
+//     backward pass goes on. It needs nothing beyond
+//     optimizer.Communicator, and it is the schedule that can overlap when
+//     the reduction does not need the cores the backward pass computes on.
+//   - ReduceInStep, the default, only noises and scales each bucket as it
+//     finishes (folding the scale 1/(B_w·k·W) into the clip weights when
+//     the pass starts from a zero buffer, which saves a pass over the
+//     gradient) and leaves one AllreduceSum of the whole buffer to Step.
+//
+// The default follows BenchmarkOverlap (bench_test.go) on the project's
+// 2-core machines with 2 ranks, where the shared-memory reduction is itself
+// CPU work (copies and sums) that competes with the backward pass for each
+// rank's one core: no schedule hid a measurable share of the reduction;
+// the communication goroutine made the overlapped pass slower than
+// backward and reduction one after the other (its busy-polling thread
+// steals the core), MPI_Iallreduce polled with MPI_Test at every layer
+// boundary progressed only at those few points and its non-blocking
+// algorithm was slower than the blocking one. ReduceInStep costs what a
+// raw reduction of the gradient costs (BenchmarkCommunication), where
+// SimpleDistributedPerLayerOptimizer adds a scaling pass. Choose
+// ReduceConcurrently on nodes with spare cores or a network that moves
+// data by itself, and measure.
+//
+// The communication goroutine is started at the first concurrent bucket
+// and ends when the optimizer is garbage collected; the noise generator is
+// used only by the calling goroutine.
 //
 // # Collectives and failures
 //
@@ -107,12 +136,12 @@ func (p Progress) String() string {
 // same order; a rank whose local batch is empty still calls LayerReady for
 // every layer with a source of zero samples and so joins every reduction.
 // Skipped steps communicate nothing. A real step performs, on every rank,
-// the bucket reductions (eager) or one gradient reduction (fallback) and a
-// small status reduction. The first real step, and the first after a
+// the bucket reductions (an eager pass with ReduceConcurrently) or one
+// gradient reduction (otherwise), then a small status reduction. The first real step, and the first after a
 // setter changed the schedule, is a fallback step that first checks that
-// the ranks agree on the bucket size, the passes per step and the bucket
-// layout, then (in the engine) on the layer table, thresholds, σ, expected
-// batch size and reduction; a mismatch is an error on every rank, before
+// the ranks agree on the bucket size, the passes per step, the bucket
+// layout and the progress mode, then (in the engine) on the layer table,
+// thresholds, σ, expected batch size and reduction; a mismatch is an error on every rank, before
 // any gradient is reduced. A non-finite per-sample gradient makes Step fail
 // on every rank with an *optimizer.NonFiniteError, never a hang.
 //

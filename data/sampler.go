@@ -42,7 +42,8 @@ type SamplerConfig struct {
 // Sampler draws Poisson-sampled batches of dataset indices, one per step,
 // forever; an epoch is StepsPerEpoch steps. Batches are sorted and may be
 // empty; empty batches are yielded like any other, so every rank of a
-// distributed run takes the same number of steps.
+// distributed run takes the same number of steps. A Sampler is not safe for
+// concurrent use.
 type Sampler struct {
 	cfg   SamplerConfig
 	steps int

@@ -96,7 +96,7 @@ func train(c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool)
 		t.out = os.Stdout
 	} else if c.RankLogs {
 		if err := os.MkdirAll(c.Out, 0o755); err == nil {
-			if f, err := os.Create(filepath.Join(c.Out, fmt.Sprintf("rank-%d.log", rank))); err == nil {
+			if f, err := os.OpenFile(filepath.Join(c.Out, fmt.Sprintf("rank-%d.log", rank)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err == nil {
 				defer f.Close()
 				t.out = f
 			}
@@ -151,6 +151,10 @@ func train(c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool)
 		defer t.metrics.Close()
 		defer t.ledger.Close()
 		t.banner()
+	}
+	if rank != 0 && t.out != io.Discard {
+		t.prog = newProgress("lines", t.total, t.step, t.out)
+		fmt.Fprintf(t.out, "rank %d of %d: shard of %d images, starting at step %d\n", rank, size, len(t.sampler.Shard()), t.step)
 	}
 	t.start = time.Now()
 	startStep, startSamples := t.step, t.samples

@@ -726,8 +726,8 @@ func (t *trainer) loop() (stopReason, error) {
 			return 0, fmt.Errorf("step %d: flag reduction: %w", t.step, err)
 		}
 		t.replayNext = flags[2] > 0
-		if t.step > 0 && (t.step%t.c.LogEvery == 0 || t.step == t.total) && flags[4] > 0 && t.rank == 0 {
-			l := flags[3] / flags[4]
+		if t.step > 0 && (t.step%t.c.LogEvery == 0 || t.step == t.total) && flags[4] > 0 && (t.rank == 0 || t.prog != nil) {
+			l := flags[3] / flags[4] // mean training loss over all ranks since the last record
 			eps := t.epsilon()
 			t.prog.update(t.step, l, eps)
 			if err := t.writeMetric(metric{Step: t.step, Epoch: float64(t.step) / float64(t.spe), Loss: &l, Epsilon: eps, Sigma: t.sigma}); err != nil {

@@ -12,7 +12,10 @@ import (
 // its own stream; every rank runs StepsPerEpoch steps, empty batches
 // included.
 func ExampleSampler() {
-	q, steps := data.RateForBatchSize(60000, 256) // Opacus: m = ⌈N/b⌉ batches, q = 1/m
+	q, steps, err := data.RateForBatchSize(60000, 256) // Opacus: m = ⌈N/b⌉ batches, q = 1/m
+	if err != nil {
+		log.Fatal(err)
+	}
 	s, err := data.NewSampler(data.SamplerConfig{
 		N: 60000, Rate: q, Rank: 1, World: 4, Seed: 42, Shuffle: true, ShuffleSeed: 7,
 	})

@@ -61,10 +61,14 @@ func StepsPerEpoch(q float64) int { return int(math.Round(1 / q)) }
 
 // RateForBatchSize returns the sampling rate and steps per epoch that
 // Opacus derives from a data loader of n samples and batch size b: the
-// loader has m = ⌈n/b⌉ batches, q = 1/m and m steps per epoch.
-func RateForBatchSize(n, b int) (q float64, steps int) {
+// loader has m = ⌈n/b⌉ batches, q = 1/m and m steps per epoch. It returns
+// an error if n or b is not positive.
+func RateForBatchSize(n, b int) (q float64, steps int, err error) {
+	if n <= 0 || b <= 0 {
+		return 0, 0, fmt.Errorf("data: RateForBatchSize: dataset size %d and batch size %d must be positive", n, b)
+	}
 	m := (n + b - 1) / b
-	return 1 / float64(m), m
+	return 1 / float64(m), m, nil
 }
 
 // NewSampler validates cfg and returns a sampler positioned at epoch 0,

@@ -24,10 +24,13 @@ func TestStepsPerEpoch(t *testing.T) {
 		t.Fatalf("sampler at q = 1/93: %d steps, err %v", s.StepsPerEpoch(), err)
 	}
 	for _, c := range []struct{ n, b, m int }{{100, 10, 10}, {100, 30, 4}, {60000, 256, 235}} {
-		q, steps := RateForBatchSize(c.n, c.b)
-		if steps != c.m || q != 1/float64(c.m) {
-			t.Errorf("RateForBatchSize(%d, %d) = %v, %d; want 1/%d, %d", c.n, c.b, q, steps, c.m, c.m)
+		q, steps, err := RateForBatchSize(c.n, c.b)
+		if err != nil || steps != c.m || q != 1/float64(c.m) {
+			t.Errorf("RateForBatchSize(%d, %d) = %v, %d, %v; want 1/%d, %d", c.n, c.b, q, steps, err, c.m, c.m)
 		}
+	}
+	if _, _, err := RateForBatchSize(100, 0); err == nil {
+		t.Error("RateForBatchSize accepted batch size 0")
 	}
 }
 

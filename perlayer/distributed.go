@@ -189,8 +189,8 @@ type DistributedPerLayerOptimizer struct {
 // a.Params with inner and reducing over comm. cfg carries the other
 // parameters of Opacus's constructor: the noise multiplier σ, the per-rank
 // expected batch size B_w, the loss reduction, the generator (used for
-// every noise draw) and secure mode. The bucket size is DefaultBucketBytes
-// and the passes per step 1. Every rank must call it with identical
+// every noise draw) and secure mode. The bucket size is DefaultBucketBytes,
+// the passes per step 1 and the progress ReduceInStep. Every rank must call it with identical
 // arguments; the first real step checks this.
 func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater, maxGradNorms []float64, cfg optimizer.Config, comm optimizer.Communicator) (*DistributedPerLayerOptimizer, error) {
 	if comm == nil {

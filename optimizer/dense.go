@@ -3,7 +3,6 @@ package optimizer
 import (
 	"math"
 	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -16,13 +15,72 @@ import (
 // Its kernels use gonum's assembly BLAS: a dot product per row for the
 // norms and a transposed matrix-vector product (dst += Aᵀw, column-tiled so
 // that the destination stays in cache) for the weighted sum. Blocks of at
-// least parallelMin elements are split over up to GOMAXPROCS goroutines.
+// least parallelMin elements are split over up to GOMAXPROCS goroutines:
+// the calling goroutine and helper goroutines that a source starts on its
+// first parallel call and that end when the source is garbage collected.
 // The kernels do not allocate.
 type DenseSource struct {
-	b, n int
-	data []float64
-	wg   sync.WaitGroup
+	b, n    int
+	data    []float64
+	helpers *denseHelpers
 }
+
+// denseTask is one share of a kernel call, sent to a helper by value.
+type denseTask struct {
+	norms        bool
+	dst, data, w []float64
+	b, n, lo, hi int
+}
+
+func (t *denseTask) run() {
+	if t.norms {
+		denseNorms(t.dst, t.data, t.n)
+	} else {
+		denseAddWeighted(t.dst, t.data, t.w, t.b, t.n, t.lo, t.hi)
+	}
+}
+
+// denseHelpers are the helper goroutines of one DenseSource. They hold no
+// reference to the source, so that the source can be collected, which
+// closes tasks and ends them.
+type denseHelpers struct {
+	n     int
+	tasks chan denseTask
+	done  chan struct{}
+}
+
+func denseHelper(tasks <-chan denseTask, done chan<- struct{}) {
+	for t := range tasks {
+		t.run()
+		done <- struct{}{}
+	}
+}
+
+// dispatch runs the tasks, the first on the calling goroutine and the
+// others on helpers, and returns when all are done.
+func (s *DenseSource) dispatch(tasks []denseTask) {
+	if s.helpers == nil || s.helpers.n < len(tasks)-1 {
+		if s.helpers != nil {
+			close(s.helpers.tasks)
+		}
+		h := &denseHelpers{n: len(tasks) - 1, tasks: make(chan denseTask, len(tasks)), done: make(chan struct{}, len(tasks))}
+		for range h.n {
+			go denseHelper(h.tasks, h.done)
+		}
+		runtime.AddCleanup(s, func(c chan denseTask) { close(c) }, h.tasks)
+		s.helpers = h
+	}
+	for i := 1; i < len(tasks); i++ {
+		s.helpers.tasks <- tasks[i]
+	}
+	tasks[0].run()
+	for i := 1; i < len(tasks); i++ {
+		<-s.helpers.done
+	}
+}
+
+// maxWorkers bounds the goroutines of one kernel call.
+const maxWorkers = 16
 
 // NewDenseSource returns a source over data, which holds b rows of n
 // gradients each; data is used, not copied. It panics if b < 0, n < 1 or
@@ -63,12 +121,9 @@ const parallelMin = 1 << 18
 const tileCols = 4096
 
 func (s *DenseSource) workers(rows int) int {
-	p := runtime.GOMAXPROCS(0)
+	p := min(runtime.GOMAXPROCS(0), maxWorkers, rows)
 	if s.b*s.n < parallelMin || p < 2 {
 		return 1
-	}
-	if p > rows {
-		p = rows
 	}
 	return p
 }
@@ -83,18 +138,14 @@ func (s *DenseSource) Norms(dst []float64) {
 		denseNorms(dst, s.data, s.n)
 		return
 	}
+	var buf [maxWorkers]denseTask
+	tasks := buf[:0]
 	per := (s.b + p - 1) / p
 	for lo := 0; lo < s.b; lo += per {
 		hi := min(lo+per, s.b)
-		s.wg.Add(1)
-		go denseNormsWorker(&s.wg, dst[lo:hi], s.data[lo*s.n:hi*s.n], s.n)
+		tasks = append(tasks, denseTask{norms: true, dst: dst[lo:hi], data: s.data[lo*s.n : hi*s.n], n: s.n})
 	}
-	s.wg.Wait()
-}
-
-func denseNormsWorker(wg *sync.WaitGroup, dst, data []float64, n int) {
-	denseNorms(dst, data, n)
-	wg.Done()
+	s.dispatch(tasks)
 }
 
 // denseNorms computes the row norms of the len(dst)×n block data. The fast
@@ -130,17 +181,12 @@ func (s *DenseSource) AddWeighted(dst, w []float64) {
 	// Split the columns in p parts of whole tiles.
 	tiles := (s.n + tileCols - 1) / tileCols
 	per := (tiles + p - 1) / p * tileCols
+	var buf [maxWorkers]denseTask
+	tasks := buf[:0]
 	for lo := 0; lo < s.n; lo += per {
-		hi := min(lo+per, s.n)
-		s.wg.Add(1)
-		go denseAddWeightedWorker(&s.wg, dst, s.data, w, s.b, s.n, lo, hi)
+		tasks = append(tasks, denseTask{dst: dst, data: s.data, w: w, b: s.b, n: s.n, lo: lo, hi: min(lo+per, s.n)})
 	}
-	s.wg.Wait()
-}
-
-func denseAddWeightedWorker(wg *sync.WaitGroup, dst, data, w []float64, b, n, lo, hi int) {
-	denseAddWeighted(dst, data, w, b, n, lo, hi)
-	wg.Done()
+	s.dispatch(tasks)
 }
 
 // denseAddWeighted adds Σ_i w[i]·data[i, lo:hi] to dst[lo:hi] for the b×n

@@ -3,7 +3,9 @@ package optimizer_test
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/dpmpi/dpmpi/optimizer"
 )
@@ -136,5 +138,32 @@ func TestEngineStepAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(20, one); n != 0 {
 			t.Errorf("per-layer %v: %v allocations per step, want 0", clip.PerLayer(), n)
 		}
+	}
+}
+
+// The helper goroutines of a DenseSource end once the source is garbage
+// collected.
+func TestDenseSourceHelpersEnd(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 for the parallel path")
+	}
+	base := runtime.NumGoroutine()
+	func() {
+		data := make([]float64, 4*100_000)
+		for range 20 {
+			s := optimizer.NewDenseSource(4, 100_000, data)
+			s.Norms(make([]float64, 4))
+		}
+	}()
+	if n := runtime.NumGoroutine(); n < base+20 {
+		t.Fatalf("%d goroutines after 20 parallel sources, base %d: the parallel path was not taken", n, base)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines remain after collecting the sources, want %d", n, base)
 	}
 }

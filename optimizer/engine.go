@@ -73,8 +73,8 @@ type Engine struct {
 
 	skips       []bool // FIFO of skip signals: skips[skipHead:] are pending
 	skipHead    int
-	k           int    // backward passes since ZeroGrad
-	consumed    bool   // a Step (skipped or not) ran since ZeroGrad
+	k           int  // backward passes since ZeroGrad
+	consumed    bool // a Step (skipped or not) ran since ZeroGrad
 	lastSkipped bool
 	steps       int
 	agreed      bool

@@ -266,9 +266,9 @@ func children(pid int) []int {
 
 // startAndWaitCheckpoint starts a throttled 2-rank run and waits until it has
 // written a checkpoint at step ≥ min.
-func startAndWaitCheckpoint(t *testing.T, out string, min int) (*exec.Cmd, *bytes.Buffer) {
+func startAndWaitCheckpoint(t *testing.T, out string, min int, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := command(2, resumeArgs(out, "--throttle", "120ms")...)
+	cmd := command(2, resumeArgs(out, append([]string{"--throttle", "120ms"}, extra...)...)...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
@@ -310,7 +310,22 @@ func TestResume(t *testing.T) {
 
 	t.Run("kill-9", func(t *testing.T) {
 		out := filepath.Join(dir, "killed")
-		cmd, buf := startAndWaitCheckpoint(t, out, 8)
+		// Checkpoints every 8 steps; kill once the ledger is 3 steps ahead of
+		// the checkpoint at step 8, so that the resumed run re-executes steps
+		// the ledger already holds.
+		cmd, buf := startAndWaitCheckpoint(t, out, 8, "--checkpoint-every", "8")
+		lp := filepath.Join(out, "checkpoints", "ledger.jsonl")
+		for deadline := time.Now().Add(60 * time.Second); ; {
+			if e, _, _, err := readLedger(lp); err == nil && len(e) >= 11 {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("the ledger did not reach 11 steps within 60 s:\n%s", buf)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		kids := children(cmd.Process.Pid)
 		if len(kids) == 0 {
 			t.Fatal("mpirun has no child processes")
@@ -325,8 +340,8 @@ func TestResume(t *testing.T) {
 		if ck < 8 || ck >= 30 {
 			t.Fatalf("checkpoint at step %d after the kill; want a run killed midway", ck)
 		}
-		if len(led) < ck {
-			t.Fatalf("ledger holds %d steps but the checkpointed model has taken %d", len(led), ck)
+		if len(led) <= ck {
+			t.Fatalf("ledger holds %d steps, the checkpointed model has taken %d: want the ledger ahead (never behind)", len(led), ck)
 		}
 		t.Logf("killed with the checkpoint at step %d and %d ledger entries", ck, len(led))
 		r := mustRun(t, 2, resumeArgs(out, "--resume")...)

@@ -151,6 +151,7 @@ func train(c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool)
 		defer t.metrics.Close()
 		defer t.ledger.Close()
 		t.banner()
+		t.prog = newProgress(c.Progress, t.total, t.step, t.out)
 	}
 	if rank != 0 && t.out != io.Discard {
 		t.prog = newProgress("lines", t.total, t.step, t.out)
@@ -224,7 +225,6 @@ func (t *trainer) openOutputs() error {
 		return fmt.Errorf("opening --metrics: %w", err)
 	}
 	t.metrics = f
-	t.prog = newProgress(c.Progress, t.total, t.step, t.out)
 	return nil
 }
 

@@ -48,7 +48,7 @@ func newProgress(mode string, total, start int, out io.Writer) *progress {
 			progressbar.OptionSetItsString("steps"),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(30),
 		)
 		p.bar.Set(start)
 	}

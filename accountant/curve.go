@@ -63,7 +63,6 @@ func RDPCurve(h History, delta float64, every int, orders []float64) ([]CurvePoi
 	conv := newRDPConverter(ord, delta)
 	base := make([]float64, len(ord))
 	per := make([]float64, len(ord))
-	cur := make([]float64, len(ord))
 	pts := make([]CurvePoint, 0, n/every+1)
 	done, epochBase := 0, 0.0
 	next := every
@@ -76,10 +75,7 @@ func RDPCurve(h History, delta float64, every int, orders []float64) ([]CurvePoi
 		}
 		for next <= done+e.Steps {
 			in := next - done
-			for k := range cur {
-				cur[k] = base[k] + per[k]*float64(in)
-			}
-			eps, alpha := conv.epsilon(cur)
+			eps, alpha := conv.epsilonAt(base, per, float64(in))
 			pts = append(pts, CurvePoint{Step: next, Epoch: epochBase + e.SampleRate*float64(in), Epsilon: eps, Alpha: alpha})
 			if next == n {
 				next = n + 1

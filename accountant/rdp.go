@@ -130,21 +130,44 @@ func newRDPConverter(orders []float64, delta float64) rdpConverter {
 // epsilon returns the smallest ε over the orders and its order. If every
 // value is NaN it returns (+Inf, NaN), like Opacus.
 func (c *rdpConverter) epsilon(rdp []float64) (eps, alpha float64) {
-	best := -1
-	bestEps := math.NaN()
-	for k, r := range rdp {
-		e := (r - c.a[k]) + c.b[k]
-		if math.IsNaN(e) {
-			continue
+	return c.epsilonAt(rdp, nil, 0)
+}
+
+// epsilonAt is epsilon of base + per·n (per nil: of base), without
+// materialising the sum. NaN values are skipped as numpy's nanargmin does;
+// ties keep the first order.
+func (c *rdpConverter) epsilonAt(base, per []float64, n float64) (eps, alpha float64) {
+	a, b := c.a[:len(base)], c.b[:len(base)]
+	best, bestEps := -1, math.Inf(1)
+	if per == nil {
+		for k, r := range base {
+			if e := (r - a[k]) + b[k]; e < bestEps {
+				best, bestEps = k, e
+			}
 		}
-		if best < 0 || e < bestEps {
-			best, bestEps = k, e
+	} else {
+		per = per[:len(base)]
+		for k, r := range base {
+			if e := ((r + per[k]*n) - a[k]) + b[k]; e < bestEps {
+				best, bestEps = k, e
+			}
 		}
 	}
-	if best < 0 {
-		return math.Inf(1), math.NaN()
+	if best >= 0 {
+		return bestEps, c.orders[best]
 	}
-	return bestEps, c.orders[best]
+	// Every value is +Inf or NaN: the first +Inf wins (σ = 0 gives
+	// (+Inf, first order)); all NaN gives (+Inf, NaN).
+	for k, r := range base {
+		x := r
+		if per != nil {
+			x = r + per[k]*n
+		}
+		if e := (x - a[k]) + b[k]; !math.IsNaN(e) {
+			return e, c.orders[k]
+		}
+	}
+	return math.Inf(1), math.NaN()
 }
 
 // RDPToEpsilon converts total RDP values rdp[k] at orders[k] into (ε, δ)-DP

@@ -58,9 +58,6 @@ type ckptState struct {
 	Optim      []byte
 	Accountant []byte // accountant JSON
 	Ranks      []rankState
-	Samples    float64 // training samples processed so far, all ranks
-	LossSum    float64
-	LossN      float64
 }
 
 func (s *ckptState) encode() ([]byte, error) {

@@ -535,8 +535,8 @@ func (t *trainer) resume() error {
 		}
 	}
 	t.step = s.Step
-	t.samples = s.Samples
-	t.lossSum, t.lossN = s.LossSum, s.LossN
+	// The loss accumulators start afresh: the first record after a resume
+	// covers the steps since the resume only.
 	return nil
 }
 
@@ -582,7 +582,7 @@ func (t *trainer) saveCheckpoint() error {
 		return err
 	}
 	s := &ckptState{ID: t.id, Step: t.step, Params: append([]float64(nil), t.arena.Params...), Optim: ob,
-		Accountant: ab, Ranks: ranks, Samples: t.samples, LossSum: t.lossSum, LossN: t.lossN}
+		Accountant: ab, Ranks: ranks}
 	payload, err := s.encode()
 	if err != nil {
 		return err

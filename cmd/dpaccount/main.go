@@ -385,8 +385,11 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 	if err := h.checkDelta(); err != nil {
 		return err
 	}
-	if h.set["sigmas"] && !h.set["noise-multiplier"] {
-		h.sigma, h.set["noise-multiplier"] = 1, true // σ list replaces --noise-multiplier
+	if h.set["sigmas"] {
+		if h.set["noise-multiplier"] || h.set["history"] || csvPath != "" || h.json || plotPath == "" {
+			return usageError{errors.New("--sigmas draws one curve per σ to --plot; it excludes --noise-multiplier, --history, --csv and --json")}
+		}
+		h.sigma, h.set["noise-multiplier"] = 1, true // each σ of the list replaces it below
 	}
 	hist, err := h.historyOf()
 	if err != nil {
@@ -413,9 +416,11 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 	if h.set["every"] && every <= 0 {
 		return usageError{fmt.Errorf("--every is %d; it must be ≥ 1", every)}
 	}
-	pts, err := accountant.Curve(m, hist, h.delta, spacing(h.mech))
-	if err != nil {
-		return err
+	var pts []accountant.CurvePoint
+	if !h.set["sigmas"] {
+		if pts, err = accountant.Curve(m, hist, h.delta, spacing(h.mech)); err != nil {
+			return err
+		}
 	}
 	if csvPath != "" {
 		f, err := os.Create(csvPath)
@@ -480,6 +485,10 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 	}
 	if h.json {
 		return accountant.WriteCurveJSON(stdout, pts)
+	}
+	if h.set["sigmas"] {
+		fmt.Fprintf(stdout, "plotted %s for σ in {%s}, %d steps, δ = %v\n", h.mech, sigmas, n, h.delta)
+		return nil
 	}
 	last := pts[len(pts)-1]
 	fmt.Fprintf(stdout, "%d points; final ε = %s at step %d (%.4g epochs), δ = %v, %s accountant\n",

@@ -64,6 +64,7 @@ func TestBadArguments(t *testing.T) {
 		{"epsilon", "--sample-rate", "0.01", "--steps", "10", "--delta", "1e-5"},
 		{"sigma", "--target-epsilon", "0.01", "--delta", "1e-5", "--sample-rate", "0.01", "--steps", "100"},
 		{"sigma", "--target-epsilon", "1", "--delta", "1e-5", "--sample-rate", "0.01"},
+		{"curve", "--sample-rate", "0.01", "--sigmas", "1,2", "--steps", "10", "--delta", "1e-5", "--csv", "x.csv"},
 		{"frobnicate"},
 	}
 	for _, c := range cases {

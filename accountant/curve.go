@@ -70,9 +70,7 @@ func RDPCurve(h History, delta float64, every int, orders []float64) ([]CurvePoi
 		next = n
 	}
 	for _, e := range h {
-		for k, a := range ord {
-			per[k] = RDPPerStep(e.SampleRate, e.NoiseMultiplier, a)
-		}
+		perStep(per, e.SampleRate, e.NoiseMultiplier, ord)
 		for next <= done+e.Steps {
 			in := next - done
 			eps, alpha := conv.epsilonAt(base, per, float64(in))

@@ -3,6 +3,7 @@ package accountant
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // defaultOrders holds Opacus's RDPAccountant.DEFAULT_ALPHAS: 1 + x/10 for
@@ -224,12 +225,40 @@ func (r RDP) Total(h History) ([]float64, error) {
 	}
 	orders := r.orders()
 	total := make([]float64, len(orders))
+	per := make([]float64, len(orders))
 	for _, e := range h {
-		for k, a := range orders {
-			total[k] += RDPPerStep(e.SampleRate, e.NoiseMultiplier, a) * float64(e.Steps)
+		perStep(per, e.SampleRate, e.NoiseMultiplier, orders)
+		for k := range orders {
+			total[k] += per[k] * float64(e.Steps)
 		}
 	}
 	return total, nil
+}
+
+// perStep fills dst[k] with RDPPerStep at orders[k], splitting the orders
+// between two goroutines: each order is independent, and the fractional
+// series dominate the cost of every accountant call.
+func perStep(dst []float64, q, sigma float64, orders []float64) {
+	fill := func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			dst[k] = RDPPerStep(q, sigma, orders[k])
+		}
+	}
+	if len(orders) < 16 || q == 0 || q == 1 || sigma == 0 {
+		fill(0, len(orders))
+		return
+	}
+	// Interleave so both halves get fractional and integer orders.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for k := 1; k < len(orders); k += 2 {
+			dst[k] = RDPPerStep(q, sigma, orders[k])
+		}
+	})
+	for k := 0; k < len(orders); k += 2 {
+		dst[k] = RDPPerStep(q, sigma, orders[k])
+	}
+	wg.Wait()
 }
 
 // EpsilonAlpha returns ε for the given δ and the order that attains it.

@@ -2,6 +2,7 @@ package accountant
 
 import (
 	"math"
+	"math/bits"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -35,13 +36,13 @@ func nextSmooth(n int) int {
 
 // dft is an unnormalised complex discrete Fourier transform of any length n,
 // directly with gonum when n is smooth, otherwise by Bluestein's chirp-z
-// algorithm on a smooth length m ≥ 2n−1.
+// algorithm on a power-of-two length m ≥ 2n−1 with fft2.
 type dft struct {
 	n      int
 	direct *fourier.CmplxFFT
-	fft    *fourier.CmplxFFT
+	fft    *fft2
 	w      []complex128 // chirp e^{−iπj²/n}
-	bf     []complex128 // transform of the conjugate chirp filter
+	bf     []complex128 // transform of the conjugate chirp filter (bit-reversed order)
 	buf    []complex128
 }
 
@@ -51,8 +52,8 @@ func newDFT(n int) *dft {
 		d.direct = fourier.NewCmplxFFT(n)
 		return d
 	}
-	m := nextSmooth(2*n - 1)
-	d.fft = fourier.NewCmplxFFT(m)
+	m := 1 << bits.Len(uint(2*n-2))
+	d.fft = newFFT2(m)
 	d.w = make([]complex128, n)
 	d.bf = make([]complex128, m)
 	d.buf = make([]complex128, m)
@@ -66,7 +67,7 @@ func newDFT(n int) *dft {
 			d.bf[m-j] = complex(c, s)
 		}
 	}
-	d.fft.Coefficients(d.bf, d.bf)
+	d.fft.forward(d.bf)
 	return d
 }
 
@@ -81,11 +82,11 @@ func (d *dft) forward(x []complex128) {
 		d.buf[j] = v * d.w[j]
 	}
 	clear(d.buf[d.n:])
-	d.fft.Coefficients(d.buf, d.buf)
+	d.fft.forward(d.buf)
 	for k := range d.buf {
 		d.buf[k] *= d.bf[k]
 	}
-	d.fft.Sequence(d.buf, d.buf)
+	d.fft.inverse(d.buf)
 	s := 1 / float64(m)
 	for k := range x {
 		x[k] = d.buf[k] * d.w[k] * complex(s, 0)

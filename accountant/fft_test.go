@@ -2,6 +2,7 @@ package accountant
 
 import (
 	"math"
+	"math/bits"
 	"math/cmplx"
 	"math/rand/v2"
 	"testing"
@@ -84,6 +85,34 @@ func TestRFFTAndConvolveSame(t *testing.T) {
 			}
 			if math.Abs(got[j]-s) > 1e-10*float64(n) {
 				t.Fatalf("convolveSame n=%d j=%d: %v vs %v", n, j, got[j], s)
+			}
+		}
+	}
+}
+
+func TestFFT2RoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{2, 4, 64, 1 << 13, 1 << 14} {
+		x := make([]complex128, n)
+		for i := range x {
+			x[i] = complex(rng.NormFloat64(), rng.NormFloat64())
+		}
+		f := newFFT2(n)
+		y := append([]complex128(nil), x...)
+		f.forward(y)
+		if n <= 64 {
+			want := naiveDFT(x, -1)
+			for k := range want {
+				r := bits.Reverse(uint(k)) >> (bits.UintSize - bits.Len(uint(n-1)))
+				if cmplx.Abs(y[r]-want[k]) > 1e-10*float64(n) {
+					t.Fatalf("n=%d k=%d: %v vs %v", n, k, y[r], want[k])
+				}
+			}
+		}
+		f.inverse(y)
+		for i := range x {
+			if cmplx.Abs(y[i]/complex(float64(n), 0)-x[i]) > 1e-12 {
+				t.Fatalf("n=%d: round trip off at %d", n, i)
 			}
 		}
 	}

@@ -354,33 +354,44 @@ func TestResume(t *testing.T) {
 		sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl")), refL)
 	})
 
-	t.Run("SIGTERM", func(t *testing.T) {
-		out := filepath.Join(dir, "term")
-		cmd, buf := startAndWaitCheckpoint(t, out, 4)
-		kids := children(cmd.Process.Pid)
-		if len(kids) == 0 {
-			t.Fatal("mpirun has no child processes")
-		}
-		// One rank gets the signal (as if only it were told); all must stop
-		// at the same step.
-		syscall.Kill(kids[0], syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("SIGTERM: job failed: %v\n%s", err, buf)
-		}
-		if !strings.Contains(buf.String(), "stopped by signal after step") {
-			t.Fatalf("no stop message:\n%s", buf)
-		}
-		ck := ckptStep(filepath.Join(out, "checkpoints"))
-		led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
-		if ck <= 0 || ck >= 30 || len(led) != ck {
-			t.Fatalf("after SIGTERM: checkpoint step %d, ledger %d entries; want equal and midway", ck, len(led))
-		}
-		mustRun(t, 2, resumeArgs(out, "--resume")...)
-		if d := maxDiff(weights(t, filepath.Join(out, "weights.bin")), refW); d != 0 {
-			t.Errorf("resumed weights differ from the uninterrupted run's by %g", d)
-		}
-		sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl")), refL)
-	})
+	// SIGTERM to one rank only (as if only it were told): all ranks must
+	// stop after the same step. SIGUSR1 to mpirun, which forwards it to
+	// every rank.
+	for _, sig := range []struct {
+		name   string
+		signal syscall.Signal
+		toRank bool
+	}{{"SIGTERM-one-rank", syscall.SIGTERM, true}, {"SIGUSR1-via-mpirun", syscall.SIGUSR1, false}} {
+		t.Run(sig.name, func(t *testing.T) {
+			out := filepath.Join(dir, sig.name)
+			cmd, buf := startAndWaitCheckpoint(t, out, 4)
+			pid := cmd.Process.Pid
+			if sig.toRank {
+				kids := children(pid)
+				if len(kids) == 0 {
+					t.Fatal("mpirun has no child processes")
+				}
+				pid = kids[0]
+			}
+			syscall.Kill(pid, sig.signal)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("%s: job failed: %v\n%s", sig.name, err, buf)
+			}
+			if !strings.Contains(buf.String(), "stopped by signal after step") {
+				t.Fatalf("no stop message:\n%s", buf)
+			}
+			ck := ckptStep(filepath.Join(out, "checkpoints"))
+			led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
+			if ck <= 0 || ck >= 30 || len(led) != ck {
+				t.Fatalf("after %s: checkpoint step %d, ledger %d entries; want equal and midway", sig.name, ck, len(led))
+			}
+			mustRun(t, 2, resumeArgs(out, "--resume")...)
+			if d := maxDiff(weights(t, filepath.Join(out, "weights.bin")), refW); d != 0 {
+				t.Errorf("resumed weights differ from the uninterrupted run's by %g", d)
+			}
+			sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl")), refL)
+		})
+	}
 }
 
 func fileHash(t *testing.T, path string) [32]byte {

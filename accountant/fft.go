@@ -57,16 +57,18 @@ func newDFT(n int) *dft {
 	d.w = make([]complex128, n)
 	d.bf = make([]complex128, m)
 	d.buf = make([]complex128, m)
-	for j := 0; j < n; j++ {
-		// j² mod 2n keeps the angle exact for large j.
-		r := (int64(j) * int64(j)) % int64(2*n)
-		s, c := math.Sincos(math.Pi * float64(r) / float64(n))
-		d.w[j] = complex(c, -s)
-		d.bf[j] = complex(c, s)
-		if j > 0 {
-			d.bf[m-j] = complex(c, s)
+	parallelFor(n, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			// j² mod 2n keeps the angle exact for large j.
+			r := (int64(j) * int64(j)) % int64(2*n)
+			s, c := math.Sincos(math.Pi * float64(r) / float64(n))
+			d.w[j] = complex(c, -s)
+			d.bf[j] = complex(c, s)
+			if j > 0 {
+				d.bf[m-j] = complex(c, s)
+			}
 		}
-	}
+	})
 	d.fft.forward(d.bf)
 	return d
 }
@@ -120,10 +122,12 @@ type rfft struct {
 func newRFFT(n int) *rfft {
 	h := n / 2
 	r := &rfft{n: n, d: newDFT(h), tw: make([]complex128, h+1), buf: make([]complex128, h)}
-	for k := range r.tw {
-		s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
-		r.tw[k] = complex(c, -s)
-	}
+	parallelFor(len(r.tw), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
+			r.tw[k] = complex(c, -s)
+		}
+	})
 	return r
 }
 

@@ -14,8 +14,10 @@ import (
 // the block is in cache. Twiddles are tabulated with Sincos, so the
 // transform is as accurate as FFTPACK's.
 type fft2 struct {
-	n  int
-	tw []complex128 // e^{−2πik/n}, k < n/2
+	n int
+	// tw[s] holds e^{−2πik/size} for k < size/2, size = 2^s: each stage
+	// reads its twiddles contiguously.
+	tw [][]complex128
 }
 
 const blockSize = 1 << 12
@@ -24,10 +26,22 @@ func newFFT2(n int) *fft2 {
 	if bits.OnesCount(uint(n)) != 1 || n < 2 {
 		panic("accountant: fft2 length must be a power of two ≥ 2")
 	}
-	f := &fft2{n: n, tw: make([]complex128, n/2)}
-	for k := range f.tw {
-		s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
-		f.tw[k] = complex(c, -s)
+	l := bits.Len(uint(n)) - 1
+	f := &fft2{n: n, tw: make([][]complex128, l+1)}
+	top := make([]complex128, n/2)
+	parallelFor(len(top), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
+			top[k] = complex(c, -s)
+		}
+	})
+	f.tw[l] = top
+	for s := l - 1; s >= 1; s-- {
+		t := make([]complex128, 1<<(s-1))
+		for k := range t {
+			t[k] = top[k<<(l-s)]
+		}
+		f.tw[s] = t
 	}
 	return f
 }
@@ -35,14 +49,15 @@ func newFFT2(n int) *fft2 {
 // difPass runs the DIF butterflies of one stage of length size on x.
 func (f *fft2) difPass(x []complex128, size int) {
 	half := size / 2
-	stride := f.n / size
+	tw := f.tw[bits.Len(uint(size))-1][:half]
 	for s := 0; s < len(x); s += size {
-		a := x[s : s+half]
-		b := x[s+half : s+size]
-		for k := range a {
+		a := x[s : s+half : s+half]
+		b := x[s+half : s+size : s+size]
+		b = b[:len(a)]
+		for k, w := range tw {
 			u, v := a[k], b[k]
 			a[k] = u + v
-			b[k] = (u - v) * f.tw[k*stride]
+			b[k] = (u - v) * w
 		}
 	}
 }
@@ -50,12 +65,12 @@ func (f *fft2) difPass(x []complex128, size int) {
 // ditPass runs the inverse DIT butterflies of one stage (conjugate twiddles).
 func (f *fft2) ditPass(x []complex128, size int) {
 	half := size / 2
-	stride := f.n / size
+	tw := f.tw[bits.Len(uint(size))-1][:half]
 	for s := 0; s < len(x); s += size {
-		a := x[s : s+half]
-		b := x[s+half : s+size]
-		for k := range a {
-			w := f.tw[k*stride]
+		a := x[s : s+half : s+half]
+		b := x[s+half : s+size : s+size]
+		b = b[:len(a)]
+		for k, w := range tw {
 			v := b[k] * complex(real(w), -imag(w))
 			u := a[k]
 			a[k] = u + v

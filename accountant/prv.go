@@ -269,10 +269,15 @@ func (p PRV) Bounds(h History, delta float64) (PRVBounds, error) {
 	// Tail sums d1_j = Σ_{l≥j} p_l and d2_j = Σ_{l≥j} p_l e^{−t_l}.
 	d1 := make([]float64, d.size)
 	d2 := make([]float64, d.size)
+	parallelFor(d.size, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			d2[j] = pmf[j] * math.Exp(-d.t(j))
+		}
+	})
 	s1, s2 := 0.0, 0.0
 	for j := d.size - 1; j >= 0; j-- {
 		s1 += pmf[j]
-		s2 += pmf[j] * math.Exp(-d.t(j))
+		s2 += d2[j]
 		d1[j], d2[j] = s1, s2
 	}
 	find := func(target float64) (float64, error) {
@@ -311,14 +316,22 @@ func discretize(e Entry, dom prvDomain) ([]float64, prvDomain, error) {
 	c := newPRVCDF(e.SampleRate, e.NoiseMultiplier, dom.tMin, dom.tMax)
 	dt := dom.dt()
 	pmf := make([]float64, dom.size)
+	parallelFor(dom.size, func(lo, hi int) {
+		// The right edge of cell j is reused as the left edge of cell j+1;
+		// a chunk starts from the same expression its predecessor ends with.
+		left := c.at(dom.t(0) - dt/2)
+		if lo > 0 {
+			left = c.at(dom.t(lo-1) + dt/2)
+		}
+		for j := lo; j < hi; j++ {
+			right := c.at(dom.t(j) + dt/2)
+			pmf[j] = right - left
+			left = right
+		}
+	})
 	meanD := 0.0
-	left := c.at(dom.t(0) - dt/2)
-	for j := range pmf {
-		t := dom.t(j)
-		right := c.at(t + dt/2)
-		pmf[j] = right - left
-		meanD += t * pmf[j]
-		left = right
+	for j, p := range pmf {
+		meanD += dom.t(j) * p
 	}
 	shift := c.mean() - meanD
 	if math.Abs(shift) >= dt/2 {
@@ -332,9 +345,11 @@ func discretize(e Entry, dom prvDomain) ([]float64, prvDomain, error) {
 // self-convolution by FFT, rotated back into place.
 func composeSelf(r *rfft, coef []complex128, pmf []float64, d prvDomain, n int) ([]float64, prvDomain) {
 	r.forward(coef, pmf)
-	for k, z := range coef {
-		coef[k] = cpowInt(z, n)
-	}
+	parallelFor(len(coef), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			coef[k] = cpowInt(coef[k], n)
+		}
+	})
 	out := make([]float64, len(pmf))
 	r.inverse(out, coef)
 	m := n - 1

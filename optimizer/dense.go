@@ -3,6 +3,7 @@ package optimizer
 import (
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -15,72 +16,19 @@ import (
 // Its kernels use gonum's assembly BLAS: a dot product per row for the
 // norms and a transposed matrix-vector product (dst += Aᵀw, column-tiled so
 // that the destination stays in cache) for the weighted sum. Blocks of at
-// least parallelMin elements are split over up to GOMAXPROCS goroutines:
-// the calling goroutine and helper goroutines that a source starts on its
-// first parallel call and that end when the source is garbage collected.
-// The kernels do not allocate.
+// least parallelMin elements are cut into chunks (of rows for the norms, of
+// column tiles for the weighted sum) that the calling goroutine and up to
+// GOMAXPROCS−1 helper goroutines take in turn, so that a worker slowed by
+// other load on the machine does not hold up the others. A source starts
+// its helpers on its first parallel call; they end when the source is
+// garbage collected. The kernels do not allocate.
+//
+// A DenseSource is used by one goroutine at a time.
 type DenseSource struct {
 	b, n    int
 	data    []float64
 	helpers *denseHelpers
 }
-
-// denseTask is one share of a kernel call, sent to a helper by value.
-type denseTask struct {
-	norms        bool
-	dst, data, w []float64
-	b, n, lo, hi int
-}
-
-func (t *denseTask) run() {
-	if t.norms {
-		denseNorms(t.dst, t.data, t.n)
-	} else {
-		denseAddWeighted(t.dst, t.data, t.w, t.b, t.n, t.lo, t.hi)
-	}
-}
-
-// denseHelpers are the helper goroutines of one DenseSource. They hold no
-// reference to the source, so that the source can be collected, which
-// closes tasks and ends them.
-type denseHelpers struct {
-	n     int
-	tasks chan denseTask
-	done  chan struct{}
-}
-
-func denseHelper(tasks <-chan denseTask, done chan<- struct{}) {
-	for t := range tasks {
-		t.run()
-		done <- struct{}{}
-	}
-}
-
-// dispatch runs the tasks, the first on the calling goroutine and the
-// others on helpers, and returns when all are done.
-func (s *DenseSource) dispatch(tasks []denseTask) {
-	if s.helpers == nil || s.helpers.n < len(tasks)-1 {
-		if s.helpers != nil {
-			close(s.helpers.tasks)
-		}
-		h := &denseHelpers{n: len(tasks) - 1, tasks: make(chan denseTask, len(tasks)), done: make(chan struct{}, len(tasks))}
-		for range h.n {
-			go denseHelper(h.tasks, h.done)
-		}
-		runtime.AddCleanup(s, func(c chan denseTask) { close(c) }, h.tasks)
-		s.helpers = h
-	}
-	for i := 1; i < len(tasks); i++ {
-		s.helpers.tasks <- tasks[i]
-	}
-	tasks[0].run()
-	for i := 1; i < len(tasks); i++ {
-		<-s.helpers.done
-	}
-}
-
-// maxWorkers bounds the goroutines of one kernel call.
-const maxWorkers = 16
 
 // NewDenseSource returns a source over data, which holds b rows of n
 // gradients each; data is used, not copied. It panics if b < 0, n < 1 or
@@ -92,8 +40,9 @@ func NewDenseSource(b, n int, data []float64) *DenseSource {
 	return &DenseSource{b: b, n: n, data: data}
 }
 
-// Reset points s at a new block of the same kind, so a source can be reused
-// across backward passes without allocating. It panics like NewDenseSource.
+// Reset points s at a new block, so a source (and its helpers) can be
+// reused across backward passes without allocating. It panics like
+// NewDenseSource.
 func (s *DenseSource) Reset(b, n int, data []float64) {
 	if b < 0 || n < 1 || len(data) != b*n {
 		panic("optimizer: DenseSource.Reset: len(data) must be b·n with b ≥ 0 and n ≥ 1")
@@ -110,9 +59,58 @@ func (s *DenseSource) Len() int { return s.n }
 // Row returns sample i's gradient (a sub-slice of the block).
 func (s *DenseSource) Row(i int) []float64 { return s.data[i*s.n : (i+1)*s.n : (i+1)*s.n] }
 
+// Norms stores in dst[i] the L2 norm of row i. It panics if len(dst) != B.
+func (s *DenseSource) Norms(dst []float64) {
+	if len(dst) != s.b {
+		panic("optimizer: DenseSource.Norms: len(dst) != Samples()")
+	}
+	s.run(denseJob{norms: true, dst: dst, data: s.data, b: s.b, n: s.n}, s.b)
+}
+
+// AddWeighted adds Σ_i w[i]·row_i to dst. It panics if len(w) != B or
+// len(dst) != n.
+func (s *DenseSource) AddWeighted(dst, w []float64) {
+	if len(w) != s.b || len(dst) != s.n {
+		panic("optimizer: DenseSource.AddWeighted: len(w) != Samples() or len(dst) != Len()")
+	}
+	if s.b == 0 {
+		return
+	}
+	s.run(denseJob{dst: dst, data: s.data, w: w, b: s.b, n: s.n}, (s.n+tileCols-1)/tileCols)
+}
+
+// ClipAdd clips and accumulates the block in groups of rows small enough
+// to stay in the last-level cache (clipGroupBytes): the norms of a group
+// are computed, which brings its rows into the cache, and the group's
+// weighted sum is added to dst while the rows are still there. Memory is
+// thus read once instead of twice. Every element of dst receives the rows
+// in the same order whatever the number of goroutines, so the result is
+// deterministic. It panics if len(norms) or len(factors) != B or
+// len(dst) != n.
+func (s *DenseSource) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+	if len(norms) != s.b || len(factors) != s.b || len(dst) != s.n {
+		panic("optimizer: DenseSource.ClipAdd: len(norms) or len(factors) != Samples() or len(dst) != Len()")
+	}
+	group := max(1, runtime.GOMAXPROCS(0), clipGroupBytes/(8*s.n))
+	tiles := (s.n + tileCols - 1) / tileCols
+	for lo := 0; lo < s.b; lo += group {
+		hi := min(lo+group, s.b)
+		data := s.data[lo*s.n : hi*s.n]
+		s.run(denseJob{norms: true, dst: norms[lo:hi], data: data, b: hi - lo, n: s.n}, hi-lo)
+		for i := lo; i < hi; i++ {
+			factors[i] = ClipFactor(maxNorm, norms[i])
+		}
+		s.run(denseJob{dst: dst, data: data, w: factors[lo:hi], b: hi - lo, n: s.n}, tiles)
+	}
+}
+
+// clipGroupBytes is the size of the row groups of ClipAdd (a group has at
+// least one row per worker): with the destination it must fit in the
+// last-level cache.
+const clipGroupBytes = 8 << 20
+
 // parallelMin is the block size (in elements) from which the kernels split
-// work over goroutines; below it the start-up cost of a goroutine is not
-// repaid.
+// work over goroutines; below it the hand-off costs more than it saves.
 const parallelMin = 1 << 18
 
 // tileCols is the number of destination elements AddWeighted updates at a
@@ -120,32 +118,86 @@ const parallelMin = 1 << 18
 // row segment is added into it.
 const tileCols = 4096
 
-func (s *DenseSource) workers(rows int) int {
-	p := min(runtime.GOMAXPROCS(0), maxWorkers, rows)
-	if s.b*s.n < parallelMin || p < 2 {
-		return 1
-	}
-	return p
+// chunksPerWorker is how many chunks a parallel call is cut into per
+// worker, so that the workers can balance the load among themselves.
+const chunksPerWorker = 8
+
+// denseJob is one kernel call over units [0, units): rows for the norms,
+// column tiles for the weighted sum. It is sent to helpers by value.
+type denseJob struct {
+	norms        bool
+	dst, data, w []float64
+	b, n         int
+	units, chunk int // number of units, units per chunk
+	next         *atomic.Int64
 }
 
-// Norms stores in dst[i] the L2 norm of row i. It panics if len(dst) != B.
-func (s *DenseSource) Norms(dst []float64) {
-	if len(dst) != s.b {
-		panic("optimizer: DenseSource.Norms: len(dst) != Samples()")
-	}
-	p := s.workers(s.b)
-	if p == 1 {
-		denseNorms(dst, s.data, s.n)
+// runUnits runs units [lo, hi) of the job.
+func (j *denseJob) runUnits(lo, hi int) {
+	if j.norms {
+		denseNorms(j.dst[lo:hi], j.data[lo*j.n:hi*j.n], j.n)
 		return
 	}
-	var buf [maxWorkers]denseTask
-	tasks := buf[:0]
-	per := (s.b + p - 1) / p
-	for lo := 0; lo < s.b; lo += per {
-		hi := min(lo+per, s.b)
-		tasks = append(tasks, denseTask{norms: true, dst: dst[lo:hi], data: s.data[lo*s.n : hi*s.n], n: s.n})
+	denseAddWeighted(j.dst, j.data, j.w, j.b, j.n, lo*tileCols, min(hi*tileCols, j.n))
+}
+
+// work takes chunks until none is left.
+func (j *denseJob) work() {
+	for {
+		c := int(j.next.Add(1)) - 1
+		lo := c * j.chunk
+		if lo >= j.units {
+			return
+		}
+		j.runUnits(lo, min(lo+j.chunk, j.units))
 	}
-	s.dispatch(tasks)
+}
+
+// denseHelpers are the helper goroutines of one DenseSource. They hold no
+// reference to the source, so that the source can be collected, which
+// closes jobs and ends them.
+type denseHelpers struct {
+	n    int
+	jobs chan denseJob
+	done chan struct{}
+	next atomic.Int64
+}
+
+func denseHelper(jobs <-chan denseJob, done chan<- struct{}) {
+	for j := range jobs {
+		j.work()
+		done <- struct{}{}
+	}
+}
+
+// run runs job over units units, in parallel when the block is large.
+func (s *DenseSource) run(job denseJob, units int) {
+	p := min(runtime.GOMAXPROCS(0), units)
+	if job.b*job.n < parallelMin || p < 2 {
+		job.runUnits(0, units)
+		return
+	}
+	h := s.helpers
+	if h == nil || h.n < p-1 {
+		if h != nil {
+			close(h.jobs)
+		}
+		h = &denseHelpers{n: p - 1, jobs: make(chan denseJob, p-1), done: make(chan struct{}, p-1)}
+		for range h.n {
+			go denseHelper(h.jobs, h.done)
+		}
+		runtime.AddCleanup(s, func(c chan denseJob) { close(c) }, h.jobs)
+		s.helpers = h
+	}
+	h.next.Store(0)
+	job.units, job.chunk, job.next = units, max(1, (units+chunksPerWorker*p-1)/(chunksPerWorker*p)), &h.next
+	for range p - 1 {
+		h.jobs <- job
+	}
+	job.work()
+	for range p - 1 {
+		<-h.done
+	}
 }
 
 // denseNorms computes the row norms of the len(dst)×n block data. The fast
@@ -162,31 +214,6 @@ func denseNorms(dst, data []float64, n int) {
 		}
 		dst[i] = math.Sqrt(ss)
 	}
-}
-
-// AddWeighted adds Σ_i w[i]·row_i to dst. It panics if len(w) != B or
-// len(dst) != n.
-func (s *DenseSource) AddWeighted(dst, w []float64) {
-	if len(w) != s.b || len(dst) != s.n {
-		panic("optimizer: DenseSource.AddWeighted: len(w) != Samples() or len(dst) != Len()")
-	}
-	if s.b == 0 {
-		return
-	}
-	p := s.workers(s.n/tileCols + 1)
-	if p == 1 {
-		denseAddWeighted(dst, s.data, w, s.b, s.n, 0, s.n)
-		return
-	}
-	// Split the columns in p parts of whole tiles.
-	tiles := (s.n + tileCols - 1) / tileCols
-	per := (tiles + p - 1) / p * tileCols
-	var buf [maxWorkers]denseTask
-	tasks := buf[:0]
-	for lo := 0; lo < s.n; lo += per {
-		tasks = append(tasks, denseTask{dst: dst, data: s.data, w: w, b: s.b, n: s.n, lo: lo, hi: min(lo+per, s.n)})
-	}
-	s.dispatch(tasks)
 }
 
 // denseAddWeighted adds Σ_i w[i]·data[i, lo:hi] to dst[lo:hi] for the b×n

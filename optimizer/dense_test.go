@@ -13,7 +13,7 @@ import (
 func TestDenseSource(t *testing.T) {
 	// Sizes below and above the parallel threshold, with n not a multiple
 	// of the column tile.
-	for _, sz := range []struct{ b, n int }{{3, 5}, {1, 1}, {0, 4}, {7, 50_001}, {300, 1000}, {2, 300_000}} {
+	for _, sz := range []struct{ b, n int }{{3, 5}, {1, 1}, {0, 4}, {7, 50_001}, {300, 1000}, {2, 300_000}, {7, 400_000}} {
 		r := rand.New(rand.NewPCG(uint64(sz.b), uint64(sz.n)))
 		data := make([]float64, sz.b*sz.n)
 		for i := range data {
@@ -52,6 +52,31 @@ func TestDenseSource(t *testing.T) {
 				t.Fatalf("%dx%d: dst[%d] = %v, want %v", sz.b, sz.n, j, dst[j], want)
 			}
 		}
+
+		// ClipAdd with a threshold that clips about half the rows.
+		const c = 150.0
+		clipNorms, factors := make([]float64, sz.b), make([]float64, sz.b)
+		for j := range dst {
+			dst[j] = 1
+		}
+		s.ClipAdd(dst, c, clipNorms, factors)
+		for i := range sz.b {
+			if clipNorms[i] != norms[i] {
+				t.Errorf("%dx%d: ClipAdd norm[%d] = %v, Norms gave %v", sz.b, sz.n, i, clipNorms[i], norms[i])
+			}
+			if want := min(1, c/(norms[i]+1e-6)); factors[i] != want {
+				t.Errorf("%dx%d: factor[%d] = %v, want %v", sz.b, sz.n, i, factors[i], want)
+			}
+		}
+		for j := range sz.n {
+			want := 1.0
+			for i := range sz.b {
+				want += min(1, c/(norms[i]+1e-6)) * data[i*sz.n+j]
+			}
+			if math.Abs(dst[j]-want) > 1e-12*(1+math.Abs(want)) {
+				t.Fatalf("%dx%d: ClipAdd dst[%d] = %v, want %v", sz.b, sz.n, j, dst[j], want)
+			}
+		}
 	}
 }
 
@@ -72,7 +97,7 @@ func TestDenseSourceAllocs(t *testing.T) {
 		data := make([]float64, sz.b*sz.n)
 		s := optimizer.NewDenseSource(sz.b, sz.n, data)
 		norms, w, dst := make([]float64, sz.b), make([]float64, sz.b), make([]float64, sz.n)
-		if a := testing.AllocsPerRun(10, func() { s.Norms(norms); s.AddWeighted(dst, w) }); a != 0 {
+		if a := testing.AllocsPerRun(10, func() { s.Norms(norms); s.AddWeighted(dst, w); s.ClipAdd(dst, 1, norms, w) }); a != 0 {
 			t.Errorf("%dx%d: %v allocations per call, want 0", sz.b, sz.n, a)
 		}
 	}
@@ -150,14 +175,16 @@ func TestDenseSourceHelpersEnd(t *testing.T) {
 	base := runtime.NumGoroutine()
 	func() {
 		data := make([]float64, 4*100_000)
-		for range 20 {
-			s := optimizer.NewDenseSource(4, 100_000, data)
-			s.Norms(make([]float64, 4))
+		srcs := make([]*optimizer.DenseSource, 20)
+		for i := range srcs {
+			srcs[i] = optimizer.NewDenseSource(4, 100_000, data)
+			srcs[i].Norms(make([]float64, 4))
 		}
+		if n := runtime.NumGoroutine(); n < base+len(srcs) {
+			t.Fatalf("%d goroutines with 20 parallel sources alive, base %d: the parallel path was not taken", n, base)
+		}
+		runtime.KeepAlive(srcs)
 	}()
-	if n := runtime.NumGoroutine(); n < base+20 {
-		t.Fatalf("%d goroutines after 20 parallel sources, base %d: the parallel path was not taken", n, base)
-	}
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
 		runtime.GC()

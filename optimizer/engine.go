@@ -8,9 +8,17 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// clipEps is added to a sample's norm in the clip factor
-// min(1, C/(‖g‖+clipEps)), as in Opacus.
+// clipEps is added to a sample's norm in the clip factor, as in Opacus.
 const clipEps = 1e-6
+
+// ClipFactor returns the factor min(1, maxNorm/(norm+1e-6)) by which a
+// sample's gradient of norm norm is multiplied when clipped to maxNorm. The
+// 1e-6 is added to the norm (as in Opacus), so a gradient of norm exactly
+// maxNorm is scaled by slightly less than 1 and a zero gradient by 1. A NaN
+// norm gives NaN.
+func ClipFactor(maxNorm, norm float64) float64 {
+	return min(1, maxNorm/(norm+clipEps))
+}
 
 // StepHook is called once per real (not skipped) step, after noise, scaling
 // and (in distributed mode) the reduction, and before the wrapped optimizer
@@ -236,7 +244,9 @@ func (e *Engine) AddBackward(srcs []GradSource) error {
 	}
 	if e.clip.perLayer {
 		for l, s := range srcs {
-			e.clipLayer(l, s)
+			if e.bad == nil {
+				e.clipLayer(l, s, e.clip.thresholds[l])
+			}
 		}
 		return nil
 	}
@@ -261,7 +271,7 @@ func (e *Engine) ClipLayer(l int, src GradSource) error {
 		return fmt.Errorf("optimizer: gradient source for layer %d (%q) has length %d but the layer has %d parameters", l, e.arena.Layers[l].Name, src.Len(), e.arena.Layers[l].Len)
 	}
 	if e.bad == nil {
-		e.clipLayer(l, src)
+		e.clipLayer(l, src, e.clip.thresholds[l])
 	}
 	return nil
 }
@@ -291,25 +301,33 @@ func (e *Engine) checkNorms(l int, norms []float64) bool {
 	return true
 }
 
-func (e *Engine) clipLayer(l int, src GradSource) {
+// clipLayer clips src to threshold c, which covers layer l alone, and adds
+// it to the layer's gradient.
+func (e *Engine) clipLayer(l int, src GradSource, c float64) {
 	e.scratch(src.Samples())
+	if ca, ok := src.(ClipAdder); ok {
+		// A non-finite gradient may reach Grads here; the step fails
+		// and ZeroGrad clears it.
+		ca.ClipAdd(e.arena.Grad(l), c, e.norms, e.factors)
+		e.checkNorms(l, e.norms)
+		return
+	}
 	src.Norms(e.norms)
 	if !e.checkNorms(l, e.norms) {
 		return
 	}
-	c := e.clip.thresholds[l]
 	for i, n := range e.norms {
-		e.factors[i] = min(1, c/(n+clipEps))
+		e.factors[i] = ClipFactor(c, n)
 	}
 	src.AddWeighted(e.arena.Grad(l), e.factors)
 }
 
 func (e *Engine) clipFlat(srcs []GradSource) {
-	e.scratch(srcs[0].Samples())
 	if len(srcs) == 1 {
-		e.clipLayer(0, srcs[0])
+		e.clipLayer(0, srcs[0], e.clip.thresholds[0])
 		return
 	}
+	e.scratch(srcs[0].Samples())
 	clear(e.sq)
 	for l, s := range srcs {
 		s.Norms(e.norms)
@@ -322,7 +340,7 @@ func (e *Engine) clipFlat(srcs []GradSource) {
 	}
 	c := e.clip.thresholds[0]
 	for i, s := range e.sq {
-		e.factors[i] = min(1, c/(math.Sqrt(s)+clipEps))
+		e.factors[i] = ClipFactor(c, math.Sqrt(s))
 	}
 	for l, s := range srcs {
 		s.AddWeighted(e.arena.Grad(l), e.factors)

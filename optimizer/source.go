@@ -21,3 +21,18 @@ type GradSource interface {
 	// or len(dst) != Len().
 	AddWeighted(dst, w []float64)
 }
+
+// ClipAdder is an optional interface of a GradSource that clips and
+// accumulates a layer in one call, which lets it order the work for the
+// cache (DenseSource reads each block of rows from memory once instead of
+// twice). The engine uses it when one threshold covers the source's layer
+// alone: per-layer clipping, or flat clipping of a one-layer arena.
+type ClipAdder interface {
+	GradSource
+	// ClipAdd stores in norms[i] the L2 norm of sample i's gradient and in
+	// factors[i] its clip factor ClipFactor(maxNorm, norms[i]), and adds
+	// Σ_i factors[i]·g_i to dst: the result of Norms then AddWeighted, up
+	// to rounding. It panics if len(norms) or len(factors) != Samples() or
+	// len(dst) != Len().
+	ClipAdd(dst []float64, maxNorm float64, norms, factors []float64)
+}

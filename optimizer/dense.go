@@ -83,9 +83,10 @@ func (s *DenseSource) AddWeighted(dst, w []float64) {
 // to stay in the last-level cache (clipGroupBytes): the norms of a group
 // are computed, which brings its rows into the cache, and the group's
 // weighted sum is added to dst while the rows are still there. Memory is
-// thus read once instead of twice. Every element of dst receives the rows
-// in the same order whatever the number of goroutines, so the result is
-// deterministic. It panics if len(norms) or len(factors) != B or
+// thus read once instead of twice. How the work is shared among goroutines
+// does not change the order in which an element of dst receives the rows,
+// so the result is deterministic for a given GOMAXPROCS (which sets the
+// smallest group). It panics if len(norms) or len(factors) != B or
 // len(dst) != n.
 func (s *DenseSource) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
 	if len(norms) != s.b || len(factors) != s.b || len(dst) != s.n {

@@ -7,17 +7,24 @@ import (
 
 // fft2 is a power-of-two complex FFT used inside Bluestein's algorithm,
 // where spectra are only multiplied pointwise: the forward transform is a
-// decimation-in-frequency pass sequence that leaves its output in
-// bit-reversed order, and the inverse a decimation-in-time sequence that
-// takes bit-reversed input, so no permutation is ever done. Passes whose
-// butterflies fit in a block of blockSize points run block by block while
-// the block is in cache. Twiddles are tabulated with Sincos, so the
-// transform is as accurate as FFTPACK's.
+// decimation-in-frequency sequence of radix-4 stages (one radix-2 stage at
+// the end when log₂n is odd) that leaves its output in bit-reversed order,
+// and the inverse undoes it stage by stage with conjugate twiddles, taking
+// bit-reversed input to natural order, so no permutation is ever done.
+// Stages that fit in a block of blockSize points run block by block while
+// the block is in cache. Twiddles are tabulated with Sincos per stage, so
+// the transform is as accurate as FFTPACK's.
 type fft2 struct {
-	n int
-	// tw[s] holds e^{−2πik/size} for k < size/2, size = 2^s: each stage
-	// reads its twiddles contiguously.
-	tw [][]complex128
+	n      int
+	stages []fftStage // forward order: largest first
+}
+
+// fftStage is one DIF stage of length size: radix 4 with twiddles
+// (w^k, w^2k, w^3k) for k < size/4, w = e^{−2πi/size}, interleaved; or the
+// final radix-2 stage of length 2, which needs none.
+type fftStage struct {
+	size int
+	tw   []complex128
 }
 
 const blockSize = 1 << 12
@@ -26,70 +33,51 @@ func newFFT2(n int) *fft2 {
 	if bits.OnesCount(uint(n)) != 1 || n < 2 {
 		panic("accountant: fft2 length must be a power of two ≥ 2")
 	}
-	l := bits.Len(uint(n)) - 1
-	f := &fft2{n: n, tw: make([][]complex128, l+1)}
-	top := make([]complex128, n/2)
-	parallelFor(len(top), func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
-			top[k] = complex(c, -s)
-		}
-	})
-	f.tw[l] = top
-	for s := l - 1; s >= 1; s-- {
-		t := make([]complex128, 1<<(s-1))
-		for k := range t {
-			t[k] = top[k<<(l-s)]
-		}
-		f.tw[s] = t
+	f := &fft2{n: n}
+	size := n
+	for ; size >= 4; size /= 4 {
+		q := size / 4
+		tw := make([]complex128, 3*q)
+		parallelFor(q, func(lo, hi int) {
+			for k := lo; k < hi; k++ {
+				for m := 1; m <= 3; m++ {
+					s, c := math.Sincos(2 * math.Pi * float64(m*k) / float64(size))
+					tw[3*k+m-1] = complex(c, -s)
+				}
+			}
+		})
+		f.stages = append(f.stages, fftStage{size: size, tw: tw})
+	}
+	if size == 2 {
+		f.stages = append(f.stages, fftStage{size: 2})
 	}
 	return f
 }
 
-// difPass runs the DIF butterflies of one stage of length size on x.
-func (f *fft2) difPass(x []complex128, size int) {
-	half := size / 2
-	tw := f.tw[bits.Len(uint(size))-1][:half]
-	for s := 0; s < len(x); s += size {
-		a := x[s : s+half : s+half]
-		b := x[s+half : s+size : s+size]
-		b = b[:len(a)]
-		for k, w := range tw {
-			u, v := a[k], b[k]
-			a[k] = u + v
-			b[k] = (u - v) * w
+// split returns the index of the first stage that fits in a block.
+func (f *fft2) split() int {
+	for i, st := range f.stages {
+		if st.size <= blockSize {
+			return i
 		}
 	}
-}
-
-// ditPass runs the inverse DIT butterflies of one stage (conjugate twiddles).
-func (f *fft2) ditPass(x []complex128, size int) {
-	half := size / 2
-	tw := f.tw[bits.Len(uint(size))-1][:half]
-	for s := 0; s < len(x); s += size {
-		a := x[s : s+half : s+half]
-		b := x[s+half : s+size : s+size]
-		b = b[:len(a)]
-		for k, w := range tw {
-			v := b[k] * complex(real(w), -imag(w))
-			u := a[k]
-			a[k] = u + v
-			b[k] = u - v
-		}
-	}
+	return len(f.stages)
 }
 
 // forward computes the unnormalised DFT (e^{−2πijk/n}) of x in place, the
 // result in bit-reversed order.
 func (f *fft2) forward(x []complex128) {
-	size := f.n
-	for ; size > blockSize; size /= 2 {
-		f.difPass(x, size)
+	i0 := f.split()
+	for _, st := range f.stages[:i0] {
+		st.dif(x)
 	}
-	for s := 0; s < f.n; s += size {
-		blk := x[s : s+size]
-		for sz := size; sz >= 2; sz /= 2 {
-			f.difPass(blk, sz)
+	if i0 == len(f.stages) {
+		return
+	}
+	b := f.stages[i0].size
+	for s := 0; s < f.n; s += b {
+		for _, st := range f.stages[i0:] {
+			st.dif(x[s : s+b])
 		}
 	}
 }
@@ -97,14 +85,77 @@ func (f *fft2) forward(x []complex128) {
 // inverse computes the unnormalised inverse DFT (e^{+2πijk/n}) of x given
 // in bit-reversed order, the result in natural order.
 func (f *fft2) inverse(x []complex128) {
-	b := min(blockSize, f.n)
-	for s := 0; s < f.n; s += b {
-		blk := x[s : s+b]
-		for sz := 2; sz <= b; sz *= 2 {
-			f.ditPass(blk, sz)
+	i0 := f.split()
+	if i0 < len(f.stages) {
+		b := f.stages[i0].size
+		for s := 0; s < f.n; s += b {
+			for i := len(f.stages) - 1; i >= i0; i-- {
+				f.stages[i].dit(x[s : s+b])
+			}
 		}
 	}
-	for size := 2 * b; size <= f.n; size *= 2 {
-		f.ditPass(x, size)
+	for i := i0 - 1; i >= 0; i-- {
+		f.stages[i].dit(x)
+	}
+}
+
+// dif applies the stage's butterflies to every block of x.
+func (st fftStage) dif(x []complex128) {
+	if st.size == 2 {
+		for s := 0; s+1 < len(x); s += 2 {
+			u, v := x[s], x[s+1]
+			x[s], x[s+1] = u+v, u-v
+		}
+		return
+	}
+	q := st.size / 4
+	for s := 0; s < len(x); s += st.size {
+		x0 := x[s : s+q : s+q]
+		x1 := x[s+q : s+2*q : s+2*q][:len(x0)]
+		x2 := x[s+2*q : s+3*q : s+3*q][:len(x0)]
+		x3 := x[s+3*q : s+4*q : s+4*q][:len(x0)]
+		tw := st.tw[:3*len(x0)]
+		for k := range x0 {
+			a, b, c, d := x0[k], x1[k], x2[k], x3[k]
+			p, r := a+c, b+d
+			d0, d1 := a-c, b-d
+			id1 := complex(-imag(d1), real(d1)) // i·d1
+			x0[k] = p + r
+			x1[k] = (p - r) * tw[3*k+1]
+			x2[k] = (d0 - id1) * tw[3*k]
+			x3[k] = (d0 + id1) * tw[3*k+2]
+		}
+	}
+}
+
+// dit undoes dif (times 4, or 2 for the radix-2 stage) with conjugate
+// twiddles.
+func (st fftStage) dit(x []complex128) {
+	if st.size == 2 {
+		for s := 0; s+1 < len(x); s += 2 {
+			u, v := x[s], x[s+1]
+			x[s], x[s+1] = u+v, u-v
+		}
+		return
+	}
+	conj := func(z complex128) complex128 { return complex(real(z), -imag(z)) }
+	q := st.size / 4
+	for s := 0; s < len(x); s += st.size {
+		x0 := x[s : s+q : s+q]
+		x1 := x[s+q : s+2*q : s+2*q][:len(x0)]
+		x2 := x[s+2*q : s+3*q : s+3*q][:len(x0)]
+		x3 := x[s+3*q : s+4*q : s+4*q][:len(x0)]
+		tw := st.tw[:3*len(x0)]
+		for k := range x0 {
+			b1 := x1[k] * conj(tw[3*k+1])
+			p, r := x0[k]+b1, x0[k]-b1
+			e := x2[k] * conj(tw[3*k])
+			g := x3[k] * conj(tw[3*k+2])
+			d0 := e + g
+			t := g - e // 2i·d1
+			d1 := complex(imag(t), -real(t))
+			x0[k], x2[k] = p+d0, p-d0
+			x1[k], x3[k] = r+d1, r-d1
+		}
 	}
 }

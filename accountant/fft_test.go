@@ -92,7 +92,7 @@ func TestRFFTAndConvolveSame(t *testing.T) {
 
 func TestFFT2RoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{2, 4, 64, 1 << 13, 1 << 14} {
+	for _, n := range []int{2, 4, 8, 32, 64, 1 << 13, 1 << 14} {
 		x := make([]complex128, n)
 		for i := range x {
 			x[i] = complex(rng.NormFloat64(), rng.NormFloat64())

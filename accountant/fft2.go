@@ -34,24 +34,57 @@ func newFFT2(n int) *fft2 {
 		panic("accountant: fft2 length must be a power of two ≥ 2")
 	}
 	f := &fft2{n: n}
+	top := unitRoots(n)
 	size := n
 	for ; size >= 4; size /= 4 {
-		q := size / 4
+		q, step := size/4, n/size
 		tw := make([]complex128, 3*q)
-		parallelFor(q, func(lo, hi int) {
-			for k := lo; k < hi; k++ {
-				for m := 1; m <= 3; m++ {
-					s, c := math.Sincos(2 * math.Pi * float64(m*k) / float64(size))
-					tw[3*k+m-1] = complex(c, -s)
+		for k := 0; k < q; k++ {
+			for m := 1; m <= 3; m++ {
+				// w_size^{mk} = e^{−2πi·mk·step/n}, folded into [0, n/2).
+				j := m * k * step
+				if j < n/2 {
+					tw[3*k+m-1] = top[j]
+				} else {
+					tw[3*k+m-1] = -top[j-n/2]
 				}
 			}
-		})
+		}
 		f.stages = append(f.stages, fftStage{size: size, tw: tw})
 	}
 	if size == 2 {
 		f.stages = append(f.stages, fftStage{size: 2})
 	}
 	return f
+}
+
+// unitRoots returns e^{−2πik/n} for k < n/2 (n a power of two), computing
+// Sincos only on the first octant and filling the rest by symmetry.
+func unitRoots(n int) []complex128 {
+	w := make([]complex128, n/2)
+	if n < 8 {
+		for k := range w {
+			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
+			w[k] = complex(c, -s)
+		}
+		return w
+	}
+	e, q := n/8, n/4
+	parallelFor(e+1, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
+			w[k] = complex(c, -s)
+		}
+	})
+	for k := e + 1; k <= q; k++ { // θ = π/2 − φ
+		v := w[q-k]
+		w[k] = complex(-imag(v), -real(v))
+	}
+	for k := q + 1; k < n/2; k++ { // θ = π/2 + φ
+		v := w[k-q]
+		w[k] = complex(imag(v), -real(v))
+	}
+	return w
 }
 
 // split returns the index of the first stage that fits in a block.

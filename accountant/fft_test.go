@@ -117,3 +117,15 @@ func TestFFT2RoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitRoots(t *testing.T) {
+	for _, n := range []int{2, 4, 8, 16, 1 << 12} {
+		w := unitRoots(n)
+		for k, v := range w {
+			want := cmplx.Exp(complex(0, -2*math.Pi*float64(k)/float64(n)))
+			if cmplx.Abs(v-want) > 1e-15 {
+				t.Fatalf("n=%d k=%d: %v want %v", n, k, v, want)
+			}
+		}
+	}
+}

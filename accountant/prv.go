@@ -157,9 +157,15 @@ func (c *prvCDF) mean() float64 {
 	return m
 }
 
-// longDoubleEps is the machine epsilon of x86-64 long double, which Opacus
-// uses in its precision guard; the port keeps Opacus's threshold.
-const longDoubleEps = 1.0842021724855044e-19
+// float64Eps is the machine epsilon of float64. Opacus guards against δ
+// below eps·size with numpy's longdouble epsilon (1.08e-19 on x86-64), but
+// its arrays, like this port's, are float64, and the FFT noise floor of the
+// composed distribution is of order eps per mesh point. At δ = 1e-12
+// (q = 0.01, σ = 1, 1000 steps, 230,456 points) two float64 FFTs of this
+// port give 3.9292 and 3.9270 against Opacus's 3.9096: the digits are noise.
+// The port therefore refuses δ − δ_err < eps·size, as the Opacus semantics
+// note anticipates for a float64 port.
+const float64Eps = 2.220446049250313e-16
 
 // Bounds returns the lower bound, estimate and upper bound of ε for δ.
 func (p PRV) Bounds(h History, delta float64) (PRVBounds, error) {
@@ -227,6 +233,11 @@ func (p PRV) Bounds(h History, delta float64) (PRVBounds, error) {
 		size++
 		tMax += mesh
 	}
+	if float64Eps*float64(size) > delta-deltaErr {
+		rdpEps, _ := RDP{}.Epsilon(segs, delta)
+		return PRVBounds{}, fmt.Errorf("accountant: prv: δ = %v is below what float64 resolves on a %d-point domain (δ − δ_err must exceed %.2g); "+
+			"the rdp accountant gives ε ≤ %.6g", delta, size, float64Eps*float64(size), rdpEps)
+	}
 	dom := prvDomain{tMin: tMin, tMax: tMax, size: size}
 	if math.Abs(dom.dt()-mesh)/mesh >= 1e-8 {
 		return PRVBounds{}, fmt.Errorf("accountant: prv mesh %v could not be aligned on [%v, %v] (got %v)", mesh, tMin, tMax, dom.dt())
@@ -263,9 +274,6 @@ func (p PRV) Bounds(h History, delta float64) (PRVBounds, error) {
 	}
 	pmf, d := parts[0].pmf, parts[0].dom
 
-	if longDoubleEps*float64(d.size) > delta-deltaErr {
-		return PRVBounds{}, fmt.Errorf("accountant: prv: δ = %v is too small for the floating-point precision of a %d-point domain; raise δ or use rdp", delta, d.size)
-	}
 	// Tail sums d1_j = Σ_{l≥j} p_l and d2_j = Σ_{l≥j} p_l e^{−t_l}.
 	d1 := make([]float64, d.size)
 	d2 := make([]float64, d.size)

@@ -2,6 +2,7 @@ package accountant
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +37,38 @@ func TestPRVReference(t *testing.T) {
 		}
 	}
 	t.Logf("worst absolute difference: %.3g", worst)
+}
+
+// TestPRVEdgeReference checks every finite Opacus PRV value of
+// edge_cases.csv that the port computes (not the rows where Opacus's
+// answer is an artefact: inf, or warnings of overflow and invalid values).
+func TestPRVEdgeReference(t *testing.T) {
+	n := 0
+	for _, r := range refRows(t, "edge_cases.csv") {
+		if r["accountant"] != "opacus_prv" || r["epsilon"] == "" || r["sample_rate"] == "" ||
+			strings.Contains(r["warnings"], "overflow") || strings.Contains(r["warnings"], "invalid value") {
+			continue
+		}
+		h := History{{NoiseMultiplier: num(t, r, "noise_multiplier"), SampleRate: num(t, r, "sample_rate"), Steps: inum(t, r, "steps")}}
+		eps, err := PRV{}.Epsilon(h, num(t, r, "delta"))
+		if num(t, r, "delta") < 1e-10 {
+			// Below float64 resolution on this domain: refused (see float64Eps).
+			if err == nil || !strings.Contains(err.Error(), "rdp accountant gives") {
+				t.Errorf("%s: want a precision error naming the RDP bound, got %v, %v", r["case"], eps, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", r["case"], err)
+			continue
+		}
+		n++
+		// ε near 500 carries ~1e-6 of float64 noise in e^t: scale the bound.
+		if d := math.Abs(eps - num(t, r, "epsilon")); d > prvTol*math.Max(1, eps/100) {
+			t.Errorf("%s: got %v want %s", r["case"], eps, r["epsilon"])
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d edge rows checked", n)
+	}
 }

@@ -101,3 +101,20 @@ func TestLedgerTornRecord(t *testing.T) {
 		t.Error("non-ledger file accepted")
 	}
 }
+
+func TestLedgerAppendDoesNotAllocate(t *testing.T) {
+	l, err := CreateLedger(filepath.Join(t.TempDir(), "a.ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Append(1.1, 0.01) // sizes the buffer
+	if n := testing.AllocsPerRun(20, func() { l.Append(1.1, 0.01) }); n != 0 {
+		t.Errorf("Append allocates %v times per call", n)
+	}
+	acc, _ := New("rdp")
+	acc.Step(1.1, 0.01)
+	if n := testing.AllocsPerRun(100, func() { acc.Step(1.1, 0.01) }); n != 0 {
+		t.Errorf("Accountant.Step allocates %v times per call", n)
+	}
+}

@@ -22,7 +22,9 @@
 // simple.SimpleDistributedPerLayerOptimizer) only choose the clipping and
 // the communicator. StartPass, ClipLayer, PeekSkip, NoiseAndScale and
 // StepWith expose the same pipeline in pieces for an optimizer that clips
-// and reduces layers while the backward pass runs.
+// and reduces layers while the backward pass runs. ClipFactor is the clip
+// rule; a source may implement ClipAdder to clip and accumulate in one
+// pass over its memory.
 //
 // # What is computed
 //

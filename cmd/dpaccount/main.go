@@ -80,17 +80,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // historyFlags are the flags that describe what was spent.
 type historyFlags struct {
-	q, sigma     float64
-	steps        int
-	epochs       float64
-	history      string
-	delta        float64
-	mech         string
-	json         bool
-	set          map[string]bool
-	fs           *flag.FlagSet
-	allowEpochs  bool
-	needsHistory bool
+	q, sigma float64
+	steps    int
+	epochs   float64
+	history  string
+	delta    float64
+	mech     string
+	json     bool
+	set      map[string]bool
+	fs       *flag.FlagSet
 }
 
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *historyFlags) {

@@ -72,3 +72,23 @@ func TestPRVEdgeReference(t *testing.T) {
 		t.Fatalf("only %d edge rows checked", n)
 	}
 }
+
+func TestPRVFamous(t *testing.T) {
+	for _, r := range refRows(t, "famous.csv") {
+		if r["prv_epsilon"] == "" {
+			continue
+		}
+		h := History{{NoiseMultiplier: num(t, r, "noise_multiplier"), SampleRate: num(t, r, "sample_rate"), Steps: inum(t, r, "steps")}}
+		b, err := PRV{}.Bounds(h, num(t, r, "delta"))
+		if err != nil {
+			t.Errorf("%s: %v", r["name"], err)
+			continue
+		}
+		if d := math.Abs(b.Upper - num(t, r, "prv_epsilon")); d > prvTol {
+			t.Errorf("%s: upper %v want %s", r["name"], b.Upper, r["prv_epsilon"])
+		}
+		if d := math.Abs(b.Estimate - num(t, r, "prv_eps_estimate")); d > prvTol {
+			t.Errorf("%s: estimate %v want %s", r["name"], b.Estimate, r["prv_eps_estimate"])
+		}
+	}
+}

@@ -97,10 +97,21 @@ func (d prvDomain) t(j int) float64 {
 type prvCDF struct {
 	q, sigma, logOneMinusQ float64
 	tMin, tMax, fMin, mass float64
+	// tOne is a point above which raw(t) is exactly 1 in float64: there
+	// both erfc arguments exceed 6.5 (by a margin over 6, where
+	// erfc < 2⁻⁵⁴ and 1 − a − b rounds to 1), so the erfc calls are skipped.
+	tOne float64
 }
 
 func newPRVCDF(q, sigma, tMin, tMax float64) *prvCDF {
-	c := &prvCDF{q: q, sigma: sigma, logOneMinusQ: math.Log(1 - q), tMin: tMin, tMax: tMax}
+	c := &prvCDF{q: q, sigma: sigma, logOneMinusQ: math.Log(1 - q), tMin: tMin, tMax: tMax, tOne: math.Inf(1)}
+	if q > 0 && sigma > 0 {
+		// (2zσ² − 1)/(2√2σ) = 6.5  ⇔  z = (13√2σ + 1)/(2σ²), t = log(q·e^z + 1 − q).
+		z := (13*math.Sqrt2*sigma + 1) / (2 * sigma * sigma)
+		if t := math.Log(q*math.Exp(z) + 1 - q); !math.IsNaN(t) {
+			c.tOne = t + 1e-9*math.Max(1, math.Abs(t))
+		}
+	}
 	c.fMin = c.raw(tMin)
 	c.mass = c.raw(tMax) - c.fMin
 	return c
@@ -117,6 +128,9 @@ func (c *prvCDF) raw(t float64) float64 {
 	}
 	if !(t > c.logOneMinusQ) {
 		return 0
+	}
+	if t > c.tOne {
+		return 1
 	}
 	q, s := c.q, c.sigma
 	z := math.Log((math.Exp(t) + q - 1) / q)
@@ -388,9 +402,9 @@ func cpowInt(z complex128, n int) complex128 {
 	if z == 0 {
 		return 0
 	}
-	abs := math.Hypot(real(z), imag(z))
-	arg := math.Atan2(imag(z), real(z))
-	mag := math.Pow(abs, float64(n))
-	s, c := math.Sincos(arg * float64(n))
+	// exp(n·log z), as glibc's cpow (which numpy calls) evaluates it.
+	fn := float64(n)
+	mag := math.Exp(fn * math.Log(math.Hypot(real(z), imag(z))))
+	s, c := math.Sincos(fn * math.Atan2(imag(z), real(z)))
 	return complex(mag*c, mag*s)
 }

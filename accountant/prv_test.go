@@ -92,3 +92,22 @@ func TestPRVFamous(t *testing.T) {
 		}
 	}
 }
+
+// TestPRVCDFShortcut checks that the CDF's saturation shortcut returns what
+// the formula gives beyond it, exactly.
+func TestPRVCDFShortcut(t *testing.T) {
+	for _, qs := range [][2]float64{{0.01, 1}, {0.004, 0.8}, {0.1, 2}, {1, 1}, {0.5, 5}, {1e-8, 1}} {
+		c := newPRVCDF(qs[0], qs[1], -50, 50)
+		full := *c
+		full.tOne = math.Inf(1)
+		if math.IsInf(c.tOne, 1) {
+			t.Fatalf("q=%v σ=%v: no shortcut point", qs[0], qs[1])
+		}
+		for k := 0; k < 2000; k++ {
+			x := c.tOne - 1 + float64(k)*0.01
+			if a, b := c.raw(x), full.raw(x); a != b {
+				t.Fatalf("q=%v σ=%v t=%v: shortcut %v, formula %v", qs[0], qs[1], x, a, b)
+			}
+		}
+	}
+}

@@ -40,7 +40,7 @@ gotest() {
 	shift
 	echo "== go test $*"
 	if go test -v "$@" > "$log/$name.log" 2>&1; then
-		grep -E '^(ok|FAIL|---|\s+--- (PASS|FAIL): \S+/(np=[0-9]+|singleton)\b)' "$log/$name.log" | grep -vE '^--- PASS' || true
+		grep -E '^(ok|FAIL|---|\s+--- (PASS|FAIL): \S+/(np=[0-9]+|singleton)\b)|mpitest: WARNING' "$log/$name.log" | grep -vE '^--- PASS' || true
 	else
 		grep -E '^(ok|FAIL|\s*--- FAIL|panic:)' "$log/$name.log" || true
 		echo "go test $* failed; the last 150 lines of $log/$name.log:" >&2

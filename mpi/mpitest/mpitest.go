@@ -79,12 +79,24 @@ func Main(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "mpitest: exit-status reduction:", err)
 		comm.Abort(4)
 	}
+	if comm.Rank() == 0 {
+		fmt.Println(passedMarker)
+		os.Stdout.Sync()
+	}
 	if err := comm.Finalize(); err != nil {
 		fmt.Fprintln(os.Stderr, "mpitest:", err)
 		os.Exit(5)
 	}
 	os.Exit(0)
 }
+
+// passedMarker is printed by rank 0 once every rank has passed and agreed
+// on it, just before MPI_Finalize. A job that then dies (Open MPI 4.1's
+// helper threads have been seen to crash with SIGSEGV during finalize, about
+// once in a few hundred jobs on these loaded machines; the crash is silent
+// because it happens on a thread Go did not create) has nevertheless run and
+// passed every test, and launch retries it once, saying so.
+const passedMarker = "mpitest: every rank passed; finalizing MPI"
 
 // World returns the world communicator in a rank re-executed by Run or by a
 // launcher with DPMPI_MPITEST_CHILD=1 in its environment (as scripts/bench.sh
@@ -174,9 +186,48 @@ func launch(t *testing.T, np int) {
 	if _, err := exec.LookPath(name); err != nil {
 		t.Fatalf("mpitest: launcher %q not found (%v): install MPI with scripts/setup.sh (Debian: openmpi-bin; mpich for -tags mpich)", name, err)
 	}
-	// A little longer than the ranks' own -test.timeout, so that on a hang
-	// Go's timeout panic (with every goroutine's stack) is printed first.
-	ctx, cancel := context.WithTimeout(context.Background(), d+20*time.Second)
+	r := runJob(name, args, np, d)
+	if r.err != nil && !r.timedOut && bytes.Contains(r.out, []byte(passedMarker)) {
+		t.Logf("mpitest: WARNING: %s on %s: every rank passed, then the job died during MPI_Finalize or exit (%v); running it once more. Output:\n%s",
+			t.Name(), describe(np), r.err, r.out)
+		r = runJob(name, args, np, d)
+	}
+	switch {
+	case r.timedOut:
+		t.Fatalf("mpitest: %s with np=%d did not finish within %v and was killed (set %s to allow longer); output of every rank:\n%s",
+			t.Name(), np, d+killGrace, envTimeout, r.out)
+	case r.err != nil:
+		var ee *exec.ExitError
+		status := r.err.Error()
+		if errors.As(r.err, &ee) {
+			status = fmt.Sprintf("exit status %d", ee.ExitCode())
+		}
+		t.Fatalf("mpitest: %s failed on %s (%s after %v); output of every rank:\n%s", t.Name(), describe(np), status, r.elapsed, r.out)
+	case bytes.Contains(r.out, []byte("no tests to run")) || !bytes.Contains(r.out, []byte("PASS")):
+		t.Fatalf("mpitest: %s on %s exited 0 but no rank reported PASS (was the test selected?); output:\n%s", t.Name(), describe(np), r.out)
+	}
+	if testing.Verbose() {
+		t.Logf("%s: %v; output:\n%s", describe(np), r.elapsed, r.out)
+	}
+}
+
+// killGrace is how much longer than the ranks' own -test.timeout a job may
+// run before it is killed, so that on a hang Go's timeout panic (with every
+// goroutine's stack) is printed first.
+const killGrace = 20 * time.Second
+
+// job is the outcome of one launcher run.
+type job struct {
+	out      []byte // every rank's output, interleaved
+	err      error  // from exec: nil for exit status 0
+	timedOut bool
+	elapsed  time.Duration
+}
+
+// runJob runs one launcher command with the harness's environment, in its
+// own process group, which is killed as a whole after d plus killGrace.
+func runJob(name string, args []string, np int, d time.Duration) job {
+	ctx, cancel := context.WithTimeout(context.Background(), d+killGrace)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(),
@@ -187,8 +238,6 @@ func launch(t *testing.T, np int) {
 		"OMPI_MCA_pml=ob1",
 		"OMPI_MCA_rmaps_base_oversubscribe=1",
 	)
-	// The launcher and its ranks share a new process group, killed as a
-	// whole on timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
@@ -196,25 +245,8 @@ func launch(t *testing.T, np int) {
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	start := time.Now()
-	err = cmd.Run()
-	elapsed := time.Since(start).Round(time.Millisecond)
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("mpitest: %s with np=%d did not finish within %v and was killed (set %s to allow longer); output of every rank:\n%s",
-			t.Name(), np, d+20*time.Second, envTimeout, out.String())
-	case err != nil:
-		var ee *exec.ExitError
-		status := err.Error()
-		if errors.As(err, &ee) {
-			status = fmt.Sprintf("exit status %d", ee.ExitCode())
-		}
-		t.Fatalf("mpitest: %s failed on %s (%s after %v); output of every rank:\n%s", t.Name(), describe(np), status, elapsed, out.String())
-	case bytes.Contains(out.Bytes(), []byte("no tests to run")) || !bytes.Contains(out.Bytes(), []byte("PASS")):
-		t.Fatalf("mpitest: %s on %s exited 0 but no rank reported PASS (was the test selected?); output:\n%s", t.Name(), describe(np), out.String())
-	}
-	if testing.Verbose() {
-		t.Logf("%s: %v; output:\n%s", describe(np), elapsed, out.String())
-	}
+	err := cmd.Run()
+	return job{out: out.Bytes(), err: err, timedOut: ctx.Err() != nil, elapsed: time.Since(start).Round(time.Millisecond)}
 }
 
 func describe(np int) string {
@@ -223,3 +255,6 @@ func describe(np int) string {
 	}
 	return fmt.Sprintf("%d ranks (%s)", np, mpi.Implementation)
 }
+
+// runJob runs one launcher command with the harness's environment, in its
+// own process group, killed as a whole after d plus a grace period.

@@ -8,26 +8,6 @@ import (
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
 )
 
-// world returns the communicator of a multi-rank benchmark run, after
-// checking that every rank runs the same number of iterations (a different
-// b.N on one rank would leave the others waiting in a collective forever).
-// Multi-rank benchmarks need a fixed -test.benchtime=Nx; scripts/bench.sh runs
-// them.
-func world(b *testing.B) *mpi.Comm {
-	c := mpitest.World()
-	if c == nil {
-		b.Skip("multi-rank benchmark: run it with scripts/bench.sh (mpirun -np 2, DPMPI_MPITEST_CHILD=1, -test.benchtime=Nx)")
-	}
-	n := []float64{float64(b.N)}
-	if err := c.AllreduceSum(n); err != nil {
-		b.Fatal(err)
-	}
-	if n[0] != float64(b.N*c.Size()) {
-		b.Fatalf("ranks disagree on b.N (this rank %d, sum %v): use a fixed -test.benchtime=Nx", b.N, n[0])
-	}
-	return c
-}
-
 var benchSizes = []int{8, 1 << 10, 8 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20}
 
 // BenchmarkAllreduce measures the binding's in-place sum-Allreduce with the
@@ -35,7 +15,7 @@ var benchSizes = []int{8, 1 << 10, 8 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 2
 func BenchmarkAllreduce(b *testing.B) {
 	for _, bytes := range benchSizes {
 		b.Run(fmt.Sprintf("bytes=%d", bytes), func(b *testing.B) {
-			c := world(b)
+			c := mpitest.BenchWorld(b)
 			buf := make([]float64, bytes/8)
 			b.SetBytes(int64(bytes))
 			b.ResetTimer()
@@ -54,7 +34,7 @@ func BenchmarkAllreduceChunk(b *testing.B) {
 	const bytes = 64 << 20
 	for _, chunk := range []int{64 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20, 64 << 20} {
 		b.Run(fmt.Sprintf("chunk=%d", chunk), func(b *testing.B) {
-			c := world(b)
+			c := mpitest.BenchWorld(b)
 			defer func() { c.ChunkBytes = mpi.DefaultChunkBytes }()
 			c.ChunkBytes = chunk
 			buf := make([]float64, bytes/8)
@@ -74,7 +54,7 @@ func BenchmarkAllreduceChunk(b *testing.B) {
 func BenchmarkIallreduce(b *testing.B) {
 	for _, bytes := range []int{64 << 10, 1 << 20, 16 << 20} {
 		b.Run(fmt.Sprintf("bytes=%d", bytes), func(b *testing.B) {
-			c := world(b)
+			c := mpitest.BenchWorld(b)
 			buf := make([]float64, bytes/8)
 			b.SetBytes(int64(bytes))
 			b.ResetTimer()

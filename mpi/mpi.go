@@ -225,10 +225,16 @@ func (c *Comm) AllreduceSum(buf []float64) error {
 		return err
 	}
 	defer c.mu.Unlock()
-	step := c.chunkElems(8)
-	for off := 0; off < len(buf); off += step {
-		n := min(step, len(buf)-off)
-		if err := mpiError("Allreduce", C.dp_allreduce_inplace((*C.double)(&buf[off]), C.int(n))); err != nil {
+	return chunks(len(buf), c.chunkElems(8), func(off, n int) C.int {
+		return C.dp_allreduce_inplace((*C.double)(&buf[off]), C.int(n))
+	}, "Allreduce")
+}
+
+// chunks calls call(off, n) for consecutive pieces [off, off+n) of at most
+// step elements covering [0, length), stopping at the first MPI error.
+func chunks(length, step int, call func(off, n int) C.int, op string) error {
+	for off := 0; off < length; off += step {
+		if err := mpiError(op, call(off, min(step, length-off))); err != nil {
 			return err
 		}
 	}
@@ -252,14 +258,9 @@ func (c *Comm) AllreduceSumTo(dst, src []float64) error {
 		return err
 	}
 	defer c.mu.Unlock()
-	step := c.chunkElems(8)
-	for off := 0; off < len(src); off += step {
-		n := min(step, len(src)-off)
-		if err := mpiError("Allreduce", C.dp_allreduce((*C.double)(&src[off]), (*C.double)(&dst[off]), C.int(n))); err != nil {
-			return err
-		}
-	}
-	return nil
+	return chunks(len(src), c.chunkElems(8), func(off, n int) C.int {
+		return C.dp_allreduce((*C.double)(&src[off]), (*C.double)(&dst[off]), C.int(n))
+	}, "Allreduce")
 }
 
 func overlap(a, b []float64) bool {
@@ -386,14 +387,9 @@ func (c *Comm) Bcast(buf []float64, root int) error {
 		return err
 	}
 	defer c.mu.Unlock()
-	step := c.chunkElems(8)
-	for off := 0; off < len(buf); off += step {
-		n := min(step, len(buf)-off)
-		if err := mpiError("Bcast", C.dp_bcast_double((*C.double)(&buf[off]), C.int(n), C.int(root))); err != nil {
-			return err
-		}
-	}
-	return nil
+	return chunks(len(buf), c.chunkElems(8), func(off, n int) C.int {
+		return C.dp_bcast_double((*C.double)(&buf[off]), C.int(n), C.int(root))
+	}, "Bcast")
 }
 
 // BcastBytes copies buf from rank root to every other rank. Every rank must
@@ -407,14 +403,9 @@ func (c *Comm) BcastBytes(buf []byte, root int) error {
 		return err
 	}
 	defer c.mu.Unlock()
-	step := c.chunkElems(1)
-	for off := 0; off < len(buf); off += step {
-		n := min(step, len(buf)-off)
-		if err := mpiError("Bcast", C.dp_bcast_bytes(unsafe.Pointer(&buf[off]), C.int(n), C.int(root))); err != nil {
-			return err
-		}
-	}
-	return nil
+	return chunks(len(buf), c.chunkElems(1), func(off, n int) C.int {
+		return C.dp_bcast_bytes(unsafe.Pointer(&buf[off]), C.int(n), C.int(root))
+	}, "Bcast")
 }
 
 func (c *Comm) checkRoot(root int) error {

@@ -21,24 +21,6 @@ import (
 //
 // Without a launcher they skip.
 
-// benchWorld returns the communicator of a multi-rank benchmark run, after
-// checking that every rank runs the same number of iterations (a different
-// b.N on one rank would leave the others waiting in a collective forever).
-func benchWorld(b *testing.B) *mpi.Comm {
-	c := mpitest.World()
-	if c == nil {
-		b.Skip("multi-rank benchmark: run it under mpirun with DPMPI_MPITEST_CHILD=1 and a fixed -test.benchtime=Nx (see bench_test.go)")
-	}
-	n := []float64{float64(b.N)}
-	if err := c.AllreduceSum(n); err != nil {
-		b.Fatal(err)
-	}
-	if n[0] != float64(b.N*c.Size()) {
-		b.Fatalf("ranks disagree on b.N (this rank %d, sum %v): use a fixed -test.benchtime=Nx", b.N, n[0])
-	}
-	return c
-}
-
 // nopUpdater leaves the parameters alone, so that a step's time is the
 // optimizer's own work: scaling and communication.
 type nopUpdater struct{}
@@ -82,7 +64,7 @@ func barrier(b *testing.B, c *mpi.Comm) {
 func BenchmarkCommunication(b *testing.B) {
 	for _, params := range []int{1 << 19, 1 << 20, 4 << 20} {
 		b.Run(fmt.Sprintf("params=%d", params), func(b *testing.B) {
-			c := benchWorld(b)
+			c := mpitest.BenchWorld(b)
 			cfg := optimizer.Config{ExpectedBatchSize: 8, Generator: optimizer.NewSeededGenerator(1)}
 			sa, srcs, cs := benchModel(b, params)
 			sim, err := simple.New(sa, nopUpdater{}, cs, cfg, c)
@@ -270,7 +252,7 @@ func BenchmarkOverlap(b *testing.B) {
 	const params = 1 << 20
 	for _, strategy := range []string{"in-step", "goroutine", "iallreduce-test", "iallreduce-wait"} {
 		b.Run("progress="+strategy, func(b *testing.B) {
-			c := benchWorld(b)
+			c := mpitest.BenchWorld(b)
 			a, srcs, cs := benchModel(b, params)
 			o := &overlapBench{c: c, a: a, srcs: srcs}
 			o.calibrate(b)

@@ -103,6 +103,28 @@ const passedMarker = "mpitest: every rank passed; finalizing MPI"
 // does for multi-rank benchmarks), and nil in a plain go test process.
 func World() *mpi.Comm { return world }
 
+// BenchWorld returns the world communicator of a multi-rank benchmark,
+// after checking that every rank runs the same number of iterations: a
+// different b.N on one rank would leave the others waiting in a collective
+// forever. Outside a multi-rank run it skips the benchmark. Run multi-rank
+// benchmarks with a fixed iteration count, as scripts/bench.sh does:
+//
+//	DPMPI_MPITEST_CHILD=1 mpirun -np 2 ./pkg.test -test.run='^$' -test.bench=X -test.benchtime=100x
+func BenchWorld(b *testing.B) *mpi.Comm {
+	b.Helper()
+	if world == nil {
+		b.Skip("multi-rank benchmark: run it under mpirun with DPMPI_MPITEST_CHILD=1 and a fixed -test.benchtime=Nx (scripts/bench.sh does)")
+	}
+	n := []float64{float64(b.N)}
+	if err := world.AllreduceSum(n); err != nil {
+		b.Fatal(err)
+	}
+	if n[0] != float64(b.N*world.Size()) {
+		b.Fatalf("mpitest: ranks disagree on b.N (this rank %d, sum over ranks %v): use a fixed -test.benchtime=Nx", b.N, n[0])
+	}
+	return world
+}
+
 // Run runs body on every rank of a real MPI job, once for each rank count in
 // nps (Singleton for a binary started without a launcher). Inside a
 // re-executed rank it just calls body with the world communicator.

@@ -36,10 +36,11 @@ go vet -tags mpich ./mpi/...
 # gotest NAME ARGS... runs go test -v, keeps the full log, and prints the
 # package results, the multi-rank subtests (np=N) and any failure.
 gotest() {
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	echo "== go test $*"
 	if go test -v "$@" > "$log/$name.log" 2>&1; then
+		echo "   ($((SECONDS - t0)) s)"
 		grep -E '^(ok|FAIL|---|\s+--- (PASS|FAIL): \S+/(np=[0-9]+|singleton)\b)|mpitest: WARNING' "$log/$name.log" | grep -vE '^--- PASS' || true
 	else
 		grep -E '^(ok|FAIL|\s*--- FAIL|panic:)' "$log/$name.log" || true

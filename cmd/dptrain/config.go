@@ -26,6 +26,7 @@ type config struct {
 
 	Optimizer   string
 	LR          float64
+	LRSchedule  string
 	Momentum    float64
 	WeightDecay float64
 
@@ -121,6 +122,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.Var(&norms, "max-grad-norms", "explicit per-layer thresholds `C1,C2,...`, one per layer (cnn: 4, mlp: 2); implies --clipping per-layer")
 	fs.StringVar(&c.Optimizer, "optimizer", "sgd", "wrapped optimizer: sgd (with --momentum) or adam")
 	fs.Float64Var(&c.LR, "lr", 0.1, "learning rate")
+	fs.StringVar(&c.LRSchedule, "lr-schedule", "constant", "learning-rate schedule over the planned steps: constant, or cosine (lr·(1+cos(π·t/T))/2 at step t of T)")
 	fs.Float64Var(&c.Momentum, "momentum", 0, "SGD momentum")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "L2 weight decay of the wrapped optimizer")
 	fs.Float64Var(&batch, "batch-size", 0, "expected global (logical) batch size `B`; the sample rate is q = B/N. Give this or --sample-rate (default B = 256)")
@@ -221,6 +223,11 @@ func (c *config) validate(set map[string]bool) error {
 	case "sgd", "adam":
 	default:
 		return fmt.Errorf("--optimizer %q: want sgd or adam", c.Optimizer)
+	}
+	switch c.LRSchedule {
+	case "constant", "cosine":
+	default:
+		return fmt.Errorf("--lr-schedule %q: want constant or cosine", c.LRSchedule)
 	}
 	switch c.Accountant {
 	case "rdp", "prv":

@@ -31,6 +31,7 @@ type runIdentity struct {
 	Thresholds    []float64
 	Optimizer     string
 	LR            float64
+	LRSchedule    string
 	Momentum      float64
 	WeightDecay   float64
 	World         int

@@ -301,10 +301,25 @@ func (t *trainer) setup() error {
 		return err
 	}
 	t.id = runIdentity{Model: c.Model, Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
-		LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
+		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.q, Sigma: t.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
 		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure}
 	return nil
+}
+
+// setLR applies the learning-rate schedule for the step about to run (a
+// function of the step index only, so a resumed run follows it exactly).
+func (t *trainer) setLR() {
+	lr := t.c.LR
+	if t.c.LRSchedule == "cosine" {
+		lr *= 0.5 * (1 + math.Cos(math.Pi*float64(t.step)/float64(t.total)))
+	}
+	switch u := t.opt.Updater().(type) {
+	case *optimizer.SGD:
+		u.LR = lr
+	case *optimizer.Adam:
+		u.LR = lr
+	}
 }
 
 // dpOptimizer is what the training loop needs from the DP optimizers.
@@ -485,6 +500,9 @@ func (t *trainer) resume() error {
 	var entries []ledgerEntry
 	if err := json.Unmarshal(blob[i+1:], &entries); err != nil {
 		return err
+	}
+	if s.ID.LRSchedule == "" {
+		s.ID.LRSchedule = "constant" // checkpoints written before --lr-schedule existed
 	}
 	if err := s.ID.mismatch(t.id); err != nil {
 		return err
@@ -746,6 +764,7 @@ func (t *trainer) loop() (stopReason, error) {
 			return stopBudget, nil
 		}
 
+		t.setLR()
 		batch = t.sampler.Next(batch)
 		t.samples += float64(len(batch))
 		m := maxPhys

@@ -242,7 +242,7 @@ func ckptStep(dir string) int {
 func resumeArgs(out string, extra ...string) []string {
 	return base(out, append([]string{"--train-limit", "512", "--test-limit", "64", "--batch-size", "64",
 		"--steps", "30", "--sigma", "1.1", "--max-grad-norm", "1", "--lr", "0.2", "--momentum", "0.9",
-		"--max-physical-batch", "20", "--checkpoint-every", "4", "--seed", "11"}, extra...)...)
+		"--max-physical-batch", "20", "--checkpoint-every", "4", "--seed", "11", "--lr-schedule", "cosine"}, extra...)...)
 }
 
 // uninterrupted runs the reference for the resume tests once per test.

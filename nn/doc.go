@@ -41,7 +41,7 @@
 // floating-point operations, as mixed ghost clipping does.
 //
 // Matrix products go through gonum's BLAS (blas64), pure Go by default.
-// Building with -tags openblas routes them to OpenBLAS through cgo instead
+// Building with -tags openblas routes them to OpenBLAS through gonum's netlib binding instead
 // (Debian: apt-get install libopenblas-dev); OPENBLAS_NUM_THREADS sets its
 // thread count. Per-sample loops run on GOMAXPROCS goroutines over fixed
 // sample ranges, so results are bit-identical whatever the scheduling.

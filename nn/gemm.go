@@ -1,5 +1,3 @@
-//go:build !openblas
-
 package nn
 
 import (
@@ -7,11 +5,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
-// BLASBackend names the BLAS implementation the package was built with:
-// "gonum" (pure Go, the default) or "openblas" (build tag openblas).
-const BLASBackend = "gonum"
-
-// gemm computes c = alpha·op(a)·op(b) + beta·c.
+// gemm computes c = alpha·op(a)·op(b) + beta·c through gonum's blas64, which
+// is pure Go by default and OpenBLAS with the build tag openblas.
 func gemm(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
 	blas64.Gemm(tA, tB, alpha, a, b, beta, c)
 }

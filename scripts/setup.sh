@@ -3,10 +3,11 @@
 # everything is present (safe to run again). Needs root for apt-get.
 #
 #   Open MPI (default build) and MPICH (-tags mpich), pkg-config and gcc for
-#   cgo, and the Fashion-MNIST data set (/usr/share/datasets/fashion-mnist).
+#   cgo, OpenBLAS for the optional -tags openblas build of nn, and the
+#   Fashion-MNIST data set (/usr/share/datasets/fashion-mnist).
 set -euo pipefail
 
-packages=(gcc libc6-dev pkg-config libopenmpi-dev openmpi-bin libmpich-dev mpich dataset-fashion-mnist)
+packages=(gcc libc6-dev pkg-config libopenmpi-dev openmpi-bin libmpich-dev mpich libopenblas-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

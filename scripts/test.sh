@@ -2,7 +2,8 @@
 # The project's test command: set-up, formatting, vet, every package's tests
 # (multi-rank ones under real mpirun with 1-4 ranks), the race detector on the
 # concurrent and MPI-facing packages, an MPICH build with its tests under
-# mpirun.mpich, and the Slurm tests on a local single-node Slurm.
+# mpirun.mpich, the nn tests on OpenBLAS (-tags openblas), and the Slurm tests
+# on a local single-node Slurm.
 #
 #   scripts/test.sh                 everything
 #   DPMPI_NO_SLURM=1 scripts/test.sh   without bringing up Slurm (its tests then skip)
@@ -53,5 +54,6 @@ gotest() {
 gotest all -count=1 ./...
 gotest race -count=1 -race $(go list ./mpi/... ./optimizer/... ./perlayer/... ./simple/... 2>/dev/null)
 gotest mpich -count=1 -tags mpich ./mpi/...
+gotest openblas -count=1 -tags openblas ./nn/...
 
 echo "== all tests passed in $((SECONDS - start)) s"

@@ -41,9 +41,9 @@
 // floating-point operations, as mixed ghost clipping does.
 //
 // Matrix products go through gonum's BLAS (blas64), pure Go by default.
-// Building with -tags openblas routes them to OpenBLAS through gonum's netlib binding instead
-// (Debian: apt-get install libopenblas-dev); OPENBLAS_NUM_THREADS sets its
-// thread count. Per-sample loops run on GOMAXPROCS goroutines over fixed
+// Building with -tags openblas routes them to OpenBLAS through gonum's
+// netlib binding instead (Debian: apt-get install libopenblas-dev);
+// OPENBLAS_NUM_THREADS sets its thread count. Per-sample loops run on GOMAXPROCS goroutines over fixed
 // sample ranges, so results are bit-identical whatever the scheduling.
 // Buffers are sized for the largest batch seen and reused; a steady-state
 // step's only allocations are the small ones of starting goroutines (and of

@@ -114,16 +114,31 @@ func NewImages(images, labels *IDX, classes int) (*Images, error) {
 // FashionMNISTDir. Files may be gzip-compressed (train-images-idx3-ubyte.gz,
 // …) or raw (the same names without .gz).
 func LoadFashionMNIST(dir string, train bool) (*Images, error) {
-	if dir == "" {
-		dir = os.Getenv(FashionMNISTEnv)
+	d, err := LoadIDXSplit(dir, train)
+	if err != nil {
+		return nil, err
 	}
-	if dir == "" {
-		dir = FashionMNISTDir
-	}
-	prefix := "t10k"
 	want := 10000
 	if train {
-		prefix, want = "train", 60000
+		want = 60000
+	}
+	if d.N != want {
+		return nil, fmt.Errorf("data: Fashion-MNIST in %s: %d images of 28x28, want %d; use LoadIDXSplit for a subset or another data set in the same layout", resolveDir(dir), d.N, want)
+	}
+	return d, nil
+}
+
+// LoadIDXSplit loads the training or test split of any 10-class data set
+// of 28×28 images in Fashion-MNIST's file layout (train-images-idx3-ubyte,
+// train-labels-idx1-ubyte, t10k-…, each optionally gzip-compressed) from
+// dir, whatever its size, normalised with FashionMNISTMean and
+// FashionMNISTStd. An empty dir means $DPMPI_FASHION_MNIST if set, else
+// FashionMNISTDir.
+func LoadIDXSplit(dir string, train bool) (*Images, error) {
+	dir = resolveDir(dir)
+	prefix := "t10k"
+	if train {
+		prefix = "train"
 	}
 	read := func(base string) (*IDX, error) {
 		for _, name := range []string{base + ".gz", base} {
@@ -145,11 +160,23 @@ func LoadFashionMNIST(dir string, train bool) (*Images, error) {
 	}
 	d, err := NewImages(im, lb, 10)
 	if err != nil {
-		return nil, fmt.Errorf("data: Fashion-MNIST in %s: %w", dir, err)
+		return nil, fmt.Errorf("data: %s split in %s: %w", prefix, dir, err)
 	}
-	if d.N != want || d.Rows != 28 || d.Cols != 28 {
-		return nil, fmt.Errorf("data: Fashion-MNIST in %s: %d images of %dx%d, want %d of 28x28", dir, d.N, d.Rows, d.Cols, want)
+	if d.Rows != 28 || d.Cols != 28 {
+		return nil, fmt.Errorf("data: %s split in %s: images are %dx%d, want 28x28", prefix, dir, d.Rows, d.Cols)
 	}
 	d.Mean, d.Std = FashionMNISTMean, FashionMNISTStd
 	return d, nil
+}
+
+// resolveDir applies the default data directory: $DPMPI_FASHION_MNIST, then
+// FashionMNISTDir.
+func resolveDir(dir string) string {
+	if dir == "" {
+		dir = os.Getenv(FashionMNISTEnv)
+	}
+	if dir == "" {
+		dir = FashionMNISTDir
+	}
+	return dir
 }

@@ -99,50 +99,16 @@ func limit(d *data.Images, n int) *data.Images {
 	return &c
 }
 
-// loadData reads the training and test splits. It reads the IDX files itself
-// (rather than data.LoadFashionMNIST, which insists on the full 60,000/10,000
-// images) so that any 28×28, 10-class dataset in Fashion-MNIST's file layout
-// works, for instance a small one for tests.
+// loadData reads the training and test splits with data.LoadIDXSplit, so
+// that any 28×28, 10-class data set in Fashion-MNIST's file layout works (a
+// small one for tests, for instance), and applies --train-limit/--test-limit.
 func loadData(c *config) (train, test *data.Images, err error) {
-	dir := c.DataDir
-	if dir == "" {
-		dir = os.Getenv(data.FashionMNISTEnv)
-	}
-	if dir == "" {
-		dir = data.FashionMNISTDir
-	}
-	load := func(prefix string) (*data.Images, error) {
-		read := func(name string) (*data.IDX, error) {
-			p := filepath.Join(dir, name)
-			if _, err := os.Stat(p + ".gz"); err == nil {
-				p += ".gz"
-			}
-			return data.ReadIDXFile(p)
-		}
-		im, err := read(prefix + "-images-idx3-ubyte")
-		if err != nil {
-			return nil, err
-		}
-		lb, err := read(prefix + "-labels-idx1-ubyte")
-		if err != nil {
-			return nil, err
-		}
-		d, err := data.NewImages(im, lb, 10)
-		if err != nil {
-			return nil, err
-		}
-		if d.Rows != 28 || d.Cols != 28 {
-			return nil, fmt.Errorf("%s images are %dx%d, the models need 28x28", prefix, d.Rows, d.Cols)
-		}
-		d.Mean, d.Std = data.FashionMNISTMean, data.FashionMNISTStd
-		return d, nil
-	}
-	train, err = load("train")
+	train, err = data.LoadIDXSplit(c.DataDir, true)
 	if err == nil {
-		test, err = load("t10k")
+		test, err = data.LoadIDXSplit(c.DataDir, false)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading Fashion-MNIST from %s: %w\n  install it with `apt-get install dataset-fashion-mnist` (or run scripts/setup.sh), or point --data-dir or $%s at a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or raw)", dir, err, data.FashionMNISTEnv)
+		return nil, nil, fmt.Errorf("loading the data set: %w\n  or run scripts/setup.sh; --data-dir or $%s may point at a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or raw)", err, data.FashionMNISTEnv)
 	}
 	return limit(train, c.TrainLimit), limit(test, c.TestLimit), nil
 }

@@ -87,7 +87,14 @@ bench_perlayer() {
 
 bench_nn() {
 	echo "== nn: training step at batch 256, samples/s (Opacus on these machines: MLP 68000 non-private, 780 DP; CNN 25000 non-private, 6500 DP)"
-	GOMAXPROCS=2 go test -run '^$' -bench . -benchtime=2s -count=1 ./nn | grep -E '^Benchmark' |
+	echo "-- pure Go (gonum BLAS)"
+	nn_table
+	echo "-- OpenBLAS (-tags openblas)"
+	nn_table -tags openblas
+}
+
+nn_table() {
+	GOMAXPROCS=2 go test "$@" -run '^$' -bench . -benchtime=2s -count=1 ./nn | grep -E '^Benchmark' |
 		awk '{name=$1; for(i=1;i<=NF;i++) if($i=="samples/s") sps=$(i-1);
 			ref=""; if(name ~ /MLPNonPrivate/) ref=68000; else if(name ~ /MLP/) ref=780;
 			else if(name ~ /CNNNonPrivate/) ref=25000; else if(name ~ /CNN/) ref=6500;

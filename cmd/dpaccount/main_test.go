@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dpmpi/dpmpi/accountant"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -99,4 +102,62 @@ func TestCurveAndLedger(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "torn") {
 		t.Errorf("torn ledger: exit %d, %s", code, errs)
 	}
+}
+
+// dptrain's ledger is an accountant.Ledger whose records carry the step
+// number and a fingerprint tag; a step re-executed after a crash from a
+// different state has two records, and both count.
+func TestLedgerWithStepsAndTags(t *testing.T) {
+	const sigma, q, delta = 1.1, 256.0 / 60000, 1e-5
+	path := filepath.Join(t.TempDir(), "ledger.jsonl")
+	l, err := accountant.CreateLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		step int
+		tag  string
+	}{{1, "3f2a91c0e5d4b7a8c9d0e1f2"}, {2, "77aa01"}, {3, "0b1c2d"}, {3, "9e8f7a"}, {4, "1234ab"}} {
+		if err := l.AppendRecord(accountant.LedgerRecord{NoiseMultiplier: sigma, SampleRate: q, Step: r.step, Tag: r.tag}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := accountant.RDP{}.Epsilon(accountant.History{{NoiseMultiplier: sigma, SampleRate: q, Steps: 5}}, delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, args ...string) {
+		t.Helper()
+		code, out, errs := runCLI(append([]string{"ledger", path, "--delta", "1e-5", "--accountant", "rdp", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errs)
+		}
+		var v struct {
+			Epsilon float64 `json:"epsilon"`
+			Steps   int     `json:"steps"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err, out)
+		}
+		if v.Steps != 5 || math.Abs(v.Epsilon-want) > 1e-12*want {
+			t.Errorf("%s: ε = %v over %d steps, want %v over 5", name, v.Epsilon, v.Steps, want)
+		}
+	}
+	check("intact")
+
+	// A crash while writing step 5 leaves a line without its newline.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("6 1.1 0.0042 step=5 tag=ab")
+	f.Close()
+	code, _, errs := runCLI("ledger", path, "--delta", "1e-5")
+	if code == 0 || !strings.Contains(errs, "torn") || !strings.Contains(errs, "line 7") {
+		t.Errorf("torn ledger: exit %d, %s", code, errs)
+	}
+	check("after --repair", "--repair")
 }

@@ -207,7 +207,7 @@ func (t *trainer) fresh() error {
 	if _, err := os.Stat(ck); err == nil {
 		return fmt.Errorf("a checkpoint already exists at %s: continue that run with --resume, or choose another --out/--checkpoint-dir", ck)
 	}
-	l, err := createLedger(t.c.Ledger, t.c.Delta)
+	l, err := createLedger(t.c.Ledger)
 	if err != nil {
 		return err
 	}

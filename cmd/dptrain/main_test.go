@@ -217,9 +217,9 @@ func initWeights(t *testing.T) []float64 {
 	return a.Params
 }
 
-func readLedgerT(t *testing.T, path string) []ledgerEntry {
+func readLedgerT(t *testing.T, path string) []accountant.LedgerRecord {
 	t.Helper()
-	e, _, torn, err := readLedger(path)
+	e, torn, err := readLedger(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func resumeArgs(out string, extra ...string) []string {
 }
 
 // uninterrupted runs the reference for the resume tests once per test.
-func uninterrupted(t *testing.T, dir string) ([]float64, []ledgerEntry) {
+func uninterrupted(t *testing.T, dir string) ([]float64, []accountant.LedgerRecord) {
 	out := filepath.Join(dir, "ref")
 	mustRun(t, 2, resumeArgs(out)...)
 	return weights(t, filepath.Join(out, "weights.bin")), readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
@@ -286,7 +286,7 @@ func startAndWaitCheckpoint(t *testing.T, out string, min int, extra ...string) 
 	return cmd, &buf
 }
 
-func sameLedger(t *testing.T, got, want []ledgerEntry) {
+func sameLedger(t *testing.T, got, want []accountant.LedgerRecord) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("ledger holds %d entries, the uninterrupted run's %d", len(got), len(want))
@@ -316,7 +316,7 @@ func TestResume(t *testing.T) {
 		cmd, buf := startAndWaitCheckpoint(t, out, 8, "--checkpoint-every", "8")
 		lp := filepath.Join(out, "checkpoints", "ledger.jsonl")
 		for deadline := time.Now().Add(60 * time.Second); ; {
-			if e, _, _, err := readLedger(lp); err == nil && len(e) >= 11 {
+			if e, _, err := readLedger(lp); err == nil && len(e) >= 11 {
 				break
 			}
 			if time.Now().After(deadline) {

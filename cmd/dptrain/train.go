@@ -148,8 +148,8 @@ type trainer struct {
 	sampler     *data.Sampler
 	noiseSrc    *rand.PCG
 	acct        *accountant.Accountant
-	ledger      *ledger
-	pending     map[int]string // ledger entries beyond the checkpoint: step → state
+	ledger      *accountant.Ledger
+	pending     map[int]string // ledger records beyond the checkpoint: step → fingerprint
 	id          runIdentity
 
 	q, sigma   float64
@@ -350,7 +350,7 @@ func (t *trainer) hook(sigma float64, k int) error {
 	}
 	q := t.q * float64(k)
 	if t.ledger != nil {
-		if err := t.ledger.Append(ledgerEntry{Step: t.step + 1, Sigma: sigma, Q: q, State: t.nextState}); err != nil {
+		if err := t.ledger.AppendRecord(accountant.LedgerRecord{NoiseMultiplier: sigma, SampleRate: q, Step: t.step + 1, Tag: t.nextState}); err != nil {
 			return err
 		}
 	}
@@ -437,8 +437,9 @@ func (t *trainer) resume() error {
 		s, err := loadCheckpoint(t.c.CheckpointDir)
 		if err == nil {
 			if blob, err = s.encode(); err == nil {
-				if t.ledger, _, err = openLedger(t.c.Ledger); err == nil {
-					lb, _ := json.Marshal(t.ledger.entries)
+				var recs []accountant.LedgerRecord
+				if t.ledger, recs, _, err = openLedger(t.c.Ledger); err == nil {
+					lb, _ := json.Marshal(recs)
 					blob = append(blob, 0)
 					blob = append(blob, lb...)
 				}
@@ -463,7 +464,7 @@ func (t *trainer) resume() error {
 	if err != nil {
 		return err
 	}
-	var entries []ledgerEntry
+	var entries []accountant.LedgerRecord
 	if err := json.Unmarshal(blob[i+1:], &entries); err != nil {
 		return err
 	}
@@ -479,14 +480,17 @@ func (t *trainer) resume() error {
 	// Ledger reconciliation: every step 1..s.Step must be in the ledger.
 	seen := map[int]bool{}
 	t.pending = map[int]string{}
-	for _, e := range entries {
-		if e.Sigma != t.sigma || e.Q != t.q {
-			return fmt.Errorf("--resume: ledger %s entry for step %d has σ=%v q=%v, this run σ=%v q=%v", t.c.Ledger, e.Step, e.Sigma, e.Q, t.sigma, t.q)
+	for i, e := range entries {
+		if e.Step <= 0 {
+			return fmt.Errorf("--resume: ledger %s record %d has no step number, so it was not written by dptrain; refusing to guess the privacy spent", t.c.Ledger, i+1)
+		}
+		if e.NoiseMultiplier != t.sigma || e.SampleRate != t.q {
+			return fmt.Errorf("--resume: ledger %s entry for step %d has σ=%v q=%v, this run σ=%v q=%v", t.c.Ledger, e.Step, e.NoiseMultiplier, e.SampleRate, t.sigma, t.q)
 		}
 		if e.Step <= s.Step {
 			seen[e.Step] = true
 		} else {
-			t.pending[e.Step] = e.State
+			t.pending[e.Step] = e.Tag
 		}
 	}
 	if len(seen) < s.Step {
@@ -501,7 +505,7 @@ func (t *trainer) resume() error {
 	}
 	// The accountant continues from the ledger: every entry counts.
 	for _, e := range entries {
-		if err := t.acct.Step(e.Sigma, e.Q); err != nil {
+		if err := t.acct.Step(e.NoiseMultiplier, e.SampleRate); err != nil {
 			return err
 		}
 	}

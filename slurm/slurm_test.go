@@ -490,7 +490,7 @@ done
 [[ -n $stop ]] || { echo "fake-dptrain rank=$rank: no signal within 90 s"; exit 5; }
 mkdir -p "$ckpt"
 if [[ -n ${FAKE_NO_CKPT:-} ]]; then
-	echo "entry" >>"$ckpt/ledger.jsonl"
+	echo "entry" >>"$ckpt/ledger.txt"
 	echo "fake-dptrain rank=$rank got SIG$stop, wrote no checkpoint"
 	exit 0
 fi

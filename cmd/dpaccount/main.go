@@ -10,7 +10,7 @@
 //	dpaccount ledger  FILE --delta D [--accountant …] [--repair] [--json]
 //
 // The ledger subcommand reads an accountant.Ledger file, such as the one
-// dptrain writes to <checkpoint-dir>/ledger.jsonl; every record counts as
+// dptrain writes to <checkpoint-dir>/ledger.txt; every record counts as
 // one step, including a step that a resumed run recorded twice.
 //
 // Errors go to standard error with exit status 2 for bad arguments and 1
@@ -41,7 +41,7 @@ subcommands:
   epsilon   ε spent by a history              (--sample-rate --noise-multiplier --steps | --history) --delta
   sigma     noise multiplier for a target ε    --target-epsilon --delta --sample-rate (--steps | --epochs)
   curve     ε against steps/epochs, CSV/JSON/plot
-  ledger    ε of the steps recorded in a ledger file (e.g. dptrain's <checkpoint-dir>/ledger.jsonl)
+  ledger    ε of the steps recorded in a ledger file (e.g. dptrain's <checkpoint-dir>/ledger.txt)
 run "dpaccount SUBCOMMAND -h" for its flags`
 
 // usageError marks errors in the command line (exit status 2).

@@ -109,7 +109,7 @@ func TestCurveAndLedger(t *testing.T) {
 // different state has two records, and both count.
 func TestLedgerWithStepsAndTags(t *testing.T) {
 	const sigma, q, delta = 1.1, 256.0 / 60000, 1e-5
-	path := filepath.Join(t.TempDir(), "ledger.jsonl")
+	path := filepath.Join(t.TempDir(), "ledger.txt")
 	l, err := accountant.CreateLedger(path)
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.CheckpointDir, "checkpoint-dir", "", "checkpoint directory (default <out>/checkpoints)")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 50, "write a checkpoint every `K` logical steps (0: only at the end and on SIGTERM/SIGUSR1)")
 	fs.BoolVar(&c.Resume, "resume", false, "continue from the checkpoint in --checkpoint-dir, exactly (same sampling and noise as an uninterrupted run)")
-	fs.StringVar(&c.Ledger, "ledger", "", "privacy ledger (accountant.Ledger format, read by dpaccount ledger), one record written and fsynced before each update (default <checkpoint-dir>/ledger.jsonl)")
+	fs.StringVar(&c.Ledger, "ledger", "", "privacy ledger (accountant.Ledger format, read by dpaccount ledger), one record written and fsynced before each update (default <checkpoint-dir>/ledger.txt)")
 	fs.StringVar(&c.Metrics, "metrics", "", "metrics file, JSON lines: step, epoch, loss, test accuracy, ε (default <out>/metrics.jsonl)")
 	fs.StringVar(&c.WeightsOut, "weights-out", "", "final weights file (default <out>/weights.bin; format in docs/dptrain.md)")
 	fs.StringVar(&c.Plot, "plot", "", "privacy curve PNG (ε against epoch, RDP and PRV) written at the end (default <out>/privacy.png; \"none\" to skip)")
@@ -183,7 +183,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		c.CheckpointDir = filepath.Join(c.Out, "checkpoints")
 	}
 	if c.Ledger == "" {
-		c.Ledger = filepath.Join(c.CheckpointDir, "ledger.jsonl")
+		c.Ledger = filepath.Join(c.CheckpointDir, "ledger.txt")
 	}
 	if c.Metrics == "" {
 		c.Metrics = filepath.Join(c.Out, "metrics.jsonl")

@@ -13,7 +13,7 @@ import (
 // newline: that step's update was never applied, so the line is dropped (and
 // truncated away before appending); damage anywhere else is refused.
 func TestLedgerTornAndDamaged(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "ledger.jsonl")
+	p := filepath.Join(t.TempDir(), "ledger.txt")
 	l, err := createLedger(p)
 	if err != nil {
 		t.Fatal(err)

@@ -249,7 +249,7 @@ func resumeArgs(out string, extra ...string) []string {
 func uninterrupted(t *testing.T, dir string) ([]float64, []accountant.LedgerRecord) {
 	out := filepath.Join(dir, "ref")
 	mustRun(t, 2, resumeArgs(out)...)
-	return weights(t, filepath.Join(out, "weights.bin")), readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
+	return weights(t, filepath.Join(out, "weights.bin")), readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt"))
 }
 
 // children returns the pids of the processes mpirun started.
@@ -314,7 +314,7 @@ func TestResume(t *testing.T) {
 		// the checkpoint at step 8, so that the resumed run re-executes steps
 		// the ledger already holds.
 		cmd, buf := startAndWaitCheckpoint(t, out, 8, "--checkpoint-every", "8")
-		lp := filepath.Join(out, "checkpoints", "ledger.jsonl")
+		lp := filepath.Join(out, "checkpoints", "ledger.txt")
 		for deadline := time.Now().Add(60 * time.Second); ; {
 			if e, _, err := readLedger(lp); err == nil && len(e) >= 11 {
 				break
@@ -336,7 +336,7 @@ func TestResume(t *testing.T) {
 			t.Fatalf("the killed job exited 0:\n%s", buf)
 		}
 		ck := ckptStep(filepath.Join(out, "checkpoints"))
-		led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
+		led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt"))
 		if ck < 8 || ck >= 30 {
 			t.Fatalf("checkpoint at step %d after the kill; want a run killed midway", ck)
 		}
@@ -351,7 +351,7 @@ func TestResume(t *testing.T) {
 		if d := maxDiff(weights(t, filepath.Join(out, "weights.bin")), refW); d != 0 {
 			t.Errorf("resumed weights differ from the uninterrupted run's by %g", d)
 		}
-		sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl")), refL)
+		sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt")), refL)
 	})
 
 	// SIGTERM to one rank only (as if only it were told): all ranks must
@@ -381,7 +381,7 @@ func TestResume(t *testing.T) {
 				t.Fatalf("no stop message:\n%s", buf)
 			}
 			ck := ckptStep(filepath.Join(out, "checkpoints"))
-			led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
+			led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt"))
 			if ck <= 0 || ck >= 30 || len(led) != ck {
 				t.Fatalf("after %s: checkpoint step %d, ledger %d entries; want equal and midway", sig.name, ck, len(led))
 			}
@@ -389,7 +389,7 @@ func TestResume(t *testing.T) {
 			if d := maxDiff(weights(t, filepath.Join(out, "weights.bin")), refW); d != 0 {
 				t.Errorf("resumed weights differ from the uninterrupted run's by %g", d)
 			}
-			sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl")), refL)
+			sameLedger(t, readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt")), refL)
 		})
 	}
 }
@@ -455,7 +455,7 @@ func TestBadInput(t *testing.T) {
 		out := filepath.Join(dir, "spent")
 		copyDir(t, good, out)
 		s, _ := loadCheckpoint(filepath.Join(out, "checkpoints"))
-		var h = readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
+		var h = readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt"))
 		eps, err := epsFor(mustMech(t), 1, 32.0/128, len(h), 1e-5)
 		if err != nil || s == nil {
 			t.Fatal(err)
@@ -469,7 +469,7 @@ func TestBadInput(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "budget guard: stopped after step 3 of 10") {
 			t.Fatalf("exit %d, want a stop after step 3:\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
-		if n := len(readLedgerT(t, filepath.Join(dir, "guard", "checkpoints", "ledger.jsonl"))); n != 3 {
+		if n := len(readLedgerT(t, filepath.Join(dir, "guard", "checkpoints", "ledger.txt"))); n != 3 {
 			t.Errorf("ledger holds %d steps, want 3", n)
 		}
 	})
@@ -488,11 +488,11 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := fileHash(t, p)
-			ledBefore := fileHash(t, filepath.Join(out, "checkpoints", "ledger.jsonl"))
+			ledBefore := fileHash(t, filepath.Join(out, "checkpoints", "ledger.txt"))
 			wBefore := fileHash(t, filepath.Join(out, "weights.bin"))
 			r := runJob(t, 2, small(filepath.Base(out), "--sigma", "1", "--resume", "--steps", "6")...)
 			expect(t, r, 1, "refusing checkpoint", wantMsg[name])
-			if fileHash(t, p) != before || fileHash(t, filepath.Join(out, "checkpoints", "ledger.jsonl")) != ledBefore || fileHash(t, filepath.Join(out, "weights.bin")) != wBefore {
+			if fileHash(t, p) != before || fileHash(t, filepath.Join(out, "checkpoints", "ledger.txt")) != ledBefore || fileHash(t, filepath.Join(out, "weights.bin")) != wBefore {
 				t.Error("a file was changed after the checkpoint was refused")
 			}
 		})
@@ -510,7 +510,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("ledger behind the checkpoint", func(t *testing.T) {
 		out := filepath.Join(dir, "behind")
 		copyDir(t, good, out)
-		lp := filepath.Join(out, "checkpoints", "ledger.jsonl")
+		lp := filepath.Join(out, "checkpoints", "ledger.txt")
 		b, _ := os.ReadFile(lp)
 		lines := strings.SplitAfter(string(b), "\n")
 		os.WriteFile(lp, []byte(strings.Join(lines[:3], "")), 0o644) // header + 2 of 4 steps

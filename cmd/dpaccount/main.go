@@ -233,6 +233,16 @@ func epsilonOf(mech string, hist accountant.History, delta float64) (map[string]
 	return out, nil
 }
 
+// printEpsilonOf prints ε of hist for the flags' accountant and δ, as text
+// or JSON.
+func (h *historyFlags) printEpsilonOf(w io.Writer, hist accountant.History) error {
+	out, err := epsilonOf(h.mech, hist, h.delta)
+	if err != nil {
+		return err
+	}
+	return printEpsilon(w, out, h.json)
+}
+
 func printEpsilon(w io.Writer, out map[string]any, asJSON bool) error {
 	if asJSON {
 		return printJSON(w, out)
@@ -270,11 +280,7 @@ func cmdEpsilon(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out, err := epsilonOf(h.mech, hist, h.delta)
-	if err != nil {
-		return err
-	}
-	return printEpsilon(stdout, out, h.json)
+	return h.printEpsilonOf(stdout, hist)
 }
 
 func cmdSigma(args []string, stdout, stderr io.Writer) error {
@@ -356,11 +362,7 @@ func cmdLedger(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out, err := epsilonOf(h.mech, hist, h.delta)
-	if err != nil {
-		return err
-	}
-	return printEpsilon(stdout, out, h.json)
+	return h.printEpsilonOf(stdout, hist)
 }
 
 func cmdCurve(args []string, stdout, stderr io.Writer) error {

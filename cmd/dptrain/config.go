@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -204,40 +205,22 @@ func (c *config) validate(set map[string]bool) error {
 		}
 		return nil
 	}
-	switch c.Model {
-	case "cnn", "mlp":
-	default:
-		return fmt.Errorf("--model %q: want cnn or mlp", c.Model)
-	}
-	switch c.Clipping {
-	case "flat", "per-layer":
-	default:
-		return fmt.Errorf("--clipping %q: want flat or per-layer", c.Clipping)
-	}
-	switch c.DistOptimizer {
-	case "simple", "hooks":
-	default:
-		return fmt.Errorf("--dist-optimizer %q: want simple or hooks", c.DistOptimizer)
-	}
-	switch c.Optimizer {
-	case "sgd", "adam":
-	default:
-		return fmt.Errorf("--optimizer %q: want sgd or adam", c.Optimizer)
-	}
-	switch c.LRSchedule {
-	case "constant", "cosine":
-	default:
-		return fmt.Errorf("--lr-schedule %q: want constant or cosine", c.LRSchedule)
-	}
-	switch c.Accountant {
-	case "rdp", "prv":
-	default:
-		return fmt.Errorf("--accountant %q: want rdp or prv", c.Accountant)
-	}
-	switch c.Progress {
-	case "auto", "bar", "lines", "none":
-	default:
-		return fmt.Errorf("--progress %q: want auto, bar, lines or none", c.Progress)
+	for _, f := range []struct {
+		name, value string
+		allowed     []string
+	}{
+		{"model", c.Model, []string{"cnn", "mlp"}},
+		{"clipping", c.Clipping, []string{"flat", "per-layer"}},
+		{"dist-optimizer", c.DistOptimizer, []string{"simple", "hooks"}},
+		{"optimizer", c.Optimizer, []string{"sgd", "adam"}},
+		{"lr-schedule", c.LRSchedule, []string{"constant", "cosine"}},
+		{"accountant", c.Accountant, []string{"rdp", "prv"}},
+		{"progress", c.Progress, []string{"auto", "bar", "lines", "none"}},
+	} {
+		if !slices.Contains(f.allowed, f.value) {
+			last := len(f.allowed) - 1
+			return fmt.Errorf("--%s %q: want %s or %s", f.name, f.value, strings.Join(f.allowed[:last], ", "), f.allowed[last])
+		}
 	}
 	if c.Optimizer == "adam" && c.Momentum != 0 {
 		return errors.New("--momentum applies to --optimizer sgd only")

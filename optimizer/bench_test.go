@@ -67,6 +67,7 @@ func BenchmarkNoise(b *testing.B) {
 		secure bool
 	}{
 		{"plain", optimizer.NewSeededGenerator(1), false},
+		{"block", optimizer.NewBlockGenerator(1), false},
 		{"secure", sg, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

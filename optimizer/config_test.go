@@ -64,6 +64,7 @@ func TestValidation(t *testing.T) {
 		{"per-layer count", optimizer.PerLayerClipping([]float64{1, 2}), ok, []string{"2 per-layer clipping thresholds", "3 layers"}},
 		{"per-layer bad threshold", optimizer.PerLayerClipping([]float64{1, 0, 3}), ok, []string{"layer 1", `"bias"`, "is 0"}},
 		{"secure with seeded generator", flat, with(func(c *optimizer.Config) { c.SecureMode = true }), []string{"secure mode forbids a seeded generator"}},
+		{"secure with block generator", flat, with(func(c *optimizer.Config) { c.SecureMode = true; c.Generator = optimizer.NewBlockGenerator(1) }), []string{"secure mode forbids a seeded generator", "*optimizer.BlockGenerator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,9 +76,13 @@
 //
 // # Noise
 //
-// NewSeededGenerator(seed) gives a reproducible stream (PCG from
-// math/rand/v2, documented there). Secure mode uses a SecureGenerator
-// (ChaCha8 keyed from crypto/rand) and the four-draw construction of
-// AddNoise; a seeded generator is refused in secure mode. σ = 0 draws
-// nothing.
+// NewSeededGenerator(seed) gives a reproducible sequential stream (PCG from
+// math/rand/v2, documented there). NewBlockGenerator(seed) is reproducible
+// too but fills the noise in blocks of NoiseBlock coordinates on all
+// GOMAXPROCS goroutines, with the same result for any number of them; it is
+// the one to use for large models, where drawing the noise on rank 0 is on
+// every rank's critical path. Secure mode uses a SecureGenerator (ChaCha8
+// keyed from crypto/rand, per-block ChaCha8 keys drawn from it) and the
+// four-draw construction of AddNoise; seeded generators are refused in
+// secure mode. σ = 0 draws nothing.
 package optimizer

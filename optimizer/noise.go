@@ -2,8 +2,10 @@ package optimizer
 
 import (
 	crand "crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 )
 
 // Generator is a source of standard normal variates. *rand.Rand from
@@ -34,8 +36,19 @@ func NewSeededGenerator(seed uint64) *rand.Rand {
 // with 32 bytes from crypto/rand. It cannot be seeded by the caller. The
 // zero value is not usable; call NewSecureGenerator.
 type SecureGenerator struct {
-	r *rand.Rand
+	r       *rand.Rand
+	keys    [][32]byte      // per-block keys of the current AddNormal
+	streams []*chachaStream // one per goroutine, reused across calls
 }
+
+// chachaStream is a reusable ChaCha8-backed Generator for one goroutine.
+type chachaStream struct {
+	keys *[][32]byte
+	c    rand.ChaCha8
+	*rand.Rand
+}
+
+func (s *chachaStream) reseed(b int) { s.c.Seed((*s.keys)[b]) }
 
 // NewSecureGenerator returns a SecureGenerator keyed from the operating
 // system's entropy source. It fails only if crypto/rand fails.
@@ -50,20 +63,57 @@ func NewSecureGenerator() (*SecureGenerator, error) {
 // NormFloat64 returns a standard normal variate.
 func (g *SecureGenerator) NormFloat64() float64 { return g.r.NormFloat64() }
 
+// AddNormal adds std·N(0, 1) noise to every element of dst (see AddNoise for
+// secure). Each NoiseBlock-long block is drawn from its own ChaCha8 stream,
+// keyed with 32 bytes from the generator's main stream, so blocks can be
+// filled in parallel without weakening the generator.
+func (g *SecureGenerator) AddNormal(dst []float64, std float64, secure bool) {
+	if std == 0 {
+		return
+	}
+	nb := (len(dst) + NoiseBlock - 1) / NoiseBlock
+	if cap(g.keys) < nb {
+		g.keys = make([][32]byte, nb)
+	}
+	g.keys = g.keys[:nb]
+	for b := range g.keys {
+		for j := 0; j < 32; j += 8 {
+			binary.LittleEndian.PutUint64(g.keys[b][j:], g.r.Uint64())
+		}
+	}
+	for len(g.streams) < runtime.GOMAXPROCS(0) {
+		s := &chachaStream{keys: &g.keys}
+		s.Rand = rand.New(&s.c)
+		g.streams = append(g.streams, s)
+	}
+	fillBlocks(dst, func(w int) blockStream { return g.streams[w] }, std, secure)
+}
+
 // AddNoise adds independent N(0, std²) noise to every element of dst, drawn
-// from g. std = 0 adds nothing and draws nothing.
+// from g. std = 0 adds nothing and draws nothing. A g that implements
+// VectorGenerator (BlockGenerator, SecureGenerator) fills dst itself, in
+// parallel blocks; any other Generator is drawn from one variate at a time.
 //
-// In secure mode every call first draws one variate and discards it, then
-// each element receives (n₁+n₂+n₃+n₄)/2·std from four fresh draws, which is
-// again N(0, std²) but hides the gaps of a single floating-point Gaussian
-// sample (Holohan & Braghin 2021, as in Opacus's secure mode). Opacus draws
-// four whole tensors one after the other; here the four draws of an
-// element are consecutive, which gives the same distribution. Secure mode
-// costs about four times the draws.
+// In secure mode each element receives (n₁+n₂+n₃+n₄)/2·std from four fresh
+// draws, which is again N(0, std²) but hides the gaps of a single
+// floating-point Gaussian sample (Holohan & Braghin 2021, as in Opacus's
+// secure mode), and each stream first draws one variate and discards it.
+// Opacus draws four whole tensors one after the other; here the four draws
+// of an element are consecutive, which gives the same distribution. Secure
+// mode costs about four times the draws.
 func AddNoise(dst []float64, std float64, g Generator, secure bool) {
 	if std == 0 {
 		return
 	}
+	if v, ok := g.(VectorGenerator); ok {
+		v.AddNormal(dst, std, secure)
+		return
+	}
+	addNoiseSeq(dst, std, g, secure)
+}
+
+// addNoiseSeq is AddNoise drawing sequentially from g.
+func addNoiseSeq(dst []float64, std float64, g Generator, secure bool) {
 	if !secure {
 		for i := range dst {
 			dst[i] += std * g.NormFloat64()

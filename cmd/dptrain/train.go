@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,7 +145,7 @@ type trainer struct {
 	opt         dpOptimizer
 	ready       func(int, optimizer.GradSource) error // nil: clip after the whole backward pass
 	sampler     *data.Sampler
-	noiseSrc    *rand.PCG
+	noiseSrc    *optimizer.BlockGenerator
 	acct        *accountant.Accountant
 	ledger      *accountant.Ledger
 	pending     map[int]string // ledger records beyond the checkpoint: step → fingerprint
@@ -227,8 +226,8 @@ func (t *trainer) setup() error {
 	bw := t.q * float64(n) / float64(t.world)
 	cfg := optimizer.Config{NoiseMultiplier: t.sigma, ExpectedBatchSize: bw, SecureMode: c.Secure}
 	if !c.Secure {
-		t.noiseSrc = rand.NewPCG(c.Seed, 0x6e6f697365000000+uint64(t.rank))
-		cfg.Generator = rand.New(t.noiseSrc)
+		t.noiseSrc = optimizer.NewBlockGenerator(c.Seed ^ (0x6e6f697365000000 + uint64(t.rank)))
+		cfg.Generator = t.noiseSrc
 	}
 	var inner optimizer.Updater
 	if c.Optimizer == "sgd" {

@@ -52,15 +52,25 @@ func RDPPerStep(q, sigma, alpha float64) float64 {
 	return logAFrac(q, sigma, alpha) / (alpha - 1)
 }
 
-// logAInt is log A_α for integer α: a binomial sum in log space.
+// The kernels below repeat Opacus's arithmetic operation by operation,
+// with the glibc, Cephes and Faddeeva ports of libm.go, cephes.go and
+// faddeeva.go in place of Python's math module and scipy: the fractional
+// series cancels heavily, so any other rounding shows in the 11th digit.
+// Loop invariants that Python recomputes each iteration are hoisted; they
+// are deterministic, so the results are unchanged. The explicit float64
+// conversions keep the compiler from fusing a product into a following
+// addition, which Python does not do.
+
+// logAInt is log A_α for integer α: Opacus's binomial sum in log space.
 func logAInt(q, sigma float64, alpha int) float64 {
 	logA := math.Inf(-1)
-	lq, l1q := math.Log(q), math.Log(1-q)
-	s2 := 2 * (sigma * sigma)
+	lq, l1q := glibcLog(q), glibcLog(1-q)
+	s2 := 2 * glibcPow(sigma, 2)
+	na := float64(alpha)
 	for i := 0; i <= alpha; i++ {
 		fi := float64(i)
-		logCoef := math.Log(binomInt(alpha, i)) + fi*lq + float64(alpha-i)*l1q
-		s := logCoef + (fi*fi-fi)/s2
+		logCoef := glibcLog(scipyBinom(na, fi)) + float64(fi*lq) + float64(float64(alpha-i)*l1q)
+		s := logCoef + float64(i*i-i)/s2
 		logA = logAdd(logA, s)
 	}
 	return logA
@@ -71,21 +81,23 @@ func logAInt(q, sigma float64, alpha int) float64 {
 // series stops once both new terms are below e^−30, as in Opacus.
 func logAFrac(q, sigma, alpha float64) float64 {
 	logA0, logA1 := math.Inf(-1), math.Inf(-1)
-	z0 := sigma*sigma*math.Log(1/q-1) + 0.5
-	lq, l1q := math.Log(q), math.Log(1-q)
-	s2 := 2 * (sigma * sigma)
-	rs := math.Sqrt(2) * sigma
+	sig2 := glibcPow(sigma, 2)
+	z0 := float64(sig2*glibcLog(1/q-1)) + 0.5
+	lq, l1q := glibcLog(q), glibcLog(1-q)
+	s2 := 2 * sig2
+	rs := math.Sqrt2 * sigma
 	for i := 0; ; i++ {
-		logCoef, sign := logBinomFrac(alpha, i)
 		fi := float64(i)
+		coef := scipyBinom(alpha, fi)
+		logCoef := glibcLog(math.Abs(coef))
 		j := alpha - fi
-		logT0 := logCoef + fi*lq + j*l1q
-		logT1 := logCoef + j*lq + fi*l1q
+		logT0 := logCoef + float64(fi*lq) + float64(j*l1q)
+		logT1 := logCoef + float64(j*lq) + float64(fi*l1q)
 		logE0 := -math.Ln2 + logErfc((fi-z0)/rs)
 		logE1 := -math.Ln2 + logErfc((z0-j)/rs)
-		logS0 := logT0 + (fi*fi-fi)/s2 + logE0
-		logS1 := logT1 + (j*j-j)/s2 + logE1
-		if sign > 0 {
+		logS0 := logT0 + float64(i*i-i)/s2 + logE0
+		logS1 := logT1 + (float64(j*j)-j)/s2 + logE1
+		if coef > 0 {
 			logA0 = logAdd(logA0, logS0)
 			logA1 = logAdd(logA1, logS1)
 		} else {
@@ -120,10 +132,10 @@ type rdpConverter struct {
 
 func newRDPConverter(orders []float64, delta float64) rdpConverter {
 	c := rdpConverter{orders: orders, a: make([]float64, len(orders)), b: make([]float64, len(orders))}
-	ld := math.Log(delta)
+	ld := glibcLog(delta)
 	for k, al := range orders {
-		c.a[k] = (ld + math.Log(al)) / (al - 1)
-		c.b[k] = math.Log((al - 1) / al)
+		c.a[k] = (ld + glibcLog(al)) / (al - 1)
+		c.b[k] = glibcLog((al - 1) / al)
 	}
 	return c
 }

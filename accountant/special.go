@@ -3,20 +3,21 @@ package accountant
 import (
 	"errors"
 	"math"
-	"math/big"
 )
 
-// logAdd returns log(exp(x) + exp(y)) as Opacus's _log_add computes it.
+// logAdd returns log(exp(x) + exp(y)) as Opacus's _log_add computes it,
+// with glibc's exp and log1p.
 func logAdd(x, y float64) float64 {
 	a, b := math.Min(x, y), math.Max(x, y)
 	if math.IsInf(a, -1) {
 		return b
 	}
-	return math.Log1p(math.Exp(a-b)) + b
+	return glibcLog1p(glibcExp(a-b)) + b
 }
 
-// logSub returns log(exp(x) - exp(y)) as Opacus's _log_sub computes it.
-// It reports ok = false when x < y (the difference would be negative).
+// logSub returns log(exp(x) - exp(y)) as Opacus's _log_sub computes it,
+// with glibc's expm1 and log. It reports ok = false when x < y (the
+// difference would be negative), where Opacus raises ValueError.
 func logSub(x, y float64) (float64, bool) {
 	if x < y {
 		return 0, false
@@ -27,49 +28,17 @@ func logSub(x, y float64) (float64, bool) {
 	if x == y {
 		return math.Inf(-1), true
 	}
-	d := math.Expm1(x - y)
-	if math.IsInf(d, 1) {
+	d := glibcExpm1(x - y)
+	if math.IsInf(d, 1) { // Python's OverflowError
 		return x, true
 	}
-	return math.Log(d) + y, true
+	return glibcLog(d) + y, true
 }
 
-// logErfc returns log(erfc(x)), accurate deep into the right tail where
-// erfc underflows. It follows Opacus's _log_erfc, log 2 + log_ndtr(−√2·x),
-// with scipy's log_ndtr (log(erfcx(−t)/2) − t² for a < −1, else
-// log1p(−erfc(t)/2), t = a/√2), so that the rounding matches: the RDP series
-// cancels heavily and amplifies differences in the last bits.
+// logErfc returns log(erfc(x)) as Opacus's _log_erfc computes it:
+// log 2 + log_ndtr(−x·√2), with scipy's log_ndtr (see logNdtr).
 func logErfc(x float64) float64 {
-	a := -x * math.Sqrt2
-	t := a * (1 / math.Sqrt2)
-	var lnd float64
-	if a < -1 {
-		lnd = math.Log(erfcx(-t)/2) - t*t
-	} else {
-		lnd = math.Log1p(-math.Erfc(t) / 2)
-	}
-	return math.Ln2 + lnd
-}
-
-// erfcx returns the scaled complementary error function e^{x²}·erfc(x) for
-// x > 0.5, to a few ulps: e^{x²} is evaluated from the exact two-term split
-// of x², and the asymptotic series takes over where erfc underflows.
-func erfcx(x float64) float64 {
-	if x < 26 {
-		hi := x * x
-		lo := math.FMA(x, x, -hi)
-		return math.Exp(hi) * (1 + lo) * math.Erfc(x)
-	}
-	inv := 1 / (2 * x * x)
-	sum, term := 1.0, 1.0
-	for k := 1; k < 30; k++ {
-		term *= -float64(2*k-1) * inv
-		if math.Abs(term) < 1e-17*math.Abs(sum) {
-			break
-		}
-		sum += term
-	}
-	return sum / (x * math.SqrtPi)
+	return math.Ln2 + logNdtr(-x*math.Sqrt2)
 }
 
 // normCDF is Φ, the standard normal distribution function, computed like
@@ -87,93 +56,6 @@ func normCDF(a float64) float64 {
 		}
 	}
 	return y
-}
-
-// binomTable holds C(n, k) correctly rounded for n ≤ 64, which covers the
-// integer default orders; it is filled once and never written again.
-var binomTable = func() [65][]float64 {
-	var t [65][]float64
-	for n := range t {
-		t[n] = make([]float64, n+1)
-		for k := range t[n] {
-			t[n][k] = binomBig(n, k)
-		}
-	}
-	return t
-}()
-
-func binomBig(n, k int) float64 {
-	var b big.Int
-	b.Binomial(int64(n), int64(k))
-	f, _ := new(big.Float).SetInt(&b).Float64()
-	return f
-}
-
-// binomInt returns the binomial coefficient C(n, k) for integers 0 ≤ k ≤ n,
-// correctly rounded to float64.
-func binomInt(n, k int) float64 {
-	if n < len(binomTable) {
-		return binomTable[n][k]
-	}
-	return binomBig(n, k)
-}
-
-// logBinomFrac returns log|C(α, i)| and the sign of the generalised
-// binomial coefficient for real α and integer i ≥ 0. For i < 20 it uses the
-// product Π_{m=1..i} (α−i+m)/m, exactly as scipy's binom; beyond, the
-// log-gamma form log Γ(α+1) − log Γ(i+1) − log|Γ(α−i+1)|, whose terms are
-// vanishingly small in the RDP series.
-func logBinomFrac(alpha float64, i int) (logAbs float64, sign float64) {
-	if i < 20 {
-		num, den := 1.0, 1.0
-		k := float64(i)
-		for m := 1; m <= i; m++ {
-			num *= float64(m) + alpha - k
-			den *= float64(m)
-			if math.Abs(num) > 1e50 {
-				num /= den
-				den = 1
-			}
-		}
-		c := num / den
-		if c > 0 {
-			return math.Log(c), 1
-		}
-		return math.Log(-c), -1
-	}
-	// scipy: 1/(n+1)/beta(1+n−k, 1+k), with cephes beta: arguments ordered
-	// by magnitude, then Γ ratios (Go's Gamma is the cephes algorithm) or,
-	// beyond Γ's range, log-gamma.
-	k := float64(i)
-	a, b := 1+alpha-k, 1+k
-	if math.Abs(a) < math.Abs(b) {
-		a, b = b, a
-	}
-	y := a + b
-	const maxGam = 171.624376956302725
-	if math.Abs(y) > maxGam || math.Abs(a) > maxGam || math.Abs(b) > maxGam {
-		ly, sy := math.Lgamma(y)
-		lb, sb := math.Lgamma(b)
-		la, sa := math.Lgamma(a)
-		lbeta := la + (lb - ly)
-		sign := float64(sy * sb * sa)
-		// binom = 1/(n+1)/beta
-		return -lbeta - math.Log(math.Abs(alpha+1)), sign
-	}
-	gy, ga, gb := math.Gamma(y), math.Gamma(a), math.Gamma(b)
-	var beta float64
-	if math.Abs(math.Abs(ga)-math.Abs(gy)) > math.Abs(math.Abs(gb)-math.Abs(gy)) {
-		beta = gb / gy
-		beta *= ga
-	} else {
-		beta = ga / gy
-		beta *= gb
-	}
-	c := 1 / (alpha + 1) / beta
-	if c > 0 {
-		return math.Log(c), 1
-	}
-	return math.Log(-c), -1
 }
 
 var errNoSignChange = errors.New("no sign change in bracket")

@@ -8,7 +8,10 @@ package accountant
 // float64 conversions keep Go from fusing. The libm calls go to the glibc
 // ports of libm.go.
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 const (
 	cephesMaxGam  = 171.624376956302725
@@ -85,8 +88,37 @@ func cephesStirf(x float64) float64 {
 	return cephesSqtPi * y * w
 }
 
+// cephesIntTables holds Cephes's Gamma(n) for n = 1…171 and lgam(n) for
+// n = 1…lgamIntMax, the arguments 1+k of every binomial coefficient the RDP
+// series needs. They are computed once, by the same code, so a lookup
+// returns exactly what the computation would.
+type cephesIntTables struct {
+	gamma [172]float64
+	lgam  [lgamIntMax + 1]float64
+}
+
+const lgamIntMax = 1 << 13
+
+var cephesInts = sync.OnceValue(func() *cephesIntTables {
+	t := new(cephesIntTables)
+	for n := 1; n < len(t.gamma); n++ {
+		t.gamma[n] = cephesGammaCompute(float64(n))
+	}
+	for n := 1; n < len(t.lgam); n++ {
+		t.lgam[n], _ = cephesLgamCompute(float64(n))
+	}
+	return t
+})
+
 // cephesGamma returns Γ(x) as Cephes's Gamma.
 func cephesGamma(x float64) float64 {
+	if x >= 1 && x <= 171 && x == math.Trunc(x) {
+		return cephesInts().gamma[int(x)]
+	}
+	return cephesGammaCompute(x)
+}
+
+func cephesGammaCompute(x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return x
 	}
@@ -153,12 +185,19 @@ func cephesGammaSmall(x, z float64) float64 {
 
 // cephesLgam returns log|Γ(x)| and the sign of Γ(x) as Cephes's lgam_sgn.
 func cephesLgam(x float64) (float64, int) {
+	if x >= 1 && x <= lgamIntMax && x == math.Trunc(x) {
+		return cephesInts().lgam[int(x)], 1
+	}
+	return cephesLgamCompute(x)
+}
+
+func cephesLgamCompute(x float64) (float64, int) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return x, 1
 	}
 	if x < -34 {
 		q := -x
-		w, _ := cephesLgam(q)
+		w, _ := cephesLgamCompute(q)
 		p := math.Floor(q)
 		if p == q {
 			return math.Inf(1), 1
@@ -226,6 +265,42 @@ func cephesLgam(x float64) (float64, int) {
 // arguments scipy's binom passes (not in the asymptotic range
 // |a| > 10⁶·|b|, which binom avoids).
 func cephesBeta(a, b float64) float64 {
+	return cephesBetaMemo(a, b, nil)
+}
+
+// betaMemo remembers Γ(y) and lgam(y) of the last y = a+b that
+// cephesBetaMemo computed: along the RDP series y = (1+α−k) + (1+k) is the
+// same double for almost every k.
+type betaMemo struct {
+	gy, gamma float64 // Γ(gy), valid if gy != 0
+	ly, lgam  float64 // lgam(ly), valid if ly != 0
+	lsign     int
+}
+
+func (m *betaMemo) gammaOf(y float64) float64 {
+	if m == nil {
+		return cephesGamma(y)
+	}
+	if m.gy != y || y == 0 {
+		m.gy, m.gamma = y, cephesGamma(y)
+	}
+	return m.gamma
+}
+
+func (m *betaMemo) lgamOf(y float64) (float64, int) {
+	if m == nil {
+		return cephesLgam(y)
+	}
+	if m.ly != y || y == 0 {
+		m.ly = y
+		m.lgam, m.lsign = cephesLgam(y)
+	}
+	return m.lgam, m.lsign
+}
+
+// cephesBetaMemo is cephesBeta with Γ(a+b) and lgam(a+b) looked up in m
+// (nil: computed).
+func cephesBetaMemo(a, b float64, m *betaMemo) float64 {
 	if a <= 0 && a == math.Floor(a) {
 		return cephesBetaNegInt(a, b)
 	}
@@ -237,7 +312,7 @@ func cephesBeta(a, b float64) float64 {
 	}
 	y := a + b
 	if math.Abs(y) > cephesMaxGam || math.Abs(a) > cephesMaxGam || math.Abs(b) > cephesMaxGam {
-		ly, sy := cephesLgam(y)
+		ly, sy := m.lgamOf(y)
 		lb, sb := cephesLgam(b)
 		la, sa := cephesLgam(a)
 		y = la + (lb - ly)
@@ -247,7 +322,7 @@ func cephesBeta(a, b float64) float64 {
 		}
 		return float64(sign) * glibcExp(y)
 	}
-	y = cephesGamma(y)
+	y = m.gammaOf(y)
 	a = cephesGamma(a)
 	b = cephesGamma(b)
 	if y == 0 {
@@ -270,7 +345,7 @@ func cephesBetaNegInt(a, b float64) float64 {
 		if int64(b)%2 != 0 {
 			sgn = -1
 		}
-		return sgn * cephesBeta(1-a-b, b)
+		return sgn * cephesBetaMemo(1-a-b, b, nil)
 	}
 	return math.Inf(1)
 }
@@ -280,6 +355,11 @@ func cephesBetaNegInt(a, b float64) float64 {
 // formula for k < 20 (after the symmetry k → n−k for integer n), otherwise
 // 1/(n+1)/B(1+n−k, 1+k).
 func scipyBinom(n, k float64) float64 {
+	return scipyBinomMemo(n, k, nil)
+}
+
+// scipyBinomMemo is scipyBinom with the memo m for cephesBetaMemo.
+func scipyBinomMemo(n, k float64, m *betaMemo) float64 {
 	if n < 0 && n == math.Floor(n) {
 		return math.NaN()
 	}
@@ -306,5 +386,5 @@ func scipyBinom(n, k float64) float64 {
 		// Asymptotic branches of scipy's binom; far outside the RDP series.
 		return math.NaN()
 	}
-	return 1 / (n + 1) / cephesBeta(1+n-k, 1+k)
+	return 1 / (n + 1) / cephesBetaMemo(1+n-k, 1+k, m)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // defaultOrders holds Opacus's RDPAccountant.DEFAULT_ALPHAS: 1 + x/10 for
@@ -66,15 +67,38 @@ func logAInt(q, sigma float64, alpha int) float64 {
 	logA := math.Inf(-1)
 	lq, l1q := glibcLog(q), glibcLog(1-q)
 	s2 := 2 * glibcPow(sigma, 2)
-	na := float64(alpha)
+	var lb []float64
+	if alpha < len(logBinomInts()) {
+		lb = logBinomInts()[alpha]
+	}
 	for i := 0; i <= alpha; i++ {
 		fi := float64(i)
-		logCoef := glibcLog(scipyBinom(na, fi)) + float64(fi*lq) + float64(float64(alpha-i)*l1q)
+		var lc float64
+		if lb != nil {
+			lc = lb[i]
+		} else {
+			lc = glibcLog(scipyBinom(float64(alpha), fi))
+		}
+		logCoef := lc + float64(fi*lq) + float64(float64(alpha-i)*l1q)
 		s := logCoef + float64(i*i-i)/s2
 		logA = logAdd(logA, s)
 	}
 	return logA
 }
+
+// logBinomInts[n][k] is log(binom(n, k)) as Opacus computes it with
+// scipy, for the integer orders n ≤ 64 (the defaults go to 63); a constant
+// table filled once by the same code.
+var logBinomInts = sync.OnceValue(func() [][]float64 {
+	t := make([][]float64, 65)
+	for n := range t {
+		t[n] = make([]float64, n+1)
+		for k := range t[n] {
+			t[n][k] = glibcLog(scipyBinom(float64(n), float64(k)))
+		}
+	}
+	return t
+})
 
 // logAFrac is log A_α for fractional α: Mironov et al.'s two series, with
 // negative generalised binomial coefficients subtracted in log space. The
@@ -86,9 +110,10 @@ func logAFrac(q, sigma, alpha float64) float64 {
 	lq, l1q := glibcLog(q), glibcLog(1-q)
 	s2 := 2 * sig2
 	rs := math.Sqrt2 * sigma
+	var memo betaMemo
 	for i := 0; ; i++ {
 		fi := float64(i)
-		coef := scipyBinom(alpha, fi)
+		coef := scipyBinomMemo(alpha, fi, &memo)
 		logCoef := glibcLog(math.Abs(coef))
 		j := alpha - fi
 		logT0 := logCoef + float64(fi*lq) + float64(j*l1q)
@@ -247,7 +272,7 @@ func (r RDP) Total(h History) ([]float64, error) {
 	return total, nil
 }
 
-// perStep fills dst[k] with RDPPerStep at orders[k], splitting the orders
+// perStep fills dst[k] with RDPPerStep at orders[k], sharing the orders
 // between two goroutines: each order is independent, and the fractional
 // series dominate the cost of every accountant call.
 func perStep(dst []float64, q, sigma float64, orders []float64) {
@@ -260,16 +285,22 @@ func perStep(dst []float64, q, sigma float64, orders []float64) {
 		fill(0, len(orders))
 		return
 	}
-	// Interleave so both halves get fractional and integer orders.
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for k := 1; k < len(orders); k += 2 {
+	// The orders cost very different amounts (a fractional series runs to
+	// hundreds or thousands of terms, an integer one to α+1), so the two
+	// workers take the next order from a shared counter.
+	var next atomic.Int64
+	work := func() {
+		for {
+			k := int(next.Add(1) - 1)
+			if k >= len(orders) {
+				return
+			}
 			dst[k] = RDPPerStep(q, sigma, orders[k])
 		}
-	})
-	for k := 0; k < len(orders); k += 2 {
-		dst[k] = RDPPerStep(q, sigma, orders[k])
 	}
+	var wg sync.WaitGroup
+	wg.Go(work)
+	work()
 	wg.Wait()
 }
 

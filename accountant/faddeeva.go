@@ -64,7 +64,7 @@ func faddeevaErfc(x float64) float64 {
 	if x >= 0 {
 		return glibcExp(-x2) * faddeevaErfcx(x)
 	}
-	return 2 - glibcExp(-x2)*faddeevaErfcx(-x)
+	return 2 - float64(glibcExp(-x2)*faddeevaErfcx(-x))
 }
 
 // logNdtr returns log Φ(x), the logarithm of the standard normal

@@ -80,7 +80,7 @@ func expSpecial(tmp float64, sbits, ki uint64) float64 {
 		return 0x1p1009 * math.FMA(scale, tmp, scale)
 	}
 	scale := math.Float64frombits(sbits + 1022<<52)
-	st := scale * tmp
+	st := float64(scale * tmp)
 	y := scale + st
 	if y < 1 {
 		// Round y to double precision before scaling it into the subnormal
@@ -246,7 +246,7 @@ func glibcLog1p(x float64) float64 {
 		}
 		f = u - 1
 	}
-	hfsq := 0.5 * f * f
+	hfsq := float64(0.5 * f * f)
 	kd := float64(k)
 	if hu == 0 { // |f| < 2^−20
 		if f == 0 {
@@ -255,7 +255,7 @@ func glibcLog1p(x float64) float64 {
 			}
 			return math.FMA(kd, fdLn2Hi, math.FMA(kd, fdLn2Lo, c))
 		}
-		r := math.FMA(-f, 0.66666666666666666, 1) * hfsq
+		r := float64(math.FMA(-f, 0.66666666666666666, 1) * hfsq)
 		if k == 0 {
 			return f - r
 		}
@@ -269,7 +269,7 @@ func glibcLog1p(x float64) float64 {
 	r := math.FMA(z, lp1, z2*math.FMA(z, lp3, lp2))
 	r = math.FMA(z4, math.FMA(z, lp5, lp4), r)
 	r = math.FMA(z6, math.FMA(z, lp7, lp6), r)
-	sr := (r + hfsq) * s
+	sr := float64((r + hfsq) * s)
 	if k == 0 {
 		return f - (hfsq - sr)
 	}
@@ -324,10 +324,10 @@ func glibcExpm1(x float64) float64 {
 			if neg {
 				h = -0.5
 			}
-			k = int32(h + fdInvLn2*x)
+			k = int32(h + float64(fdInvLn2*x))
 			t := float64(k)
 			hi = math.FMA(-t, fdLn2Hi, x)
-			lo = t * fdLn2Lo
+			lo = float64(t * fdLn2Lo)
 		}
 		x = hi - lo
 		c = (hi - x) - lo
@@ -335,13 +335,13 @@ func glibcExpm1(x float64) float64 {
 		return x
 	}
 	hfx := 0.5 * x
-	hxs := x * hfx
+	hxs := float64(x * hfx)
 	h2 := hxs * hxs
 	h4 := h2 * h2
 	r1 := math.FMA(h2, math.FMA(hxs, q3, q2), math.FMA(hxs, q1, 1))
 	r1 = math.FMA(h4, math.FMA(hxs, q5, q4), r1)
 	t := math.FMA(-r1, hfx, 3)
-	e := (r1 - t) / math.FMA(-x, t, 6) * hxs
+	e := float64((r1 - t) / math.FMA(-x, t, 6) * hxs)
 	if k == 0 {
 		return x - math.FMA(e, x, -hxs)
 	}
@@ -401,9 +401,9 @@ func powLog(ix uint64) (hi, lo float64) {
 	t2 := t1 + r
 	lo1 := math.FMA(kd, powLn2lo, logctail)
 	lo2 := t1 - t2 + r
-	ar := r * a[0]
-	ar2 := r * ar
-	ar3 := r * ar2
+	ar := float64(r * a[0])
+	ar2 := float64(r * ar)
+	ar3 := float64(r * ar2)
 	h := t2 + ar2
 	lo3 := math.FMA(ar, r, -ar2)
 	lo4 := t2 - h + ar2
@@ -464,7 +464,7 @@ func powSpecial(tmp float64, sbits, ki uint64) float64 {
 	}
 	sbits += 1022 << 52
 	scale := math.Float64frombits(sbits)
-	st := scale * tmp
+	st := float64(scale * tmp)
 	y := scale + st
 	if math.Abs(y) < 1 {
 		one := 1.0
@@ -563,7 +563,7 @@ func glibcPow(x, y float64) float64 {
 		}
 	}
 	hi, lo := powLog(ix)
-	ehi := y * hi
+	ehi := float64(y * hi)
 	elo := math.FMA(y, lo, math.FMA(hi, y, -ehi))
 	return powExp(ehi, elo, signBias)
 }

@@ -43,7 +43,7 @@ func RDPPerStep(q, sigma, alpha float64) float64 {
 	case sigma == 0:
 		return math.Inf(1)
 	case q == 1:
-		return alpha / (2 * sigma * sigma)
+		return alpha / (2 * glibcPow(sigma, 2))
 	case math.IsInf(alpha, 1):
 		return math.Inf(1)
 	}
@@ -186,7 +186,7 @@ func (c *rdpConverter) epsilonAt(base, per []float64, n float64) (eps, alpha flo
 	} else {
 		per = per[:len(base)]
 		for k, r := range base {
-			if e := ((r + per[k]*n) - a[k]) + b[k]; e < bestEps {
+			if e := ((r + float64(per[k]*n)) - a[k]) + b[k]; e < bestEps {
 				best, bestEps = k, e
 			}
 		}
@@ -199,7 +199,7 @@ func (c *rdpConverter) epsilonAt(base, per []float64, n float64) (eps, alpha flo
 	for k, r := range base {
 		x := r
 		if per != nil {
-			x = r + per[k]*n
+			x = r + float64(per[k]*n)
 		}
 		if e := (x - a[k]) + b[k]; !math.IsNaN(e) {
 			return e, c.orders[k]
@@ -266,7 +266,7 @@ func (r RDP) Total(h History) ([]float64, error) {
 	for _, e := range h {
 		perStep(per, e.SampleRate, e.NoiseMultiplier, orders)
 		for k := range orders {
-			total[k] += per[k] * float64(e.Steps)
+			total[k] += float64(per[k] * float64(e.Steps))
 		}
 	}
 	return total, nil

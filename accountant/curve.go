@@ -82,7 +82,7 @@ func RDPCurve(h History, delta float64, every int, orders []float64) ([]CurvePoi
 			}
 		}
 		for k := range base {
-			base[k] += per[k] * float64(e.Steps)
+			base[k] += float64(per[k] * float64(e.Steps)) // rounded product, as Opacus: no FMA
 		}
 		done += e.Steps
 		epochBase += e.SampleRate * float64(e.Steps)

@@ -3,6 +3,7 @@ package accountant
 import (
 	"math"
 	"math/bits"
+	"sync"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -199,4 +200,126 @@ func convolveSame(a, b []float64) []float64 {
 		out[j] = pa[k0+j] * s
 	}
 	return out
+}
+
+// rootTable returns the N-th roots of unity e^{−2πir/N} for integer r in
+// [0, N) as the product of two tabulated roots, e^{−2πi(r−l)/N}·e^{−2πil/N}
+// with l the low bits of r: about 2√N calls to Sincos instead of one per
+// root, and an error of a few ulp.
+type rootTable struct {
+	bits   uint
+	lo, hi []complex128
+}
+
+func newRootTable(n int) *rootTable {
+	b := uint(bits.Len(uint(n))+1) / 2
+	t := &rootTable{bits: b, lo: make([]complex128, 1<<b), hi: make([]complex128, n>>b+1)}
+	for j := range t.lo {
+		s, c := math.Sincos(2 * math.Pi * float64(j) / float64(n))
+		t.lo[j] = complex(c, -s)
+	}
+	for j := range t.hi {
+		s, c := math.Sincos(2 * math.Pi * float64(j<<b) / float64(n))
+		t.hi[j] = complex(c, -s)
+	}
+	return t
+}
+
+// at returns e^{−2πir/N}, 0 ≤ r < N.
+func (t *rootTable) at(r int) complex128 {
+	return t.hi[r>>t.bits] * t.lo[r&(1<<t.bits-1)]
+}
+
+// mulMod returns a·b mod n in [0, n) for |a|, |b| < 2³¹ and 0 < n < 2³¹.
+func mulMod(a, b, n int64) int64 {
+	r := a * b % n
+	if r < 0 {
+		r += n
+	}
+	return r
+}
+
+// lowDFT sets dst[k] = Σ_l x_l e^{−2πilk/n} for k = 0, …, len(dst)−1 of the
+// real sequence x of even length n that equals win on [lo, lo+len(win)) and
+// vanishes elsewhere; roots is newRootTable(n). It packs x into the complex
+// sequence z_j = x_{2j} + i·x_{2j+1} of length n/2, evaluates its transform
+// Z_k for −K ≤ k ≤ K (K = len(dst)−1, which must satisfy 2K < n/2) with
+// Bluestein's chirp-z algorithm, and splits Z into the even and odd halves
+// as rfft does. With jk = (j² + k² − (k−j)²)/2 the chirp-z transform is a
+// linear convolution of the S = len(win)/2 (about) packed samples with a
+// chirp of S + 2K terms, done as a circular convolution of power-of-two
+// length M ≥ S + 2K with fft2: the cost depends on the support of x and on
+// K, not on n.
+func lowDFT(dst []complex128, win []float64, lo, n int, roots *rootTable) {
+	K := len(dst) - 1
+	h := n / 2
+	if n%2 != 0 || 2*K >= h {
+		panic("accountant: lowDFT needs an even length n and 2K < n/2")
+	}
+	lo0 := lo &^ 1
+	j0 := lo0 / 2
+	s := (lo + len(win) - lo0 + 1) / 2 // packed samples
+	x := func(l int) float64 {
+		if l -= lo; l >= 0 && l < len(win) {
+			return win[l]
+		}
+		return 0
+	}
+	m := 2
+	for m < s+2*K {
+		m *= 2
+	}
+	f := newFFT2(m)
+	a := make([]complex128, m)
+	b := make([]complex128, m)
+	// a_u = z_{j0+u}·W^{u²}, W = e^{−2πi/n}; b_m = W^{−m²} laid out for
+	// −(s−1+K) ≤ m ≤ K, which needs m ≥ s + 2K slots.
+	chirp := func(hi int, fill func(u int, w complex128)) {
+		r, inc := 0, 1%n // u² and 2u+1 mod n
+		for u := 0; u < hi; u++ {
+			fill(u, roots.at(r))
+			if r += inc; r >= n {
+				r -= n
+			}
+			if inc += 2; inc >= n {
+				inc -= n
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		chirp(s+K, func(u int, w complex128) {
+			w = complex(real(w), -imag(w))
+			if u <= K {
+				b[u] = w
+			}
+			if u > 0 {
+				b[m-u] = w
+			}
+		})
+		f.forward(b)
+	})
+	chirp(s, func(u int, w complex128) {
+		l := 2 * (j0 + u)
+		a[u] = complex(x(l), x(l+1)) * w
+	})
+	f.forward(a)
+	wg.Wait()
+	for i := range a {
+		a[i] *= b[i]
+	}
+	f.inverse(a)
+	// Z_k = W^{k² + 2·j0·k}·(a ⊛ b)_k / m.
+	z := func(k int) complex128 {
+		r := (mulMod(int64(k), int64(k), int64(n)) + mulMod(int64(2*j0), int64(k), int64(n))) % int64(n)
+		return a[(k+m)%m] * roots.at(int(r)) * complex(1/float64(m), 0)
+	}
+	for k := 0; k <= K; k++ {
+		zk := z(k)
+		zc := z(-k)
+		zc = complex(real(zc), -imag(zc))
+		e := (zk + zc) * 0.5
+		o := (zk - zc) * complex(0, -0.5)
+		dst[k] = e + roots.at(k)*o
+	}
 }

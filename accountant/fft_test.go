@@ -129,3 +129,43 @@ func TestUnitRoots(t *testing.T) {
 		}
 	}
 }
+
+func TestRootTable(t *testing.T) {
+	for _, n := range []int{2, 6, 1000, 776726, 1 << 20} {
+		rt := newRootTable(n)
+		for _, r := range []int{0, 1, n / 3, n / 2, n - 1, 12345 % n, n / 7 * 5} {
+			s, c := math.Sincos(2 * math.Pi * float64(r) / float64(n))
+			if d := cmplx.Abs(rt.at(r) - complex(c, -s)); d > 1e-15 {
+				t.Errorf("n=%d r=%d: off by %.3g", n, r, d)
+			}
+		}
+	}
+}
+
+// TestLowDFT checks the chirp-z transform of a windowed real sequence
+// against the definition, for windows at odd and even offsets, touching
+// either end, and K up to just below n/4.
+func TestLowDFT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct{ n, lo, w, K int }{
+		{2, 0, 1, 0}, {8, 3, 4, 1}, {64, 0, 64, 15}, {64, 60, 4, 15}, {1000, 501, 37, 3},
+		{1000, 0, 999, 200}, {4098, 1234, 777, 1000}, {2 * 3733, 2000, 3000, 100}} {
+		x := make([]float64, c.w)
+		for i := range x {
+			x[i] = rng.Float64()
+		}
+		got := make([]complex128, c.K+1)
+		lowDFT(got, x, c.lo, c.n, newRootTable(c.n))
+		for k := range got {
+			var want complex128
+			for i, v := range x {
+				l := c.lo + i
+				s, co := math.Sincos(2 * math.Pi * float64(l*k%c.n) / float64(c.n))
+				want += complex(v*co, -v*s)
+			}
+			if d := cmplx.Abs(got[k] - want); d > 1e-13*float64(c.w) {
+				t.Fatalf("%+v k=%d: %v want %v (off %.3g)", c, k, got[k], want, d)
+			}
+		}
+	}
+}

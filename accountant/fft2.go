@@ -97,22 +97,29 @@ func (f *fft2) split() int {
 	return len(f.stages)
 }
 
+// parallelFFT is the length from which fft2 spreads its butterflies over
+// the cores: the stages larger than a block split their butterflies, the
+// blocks are taken in turn.
+const parallelFFT = 1 << 15
+
 // forward computes the unnormalised DFT (e^{−2πijk/n}) of x in place, the
 // result in bit-reversed order.
 func (f *fft2) forward(x []complex128) {
 	i0 := f.split()
 	for _, st := range f.stages[:i0] {
-		st.dif(x)
+		f.butterflies(st.size/4, func(lo, hi int) { st.dif(x, lo, hi) })
 	}
 	if i0 == len(f.stages) {
 		return
 	}
 	b := f.stages[i0].size
-	for s := 0; s < f.n; s += b {
-		for _, st := range f.stages[i0:] {
-			st.dif(x[s : s+b])
+	f.butterflies(f.n/b, func(lo, hi int) {
+		for s := lo * b; s < hi*b; s += b {
+			for _, st := range f.stages[i0:] {
+				st.dif(x[s:s+b], 0, st.size/4)
+			}
 		}
-	}
+	})
 }
 
 // inverse computes the unnormalised inverse DFT (e^{+2πijk/n}) of x given
@@ -121,19 +128,34 @@ func (f *fft2) inverse(x []complex128) {
 	i0 := f.split()
 	if i0 < len(f.stages) {
 		b := f.stages[i0].size
-		for s := 0; s < f.n; s += b {
-			for i := len(f.stages) - 1; i >= i0; i-- {
-				f.stages[i].dit(x[s : s+b])
+		f.butterflies(f.n/b, func(lo, hi int) {
+			for s := lo * b; s < hi*b; s += b {
+				for i := len(f.stages) - 1; i >= i0; i-- {
+					st := f.stages[i]
+					st.dit(x[s:s+b], 0, st.size/4)
+				}
 			}
-		}
+		})
 	}
 	for i := i0 - 1; i >= 0; i-- {
-		f.stages[i].dit(x)
+		st := f.stages[i]
+		f.butterflies(st.size/4, func(lo, hi int) { st.dit(x, lo, hi) })
 	}
 }
 
-// dif applies the stage's butterflies to every block of x.
-func (st fftStage) dif(x []complex128) {
+// butterflies runs body on [0, n) in chunks over the cores when the
+// transform is long enough to pay for it.
+func (f *fft2) butterflies(n int, body func(lo, hi int)) {
+	if f.n < parallelFFT {
+		body(0, n)
+		return
+	}
+	parallelChunks(n, max(n/16, 1), body)
+}
+
+// dif applies the stage's butterflies k0 ≤ k < k1 (of size/4; all for the
+// radix-2 stage) to every block of x.
+func (st fftStage) dif(x []complex128, k0, k1 int) {
 	if st.size == 2 {
 		for s := 0; s+1 < len(x); s += 2 {
 			u, v := x[s], x[s+1]
@@ -143,11 +165,11 @@ func (st fftStage) dif(x []complex128) {
 	}
 	q := st.size / 4
 	for s := 0; s < len(x); s += st.size {
-		x0 := x[s : s+q : s+q]
-		x1 := x[s+q : s+2*q : s+2*q][:len(x0)]
-		x2 := x[s+2*q : s+3*q : s+3*q][:len(x0)]
-		x3 := x[s+3*q : s+4*q : s+4*q][:len(x0)]
-		tw := st.tw[:3*len(x0)]
+		x0 := x[s+k0 : s+k1 : s+k1]
+		x1 := x[s+q+k0 : s+q+k1 : s+q+k1][:len(x0)]
+		x2 := x[s+2*q+k0 : s+2*q+k1 : s+2*q+k1][:len(x0)]
+		x3 := x[s+3*q+k0 : s+3*q+k1 : s+3*q+k1][:len(x0)]
+		tw := st.tw[3*k0 : 3*k1][:3*len(x0)]
 		for k := range x0 {
 			a, b, c, d := x0[k], x1[k], x2[k], x3[k]
 			p, r := a+c, b+d
@@ -162,8 +184,8 @@ func (st fftStage) dif(x []complex128) {
 }
 
 // dit undoes dif (times 4, or 2 for the radix-2 stage) with conjugate
-// twiddles.
-func (st fftStage) dit(x []complex128) {
+// twiddles, for the butterflies k0 ≤ k < k1.
+func (st fftStage) dit(x []complex128, k0, k1 int) {
 	if st.size == 2 {
 		for s := 0; s+1 < len(x); s += 2 {
 			u, v := x[s], x[s+1]
@@ -174,11 +196,11 @@ func (st fftStage) dit(x []complex128) {
 	conj := func(z complex128) complex128 { return complex(real(z), -imag(z)) }
 	q := st.size / 4
 	for s := 0; s < len(x); s += st.size {
-		x0 := x[s : s+q : s+q]
-		x1 := x[s+q : s+2*q : s+2*q][:len(x0)]
-		x2 := x[s+2*q : s+3*q : s+3*q][:len(x0)]
-		x3 := x[s+3*q : s+4*q : s+4*q][:len(x0)]
-		tw := st.tw[:3*len(x0)]
+		x0 := x[s+k0 : s+k1 : s+k1]
+		x1 := x[s+q+k0 : s+q+k1 : s+q+k1][:len(x0)]
+		x2 := x[s+2*q+k0 : s+2*q+k1 : s+2*q+k1][:len(x0)]
+		x3 := x[s+3*q+k0 : s+3*q+k1 : s+3*q+k1][:len(x0)]
+		tw := st.tw[3*k0 : 3*k1][:3*len(x0)]
 		for k := range x0 {
 			b1 := x1[k] * conj(tw[3*k+1])
 			p, r := x0[k]+b1, x0[k]-b1

@@ -102,6 +102,8 @@ type prvCDF struct {
 	// erfc terms are below its rounding, see erfcBelow), so the erfc calls
 	// are skipped; above x2Skip the second erfc argument's term is.
 	tOne, x2Skip float64
+	// whole: the truncation changes nothing (fMin = 0, mass = 1).
+	whole bool
 }
 
 func newPRVCDF(q, sigma, tMin, tMax float64) *prvCDF {
@@ -120,6 +122,7 @@ func newPRVCDF(q, sigma, tMin, tMax float64) *prvCDF {
 	}
 	c.fMin = c.raw(tMin)
 	c.mass = c.raw(tMax) - c.fMin
+	c.whole = c.fMin == 0 && c.mass == 1
 	return c
 }
 
@@ -197,32 +200,160 @@ func erfc1(x float64) float64 {
 	if !(ax >= 1.25) || ax >= 28 {
 		return math.Erfc(x)
 	}
-	s := 1 / (ax * ax)
-	var r float64
-	if ax < 1/0.35 {
-		r = (erfcRA[0] + s*(erfcRA[1]+s*(erfcRA[2]+s*(erfcRA[3]+s*(erfcRA[4]+s*(erfcRA[5]+s*(erfcRA[6]+s*erfcRA[7]))))))) /
-			(1 + s*(erfcSA[0]+s*(erfcSA[1]+s*(erfcSA[2]+s*(erfcSA[3]+s*(erfcSA[4]+s*(erfcSA[5]+s*(erfcSA[6]+s*erfcSA[7]))))))))
-	} else {
-		if x < -6 {
-			return 2
-		}
-		r = (erfcRB[0] + s*(erfcRB[1]+s*(erfcRB[2]+s*(erfcRB[3]+s*(erfcRB[4]+s*(erfcRB[5]+s*erfcRB[6])))))) /
-			(1 + s*(erfcSB[0]+s*(erfcSB[1]+s*(erfcSB[2]+s*(erfcSB[3]+s*(erfcSB[4]+s*(erfcSB[5]+s*erfcSB[6])))))))
+	if x < -6 {
+		return 2
 	}
-	// e^{(r − 0.5625) − x²} with x² = hi + lo exactly and the difference
-	// d + de exactly (Knuth's two-sum): exp of the rounded part times
-	// 1 + the rest, to about 2 ulp.
-	hi := ax * ax
-	lo := math.FMA(ax, ax, -hi)
-	y := r - 0.5625
-	d := y - hi
-	yv := d + hi
-	de := (y - yv) + (-hi - (d - yv))
-	v := math.Exp(d) * (1 + (de - lo)) / ax
+	v := erfcExp(ax, erfcRS(ax)) / ax
 	if x < 0 {
 		return 2 - v
 	}
 	return v
+}
+
+// erfcRS is s_erf.c's R/S for 1.25 ≤ x < 28.
+func erfcRS(x float64) float64 {
+	s := 1 / (x * x)
+	if x < 1/0.35 {
+		return (erfcRA[0] + s*(erfcRA[1]+s*(erfcRA[2]+s*(erfcRA[3]+s*(erfcRA[4]+s*(erfcRA[5]+s*(erfcRA[6]+s*erfcRA[7]))))))) /
+			(1 + s*(erfcSA[0]+s*(erfcSA[1]+s*(erfcSA[2]+s*(erfcSA[3]+s*(erfcSA[4]+s*(erfcSA[5]+s*(erfcSA[6]+s*erfcSA[7]))))))))
+	}
+	return (erfcRB[0] + s*(erfcRB[1]+s*(erfcRB[2]+s*(erfcRB[3]+s*(erfcRB[4]+s*(erfcRB[5]+s*erfcRB[6])))))) /
+		(1 + s*(erfcSB[0]+s*(erfcSB[1]+s*(erfcSB[2]+s*(erfcSB[3]+s*(erfcSB[4]+s*(erfcSB[5]+s*erfcSB[6])))))))
+}
+
+// erfcExp is e^{(r − 0.5625) − x²} with x² = hi + lo exactly and the
+// difference d + de exactly (Knuth's two-sum): the exponential of the
+// rounded part times 1 + the rest, to about 2 ulp.
+func erfcExp(x, r float64) float64 {
+	hi := x * x
+	lo := math.FMA(x, x, -hi)
+	y := r - 0.5625
+	d := y - hi
+	yv := d + hi
+	de := (y - yv) + (-hi - (d - yv))
+	return math.Exp(d) * (1 + (de - lo))
+}
+
+// erfcTaylor is erfc near x0 by its Taylor series to δ⁸:
+// erfc(x0+δ) = erfc(x0) + Σ_k c_k δ^k, c_k = (−1)^k (2/√π) H_{k−1}(x0) e^{−x0²}/k!
+// (H the Hermite polynomials), 18 flops and no division where erfc1 needs
+// an exponential and three divisions.
+type erfcTaylor struct {
+	e0 float64
+	c  [8]float64
+}
+
+func newErfcTaylor(x0 float64) erfcTaylor {
+	t := erfcTaylor{e0: erfc1(x0)}
+	// e^{−x0²} with x0² = hi + lo exactly.
+	hi := x0 * x0
+	g := 2 / math.SqrtPi * math.Exp(-hi) * (1 - math.FMA(x0, x0, -hi))
+	h, hPrev := 1.0, 0.0 // H_{k−1}, H_{k−2}
+	for k := 1; k <= len(t.c); k++ {
+		g /= -float64(k)
+		t.c[k-1] = g * h
+		h, hPrev = 2*x0*h-2*float64(k-1)*hPrev, h
+	}
+	return t
+}
+
+// at returns erfc(x0 + δ).
+func (t *erfcTaylor) at(d float64) float64 {
+	c := &t.c
+	d2 := d * d
+	d4 := d2 * d2
+	return t.e0 + d*((c[0]+c[1]*d)+d2*(c[2]+c[3]*d)+d4*((c[4]+c[5]*d)+d2*(c[6]+c[7]*d)))
+}
+
+// taylorRem bounds the remainder of erfcTaylor: |erfc⁽⁹⁾(ξ)|·δ⁹/9! with
+// erfc⁽ⁿ⁾(ξ) = (−1)ⁿ(2/√π)H_{n−1}(ξ)e^{−ξ²} and Cramér's inequality
+// |H_n(ξ)|e^{−ξ²/2} ≤ 1.0865·√(2ⁿn!), whatever x0: 0.010854·δ⁹.
+func taylorRem(d float64) float64 {
+	const k = 2 / math.SqrtPi * 1.0865 * 3212.7730 / 362880 // √(2⁸·8!) = 3212.77
+	d3 := d * d * d
+	return k * d3 * d3 * d3
+}
+
+// taylorTol is the largest erfcTaylor remainder, times its weight in F,
+// accepted: far below F's rounding (F ≤ 1, ulp 2⁻⁵³).
+const taylorTol = 1.0 / (1 << 62)
+
+// cdfAnchor is the CDF's state at the first point t0 of a block of points
+// t0 + i·dt, from which raw needs neither exp nor log at the others:
+// w = (e^t + q − 1)/q = w0·(1 + κ·expm1(i·dt)) with κ = e^{t0}/(e^{t0} + q − 1),
+// so z = z0 + log1p(κ·expm1(i·dt)), a short series for the small arguments
+// of a block; both erfc arguments move by δ = (σ/√2)·(z − z0), and the
+// erfc terms are Taylor series in δ at t0 (erfcTaylor) wherever their
+// remainder is below taylorTol over the whole block (δ ≲ 0.015).
+type cdfAnchor struct {
+	e0, z0, kappa float64
+	ok            bool    // e^{t0} + q − 1 > 0: z0, κ are finite
+	x1, x2        float64 // the erfc arguments at t0
+	a, b          erfcTaylor
+	aOK, bOK      bool
+}
+
+// anchor returns the anchor at t0, given e^{t0} and emax = expm1(i·dt)
+// of the block's last point; log(1−q) < t0 ≤ tOne.
+func (c *prvCDF) anchor(e0, emax float64) cdfAnchor {
+	q, s := c.q, c.sigma
+	an := cdfAnchor{e0: e0}
+	den := e0 + q - 1
+	if !(den > 0) {
+		return an
+	}
+	an.z0 = math.Log(den / q)
+	an.kappa = e0 / den
+	if math.IsInf(an.z0, 0) || math.IsInf(an.kappa, 0) {
+		return an
+	}
+	an.ok = true
+	d := 2 * math.Sqrt2 * s
+	an.x1 = (2*an.z0*s*s - 1) / d
+	an.x2 = (2*an.z0*s*s + 1) / d
+	dmax := s / math.Sqrt2 * math.Log1p(an.kappa*emax)
+	if an.aOK = q/2*taylorRem(dmax) <= taylorTol; an.aOK {
+		an.a = newErfcTaylor(an.x1)
+	}
+	if an.bOK = an.x2 < c.x2Skip && (1-q)/2*taylorRem(dmax) <= taylorTol; an.bOK {
+		an.b = newErfcTaylor(an.x2)
+	}
+	return an
+}
+
+// rawAnchor is raw(t0 + i·dt) for log(1−q) < t ≤ tOne, given
+// em1 = expm1(i·dt); within a few ulp of rawExp.
+func (c *prvCDF) rawAnchor(an *cdfAnchor, em1 float64) float64 {
+	if !an.ok {
+		return c.rawExp(an.e0 * (1 + em1))
+	}
+	var l float64
+	if a := an.kappa * em1; a <= 0.02 {
+		// log1p(a) = 2·atanh(y), y = a/(2+a) ≤ 0.01: to y⁹, 2⁻⁶⁰ relative.
+		y := a / (2 + a)
+		y2 := y * y
+		l = 2 * y * (1 + y2*(1.0/3+y2*(1.0/5+y2*(1.0/7+y2*(1.0/9)))))
+	} else {
+		l = math.Log1p(a)
+	}
+	q, s := c.q, c.sigma
+	d := s / math.Sqrt2 * l
+	var ea, eb float64
+	if an.aOK {
+		ea = an.a.at(d)
+	} else {
+		ea = erfc1(an.x1 + d)
+	}
+	f := 1 - q/2*ea
+	if x2 := an.x2 + d; !(x2 >= c.x2Skip) {
+		if an.bOK {
+			eb = an.b.at(d)
+		} else {
+			eb = erfc1(x2)
+		}
+		f -= (1 - q) / 2 * eb
+	}
+	return f
 }
 
 // The rational approximations of erfc on [1.25, 1/0.35) and [1/0.35, 28)
@@ -248,15 +379,18 @@ func (c *prvCDF) at(t float64) float64 {
 	return 1
 }
 
-// atExp is at(t) given e^t.
-func (c *prvCDF) atExp(t, et float64) float64 {
+// atAnchor is at(t) for t = t0 + i·dt, em1 = expm1(i·dt) (see cdfAnchor).
+func (c *prvCDF) atAnchor(t float64, an *cdfAnchor, em1 float64) float64 {
 	switch {
 	case t < c.tMin:
 		return 0
 	case t < c.tMax:
 		r, ok := c.rawConst(t)
 		if !ok {
-			r = c.rawExp(et)
+			r = c.rawAnchor(an, em1)
+		}
+		if c.whole {
+			return r // (r − 0)/1, without the division
 		}
 		return (r - c.fMin) / c.mass
 	}
@@ -473,19 +607,19 @@ func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	var meanC float64
 	var wg sync.WaitGroup
 	wg.Go(func() { meanC = c.mean() })
-	// e^t at the edges: one exp per block of expBlock edges, times e^{i·dt}
-	// inside it, within a few ulp of exp(t) itself.
-	var expStep [expBlock]float64
-	for i := range expStep {
-		expStep[i] = math.Exp(float64(i) * dt)
+	// The CDF at the edges: exp and log once per block of cdfBlock edges,
+	// at its first edge, and short series from there (cdfAnchor).
+	var em1 [cdfBlock]float64
+	for i := range em1 {
+		em1[i] = math.Expm1(float64(i) * dt)
 	}
 	parallelFor(len(p), func(a, b int) {
 		// A chunk starts from the same expression its predecessor ends with.
 		left := c.at(edge(lo + a - 1))
-		for j0 := lo + a; j0 < lo+b; j0 += expBlock {
-			e0 := math.Exp(edge(j0))
-			for j := j0; j < min(j0+expBlock, lo+b); j++ {
-				right := c.atExp(edge(j), e0*expStep[j-j0])
+		for j0 := lo + a; j0 < lo+b; j0 += cdfBlock {
+			an := c.anchor(math.Exp(edge(j0)), em1[min(cdfBlock, lo+b-j0)-1])
+			for j := j0; j < min(j0+cdfBlock, lo+b); j++ {
+				right := c.atAnchor(edge(j), &an, em1[j-j0])
 				p[j-lo] = right - left
 				left = right
 			}
@@ -504,8 +638,8 @@ func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	return prvCells{dom: dom.shiftRight(shift), lo: lo, p: p}, nil
 }
 
-// expBlock is the number of cell edges that share one call to math.Exp.
-const expBlock = 32
+// cdfBlock is the number of cell edges that share one anchor of the CDF.
+const cdfBlock = 32
 
 // prvTails is the composed privacy loss as the search for ε sees it.
 type prvTails interface {

@@ -215,14 +215,31 @@ func newRootTable(n int) *rootTable {
 	b := uint(bits.Len(uint(n))+1) / 2
 	t := &rootTable{bits: b, lo: make([]complex128, 1<<b), hi: make([]complex128, n>>b+1)}
 	for j := range t.lo {
-		s, c := math.Sincos(2 * math.Pi * float64(j) / float64(n))
-		t.lo[j] = complex(c, -s)
+		t.lo[j] = unitRoot(j, n)
 	}
 	for j := range t.hi {
-		s, c := math.Sincos(2 * math.Pi * float64(j<<b) / float64(n))
-		t.hi[j] = complex(c, -s)
+		t.hi[j] = unitRoot(j<<b, n)
 	}
 	return t
+}
+
+// unitRoot returns e^{−2πir/n}, r ≥ 0, to an ulp: the angle is reduced on
+// the integers to ψ ≤ π/4 in a quadrant, where Sincos is accurate and the
+// rounding of ψ small, and the quadrant applied by swaps and signs.
+func unitRoot(r, n int) complex128 {
+	u := 4 * (int64(r) % int64(n)) // the angle in quarter turns is u/n
+	q, rho := u/int64(n), u%int64(n)
+	var c, s float64
+	if 2*rho <= int64(n) {
+		s, c = math.Sincos(math.Pi / 2 * float64(rho) / float64(n))
+	} else {
+		c, s = math.Sincos(math.Pi / 2 * float64(int64(n)-rho) / float64(n))
+	}
+	// (c, s) = (cos, sin) of the angle within its quadrant; add q·π/2.
+	for ; q > 0; q-- {
+		c, s = -s, c
+	}
+	return complex(c, -s)
 }
 
 // at returns e^{−2πir/N}, 0 ≤ r < N.

@@ -1,7 +1,6 @@
 package accountant
 
 import (
-	"math"
 	"math/bits"
 )
 
@@ -12,8 +11,8 @@ import (
 // and the inverse undoes it stage by stage with conjugate twiddles, taking
 // bit-reversed input to natural order, so no permutation is ever done.
 // Stages that fit in a block of blockSize points run block by block while
-// the block is in cache. Twiddles are tabulated with Sincos per stage, so
-// the transform is as accurate as FFTPACK's.
+// the block is in cache. Twiddles are tabulated per stage (within 2 ulp).
+// Transforms of 2^15 points or more use all cores.
 type fft2 struct {
 	n      int
 	stages []fftStage // forward order: largest first
@@ -34,57 +33,39 @@ func newFFT2(n int) *fft2 {
 		panic("accountant: fft2 length must be a power of two ≥ 2")
 	}
 	f := &fft2{n: n}
-	top := unitRoots(n)
-	size := n
+	total := 0
+	for size := n; size >= 4; size /= 4 {
+		total += 3 * size / 4
+	}
+	tw := make([]complex128, total) // all stages' twiddles
+	// The first stage's twiddles w_n^{mk} (mk < 3n/4) from a rootTable,
+	// within 2 ulp for about 2√n calls to Sincos; the stage of length
+	// n/step needs w_n^{m·k·step}, the first stage's entry for k·step.
+	if n >= 4 {
+		rt := newRootTable(n)
+		top := tw[:3*n/4]
+		parallelFor(n/4, func(lo, hi int) {
+			for k := lo; k < hi; k++ {
+				top[3*k], top[3*k+1], top[3*k+2] = rt.at(k), rt.at(2*k), rt.at(3*k)
+			}
+		})
+	}
+	size, off := n, 0
 	for ; size >= 4; size /= 4 {
 		q, step := size/4, n/size
-		tw := make([]complex128, 3*q)
-		for k := 0; k < q; k++ {
-			for m := 1; m <= 3; m++ {
-				// w_size^{mk} = e^{−2πi·mk·step/n}, folded into [0, n/2).
-				j := m * k * step
-				if j < n/2 {
-					tw[3*k+m-1] = top[j]
-				} else {
-					tw[3*k+m-1] = -top[j-n/2]
-				}
+		st := fftStage{size: size, tw: tw[off : off+3*q]}
+		if off > 0 {
+			for k := 0; k < q; k++ {
+				copy(st.tw[3*k:3*k+3], tw[3*k*step:3*k*step+3])
 			}
 		}
-		f.stages = append(f.stages, fftStage{size: size, tw: tw})
+		f.stages = append(f.stages, st)
+		off += 3 * q
 	}
 	if size == 2 {
 		f.stages = append(f.stages, fftStage{size: 2})
 	}
 	return f
-}
-
-// unitRoots returns e^{−2πik/n} for k < n/2 (n a power of two), computing
-// Sincos only on the first octant and filling the rest by symmetry.
-func unitRoots(n int) []complex128 {
-	w := make([]complex128, n/2)
-	if n < 8 {
-		for k := range w {
-			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
-			w[k] = complex(c, -s)
-		}
-		return w
-	}
-	e, q := n/8, n/4
-	parallelFor(e+1, func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
-			w[k] = complex(c, -s)
-		}
-	})
-	for k := e + 1; k <= q; k++ { // θ = π/2 − φ
-		v := w[q-k]
-		w[k] = complex(-imag(v), -real(v))
-	}
-	for k := q + 1; k < n/2; k++ { // θ = π/2 + φ
-		v := w[k-q]
-		w[k] = complex(imag(v), -real(v))
-	}
-	return w
 }
 
 // split returns the index of the first stage that fits in a block.

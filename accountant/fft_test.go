@@ -118,13 +118,16 @@ func TestFFT2RoundTrip(t *testing.T) {
 	}
 }
 
-func TestUnitRoots(t *testing.T) {
-	for _, n := range []int{2, 4, 8, 16, 1 << 12} {
-		w := unitRoots(n)
-		for k, v := range w {
-			want := cmplx.Exp(complex(0, -2*math.Pi*float64(k)/float64(n)))
-			if cmplx.Abs(v-want) > 1e-15 {
-				t.Fatalf("n=%d k=%d: %v want %v", n, k, v, want)
+func TestFFT2Twiddles(t *testing.T) {
+	for _, n := range []int{4, 8, 16, 1 << 12, 1 << 17} {
+		for _, st := range newFFT2(n).stages {
+			for k := 0; k < len(st.tw)/3; k++ {
+				for m := 1; m <= 3; m++ {
+					want := cmplx.Exp(complex(0, -2*math.Pi*float64(m*k)/float64(st.size)))
+					if d := cmplx.Abs(st.tw[3*k+m-1] - want); d > 1e-15 {
+						t.Fatalf("n=%d stage %d k=%d m=%d: %v want %v", n, st.size, k, m, st.tw[3*k+m-1], want)
+					}
+				}
 			}
 		}
 	}
@@ -133,6 +136,12 @@ func TestUnitRoots(t *testing.T) {
 func TestRootTable(t *testing.T) {
 	for _, n := range []int{2, 6, 1000, 776726, 1 << 20} {
 		rt := newRootTable(n)
+		// Against the directly reduced root: the product of two costs ≤ 2 ulp.
+		for r := 0; r < n; r += max(1, n/9973) {
+			if d := cmplx.Abs(rt.at(r) - unitRoot(r, n)); d > 4.5e-16 {
+				t.Fatalf("n=%d r=%d: table %v, root %v", n, r, rt.at(r), unitRoot(r, n))
+			}
+		}
 		for _, r := range []int{0, 1, n / 3, n / 2, n - 1, 12345 % n, n / 7 * 5} {
 			s, c := math.Sincos(2 * math.Pi * float64(r) / float64(n))
 			if d := cmplx.Abs(rt.at(r) - complex(c, -s)); d > 1e-15 {

@@ -413,9 +413,10 @@ func (c *prvCDF) mean() float64 {
 	}
 	pts = append(pts, c.tMax)
 	m := 0.0
+	w := newQagsWork(500)
 	for i := 0; i+1 < len(pts); i++ {
 		a, b := pts[i], pts[i+1]
-		m += b*c.at(b) - a*c.at(a) - qags(c.at, a, b, 1.49e-8, 1.49e-8, 500)
+		m += b*c.at(b) - a*c.at(a) - w.qags(c.at, a, b, 1.49e-8, 1.49e-8)
 	}
 	return m
 }
@@ -591,12 +592,19 @@ func (c prvCells) full() []float64 {
 func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	c := newPRVCDF(e.SampleRate, e.NoiseMultiplier, dom.tMin, dom.tMax)
 	dt := dom.dt()
+	// t is dom.t without its division.
+	t := func(j int) float64 {
+		if j == dom.size-1 {
+			return dom.tMax
+		}
+		return float64(j)*dt + dom.tMin
+	}
 	// The right edge of cell j is also the left edge of cell j+1.
 	edge := func(j int) float64 {
 		if j < 0 {
-			return dom.t(0) - dt/2
+			return t(0) - dt/2
 		}
-		return dom.t(j) + dt/2
+		return t(j) + dt/2
 	}
 	zero := func(t float64) bool { return t < c.tMin || !(t > c.logOneMinusQ) }
 	one := func(t float64) bool { return t >= c.tMax || t > c.tOne }
@@ -627,7 +635,7 @@ func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	})
 	meanD := 0.0
 	for j, v := range p {
-		meanD += dom.t(lo+j) * v
+		meanD += t(lo+j) * v
 	}
 	wg.Wait()
 	shift := meanC - meanD

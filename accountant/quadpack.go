@@ -232,13 +232,32 @@ func qelg(n *int, epstab []float64, res3la []float64, nres *int) (result, abserr
 // which moves by n times any difference in it—depends on its exact
 // stopping point, so the port follows it step by step.
 func qags(f func(float64) float64, a, b, epsabs, epsrel float64, limit int) float64 {
-	alist := make([]float64, limit+1)
-	blist := make([]float64, limit+1)
-	rlist := make([]float64, limit+1)
-	elist := make([]float64, limit+1)
-	iord := make([]int, limit+1)
-	rlist2 := make([]float64, 53)
-	res3la := make([]float64, 4)
+	return newQagsWork(limit).qags(f, a, b, epsabs, epsrel)
+}
+
+// qagsWork is the work space of qags for up to limit subintervals, for
+// several integrals in a row.
+type qagsWork struct {
+	limit                      int
+	alist, blist, rlist, elist []float64
+	iord                       []int
+	rlist2, res3la             []float64
+}
+
+func newQagsWork(limit int) *qagsWork {
+	return &qagsWork{limit: limit, alist: make([]float64, limit+1), blist: make([]float64, limit+1),
+		rlist: make([]float64, limit+1), elist: make([]float64, limit+1), iord: make([]int, limit+1),
+		rlist2: make([]float64, 53), res3la: make([]float64, 4)}
+}
+
+// qags is qags in w's space, cleared first.
+func (w *qagsWork) qags(f func(float64) float64, a, b, epsabs, epsrel float64) float64 {
+	limit := w.limit
+	alist, blist, rlist, elist, iord, rlist2, res3la := w.alist, w.blist, w.rlist, w.elist, w.iord, w.rlist2, w.res3la
+	for _, x := range [][]float64{alist, blist, rlist, elist, rlist2, res3la} {
+		clear(x)
+	}
+	clear(iord)
 	ier, ierro := 0, 0
 	alist[1], blist[1] = a, b
 	result, abserr, defabs, resabs := qk21(f, a, b)

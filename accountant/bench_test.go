@@ -23,6 +23,18 @@ func BenchmarkPRVEpsilon(b *testing.B) {
 	}
 }
 
+// BenchmarkPRVEpsilonTwoSegments is the heterogeneous history of the
+// reference tables: two segments compose by whole-pmf FFTs (fullTails).
+func BenchmarkPRVEpsilonTwoSegments(b *testing.B) {
+	h := History{{1.0, 0.01, 500}, {2.0, 0.02, 300}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (PRV{}).Epsilon(h, 1e-5); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkCalibrateRDP(b *testing.B) {
 	c := Calibration{TargetEpsilon: 2, Delta: 1e-5, SampleRate: 0.01, Steps: 10000}
 	for b.Loop() {

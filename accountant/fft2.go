@@ -4,8 +4,9 @@ import (
 	"math/bits"
 )
 
-// fft2 is a power-of-two complex FFT used inside Bluestein's algorithm,
-// where spectra are only multiplied pointwise: the forward transform is a
+// fft2 is a power-of-two complex FFT for convolutions (Bluestein's
+// algorithm, chirp-z, convolveSame), where spectra are only multiplied
+// pointwise: the forward transform is a
 // decimation-in-frequency sequence of radix-4 stages (one radix-2 stage at
 // the end when log₂n is odd) that leaves its output in bit-reversed order,
 // and the inverse undoes it stage by stage with conjugate twiddles, taking

@@ -159,7 +159,8 @@ func TestErfc1(t *testing.T) {
 	worst := 0.0
 	for x := -7.0; x < 30; x += 0.000731 {
 		got, want := erfc1(x), math.Erfc(x)
-		tol := 4*float64Eps*want + 1e-322 // subnormal results lose bits
+		// Each is within about 3 ulp of erfc; GOAMD64=v3 fuses products in both.
+		tol := 6*float64Eps*want + 1e-322 // subnormal results lose bits
 		if d := math.Abs(got - want); d > tol {
 			t.Fatalf("erfc1(%v) = %v, math.Erfc %v (off %.3g, tolerance %.3g)", x, got, want, d, tol)
 		}

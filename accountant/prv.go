@@ -615,18 +615,23 @@ func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	var meanC float64
 	var wg sync.WaitGroup
 	wg.Go(func() { meanC = c.mean() })
-	// The CDF at the edges: exp and log once per block of cdfBlock edges,
-	// at its first edge, and short series from there (cdfAnchor).
-	var em1 [cdfBlock]float64
+	// The CDF at the edges: exp and log once per block of blk edges, at its
+	// first edge, and short series from there (cdfAnchor). Blocks span at
+	// most 2e-3 in t, so the series stay short (δ ≲ 1.5e-3 where κ ≈ 1).
+	blk := 8
+	for blk < 128 && float64(2*blk)*dt <= 2e-3 {
+		blk *= 2
+	}
+	em1 := make([]float64, blk)
 	for i := range em1 {
 		em1[i] = math.Expm1(float64(i) * dt)
 	}
 	parallelFor(len(p), func(a, b int) {
 		// A chunk starts from the same expression its predecessor ends with.
 		left := c.at(edge(lo + a - 1))
-		for j0 := lo + a; j0 < lo+b; j0 += cdfBlock {
-			an := c.anchor(math.Exp(edge(j0)), em1[min(cdfBlock, lo+b-j0)-1])
-			for j := j0; j < min(j0+cdfBlock, lo+b); j++ {
+		for j0 := lo + a; j0 < lo+b; j0 += blk {
+			an := c.anchor(math.Exp(edge(j0)), em1[min(blk, lo+b-j0)-1])
+			for j := j0; j < min(j0+blk, lo+b); j++ {
 				right := c.atAnchor(edge(j), &an, em1[j-j0])
 				p[j-lo] = right - left
 				left = right
@@ -645,9 +650,6 @@ func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	}
 	return prvCells{dom: dom.shiftRight(shift), lo: lo, p: p}, nil
 }
-
-// cdfBlock is the number of cell edges that share one anchor of the CDF.
-const cdfBlock = 32
 
 // prvTails is the composed privacy loss as the search for ε sees it.
 type prvTails interface {

@@ -239,3 +239,32 @@ func TestDiscretizeMatchesCDF(t *testing.T) {
 		}
 	}
 }
+
+// TestPRVCalibrateReference runs every PRV row of noise.csv (Opacus's
+// get_noise_multiplier with the PRV accountant, about 20 ε evaluations
+// each): the same σ, and the ε reached within prvTol.
+func TestPRVCalibrateReference(t *testing.T) {
+	n := 0
+	for _, r := range refRows(t, "noise.csv") {
+		if r["accountant"] != "prv" {
+			continue
+		}
+		c := Calibration{TargetEpsilon: num(t, r, "target_epsilon"), Delta: num(t, r, "delta"),
+			SampleRate: num(t, r, "sample_rate"), Steps: inum(t, r, "steps"), Tolerance: num(t, r, "epsilon_tolerance")}
+		sigma, eps, err := Calibrate(PRV{}, c)
+		if err != nil {
+			t.Errorf("%+v: %v", c, err)
+			continue
+		}
+		n++
+		if want := num(t, r, "noise_multiplier"); sigma != want {
+			t.Errorf("%+v: σ = %v, want %v", c, sigma, want)
+		}
+		if d := math.Abs(eps - num(t, r, "achieved_epsilon")); d > prvTol {
+			t.Errorf("%+v: ε(σ) = %v, want %s", c, eps, r["achieved_epsilon"])
+		}
+	}
+	if n == 0 {
+		t.Fatal("no PRV calibration row")
+	}
+}

@@ -8,9 +8,7 @@ import (
 func TestCalibrateReference(t *testing.T) {
 	ran := 0
 	for _, r := range refRows(t, "noise.csv") {
-		// PRV calibration costs ~20 PRV evaluations; run two of its cases
-		// (all of them take minutes).
-		if r["accountant"] == "prv" && (testing.Short() || inum(t, r, "steps") > 1000 || r["target_epsilon"] != "2.0") {
+		if r["accountant"] == "prv" { // TestPRVCalibrateReference
 			continue
 		}
 		m, err := NewMechanism(r["accountant"])

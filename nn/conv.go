@@ -16,9 +16,19 @@ import (
 // [In, H, W]. Its weight has shape [Out, In, K, K] and is followed by a bias
 // of length Out in one arena layer.
 //
-// It computes through im2col: each output position's receptive field is
-// unrolled into a row of length In·K·K, and the convolution of a whole batch
-// is one matrix product.
+// It computes one sample at a time through im2col: sample i's receptive
+// fields are unrolled into U_i, one row of length In·K·K per output
+// position (L rows), and
+//
+//	Y_i  = W·U_iᵀ + b          [Out × L], written straight into the NCHW output
+//	G_i  = dY_i·U_i            [Out × In·K·K], sample i's weight gradient
+//	dU_i = dY_iᵀ·W             [L × In·K·K], folded back into dX_i (col2im)
+//
+// with the bias gradient the row sums of dY_i. Each worker goroutine
+// handles a contiguous range of samples with its own U_i and dU_i buffers,
+// so the unrolled input, the product and the scatter stay in cache; U_i is
+// rebuilt from the layer input whenever a pass needs it rather than kept
+// for the whole batch.
 type Conv2d struct {
 	// In and Out are the input and output channel counts, K the kernel
 	// size, Stride and Pad the stride and zero padding on every side.
@@ -29,15 +39,24 @@ type Conv2d struct {
 
 	wt, b []float64
 
-	u   []float64 // im2col rows, [n·L, kk]
-	yt  []float64 // forward output before transpose, then dy transposed, [n·L, Out]
-	du  []float64 // gradient w.r.t. u, [n·L, kk]
-	n   int
-	dyt []float64
+	// state of the current backward pass
+	n     int
+	x, dy []float64
 
+	work     []convWork // per worker
 	ghost    convGhost
 	dense    optimizer.DenseSource
 	denseBuf []float64
+}
+
+// convWork is one worker's scratch space.
+type convWork struct {
+	u, du  []float64 // L × In·K·K
+	dys    []float64 // Out × L, a scaled output error
+	part   []float64 // partial gradient sum, numParams
+	gd, gu []float64 // L × L Gram matrices of dY_i and U_i
+	pad    []float64 // one padded input sample, In × (H+2·Pad) × (W+2·Pad)
+	dpad   []float64 // the same for col2im; im2col needs its borders zero
 }
 
 // NewConv2d returns a Conv2d layer with in input channels, out output
@@ -59,9 +78,17 @@ func (c *Conv2d) Weight() []float64 { return c.wt }
 func (c *Conv2d) Bias() []float64 { return c.b }
 
 // UsesGhost reports whether Mixed mode computes this layer's per-sample
-// norms in ghost form: L·(Out+K²·In) < Out·In·K², where L is the number of
-// output positions. It is valid once the layer is part of a model.
-func (c *Conv2d) UsesGhost() bool { return c.l*(c.Out+c.kk) < c.Out*c.kk }
+// gradients in ghost form. Per-layer clipping needs both the norms and the
+// weighted sum Σ_i w_i g_i, so the cost model counts both, in multiply-adds
+// per sample, with L output positions and K = In·kh·kw:
+//
+//	materialised: L·Out·K (the product G_i = dY_i·U_i) + Out·K + Out (its norm and its share of the weighted sum)
+//	ghost:        L²·(Out+K) (the Gram matrices of dY_i and U_i) + L·Out·K (the weighted product)
+//
+// so the layer is ghost when L²·(Out+K) < Out·K + Out. Only a layer with a
+// single output position (L = 1, a fully connected layer in disguise) is
+// ghost in practice. It is valid once the layer is part of a model.
+func (c *Conv2d) UsesGhost() bool { return c.l*c.l*(c.Out+c.kk) < c.Out*c.kk+c.Out }
 
 func (c *Conv2d) setup(in []int) ([]int, error) {
 	if c.In <= 0 || c.Out <= 0 || c.K <= 0 || c.Stride <= 0 || c.Pad < 0 {
@@ -88,50 +115,79 @@ func (c *Conv2d) bind(p []float64) {
 }
 func (c *Conv2d) initParams(r *rand.Rand) { uniformInit(c.wt, c.kk, r); uniformInit(c.b, c.kk, r) }
 
-func (c *Conv2d) grow(n int) {
-	c.u = ensure(c.u, n*c.l*c.kk)
-	c.yt = ensure(c.yt, n*c.l*c.Out)
-	c.dyt = ensure(c.dyt, n*c.l*c.Out)
-	c.du = ensure(c.du, n*c.l*c.kk)
-	c.ghost.scaled = ensure(c.ghost.scaled, n*c.l*c.Out)
-	if len(c.ghost.gram) < workers() {
-		c.ghost.gram = make([][]float64, workers())
+// grow sizes the per-worker scratch space; the batch size does not matter.
+func (c *Conv2d) grow(n int) { c.workers() }
+
+// workers makes sure there is scratch space for every worker and returns
+// it. It must be called outside parallel loops.
+func (c *Conv2d) workers() []convWork {
+	p := workers()
+	if len(c.work) < p {
+		c.work = append(c.work, make([]convWork, p-len(c.work))...)
 	}
-	for i := range c.ghost.gram {
-		c.ghost.gram[i] = ensure(c.ghost.gram[i], 2*c.l*c.l)
+	lk, ll := c.l*c.kk, c.l*c.l
+	for i := range c.work {
+		wk := &c.work[i]
+		wk.u = ensure(wk.u, lk)
+		wk.du = ensure(wk.du, lk)
+		wk.dys = ensure(wk.dys, c.Out*c.l)
+		wk.part = ensure(wk.part, c.numParams())
+		wk.gd = ensure(wk.gd, ll)
+		wk.gu = ensure(wk.gu, ll)
+		np := c.In * (c.h + 2*c.Pad) * (c.w + 2*c.Pad)
+		wk.pad = ensure(wk.pad, np)
+		wk.dpad = ensure(wk.dpad, np)
 	}
+	return c.work
 }
 
-// im2col unrolls samples [lo, hi) of x into c.u. Each kernel row of a
-// receptive field is a contiguous run of the input, copied with its
-// out-of-image part set to zero.
-func (c *Conv2d) im2col(x []float64, lo, hi int) {
-	in := c.In * c.h * c.w
-	K := c.K
-	for i := lo; i < hi; i++ {
-		xs := x[i*in : (i+1)*in]
-		rows := c.u[i*c.l*c.kk : (i+1)*c.l*c.kk]
-		r := 0
-		for oh := 0; oh < c.ho; oh++ {
-			for ow := 0; ow < c.wo; ow++ {
-				row := rows[r*c.kk : (r+1)*c.kk]
-				r++
-				x0 := ow*c.Stride - c.Pad
-				bLo, bHi := max(0, -x0), min(K, c.w-x0)
-				j := 0
-				for ch := 0; ch < c.In; ch++ {
-					xc := xs[ch*c.h*c.w : (ch+1)*c.h*c.w]
+// padded returns xs, one sample, as an image of (H+2·Pad)×(W+2·Pad) per
+// channel with zero borders, in buf, and the padded row width. Without
+// padding it returns xs itself. buf's borders are zero from its allocation
+// and are never written, so only the interior is copied.
+func (c *Conv2d) padded(xs, buf []float64) ([]float64, int) {
+	if c.Pad == 0 {
+		return xs, c.w
+	}
+	P, H, W := c.Pad, c.h, c.w
+	wp, hp := W+2*P, H+2*P
+	for ch := 0; ch < c.In; ch++ {
+		for y := 0; y < H; y++ {
+			copy(buf[(ch*hp+y+P)*wp+P:(ch*hp+y+P)*wp+P+W], xs[(ch*H+y)*W:(ch*H+y+1)*W])
+		}
+	}
+	return buf, wp
+}
+
+// im2col unrolls one sample xs into u, [L × In·K·K], through the worker's
+// padding buffer pad. Each kernel row of a receptive field is a run of K
+// values of the padded image, copied with fixed-size copies for K = 4 and
+// K = 8.
+func (c *Conv2d) im2col(xs, u, pad []float64) {
+	xp, W := c.padded(xs, pad)
+	K, kk, S := c.K, c.kk, c.Stride
+	hw := (c.h + 2*c.Pad) * W
+	r := 0
+	for oh := 0; oh < c.ho; oh++ {
+		for ow := 0; ow < c.wo; ow++ {
+			row := u[r*kk : (r+1)*kk : (r+1)*kk]
+			r++
+			for ch := 0; ch < c.In; ch++ {
+				src := xp[ch*hw+oh*S*W+ow*S:]
+				dst := row[ch*K*K : (ch+1)*K*K]
+				switch K {
+				case 4:
+					copy4(dst[0:4], src[0:4])
+					copy4(dst[4:8], src[W:W+4])
+					copy4(dst[8:12], src[2*W:2*W+4])
+					copy4(dst[12:16], src[3*W:3*W+4])
+				case 8:
+					for a := 0; a < 8; a++ {
+						copy8(dst[8*a:8*a+8], src[a*W:a*W+8])
+					}
+				default:
 					for a := 0; a < K; a++ {
-						seg := row[j : j+K]
-						j += K
-						y := oh*c.Stride - c.Pad + a
-						if y < 0 || y >= c.h || bLo >= bHi {
-							clear(seg)
-							continue
-						}
-						clear(seg[:bLo])
-						copy(seg[bLo:bHi], xc[y*c.w+x0+bLo:y*c.w+x0+bHi])
-						clear(seg[bHi:])
+						copy(dst[a*K:(a+1)*K], src[a*W:a*W+K])
 					}
 				}
 			}
@@ -139,122 +195,183 @@ func (c *Conv2d) im2col(x []float64, lo, hi int) {
 	}
 }
 
-// col2im adds c.du of samples [lo, hi) into dx, which it zeroes first.
-func (c *Conv2d) col2im(dx []float64, lo, hi int) {
-	in := c.In * c.h * c.w
-	K := c.K
-	for i := lo; i < hi; i++ {
-		dxs := dx[i*in : (i+1)*in]
-		clear(dxs)
-		rows := c.du[i*c.l*c.kk : (i+1)*c.l*c.kk]
-		r := 0
-		for oh := 0; oh < c.ho; oh++ {
-			for ow := 0; ow < c.wo; ow++ {
-				row := rows[r*c.kk : (r+1)*c.kk]
-				r++
-				x0 := ow*c.Stride - c.Pad
-				bLo, bHi := max(0, -x0), min(K, c.w-x0)
-				if bLo >= bHi {
+// copy4 copies s[:4] to d[:4] without calling memmove.
+func copy4(d, s []float64) {
+	_, _ = d[3], s[3]
+	d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+}
+
+// copy8 copies s[:8] to d[:8] without calling memmove.
+func copy8(d, s []float64) {
+	_, _ = d[7], s[7]
+	d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+	d[4], d[5], d[6], d[7] = s[4], s[5], s[6], s[7]
+}
+
+// add4 adds s[:4] to d[:4].
+func add4(d, s []float64) {
+	_, _ = d[3], s[3]
+	d[0] += s[0]
+	d[1] += s[1]
+	d[2] += s[2]
+	d[3] += s[3]
+}
+
+// col2im stores in dxs, one sample's input gradient, the sum of the rows of
+// du, [L × In·K·K], over the receptive fields they came from. With padding
+// it sums into the worker's padding buffer pad and copies the interior out.
+func (c *Conv2d) col2im(du, dxs, pad []float64) {
+	K, kk, S, P := c.K, c.kk, c.Stride, c.Pad
+	W := c.w + 2*P
+	hw := (c.h + 2*P) * W
+	dp := dxs
+	if P > 0 {
+		dp = pad[:c.In*hw]
+	}
+	clear(dp)
+	r := 0
+	for oh := 0; oh < c.ho; oh++ {
+		for ow := 0; ow < c.wo; ow++ {
+			row := du[r*kk : (r+1)*kk : (r+1)*kk]
+			r++
+			for ch := 0; ch < c.In; ch++ {
+				dst := dp[ch*hw+oh*S*W+ow*S:]
+				src := row[ch*K*K : (ch+1)*K*K]
+				if K == 4 {
+					add4(dst[0:4], src[0:4])
+					add4(dst[W:W+4], src[4:8])
+					add4(dst[2*W:2*W+4], src[8:12])
+					add4(dst[3*W:3*W+4], src[12:16])
 					continue
 				}
-				j := 0
-				for ch := 0; ch < c.In; ch++ {
-					dxc := dxs[ch*c.h*c.w : (ch+1)*c.h*c.w]
-					for a := 0; a < K; a++ {
-						seg := row[j+bLo : j+bHi]
-						j += K
-						y := oh*c.Stride - c.Pad + a
-						if y < 0 || y >= c.h {
-							continue
-						}
-						dst := dxc[y*c.w+x0+bLo : y*c.w+x0+bHi]
-						for b, v := range seg {
-							dst[b] += v
-						}
+				for a := 0; a < K; a++ {
+					d := dst[a*W : a*W+K]
+					for b, v := range src[a*K : (a+1)*K] {
+						d[b] += v
 					}
 				}
 			}
 		}
 	}
+	if P == 0 {
+		return
+	}
+	H, Wi, hp := c.h, c.w, c.h+2*P
+	for ch := 0; ch < c.In; ch++ {
+		for y := 0; y < H; y++ {
+			copy(dxs[(ch*H+y)*Wi:(ch*H+y+1)*Wi], dp[(ch*hp+y+P)*W+P:(ch*hp+y+P)*W+P+Wi])
+		}
+	}
+}
+
+// general views of one sample's matrices.
+func (c *Conv2d) weightMat() blas64.General {
+	return blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt}
+}
+func (c *Conv2d) uMat(u []float64) blas64.General {
+	return blas64.General{Rows: c.l, Cols: c.kk, Stride: c.kk, Data: u[:c.l*c.kk]}
+}
+func (c *Conv2d) yMat(ys []float64) blas64.General {
+	return blas64.General{Rows: c.Out, Cols: c.l, Stride: c.l, Data: ys[:c.Out*c.l]}
 }
 
 func (c *Conv2d) forward(x, y []float64, n int) {
-	if n == 0 {
-		return
-	}
-	parallel(n, func(_, lo, hi int) { c.im2col(x, lo, hi) })
-	nl := n * c.l
-	gemm(blas.NoTrans, blas.Trans, 1,
-		blas64.General{Rows: nl, Cols: c.kk, Stride: c.kk, Data: c.u[:nl*c.kk]},
-		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt},
-		0, blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: c.yt[:nl*c.Out]})
-	out := c.Out * c.l
-	parallel(n, func(_, lo, hi int) {
+	work := c.workers()
+	in, out := c.In*c.h*c.w, c.Out*c.l
+	parallel(n, func(wk, lo, hi int) {
+		u, pad := work[wk].u, work[wk].pad
 		for i := lo; i < hi; i++ {
+			c.im2col(x[i*in:(i+1)*in], u, pad)
 			ys := y[i*out : (i+1)*out]
-			for l := 0; l < c.l; l++ {
-				row := c.yt[(i*c.l+l)*c.Out : (i*c.l+l+1)*c.Out]
-				for o, v := range row {
-					ys[o*c.l+l] = v + c.b[o]
+			for o, bo := range c.b {
+				row := ys[o*c.l : (o+1)*c.l]
+				for l := range row {
+					row[l] = bo
 				}
 			}
+			gemm(blas.NoTrans, blas.Trans, 1, c.weightMat(), c.uMat(u), 1, c.yMat(ys))
 		}
 	})
 }
 
-func (c *Conv2d) beginBackward(x, dy []float64, n int) {
-	c.n = n
-	out := c.Out * c.l
-	parallel(n, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dys := dy[i*out : (i+1)*out]
-			dyt := c.dyt[i*out : (i+1)*out]
-			for o := 0; o < c.Out; o++ {
-				for l, v := range dys[o*c.l : (o+1)*c.l] {
-					dyt[l*c.Out+o] = v
-				}
-			}
-		}
-	})
-}
+func (c *Conv2d) beginBackward(x, dy []float64, n int) { c.x, c.dy, c.n = x, dy, n }
 
 func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
-	if dx == nil || n == 0 {
+	if dx == nil {
 		return
 	}
-	nl := n * c.l
-	gemm(blas.NoTrans, blas.NoTrans, 1,
-		blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: c.dyt[:nl*c.Out]},
-		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt},
-		0, blas64.General{Rows: nl, Cols: c.kk, Stride: c.kk, Data: c.du[:nl*c.kk]})
-	parallel(n, func(_, lo, hi int) { c.col2im(dx, lo, hi) })
+	work := c.workers()
+	in, out := c.In*c.h*c.w, c.Out*c.l
+	parallel(n, func(wk, lo, hi int) {
+		du, dpad := work[wk].du, work[wk].dpad
+		for i := lo; i < hi; i++ {
+			gemm(blas.Trans, blas.NoTrans, 1, c.yMat(dy[i*out:(i+1)*out]), c.weightMat(), 0, c.uMat(du))
+			c.col2im(du, dx[i*in:(i+1)*in], dpad)
+		}
+	})
 }
 
-// addRows adds Σ_i w_i·dyt_i into dW and db, with w nil meaning all ones.
+// sampleGrad stores in g, one row of numParams values, the gradient of
+// sample i of the current backward pass scaled by w (w·G_i, then w times
+// the bias gradient), or adds it to g if add is set. wk is the worker's
+// scratch space. The output error is scaled before the product rather than
+// through the product's alpha, so that a zero weight times a non-finite
+// gradient gives NaN, as the materialised form does, where BLAS would skip
+// the product.
+func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add bool) {
+	in, out := c.In*c.h*c.w, c.Out*c.l
+	u := wk.u
+	c.im2col(c.x[i*in:(i+1)*in], u, wk.pad)
+	dys := c.dy[i*out : (i+1)*out]
+	if w != 1 {
+		s := wk.dys[:out]
+		for j, v := range dys {
+			s[j] = w * v
+		}
+		dys = s
+	}
+	beta := 0.0
+	if add {
+		beta = 1
+	}
+	gemm(blas.NoTrans, blas.NoTrans, 1, c.yMat(dys), c.uMat(u), beta,
+		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: g[:c.Out*c.kk]})
+	db := g[c.Out*c.kk : c.Out*c.kk+c.Out]
+	for o := range db {
+		var s float64
+		for _, v := range dys[o*c.l : (o+1)*c.l] {
+			s += v
+		}
+		if add {
+			db[o] += s
+		} else {
+			db[o] = s
+		}
+	}
+}
+
+// addWeighted adds Σ_i w_i·g_i to dst, with w nil meaning all ones: each
+// worker sums its samples into its own buffer, and the buffers are added to
+// dst in worker order.
 func (c *Conv2d) addWeighted(dst, w []float64) {
-	n := c.n
-	if n == 0 {
+	if c.n == 0 {
 		return
 	}
-	nl := n * c.l
-	g := c.dyt[:nl*c.Out]
-	if w != nil {
-		s := c.ghost.scaled[:nl*c.Out]
-		for i, wi := range w {
-			for j, v := range g[i*c.l*c.Out : (i+1)*c.l*c.Out] {
-				s[i*c.l*c.Out+j] = wi * v
+	work := c.workers()
+	p := min(workers(), c.n)
+	parallel(c.n, func(wk, lo, hi int) {
+		ws := &work[wk]
+		for i := lo; i < hi; i++ {
+			wi := 1.0
+			if w != nil {
+				wi = w[i]
 			}
+			c.sampleGrad(i, wi, ws.part, ws, i > lo)
 		}
-		g = s
-	}
-	gemm(blas.Trans, blas.NoTrans, 1,
-		blas64.General{Rows: nl, Cols: c.Out, Stride: c.Out, Data: g},
-		blas64.General{Rows: nl, Cols: c.kk, Stride: c.kk, Data: c.u[:nl*c.kk]},
-		1, blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: dst[:c.Out*c.kk]})
-	db := dst[c.Out*c.kk:]
-	for r := 0; r < nl; r++ {
-		for o, v := range g[r*c.Out : (r+1)*c.Out] {
-			db[o] += v
+	})
+	for wk := 0; wk < p; wk++ {
+		for j, v := range work[wk].part {
+			dst[j] += v
 		}
 	}
 }
@@ -269,21 +386,10 @@ func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
 	n, cols := c.n, c.numParams()
 	c.denseBuf = ensure(c.denseBuf, n*cols)
 	c.dense.Reset(n, cols, c.denseBuf)
-	parallel(n, func(_, lo, hi int) {
+	work := c.workers()
+	parallel(n, func(wk, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			row := c.denseBuf[i*cols : (i+1)*cols]
-			dyt := c.dyt[i*c.l*c.Out : (i+1)*c.l*c.Out]
-			gemm(blas.Trans, blas.NoTrans, 1,
-				blas64.General{Rows: c.l, Cols: c.Out, Stride: c.Out, Data: dyt},
-				blas64.General{Rows: c.l, Cols: c.kk, Stride: c.kk, Data: c.u[i*c.l*c.kk : (i+1)*c.l*c.kk]},
-				0, blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: row[:c.Out*c.kk]})
-			db := row[c.Out*c.kk:]
-			clear(db)
-			for l := 0; l < c.l; l++ {
-				for o, v := range dyt[l*c.Out : (l+1)*c.Out] {
-					db[o] += v
-				}
-			}
+			c.sampleGrad(i, 1, c.denseBuf[i*cols:(i+1)*cols], &work[wk], false)
 		}
 	})
 	return &c.dense
@@ -293,9 +399,7 @@ func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
 // δ_s the output error and u_s the unrolled input at output position s,
 // g_i = [Σ_s δ_s u_sᵀ, Σ_s δ_s], so ‖g_i‖² = Σ_{s,t} ⟨δ_s,δ_t⟩(⟨u_s,u_t⟩+1).
 type convGhost struct {
-	c      *Conv2d
-	scaled []float64
-	gram   [][]float64 // per worker, two L×L Gram matrices
+	c *Conv2d
 }
 
 func (g *convGhost) Samples() int { return g.c.n }
@@ -307,12 +411,15 @@ func (g *convGhost) Norms(dst []float64) {
 		panic("nn: Norms: len(dst) != Samples()")
 	}
 	L := c.l
+	in, out := c.In*c.h*c.w, c.Out*c.l
+	work := c.workers()
 	parallel(c.n, func(wk, lo, hi int) {
-		gd, gu := g.gram[wk][:L*L], g.gram[wk][L*L:2*L*L]
+		u, gd, gu, pad := work[wk].u, work[wk].gd, work[wk].gu, work[wk].pad
 		for i := lo; i < hi; i++ {
-			syrk(blas64.General{Rows: L, Cols: c.Out, Stride: c.Out, Data: c.dyt[i*L*c.Out : (i+1)*L*c.Out]},
+			c.im2col(c.x[i*in:(i+1)*in], u, pad)
+			syrk(blas.Trans, c.yMat(c.dy[i*out:(i+1)*out]),
 				blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gd})
-			syrk(blas64.General{Rows: L, Cols: c.kk, Stride: c.kk, Data: c.u[i*L*c.kk : (i+1)*L*c.kk]},
+			syrk(blas.NoTrans, c.uMat(u),
 				blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gu})
 			var diag, off float64
 			for s := 0; s < L; s++ {

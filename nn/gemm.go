@@ -5,13 +5,90 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
+// BLAS threading policy
+//
+// The package owns the parallelism: matrix products run single-threaded
+// inside its worker goroutines (see parallel), never in a BLAS thread pool
+// of their own. With the openblas build tag the package sets OpenBLAS to one
+// thread when it is initialised (see gemm_openblas.go); a large product is
+// then split by gemmPar into one block of output rows (or columns) per
+// worker, and per-sample products (convolutions) run one sample at a time on
+// the worker that owns the sample. Two thread pools never compete for the
+// cores, and the element-wise loops between products (im2col, activations,
+// pooling) use the same workers.
+//
+// Reductions over samples (the weight gradient of a convolution) are summed
+// per worker into private buffers and then added in worker order, so that a
+// result depends only on the batch and on the worker count (GOMAXPROCS),
+// never on scheduling.
+
 // gemm computes c = alpha·op(a)·op(b) + beta·c through gonum's blas64, which
-// is pure Go by default and OpenBLAS with the build tag openblas.
+// is pure Go by default and OpenBLAS with the build tag openblas, on the
+// calling goroutine.
 func gemm(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
 	blas64.Gemm(tA, tB, alpha, a, b, beta, c)
 }
 
-// syrk computes the upper triangle of c = a·aᵀ.
-func syrk(a blas64.General, c blas64.Symmetric) {
-	blas64.Syrk(blas.NoTrans, 1, a, 0, c)
+// syrk computes the upper triangle of c = op(a)·op(a)ᵀ.
+func syrk(t blas.Transpose, a blas64.General, c blas64.Symmetric) {
+	blas64.Syrk(t, 1, a, 0, c)
+}
+
+// gemmParMin is the number of multiply-adds below which gemmPar does not
+// split a product: below it the goroutine hand-off costs more than the
+// second core saves.
+const gemmParMin = 1 << 18
+
+// gemmPar computes c = alpha·op(a)·op(b) + beta·c like gemm, with the rows
+// of c (or its columns, when c has more columns than rows) split into one
+// contiguous block per worker. Each element of c is computed by one call on
+// one worker, over the full inner dimension, so the result depends only on
+// the worker count. Products of fewer than gemmParMin multiply-adds, and
+// every product when gemmSplits is false, run as one call.
+func gemmPar(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+	m, n := c.Rows, c.Cols
+	k := a.Cols
+	if tA == blas.Trans {
+		k = a.Rows
+	}
+	p := workers()
+	if !gemmSplits || p == 1 || m*n*k < gemmParMin || max(m, n) < 2*p {
+		gemm(tA, tB, alpha, a, b, beta, c)
+		return
+	}
+	if m >= n {
+		parallel(m, func(_, lo, hi int) {
+			gemm(tA, tB, alpha, opRows(a, tA, lo, hi), b, beta, rows(c, lo, hi))
+		})
+		return
+	}
+	parallel(n, func(_, lo, hi int) {
+		gemm(tA, tB, alpha, a, opCols(b, tB, lo, hi), beta, cols(c, lo, hi))
+	})
+}
+
+// rows returns rows [lo, hi) of g.
+func rows(g blas64.General, lo, hi int) blas64.General {
+	return blas64.General{Rows: hi - lo, Cols: g.Cols, Stride: g.Stride, Data: g.Data[lo*g.Stride:]}
+}
+
+// cols returns columns [lo, hi) of g.
+func cols(g blas64.General, lo, hi int) blas64.General {
+	return blas64.General{Rows: g.Rows, Cols: hi - lo, Stride: g.Stride, Data: g.Data[lo:]}
+}
+
+// opRows returns the part of g whose op(g) is rows [lo, hi) of op(g).
+func opRows(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
+	if t == blas.NoTrans {
+		return rows(g, lo, hi)
+	}
+	return cols(g, lo, hi)
+}
+
+// opCols returns the part of g whose op(g) is columns [lo, hi) of op(g).
+func opCols(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
+	if t == blas.NoTrans {
+		return cols(g, lo, hi)
+	}
+	return rows(g, lo, hi)
 }

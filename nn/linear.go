@@ -70,7 +70,7 @@ func (l *Linear) forward(x, y []float64, n int) {
 	if n == 0 {
 		return
 	}
-	gemm(blas.NoTrans, blas.Trans, 1,
+	gemmPar(blas.NoTrans, blas.Trans, 1,
 		blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: x[:n*l.In]},
 		blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.w},
 		1, blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: y})
@@ -82,7 +82,7 @@ func (l *Linear) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil || n == 0 {
 		return
 	}
-	gemm(blas.NoTrans, blas.NoTrans, 1,
+	gemmPar(blas.NoTrans, blas.NoTrans, 1,
 		blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: dy[:n*l.Out]},
 		blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.w},
 		0, blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: dx[:n*l.In]})
@@ -93,7 +93,7 @@ func (l *Linear) accumulate(dst []float64) {
 		return
 	}
 	n := l.n
-	gemm(blas.Trans, blas.NoTrans, 1,
+	gemmPar(blas.Trans, blas.NoTrans, 1,
 		blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: l.dy[:n*l.Out]},
 		blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: l.x[:n*l.In]},
 		1, blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: dst[:l.Out*l.In]})
@@ -176,7 +176,7 @@ func (g *linearGhost) AddWeighted(dst, w []float64) {
 			db[o] += v
 		}
 	}
-	gemm(blas.Trans, blas.NoTrans, 1,
+	gemmPar(blas.Trans, blas.NoTrans, 1,
 		blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: s},
 		blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: l.x[:n*l.In]},
 		1, blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: dst[:l.Out*l.In]})

@@ -203,30 +203,38 @@ func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
 	inv := 1 / float64(K*K)
 	for i := lo; i < hi; i++ {
 		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
-		var arg []int32
 		if p.max {
-			arg = p.arg[i*out : (i+1)*out]
+			arg := p.arg[i*out : (i+1)*out]
+			if K == 2 && !hasNaN(xs) {
+				p.max2(xs, ys, arg)
+				continue
+			}
+			o := 0
+			for c := 0; c < C; c++ {
+				base := c * H * W
+				for oh := 0; oh < Ho; oh++ {
+					for ow := 0; ow < Wo; ow++ {
+						ys[o], arg[o] = windowMax(xs, base+oh*S*W+ow*S, W, K)
+						o++
+					}
+				}
+			}
+			continue
 		}
 		o := 0
 		for c := 0; c < C; c++ {
-			base := c * H * W
-			xc := xs[base : base+H*W]
+			xc := xs[c*H*W : (c+1)*H*W]
 			for oh := 0; oh < Ho; oh++ {
 				for ow := 0; ow < Wo; ow++ {
 					r0, c0 := oh*S, ow*S
-					if p.max {
-						ys[o], arg[o] = windowMax(xc, r0*W+c0, W, K)
-						arg[o] += int32(base)
-					} else {
-						s := 0.0
-						for a := 0; a < K; a++ {
-							off := (r0+a)*W + c0
-							for _, v := range xc[off : off+K] {
-								s += v
-							}
+					s := 0.0
+					for a := 0; a < K; a++ {
+						off := (r0+a)*W + c0
+						for _, v := range xc[off : off+K] {
+							s += v
 						}
-						ys[o] = s * inv
 					}
+					ys[o] = s * inv
 					o++
 				}
 			}
@@ -234,69 +242,74 @@ func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
 	}
 }
 
-// windowMax2 is windowMax for a 2×2 window, unrolled.
-func windowMax2(xc []float64, s, w int) (float64, int32) {
-	v0, v1, v2, v3 := xc[s], xc[s+1], xc[s+w], xc[s+w+1]
-	if v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3 {
-		return windowMaxNaN(xc, s, w, 2)
+// hasNaN reports whether xs holds a NaN, without branching per value: the
+// largest magnitude bit pattern exceeds +Inf's exactly when there is one.
+func hasNaN(xs []float64) bool {
+	var m0, m1 uint64
+	n := len(xs) &^ 1
+	for j := 0; j < n; j += 2 {
+		m0 = max(m0, math.Float64bits(xs[j])&^(1<<63))
+		m1 = max(m1, math.Float64bits(xs[j+1])&^(1<<63))
 	}
-	best, bi := orderKey(v0), s
-	if k := orderKey(v1); k > best {
-		best, bi = k, s+1
+	if n < len(xs) {
+		m0 = max(m0, math.Float64bits(xs[n])&^(1<<63))
 	}
-	if k := orderKey(v2); k > best {
-		best, bi = k, s+w
-	}
-	if k := orderKey(v3); k > best {
-		bi = s + w + 1
-	}
-	return xc[bi], int32(bi)
+	return max(m0, m1) > 0x7ff0000000000000
 }
 
-// windowMaxNaN returns the first NaN of a window known to hold one.
-func windowMaxNaN(xc []float64, start, w, K int) (float64, int32) {
-	for a := 0; a < K; a++ {
-		off := start + a*w
-		for b, v := range xc[off : off+K] {
-			if v != v {
-				return v, int32(off + b)
+// max2 is 2×2 max pooling of one sample without NaN. Each window's maximum
+// is found as the larger of its two row maxima, each of which is the
+// larger of two values; a later value wins only if strictly larger, so
+// ties go to the first occurrence in row-major order, as in PyTorch. The
+// comparisons select bit patterns, which compiles to conditional moves
+// rather than branches.
+func (p *pool2d) max2(xs, ys []float64, arg []int32) {
+	H, W, S, Ho, Wo := p.h, p.w, p.stride, p.ho, p.wo
+	o := 0
+	for c := 0; c < p.c; c++ {
+		base := c * H * W
+		for oh := 0; oh < Ho; oh++ {
+			top := base + oh*S*W
+			t, b := xs[top:top+(Wo-1)*S+2], xs[top+W:top+W+(Wo-1)*S+2]
+			yr, ar := ys[o:o+Wo], arg[o:o+Wo]
+			for ow := range yr {
+				j := ow * S
+				t0, t1, b0, b1 := t[j], t[j+1], b[j], b[j+1]
+				tv, ti := math.Float64bits(t0), int32(top+j)
+				if t1 > t0 {
+					tv, ti = math.Float64bits(t1), ti+1
+				}
+				bv, bi := math.Float64bits(b0), int32(top+W+j)
+				if b1 > b0 {
+					bv, bi = math.Float64bits(b1), bi+1
+				}
+				if math.Float64frombits(bv) > math.Float64frombits(tv) {
+					tv, ti = bv, bi
+				}
+				yr[ow], ar[ow] = math.Float64frombits(tv), ti
 			}
+			o += Wo
 		}
 	}
-	panic("nn: windowMaxNaN: no NaN in window")
 }
 
-// orderKey maps a float64 to an int64 that orders like the float, so that
-// the running maximum compiles to conditional moves rather than
-// unpredictable branches.
-func orderKey(v float64) int64 {
-	b := int64(math.Float64bits(v))
-	return b ^ int64(uint64(b>>63)>>1)
-}
-
-// windowMax returns the maximum of the K×K window of xc starting at start
+// windowMax returns the maximum of the K×K window of xs starting at start
 // (row stride w) and the offset of its first occurrence; a NaN in the
-// window is returned as the maximum, as in PyTorch.
-func windowMax(xc []float64, start, w, K int) (float64, int32) {
-	if K == 2 {
-		return windowMax2(xc, start, w)
-	}
-	best, bi := orderKey(xc[start]), start
-	nan := false
+// window is returned as the maximum (the first NaN), as in PyTorch.
+func windowMax(xs []float64, start, w, K int) (float64, int32) {
+	best, bi := xs[start], start
 	for a := 0; a < K; a++ {
 		off := start + a*w
-		for b, v := range xc[off : off+K] {
-			k := orderKey(v)
-			nan = nan || v != v
-			if k > best {
-				best, bi = k, off+b
+		for b, v := range xs[off : off+K] {
+			if best != best {
+				return best, int32(bi)
+			}
+			if v > best || v != v {
+				best, bi = v, off+b
 			}
 		}
 	}
-	if nan {
-		return windowMaxNaN(xc, start, w, K)
-	}
-	return xc[bi], int32(bi)
+	return best, int32(bi)
 }
 
 func (p *pool2d) backward(x, y, dy, dx []float64, n int) {

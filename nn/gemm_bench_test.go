@@ -1,0 +1,60 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// BenchmarkConvGEMM times the per-sample products of the benchmark CNN's
+// convolutions, one product per op, and reports GFLOP/s of CPU time.
+func BenchmarkConvGEMM(b *testing.B) {
+	type shape struct {
+		name    string
+		tA, tB  blas.Transpose
+		m, n, k int
+	}
+	shapes := []shape{
+		{"conv1-fwd-W.Ut", blas.NoTrans, blas.Trans, 16, 196, 64},
+		{"conv1-fwd-U.Wt", blas.NoTrans, blas.Trans, 196, 16, 64},
+		{"conv1-G-dY.U", blas.NoTrans, blas.NoTrans, 16, 64, 196},
+		{"conv2-fwd-W.Ut", blas.NoTrans, blas.Trans, 32, 25, 256},
+		{"conv2-G-dY.U", blas.NoTrans, blas.NoTrans, 32, 256, 25},
+		{"conv2-dU-dYt.W", blas.Trans, blas.NoTrans, 25, 256, 32},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	mat := func(rows, cols int) blas64.General {
+		d := make([]float64, rows*cols)
+		for i := range d {
+			d[i] = r.NormFloat64()
+		}
+		return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: d}
+	}
+	for _, s := range shapes {
+		b.Run(fmt.Sprintf("%s-%dx%dx%d", s.name, s.m, s.n, s.k), func(b *testing.B) {
+			var a, bm blas64.General
+			if s.tA == blas.NoTrans {
+				a = mat(s.m, s.k)
+			} else {
+				a = mat(s.k, s.m)
+			}
+			if s.tB == blas.NoTrans {
+				bm = mat(s.k, s.n)
+			} else {
+				bm = mat(s.n, s.k)
+			}
+			c := mat(s.m, s.n)
+			b.ResetTimer()
+			cpu0 := processCPU()
+			for i := 0; i < b.N; i++ {
+				gemm(s.tA, s.tB, 1, a, bm, 1, c)
+			}
+			ns := float64((processCPU() - cpu0).Nanoseconds()) / float64(b.N)
+			b.ReportMetric(ns, "cpu-ns/op")
+			b.ReportMetric(2*float64(s.m*s.n*s.k)/ns, "GFLOP/s")
+		})
+	}
+}

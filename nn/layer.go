@@ -30,6 +30,20 @@ type Layer interface {
 	backward(x, y, dy, dx []float64, n int)
 }
 
+// sampleLayer is a layer whose forward pass treats every sample on its
+// own, so that Sequential can run a chain of them over one sample at a time
+// on each worker while the sample's activations are in cache.
+type sampleLayer interface {
+	Layer
+	// prepare readies the layer for forwardSamples on a batch of n
+	// samples; it is called outside parallel loops.
+	prepare(n int)
+	// forwardSamples computes y from x for the n samples first, …,
+	// first+n−1 of the batch, which x and y hold (and only those), on
+	// worker wk.
+	forwardSamples(x, y []float64, first, n, wk int)
+}
+
 // paramLayer is a layer with parameters: a weight followed by a bias in one
 // arena layer.
 type paramLayer interface {
@@ -78,16 +92,20 @@ func (relu) Kind() string                  { return "ReLU" }
 func (relu) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
 func (relu) numParams() int                { return 0 }
 func (relu) forward(x, y []float64, n int) {
-	parallelElems(len(x), func(lo, hi int) {
-		ys := y[lo:hi]
-		for i, v := range x[lo:hi] {
-			if v > 0 {
-				ys[i] = v
-			} else {
-				ys[i] = 0
-			}
+	parallelElems(len(x), func(lo, hi int) { reluSlice(y[lo:hi], x[lo:hi]) })
+}
+func (relu) prepare(int)                                {}
+func (relu) forwardSamples(x, y []float64, _, _, _ int) { reluSlice(y, x) }
+
+func reluSlice(y, x []float64) {
+	y = y[:len(x)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
 		}
-	})
+	}
 }
 func (relu) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
@@ -118,6 +136,8 @@ func (tanh) numParams() int                { return 0 }
 func (tanh) forward(x, y []float64, n int) {
 	parallelElems(len(x), func(lo, hi int) { tanhSlice(y[lo:hi], x[lo:hi]) })
 }
+func (tanh) prepare(int)                                {}
+func (tanh) forwardSamples(x, y []float64, _, _, _ int) { tanhSlice(y, x) }
 func (tanh) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
@@ -141,6 +161,10 @@ func (flatten) Kind() string                  { return "Flatten" }
 func (flatten) setup(in []int) ([]int, error) { return []int{prod(in)}, nil }
 func (flatten) numParams() int                { return 0 }
 func (flatten) forward(x, y []float64, n int) { copy(y, x) }
+func (flatten) prepare(int)                   {}
+func (flatten) forwardSamples(x, y []float64, _, _, _ int) {
+	copy(y, x)
+}
 func (flatten) backward(x, y, dy, dx []float64, n int) {
 	if dx != nil {
 		copy(dx, dy)
@@ -189,22 +213,28 @@ func (p *pool2d) setup(in []int) ([]int, error) {
 	return []int{p.c, p.ho, p.wo}, nil
 }
 
-func (p *pool2d) forward(x, y []float64, n int) {
-	out := p.c * p.ho * p.wo
-	if p.max && len(p.arg) < n*out {
+func (p *pool2d) prepare(n int) {
+	if out := p.c * p.ho * p.wo; p.max && len(p.arg) < n*out {
 		p.arg = make([]int32, n*out)
 	}
-	parallel(n, func(_, lo, hi int) { p.forwardRange(x, y, lo, hi) })
 }
 
-func (p *pool2d) forwardRange(x, y []float64, lo, hi int) {
+func (p *pool2d) forward(x, y []float64, n int) {
+	p.prepare(n)
+	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
+	parallel(n, func(wk, lo, hi int) {
+		p.forwardSamples(x[lo*in:hi*in], y[lo*out:hi*out], lo, hi-lo, wk)
+	})
+}
+
+func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
 	C, H, W, K, S, Ho, Wo := p.c, p.h, p.w, p.k, p.stride, p.ho, p.wo
 	in, out := C*H*W, C*Ho*Wo
 	inv := 1 / float64(K*K)
-	for i := lo; i < hi; i++ {
+	for i := 0; i < n; i++ {
 		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
 		if p.max {
-			arg := p.arg[i*out : (i+1)*out]
+			arg := p.arg[(first+i)*out : (first+i+1)*out]
 			if K == 2 && !hasNaN(xs) {
 				p.max2(xs, ys, arg)
 				continue
@@ -275,15 +305,21 @@ func (p *pool2d) max2(xs, ys []float64, arg []int32) {
 			for ow := range yr {
 				j := ow * S
 				t0, t1, b0, b1 := t[j], t[j+1], b[j], b[j+1]
-				tv, ti := math.Float64bits(t0), int32(top+j)
+				// Every candidate is computed before the selections, so
+				// that each is a conditional move.
+				ti := int32(top + j)
+				ti1, bi, bi1 := ti+1, ti+int32(W), ti+int32(W)+1
+				tv, tv1 := math.Float64bits(t0), math.Float64bits(t1)
+				bv, bv1 := math.Float64bits(b0), math.Float64bits(b1)
 				if t1 > t0 {
-					tv, ti = math.Float64bits(t1), ti+1
+					tv, ti = tv1, ti1
 				}
-				bv, bi := math.Float64bits(b0), int32(top+W+j)
 				if b1 > b0 {
-					bv, bi = math.Float64bits(b1), bi+1
+					bv, bi = bv1, bi1
 				}
-				if math.Float64frombits(bv) > math.Float64frombits(tv) {
+				// No NaN here, and ±0 compare equal: the builtin max
+				// (branch-free) gives the row maxima for the comparison.
+				if max(b0, b1) > max(t0, t1) {
 					tv, ti = bv, bi
 				}
 				yr[ow], ar[ow] = math.Float64frombits(tv), ti

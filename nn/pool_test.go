@@ -123,18 +123,25 @@ func TestHasNaN(t *testing.T) {
 }
 
 // BenchmarkMaxPoolConv1 times the CNN's first pooling layer, 16×14×14 →
-// 16×13×13, on one sample per op.
+// 16×13×13, on one sample per op, cycling through 64 different samples so
+// that the branch predictor cannot learn the data.
 func BenchmarkMaxPoolConv1(b *testing.B) {
+	const samples = 64
 	p := NewMaxPool2d(2, 1).(*pool2d)
 	if _, err := p.setup([]int{16, 14, 14}); err != nil {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	x := make([]float64, 16*14*14)
+	in, out := 16*14*14, 16*13*13
+	x := make([]float64, samples*in)
 	for i := range x {
 		x[i] = math.Tanh(r.NormFloat64())
 	}
-	y := make([]float64, 16*13*13)
-	p.forward(x, y, 1)
-	loopCPU(b, func() { p.forwardRange(x, y, 0, 1) })
+	y := make([]float64, samples*out)
+	p.forward(x, y, samples)
+	i := 0
+	loopCPU(b, func() {
+		p.forwardSamples(x[i*in:(i+1)*in], y[i*out:(i+1)*out], i, 1, 0)
+		i = (i + 1) % samples
+	})
 }

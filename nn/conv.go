@@ -275,23 +275,30 @@ func (c *Conv2d) yMat(ys []float64) blas64.General {
 	return blas64.General{Rows: c.Out, Cols: c.l, Stride: c.l, Data: ys[:c.Out*c.l]}
 }
 
+func (c *Conv2d) prepare(int) { c.workers() }
+
 func (c *Conv2d) forward(x, y []float64, n int) {
-	work := c.workers()
+	c.workers()
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	parallel(n, func(wk, lo, hi int) {
-		u, pad := work[wk].u, work[wk].pad
-		for i := lo; i < hi; i++ {
-			c.im2col(x[i*in:(i+1)*in], u, pad)
-			ys := y[i*out : (i+1)*out]
-			for o, bo := range c.b {
-				row := ys[o*c.l : (o+1)*c.l]
-				for l := range row {
-					row[l] = bo
-				}
-			}
-			gemm(blas.NoTrans, blas.Trans, 1, c.weightMat(), c.uMat(u), 1, c.yMat(ys))
-		}
+		c.forwardSamples(x[lo*in:hi*in], y[lo*out:hi*out], lo, hi-lo, wk)
 	})
+}
+
+func (c *Conv2d) forwardSamples(x, y []float64, _, n, wk int) {
+	in, out := c.In*c.h*c.w, c.Out*c.l
+	u, pad := c.work[wk].u, c.work[wk].pad
+	for i := 0; i < n; i++ {
+		c.im2col(x[i*in:(i+1)*in], u, pad)
+		ys := y[i*out : (i+1)*out]
+		for o, bo := range c.b {
+			row := ys[o*c.l : (o+1)*c.l]
+			for l := range row {
+				row[l] = bo
+			}
+		}
+		gemm(blas.NoTrans, blas.Trans, 1, c.weightMat(), c.uMat(u), 1, c.yMat(ys))
+	}
 }
 
 func (c *Conv2d) beginBackward(x, dy []float64, n int) { c.x, c.dy, c.n = x, dy, n }

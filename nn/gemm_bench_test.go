@@ -24,6 +24,9 @@ func BenchmarkConvGEMM(b *testing.B) {
 		{"conv2-fwd-W.Ut", blas.NoTrans, blas.Trans, 32, 25, 256},
 		{"conv2-G-dY.U", blas.NoTrans, blas.NoTrans, 32, 256, 25},
 		{"conv2-dU-dYt.W", blas.Trans, blas.NoTrans, 25, 256, 32},
+		{"conv1-fwd-8samples", blas.NoTrans, blas.Trans, 16, 8 * 196, 64},
+		{"conv2-fwd-8samples", blas.NoTrans, blas.Trans, 32, 8 * 25, 256},
+		{"conv2-dU-8samples", blas.Trans, blas.NoTrans, 8 * 25, 256, 32},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	mat := func(rows, cols int) blas64.General {

@@ -195,11 +195,49 @@ func (s *Sequential) Forward(x []float64, n int) []float64 {
 	s.grow(n)
 	s.n = n
 	s.acts[0] = x
-	for k, l := range s.layers {
-		l.forward(s.acts[k][:n*s.sizes[k]], s.acts[k+1][:n*s.sizes[k+1]], n)
+	for k := 0; k < len(s.layers); {
+		if e := s.sampleRun(k); e-k >= 2 {
+			s.forwardRun(k, e, n)
+			k = e
+			continue
+		}
+		s.layers[k].forward(s.acts[k][:n*s.sizes[k]], s.acts[k+1][:n*s.sizes[k+1]], n)
+		k++
 	}
 	s.state = 1
 	return s.acts[len(s.layers)][:n*s.sizes[len(s.layers)]]
+}
+
+// sampleRun returns the end of the run of sample layers that starts at
+// layer k (k itself if layer k is not one).
+func (s *Sequential) sampleRun(k int) int {
+	for k < len(s.layers) {
+		if _, ok := s.layers[k].(sampleLayer); !ok {
+			break
+		}
+		k++
+	}
+	return k
+}
+
+// forwardRun runs layers [k, e), all sample layers, on n samples: each
+// worker takes its contiguous range of samples and passes one sample at a
+// time through the whole chain, so that an activation is read back from
+// the cache by the next layer rather than from memory. Every sample goes
+// through the same computation as in layer-by-layer order, so the outputs
+// are the same.
+func (s *Sequential) forwardRun(k, e, n int) {
+	for j := k; j < e; j++ {
+		s.layers[j].(sampleLayer).prepare(n)
+	}
+	parallel(n, func(wk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for j := k; j < e; j++ {
+				in, out := s.sizes[j], s.sizes[j+1]
+				s.layers[j].(sampleLayer).forwardSamples(s.acts[j][i*in:(i+1)*in], s.acts[j+1][i*out:(i+1)*out], i, 1, wk)
+			}
+		}
+	})
 }
 
 // Backward back-propagates dout, the gradient of the per-example losses

@@ -144,18 +144,25 @@ func (g *linearGhost) Norms(dst []float64) {
 	if len(dst) != l.n {
 		panic("nn: Norms: len(dst) != Samples()")
 	}
-	for i := range dst {
-		a := l.x[i*l.In : (i+1)*l.In]
-		d := l.dy[i*l.Out : (i+1)*l.Out]
-		var aa, dd float64
-		for _, v := range a {
-			aa += v * v
+	norms := func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a := l.x[i*l.In : (i+1)*l.In]
+			d := l.dy[i*l.Out : (i+1)*l.Out]
+			var aa, dd float64
+			for _, v := range a {
+				aa += v * v
+			}
+			for _, v := range d {
+				dd += v * v
+			}
+			dst[i] = math.Sqrt(dd * (aa + 1))
 		}
-		for _, v := range d {
-			dd += v * v
-		}
-		dst[i] = math.Sqrt(dd * (aa + 1))
 	}
+	if l.n*(l.In+l.Out) < elemGrain {
+		norms(0, 0, l.n)
+		return
+	}
+	parallel(l.n, norms)
 }
 
 func (g *linearGhost) AddWeighted(dst, w []float64) {

@@ -27,6 +27,7 @@ func BenchmarkConvGEMM(b *testing.B) {
 		{"conv1-fwd-8samples", blas.NoTrans, blas.Trans, 16, 8 * 196, 64},
 		{"conv2-fwd-8samples", blas.NoTrans, blas.Trans, 32, 8 * 25, 256},
 		{"conv2-dU-8samples", blas.Trans, blas.NoTrans, 8 * 25, 256, 32},
+		{"square", blas.NoTrans, blas.NoTrans, 512, 512, 512},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	mat := func(rows, cols int) blas64.General {

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
+)
 
 // exp2Sixteenths holds 2^(j/16) and 2^(j/16) − 1, each correctly rounded,
 // for j = 0, …, 15. The second column keeps e^t − 1 accurate for small t,
@@ -71,12 +75,23 @@ func tanhFinish(x, r float64, tab *[2]float64, s float64) float64 {
 // tanhBlock is the block size of tanhSlice.
 const tanhBlock = 8
 
-// tanhSlice stores tanh64(x[i]) in y[i]. It runs tanh64's two halves
+// tanhSlice stores tanh(x[i]) in y[i], within a few ulp. On amd64 with
+// AVX2 and FMA it computes blocks of 8 values with vector instructions
+// (package vecmath: the same method with a longer polynomial instead of the
+// table); otherwise, and for the tail, it uses tanhScalar. It panics if
+// len(y) < len(x).
+func tanhSlice(y, x []float64) {
+	y = y[:len(x)]
+	n := vecmath.Tanh(y, x)
+	tanhScalar(y[n:], x[n:])
+}
+
+// tanhScalar stores tanh64(x[i]) in y[i]. It runs tanh64's two halves
 // stage by stage over blocks of tanhBlock values, so that the processor
 // overlaps the dependency chains of several values instead of waiting on
 // one; the results are bit-identical to tanh64's. It panics if
 // len(y) < len(x).
-func tanhSlice(y, x []float64) {
+func tanhScalar(y, x []float64) {
 	y = y[:len(x)]
 	n := len(x) - len(x)%tanhBlock
 	for i := 0; i < n; i += tanhBlock {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 )
 
 // ulps returns the distance between a and b in units in the last place.
@@ -23,46 +25,65 @@ func ulps(a, b float64) int64 {
 }
 
 // TestTanh64 compares tanh64 with math.Tanh on special values, on a dense
-// grid over [−25, 25] and on random values of every magnitude, and checks
-// that tanhSlice gives tanh64's results bit for bit.
+// grid over [−25, 25] and on random values of every magnitude; checks that
+// tanhScalar gives tanh64's results bit for bit; and checks tanhSlice,
+// which uses vector instructions where it can, on the same values.
 func TestTanh64(t *testing.T) {
+	negZero := math.Copysign(0, -1)
 	special := []struct{ x, want float64 }{
-		{0, 0}, {math.Copysign(0, -1), math.Copysign(0, -1)},
+		{0, 0}, {negZero, negZero},
 		{math.Inf(1), 1}, {math.Inf(-1), -1},
 		{5e-324, 5e-324}, {-1e-300, -1e-300},
 		{20, 1}, {-20.5, -1}, {1e300, 1},
 	}
-	for _, s := range special {
-		if got := tanh64(s.x); math.Float64bits(got) != math.Float64bits(s.want) {
-			t.Errorf("tanh64(%g) = %g, want %g", s.x, got, s.want)
+	xs := make([]float64, 0, 64)
+	for len(xs) < 64 { // whole vector blocks of special values
+		for _, s := range special {
+			xs = append(xs, s.x)
 		}
 	}
-	if got := tanh64(math.NaN()); !math.IsNaN(got) {
-		t.Errorf("tanh64(NaN) = %g, want NaN", got)
+	xs = append(xs[:64:64], math.NaN(), math.NaN(), math.NaN(), math.NaN(), 1, 2, 3, 4)
+	for name, f := range map[string]func(y, x []float64){"tanhScalar": tanhScalar, "tanhSlice": tanhSlice} {
+		ys := make([]float64, len(xs))
+		f(ys, xs)
+		for i, x := range xs[:64] {
+			want := special[i%len(special)].want
+			if math.Float64bits(ys[i]) != math.Float64bits(want) {
+				t.Errorf("%s: tanh(%g) = %g, want %g", name, x, ys[i], want)
+			}
+		}
+		for i := 64; i < 68; i++ {
+			if !math.IsNaN(ys[i]) {
+				t.Errorf("%s: tanh(NaN) = %g, want NaN", name, ys[i])
+			}
+		}
 	}
 	const maxULP = 4
-	var worst int64
-	xs := make([]float64, 0, 1<<16)
-	ys := make([]float64, 1<<16)
+	worst := map[string]int64{}
+	buf := make([]float64, 0, 1<<16)
+	ys, yv := make([]float64, 1<<16), make([]float64, 1<<16)
 	flush := func() {
-		tanhSlice(ys, xs)
-		for i, x := range xs {
+		tanhScalar(ys, buf)
+		tanhSlice(yv, buf)
+		for i, x := range buf {
+			want := math.Tanh(x) // itself within about 1 ulp of tanh
 			if math.Float64bits(ys[i]) != math.Float64bits(tanh64(x)) {
-				t.Fatalf("tanhSlice and tanh64 differ at %v: %v, %v", x, ys[i], tanh64(x))
+				t.Fatalf("tanhScalar and tanh64 differ at %v: %v, %v", x, ys[i], tanh64(x))
+			}
+			for name, got := range map[string]float64{"tanh64": ys[i], "tanhSlice": yv[i]} {
+				if d := ulps(got, want); d > worst[name] {
+					worst[name] = d
+					if d > maxULP {
+						t.Fatalf("%s(%v) = %v, math.Tanh = %v: %d ulp apart", name, x, got, want, d)
+					}
+				}
 			}
 		}
-		xs = xs[:0]
+		buf = buf[:0]
 	}
 	check := func(x float64) {
-		if xs = append(xs, x); len(xs) == cap(xs) {
+		if buf = append(buf, x); len(buf) == cap(buf) {
 			flush()
-		}
-		// math.Tanh is itself within about 1 ulp of tanh.
-		if d := ulps(tanh64(x), math.Tanh(x)); d > worst {
-			worst = d
-			if d > maxULP {
-				t.Fatalf("tanh64(%v) = %v, math.Tanh = %v: %d ulp apart", x, tanh64(x), math.Tanh(x), d)
-			}
 		}
 	}
 	for i := -2_500_000; i <= 2_500_000; i++ {
@@ -72,9 +93,9 @@ func TestTanh64(t *testing.T) {
 	for i := 0; i < 1_000_000; i++ {
 		check(math.Ldexp(r.Float64(), r.IntN(70)-60) * float64(1-2*r.IntN(2)))
 	}
-	xs = append(xs, math.NaN(), math.Inf(-1), 3) // a tail shorter than a block
+	buf = append(buf, 0.5, -0.25, 3) // a tail shorter than a block
 	flush()
-	t.Logf("largest difference from math.Tanh: %d ulp", worst)
+	t.Logf("largest differences from math.Tanh (ulp): %v; vector instructions used: %v", worst, vecmath.Tanh(make([]float64, 8), make([]float64, 8)) > 0)
 }
 
 func BenchmarkTanh(b *testing.B) {
@@ -93,6 +114,9 @@ func BenchmarkTanh(b *testing.B) {
 	})
 	b.Run("slice", func(b *testing.B) {
 		loopCPU(b, func() { tanhSlice(y, x) })
+	})
+	b.Run("scalar", func(b *testing.B) {
+		loopCPU(b, func() { tanhScalar(y, x) })
 	})
 	b.Run("tanh64", func(b *testing.B) {
 		loopCPU(b, func() {

@@ -1,0 +1,26 @@
+//go:build amd64
+
+package vecmath
+
+// tanhAVX2 stores tanh(x[i]) in y[i] for the first len(x) &^ 7 values with
+// AVX2 and FMA instructions (tanh_amd64.s). It requires len(y) ≥ len(x)
+// and useAVX2.
+//
+//go:noescape
+func tanhAVX2(y, x []float64)
+
+// hasAVX2FMA reports whether the processor and the operating system
+// support AVX2 and FMA.
+func hasAVX2FMA() bool
+
+// useAVX2 is set once, when the package is initialised, and only read
+// afterwards.
+var useAVX2 = hasAVX2FMA()
+
+func tanh(y, x []float64) int {
+	if !useAVX2 {
+		return 0
+	}
+	tanhAVX2(y, x)
+	return len(x) &^ 7
+}

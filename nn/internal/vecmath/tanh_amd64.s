@@ -1,0 +1,233 @@
+//go:build amd64
+
+#include "textflag.h"
+
+DATA absmask<>+0(SB)/8, $0x7fffffffffffffff
+DATA absmask<>+8(SB)/8, $0x7fffffffffffffff
+DATA absmask<>+16(SB)/8, $0x7fffffffffffffff
+DATA absmask<>+24(SB)/8, $0x7fffffffffffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $32
+DATA signmask<>+0(SB)/8, $0x8000000000000000
+DATA signmask<>+8(SB)/8, $0x8000000000000000
+DATA signmask<>+16(SB)/8, $0x8000000000000000
+DATA signmask<>+24(SB)/8, $0x8000000000000000
+GLOBL signmask<>(SB), RODATA|NOPTR, $32
+DATA twenty<>+0(SB)/8, $0x4034000000000000
+DATA twenty<>+8(SB)/8, $0x4034000000000000
+DATA twenty<>+16(SB)/8, $0x4034000000000000
+DATA twenty<>+24(SB)/8, $0x4034000000000000
+GLOBL twenty<>(SB), RODATA|NOPTR, $32
+DATA log2e<>+0(SB)/8, $0x3ff71547652b82fe
+DATA log2e<>+8(SB)/8, $0x3ff71547652b82fe
+DATA log2e<>+16(SB)/8, $0x3ff71547652b82fe
+DATA log2e<>+24(SB)/8, $0x3ff71547652b82fe
+GLOBL log2e<>(SB), RODATA|NOPTR, $32
+DATA ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
+DATA ln2hi<>+8(SB)/8, $0x3fe62e42fee00000
+DATA ln2hi<>+16(SB)/8, $0x3fe62e42fee00000
+DATA ln2hi<>+24(SB)/8, $0x3fe62e42fee00000
+GLOBL ln2hi<>(SB), RODATA|NOPTR, $32
+DATA ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
+DATA ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
+DATA ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
+DATA ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
+GLOBL ln2lo<>(SB), RODATA|NOPTR, $32
+DATA one<>+0(SB)/8, $0x3ff0000000000000
+DATA one<>+8(SB)/8, $0x3ff0000000000000
+DATA one<>+16(SB)/8, $0x3ff0000000000000
+DATA one<>+24(SB)/8, $0x3ff0000000000000
+GLOBL one<>(SB), RODATA|NOPTR, $32
+DATA two<>+0(SB)/8, $0x4000000000000000
+DATA two<>+8(SB)/8, $0x4000000000000000
+DATA two<>+16(SB)/8, $0x4000000000000000
+DATA two<>+24(SB)/8, $0x4000000000000000
+GLOBL two<>(SB), RODATA|NOPTR, $32
+DATA bias<>+0(SB)/8, $0x00000000000003ff
+DATA bias<>+8(SB)/8, $0x00000000000003ff
+DATA bias<>+16(SB)/8, $0x00000000000003ff
+DATA bias<>+24(SB)/8, $0x00000000000003ff
+GLOBL bias<>(SB), RODATA|NOPTR, $32
+DATA c1<>+0(SB)/8, $0x3ff0000000000000
+DATA c1<>+8(SB)/8, $0x3ff0000000000000
+DATA c1<>+16(SB)/8, $0x3ff0000000000000
+DATA c1<>+24(SB)/8, $0x3ff0000000000000
+GLOBL c1<>(SB), RODATA|NOPTR, $32
+DATA c2<>+0(SB)/8, $0x3fe0000000000000
+DATA c2<>+8(SB)/8, $0x3fe0000000000000
+DATA c2<>+16(SB)/8, $0x3fe0000000000000
+DATA c2<>+24(SB)/8, $0x3fe0000000000000
+GLOBL c2<>(SB), RODATA|NOPTR, $32
+DATA c3<>+0(SB)/8, $0x3fc5555555555555
+DATA c3<>+8(SB)/8, $0x3fc5555555555555
+DATA c3<>+16(SB)/8, $0x3fc5555555555555
+DATA c3<>+24(SB)/8, $0x3fc5555555555555
+GLOBL c3<>(SB), RODATA|NOPTR, $32
+DATA c4<>+0(SB)/8, $0x3fa5555555555555
+DATA c4<>+8(SB)/8, $0x3fa5555555555555
+DATA c4<>+16(SB)/8, $0x3fa5555555555555
+DATA c4<>+24(SB)/8, $0x3fa5555555555555
+GLOBL c4<>(SB), RODATA|NOPTR, $32
+DATA c5<>+0(SB)/8, $0x3f81111111111111
+DATA c5<>+8(SB)/8, $0x3f81111111111111
+DATA c5<>+16(SB)/8, $0x3f81111111111111
+DATA c5<>+24(SB)/8, $0x3f81111111111111
+GLOBL c5<>(SB), RODATA|NOPTR, $32
+DATA c6<>+0(SB)/8, $0x3f56c16c16c16c17
+DATA c6<>+8(SB)/8, $0x3f56c16c16c16c17
+DATA c6<>+16(SB)/8, $0x3f56c16c16c16c17
+DATA c6<>+24(SB)/8, $0x3f56c16c16c16c17
+GLOBL c6<>(SB), RODATA|NOPTR, $32
+DATA c7<>+0(SB)/8, $0x3f2a01a01a01a01a
+DATA c7<>+8(SB)/8, $0x3f2a01a01a01a01a
+DATA c7<>+16(SB)/8, $0x3f2a01a01a01a01a
+DATA c7<>+24(SB)/8, $0x3f2a01a01a01a01a
+GLOBL c7<>(SB), RODATA|NOPTR, $32
+DATA c8<>+0(SB)/8, $0x3efa01a01a01a01a
+DATA c8<>+8(SB)/8, $0x3efa01a01a01a01a
+DATA c8<>+16(SB)/8, $0x3efa01a01a01a01a
+DATA c8<>+24(SB)/8, $0x3efa01a01a01a01a
+GLOBL c8<>(SB), RODATA|NOPTR, $32
+DATA c9<>+0(SB)/8, $0x3ec71de3a556c734
+DATA c9<>+8(SB)/8, $0x3ec71de3a556c734
+DATA c9<>+16(SB)/8, $0x3ec71de3a556c734
+DATA c9<>+24(SB)/8, $0x3ec71de3a556c734
+GLOBL c9<>(SB), RODATA|NOPTR, $32
+DATA c10<>+0(SB)/8, $0x3e927e4fb7789f5c
+DATA c10<>+8(SB)/8, $0x3e927e4fb7789f5c
+DATA c10<>+16(SB)/8, $0x3e927e4fb7789f5c
+DATA c10<>+24(SB)/8, $0x3e927e4fb7789f5c
+GLOBL c10<>(SB), RODATA|NOPTR, $32
+DATA c11<>+0(SB)/8, $0x3e5ae64567f544e4
+DATA c11<>+8(SB)/8, $0x3e5ae64567f544e4
+DATA c11<>+16(SB)/8, $0x3e5ae64567f544e4
+DATA c11<>+24(SB)/8, $0x3e5ae64567f544e4
+GLOBL c11<>(SB), RODATA|NOPTR, $32
+DATA c12<>+0(SB)/8, $0x3e21eed8eff8d898
+DATA c12<>+8(SB)/8, $0x3e21eed8eff8d898
+DATA c12<>+16(SB)/8, $0x3e21eed8eff8d898
+DATA c12<>+24(SB)/8, $0x3e21eed8eff8d898
+GLOBL c12<>(SB), RODATA|NOPTR, $32
+DATA c13<>+0(SB)/8, $0x3de6124613a86d09
+DATA c13<>+8(SB)/8, $0x3de6124613a86d09
+DATA c13<>+16(SB)/8, $0x3de6124613a86d09
+DATA c13<>+24(SB)/8, $0x3de6124613a86d09
+GLOBL c13<>(SB), RODATA|NOPTR, $32
+
+// func tanhAVX2(y, x []float64)
+//
+// y[i] = tanh(x[i]) for i < len(x) rounded down to a multiple of 8, eight
+// values (two vectors) per iteration, as nn's tanh64 computes it: with
+// t = 2·min(|x|, 20), k = round(t·log2 e), r = t − k·ln 2 (two-part ln 2),
+// q = e^r − 1 by its Taylor polynomial of degree 13 (Horner, FMA),
+// s = 2^k from the exponent bits, m = s·q + (s − 1) and
+// tanh = copysign(m/(m+2), x). min(20, |x|) keeps a NaN (VMINPD returns its
+// second source when either is NaN).
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
+	MOVQ y_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	SHRQ $3, CX
+	JZ   done
+	VMOVUPD twenty<>(SB), Y15
+
+loop:
+	VMOVUPD 0(SI), Y0
+	VANDPD absmask<>(SB), Y0, Y1
+	VMINPD Y1, Y15, Y1          // min(20, |x|), NaN from |x|
+	VADDPD Y1, Y1, Y1          // t = 2·min(|x|, 20)
+	VMULPD log2e<>(SB), Y1, Y2
+	VROUNDPD $0, Y2, Y2         // k = round(t·log2 e)
+	VFNMADD231PD ln2hi<>(SB), Y2, Y1
+	VFNMADD231PD ln2lo<>(SB), Y2, Y1 // r = t − k·ln 2
+	VMOVUPD c13<>(SB), Y3
+	VFMADD213PD c12<>(SB), Y1, Y3
+	VFMADD213PD c11<>(SB), Y1, Y3
+	VFMADD213PD c10<>(SB), Y1, Y3
+	VFMADD213PD c9<>(SB), Y1, Y3
+	VFMADD213PD c8<>(SB), Y1, Y3
+	VFMADD213PD c7<>(SB), Y1, Y3
+	VFMADD213PD c6<>(SB), Y1, Y3
+	VFMADD213PD c5<>(SB), Y1, Y3
+	VFMADD213PD c4<>(SB), Y1, Y3
+	VFMADD213PD c3<>(SB), Y1, Y3
+	VFMADD213PD c2<>(SB), Y1, Y3
+	VFMADD213PD c1<>(SB), Y1, Y3
+	VMULPD Y1, Y3, Y3          // q = e^r − 1
+	VCVTPD2DQY Y2, X2
+	VPMOVSXDQ X2, Y2
+	VPADDQ bias<>(SB), Y2, Y2
+	VPSLLQ $52, Y2, Y2          // s = 2^k
+	VSUBPD one<>(SB), Y2, Y4    // s − 1
+	VFMADD231PD Y3, Y2, Y4     // m = s·q + (s − 1)
+	VADDPD two<>(SB), Y4, Y3
+	VDIVPD Y3, Y4, Y4          // m/(m+2)
+	VANDPD signmask<>(SB), Y0, Y0
+	VORPD Y0, Y4, Y4
+	VMOVUPD Y4, 0(DI)
+	VMOVUPD 32(SI), Y5
+	VANDPD absmask<>(SB), Y5, Y6
+	VMINPD Y6, Y15, Y6          // min(20, |x|), NaN from |x|
+	VADDPD Y6, Y6, Y6          // t = 2·min(|x|, 20)
+	VMULPD log2e<>(SB), Y6, Y7
+	VROUNDPD $0, Y7, Y7         // k = round(t·log2 e)
+	VFNMADD231PD ln2hi<>(SB), Y7, Y6
+	VFNMADD231PD ln2lo<>(SB), Y7, Y6 // r = t − k·ln 2
+	VMOVUPD c13<>(SB), Y8
+	VFMADD213PD c12<>(SB), Y6, Y8
+	VFMADD213PD c11<>(SB), Y6, Y8
+	VFMADD213PD c10<>(SB), Y6, Y8
+	VFMADD213PD c9<>(SB), Y6, Y8
+	VFMADD213PD c8<>(SB), Y6, Y8
+	VFMADD213PD c7<>(SB), Y6, Y8
+	VFMADD213PD c6<>(SB), Y6, Y8
+	VFMADD213PD c5<>(SB), Y6, Y8
+	VFMADD213PD c4<>(SB), Y6, Y8
+	VFMADD213PD c3<>(SB), Y6, Y8
+	VFMADD213PD c2<>(SB), Y6, Y8
+	VFMADD213PD c1<>(SB), Y6, Y8
+	VMULPD Y6, Y8, Y8          // q = e^r − 1
+	VCVTPD2DQY Y7, X7
+	VPMOVSXDQ X7, Y7
+	VPADDQ bias<>(SB), Y7, Y7
+	VPSLLQ $52, Y7, Y7          // s = 2^k
+	VSUBPD one<>(SB), Y7, Y9    // s − 1
+	VFMADD231PD Y8, Y7, Y9     // m = s·q + (s − 1)
+	VADDPD two<>(SB), Y9, Y8
+	VDIVPD Y8, Y9, Y9          // m/(m+2)
+	VANDPD signmask<>(SB), Y5, Y5
+	VORPD Y5, Y9, Y9
+	VMOVUPD Y9, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  loop
+	VZEROUPPER
+
+done:
+	RET
+
+// func hasAVX2FMA() bool
+TEXT ·hasAVX2FMA(SB), NOSPLIT, $0-1
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	MOVL CX, R8
+	ANDL $0x18001000, R8 // FMA (bit 12), OSXSAVE (27), AVX (28)
+	CMPL R8, $0x18001000
+	JNE  no
+	XORL CX, CX
+	XGETBV                // XCR0: the OS saves XMM and YMM state
+	ANDL $6, AX
+	CMPL AX, $6
+	JNE  no
+	MOVL $7, AX
+	XORL CX, CX
+	CPUID
+	ANDL $0x20, BX        // AVX2 (bit 5)
+	JZ   no
+	MOVB $1, ret+0(FP)
+	RET
+
+no:
+	MOVB $0, ret+0(FP)
+	RET

@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -161,12 +162,16 @@ func (c *Conv2d) padded(xs, buf []float64) ([]float64, int) {
 
 // im2col unrolls one sample xs into u, [L × In·K·K], through the worker's
 // padding buffer pad. Each kernel row of a receptive field is a run of K
-// values of the padded image, copied with fixed-size copies for K = 4 and
-// K = 8.
+// values of the padded image; for K = 4 and 8 the runs are copied by
+// vecmath.Im2col (SSE2 moves on amd64).
 func (c *Conv2d) im2col(xs, u, pad []float64) {
 	xp, W := c.padded(xs, pad)
 	K, kk, S := c.K, c.kk, c.Stride
 	hw := (c.h + 2*c.Pad) * W
+	if K == 4 || K == 8 {
+		vecmath.Im2col(u, xp, K, c.In, hw, W, S, c.ho, c.wo)
+		return
+	}
 	r := 0
 	for oh := 0; oh < c.ho; oh++ {
 		for ow := 0; ow < c.wo; ow++ {
@@ -175,37 +180,12 @@ func (c *Conv2d) im2col(xs, u, pad []float64) {
 			for ch := 0; ch < c.In; ch++ {
 				src := xp[ch*hw+oh*S*W+ow*S:]
 				dst := row[ch*K*K : (ch+1)*K*K]
-				switch K {
-				case 4:
-					copy4(dst[0:4], src[0:4])
-					copy4(dst[4:8], src[W:W+4])
-					copy4(dst[8:12], src[2*W:2*W+4])
-					copy4(dst[12:16], src[3*W:3*W+4])
-				case 8:
-					for a := 0; a < 8; a++ {
-						copy8(dst[8*a:8*a+8], src[a*W:a*W+8])
-					}
-				default:
-					for a := 0; a < K; a++ {
-						copy(dst[a*K:(a+1)*K], src[a*W:a*W+K])
-					}
+				for a := 0; a < K; a++ {
+					copy(dst[a*K:(a+1)*K], src[a*W:a*W+K])
 				}
 			}
 		}
 	}
-}
-
-// copy4 copies s[:4] to d[:4] without calling memmove.
-func copy4(d, s []float64) {
-	_, _ = d[3], s[3]
-	d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
-}
-
-// copy8 copies s[:8] to d[:8] without calling memmove.
-func copy8(d, s []float64) {
-	_, _ = d[7], s[7]
-	d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
-	d[4], d[5], d[6], d[7] = s[4], s[5], s[6], s[7]
 }
 
 // add4 adds s[:4] to d[:4].

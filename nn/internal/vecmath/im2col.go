@@ -1,0 +1,39 @@
+package vecmath
+
+// Im2col unrolls one image xp of chans channels, each of row width w and
+// hw values, into u for a k×k kernel (k = 4 or 8) at stride s with ho×wo
+// output positions and no padding (pad the image first): row p = oh·wo+ow
+// of u, of chans·k·k values, holds for each channel the k runs of k values
+// starting at xp[c·hw + (oh·s + a)·w + ow·s], a = 0, …, k−1. It panics if k
+// is not 4 or 8 or if u or xp is too short.
+func Im2col(u, xp []float64, k, chans, hw, w, s, ho, wo int) {
+	if k != 4 && k != 8 {
+		panic("vecmath: Im2col: k must be 4 or 8")
+	}
+	if ho <= 0 || wo <= 0 || chans <= 0 {
+		return
+	}
+	kk := chans * k * k
+	if len(u) < ho*wo*kk || len(xp) < (chans-1)*hw+((ho-1)*s+k-1)*w+(wo-1)*s+k {
+		panic("vecmath: Im2col: slice too short")
+	}
+	for oh := 0; oh < ho; oh++ {
+		for ow := 0; ow < wo; ow++ {
+			r := oh*wo + ow
+			gather(u[r*kk:(r+1)*kk], xp[oh*s*w+ow*s:], k, chans, w, hw)
+		}
+	}
+}
+
+// gatherGo is gather in Go: dst[(c·k + a)·k + b] = src[c·chanStride +
+// a·rowStride + b] for c < chans, a, b < k.
+func gatherGo(dst, src []float64, k, chans, rowStride, chanStride int) {
+	j := 0
+	for c := 0; c < chans; c++ {
+		for a := 0; a < k; a++ {
+			off := c*chanStride + a*rowStride
+			copy(dst[j:j+k], src[off:off+k])
+			j += k
+		}
+	}
+}

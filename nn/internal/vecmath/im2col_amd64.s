@@ -1,0 +1,75 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// func gather4(dst, src []float64, chans, rowStride, chanStride int)
+//
+// For each of chans channels, copies 4 runs of 4 values, rowStride apart,
+// to dst contiguously; the next channel starts chanStride values later.
+TEXT ·gather4(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $3, R10
+	SHLQ $3, R11
+	LEAQ (R10)(R10*2), R12 // 3 rows
+
+chan4:
+	MOVUPS 0(SI), X0
+	MOVUPS 16(SI), X1
+	MOVUPS 0(SI)(R10*1), X2
+	MOVUPS 16(SI)(R10*1), X3
+	MOVUPS 0(SI)(R10*2), X4
+	MOVUPS 16(SI)(R10*2), X5
+	MOVUPS 0(SI)(R12*1), X6
+	MOVUPS 16(SI)(R12*1), X7
+	MOVUPS X0, 0(DI)
+	MOVUPS X1, 16(DI)
+	MOVUPS X2, 32(DI)
+	MOVUPS X3, 48(DI)
+	MOVUPS X4, 64(DI)
+	MOVUPS X5, 80(DI)
+	MOVUPS X6, 96(DI)
+	MOVUPS X7, 112(DI)
+	ADDQ $128, DI
+	ADDQ R11, SI
+	DECQ R9
+	JNZ  chan4
+	RET
+
+// func gather8(dst, src []float64, chans, rowStride, chanStride int)
+//
+// For each of chans channels, copies 8 runs of 8 values, rowStride apart,
+// to dst contiguously; the next channel starts chanStride values later.
+TEXT ·gather8(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $3, R10
+	SHLQ $3, R11
+
+chan8:
+	MOVQ SI, AX
+	MOVQ $8, CX
+
+row8:
+	MOVUPS 0(AX), X0
+	MOVUPS 16(AX), X1
+	MOVUPS 32(AX), X2
+	MOVUPS 48(AX), X3
+	MOVUPS X0, 0(DI)
+	MOVUPS X1, 16(DI)
+	MOVUPS X2, 32(DI)
+	MOVUPS X3, 48(DI)
+	ADDQ R10, AX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  row8
+	ADDQ R11, SI
+	DECQ R9
+	JNZ  chan8
+	RET

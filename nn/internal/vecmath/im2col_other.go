@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package vecmath
+
+func gather(dst, src []float64, k, chans, rowStride, chanStride int) {
+	gatherGo(dst, src, k, chans, rowStride, chanStride)
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
+
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -294,9 +296,10 @@ func hasNaN(xs []float64) bool {
 // max2 is 2×2 max pooling of one sample without NaN. Each window's maximum
 // is found as the larger of its two row maxima, each of which is the
 // larger of two values; a later value wins only if strictly larger, so
-// ties go to the first occurrence in row-major order, as in PyTorch. The
-// comparisons select bit patterns, which compiles to conditional moves
-// rather than branches.
+// ties go to the first occurrence in row-major order, as in PyTorch. With
+// stride 1, vecmath.MaxPool2Row does four windows at a time with AVX2 where
+// it can; the rest select bit patterns, which compiles to conditional
+// moves rather than branches.
 func (p *pool2d) max2(xs, ys []float64, arg []int32) {
 	H, W, S, Ho, Wo := p.h, p.w, p.stride, p.ho, p.wo
 	o := 0
@@ -306,7 +309,11 @@ func (p *pool2d) max2(xs, ys []float64, arg []int32) {
 			top := base + oh*S*W
 			t, b := xs[top:top+(Wo-1)*S+2], xs[top+W:top+W+(Wo-1)*S+2]
 			yr, ar := ys[o:o+Wo], arg[o:o+Wo]
-			for ow := range yr {
+			first := 0
+			if S == 1 {
+				first = vecmath.MaxPool2Row(yr, ar, xs, top, W, Wo)
+			}
+			for ow := first; ow < Wo; ow++ {
 				j := ow * S
 				t0, t1, b0, b1 := t[j], t[j+1], b[j], b[j+1]
 				// Every candidate is computed before the selections, so

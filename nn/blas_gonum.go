@@ -13,3 +13,7 @@ const BLASBackend = "gonum"
 // gonum (MLP step 157 against 169 cpu-ms), so the policy is the same as
 // with OpenBLAS.
 const gemmSplits = true
+
+// gemmTiles reports whether gemmTile cuts products into tiles small enough
+// for gonum's Dgemm to stay on the calling goroutine.
+const gemmTiles = true

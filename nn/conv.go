@@ -277,7 +277,7 @@ func (c *Conv2d) forwardSamples(x, y []float64, _, n, wk int) {
 				row[l] = bo
 			}
 		}
-		gemm(blas.NoTrans, blas.Trans, 1, c.weightMat(), c.uMat(u), 1, c.yMat(ys))
+		gemmTile(blas.NoTrans, blas.Trans, 1, c.weightMat(), c.uMat(u), 1, c.yMat(ys))
 	}
 }
 
@@ -292,7 +292,7 @@ func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
 	parallel(n, func(wk, lo, hi int) {
 		du, dpad := work[wk].du, work[wk].dpad
 		for i := lo; i < hi; i++ {
-			gemm(blas.Trans, blas.NoTrans, 1, c.yMat(dy[i*out:(i+1)*out]), c.weightMat(), 0, c.uMat(du))
+			gemmTile(blas.Trans, blas.NoTrans, 1, c.yMat(dy[i*out:(i+1)*out]), c.weightMat(), 0, c.uMat(du))
 			c.col2im(du, dx[i*in:(i+1)*in], dpad)
 		}
 	})
@@ -321,7 +321,7 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 	if add {
 		beta = 1
 	}
-	gemm(blas.NoTrans, blas.NoTrans, 1, c.yMat(dys), c.uMat(u), beta,
+	gemmTile(blas.NoTrans, blas.NoTrans, 1, c.yMat(dys), c.uMat(u), beta,
 		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: g[:c.Out*c.kk]})
 	db := g[c.Out*c.kk : c.Out*c.kk+c.Out]
 	for o := range db {

@@ -39,6 +39,28 @@ func gemm(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float6
 	blas64.Gemm(tA, tB, alpha, a, b, beta, c)
 }
 
+// gemmTile is gemm for a product computed inside a worker goroutine. With
+// gonum it cuts c into tiles of at most 64 rows and 192 columns, three of
+// gonum's 64×64 blocks, below the four from which gonum's Dgemm starts
+// goroutines of its own (which would nest inside the worker's and allocate
+// on every call); each element of c is still computed over the full inner
+// dimension in one call. With OpenBLAS, which is single-threaded here, it
+// is gemm.
+func gemmTile(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+	if !gemmTiles {
+		gemm(tA, tB, alpha, a, b, beta, c)
+		return
+	}
+	const tileRows, tileCols = 64, 192
+	for i := 0; i < c.Rows; i += tileRows {
+		ie := min(i+tileRows, c.Rows)
+		for j := 0; j < c.Cols; j += tileCols {
+			je := min(j+tileCols, c.Cols)
+			gemm(tA, tB, alpha, opRows(a, tA, i, ie), opCols(b, tB, j, je), beta, cols(rows(c, i, ie), j, je))
+		}
+	}
+}
+
 // syrk computes the upper triangle of c = op(a)·op(a)ᵀ.
 func syrk(t blas.Transpose, a blas64.General, c blas64.Symmetric) {
 	blas64.Syrk(t, 1, a, 0, c)

@@ -22,6 +22,10 @@ const BLASBackend = "openblas"
 // workers. OpenBLAS runs single-threaded (see init), so it does.
 const gemmSplits = true
 
+// gemmTiles reports whether gemmTile cuts products into tiles; OpenBLAS
+// does not need it.
+const gemmTiles = false
+
 // With the openblas tag, every blas64 call in the program, this package's
 // GEMMs included, goes to OpenBLAS through gonum's netlib binding.
 //

@@ -149,9 +149,11 @@ func (tanh) backward(x, y, dy, dx []float64, n int) {
 		return
 	}
 	parallelElems(len(dy), func(lo, hi int) {
-		dxs, ys := dx[lo:hi], y[lo:hi]
-		for i, g := range dy[lo:hi] {
-			dxs[i] = g * (1 - ys[i]*ys[i])
+		dxs, ys, dys := dx[lo:hi], y[lo:hi], dy[lo:hi]
+		// g·(1 − y²), four at a time with AVX2 where available; the
+		// vector form rounds as g − (g·y)·y, within an ulp or two of this.
+		for i := vecmath.TanhGrad(dxs, ys, dys); i < len(dys); i++ {
+			dxs[i] = dys[i] * (1 - ys[i]*ys[i])
 		}
 	})
 }

@@ -24,3 +24,17 @@ func tanh(y, x []float64) int {
 	tanhAVX2(y, x)
 	return len(x) &^ 7
 }
+
+// tanhGradAVX2 is TanhGrad for the first len(dy) &^ 3 values
+// (tanh_amd64.s). It does not check bounds.
+//
+//go:noescape
+func tanhGradAVX2(dx, y, dy []float64)
+
+func tanhGrad(dx, y, dy []float64) int {
+	if !useAVX2 {
+		return 0
+	}
+	tanhGradAVX2(dx, y, dy)
+	return len(dy) &^ 3
+}

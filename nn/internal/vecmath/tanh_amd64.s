@@ -231,3 +231,31 @@ TEXT ·hasAVX2FMA(SB), NOSPLIT, $0-1
 no:
 	MOVB $0, ret+0(FP)
 	RET
+
+// func tanhGradAVX2(dx, y, dy []float64)
+//
+// dx[i] = dy[i] − dy[i]·y[i]² for i < len(dy) &^ 3: g·(1 − y²) as
+// g − (g·y)·y, one multiply and one FMA.
+TEXT ·tanhGradAVX2(SB), NOSPLIT, $0-72
+	MOVQ dx_base+0(FP), DI
+	MOVQ y_base+24(FP), SI
+	MOVQ dy_base+48(FP), DX
+	MOVQ dy_len+56(FP), CX
+	SHRQ $2, CX
+	JZ   gdone
+
+gloop:
+	VMOVUPD (SI), Y0
+	VMOVUPD (DX), Y1
+	VMULPD Y0, Y1, Y2           // g·y
+	VFNMADD231PD Y0, Y2, Y1     // g − (g·y)·y
+	VMOVUPD Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  gloop
+	VZEROUPPER
+
+gdone:
+	RET

@@ -13,3 +13,13 @@ func Tanh(y, x []float64) int {
 	y = y[:len(x)]
 	return tanh(y, x)
 }
+
+// TanhGrad stores dy[i]·(1 − y[i]²) in dx[i], the gradient through tanh
+// from its output y, for a prefix of dy computed with vector instructions
+// (len(dy) rounded down to a multiple of 4 on amd64 with AVX2 and FMA, 0
+// otherwise), and returns the length of that prefix. It panics if dx or y
+// is shorter than dy.
+func TanhGrad(dx, y, dy []float64) int {
+	dx, y = dx[:len(dy)], y[:len(dy)]
+	return tanhGrad(dx, y, dy)
+}

@@ -50,3 +50,20 @@ func TestTanh(t *testing.T) {
 		}
 	}
 }
+
+func TestTanhGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 3, 4, 9, 64} {
+		y, dy, dx := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range y {
+			y[i], dy[i] = math.Tanh(r.NormFloat64()), r.NormFloat64()
+		}
+		m := TanhGrad(dx, y, dy)
+		for i := 0; i < m; i++ {
+			want := dy[i] * (1 - y[i]*y[i])
+			if math.Abs(dx[i]-want) > 1e-15*(math.Abs(dy[i])+math.Abs(want)) {
+				t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dx[i], want)
+			}
+		}
+	}
+}

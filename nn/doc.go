@@ -38,14 +38,30 @@
 //     output positions), and the weighted sum Σ_i w_i g_i is one GEMM.
 //
 // Mixed mode (the default) chooses per layer whichever form costs fewer
-// floating-point operations, as mixed ghost clipping does.
+// multiply-adds for the norms and the weighted sum together: Linear layers
+// are ghost, convolutions with more than one output position materialised.
 //
 // Matrix products go through gonum's BLAS (blas64), pure Go by default.
 // Building with -tags openblas routes them to OpenBLAS through gonum's
-// netlib binding instead (Debian: apt-get install libopenblas-dev);
-// OPENBLAS_NUM_THREADS sets its thread count. Per-sample loops run on GOMAXPROCS goroutines over fixed
-// sample ranges, so results are bit-identical whatever the scheduling.
+// netlib binding instead (Debian: apt-get install libopenblas-dev).
+//
+// The package owns the parallelism: work is split over GOMAXPROCS worker
+// goroutines, and BLAS runs single-threaded inside them. With the openblas
+// tag the package calls openblas_set_num_threads(1) when it is initialised,
+// which overrides OPENBLAS_NUM_THREADS for the whole process; large
+// products (the Linear layers') are split into one block of output rows or
+// columns per worker, and convolutions run sample by sample on the worker
+// that owns the sample (im2col, product and scatter stay in cache). Chains
+// of per-sample layers (convolution, activation, pooling, flatten) are run
+// one sample at a time per worker in the forward pass. Sums over samples
+// are accumulated per worker and added in worker order, so results are
+// bit-identical from run to run for a given GOMAXPROCS, whatever the
+// scheduling. On amd64, im2col copies with SSE2 moves, and with AVX2 and
+// FMA tanh, its gradient and 2×2 stride-1 max pooling use vector kernels
+// (package nn/internal/vecmath, Go assembly); elsewhere pure-Go code does
+// the same work. tanh is within a few ulp of math.Tanh either way.
+//
 // Buffers are sized for the largest batch seen and reused; a steady-state
-// step's only allocations are the small ones of starting goroutines (and of
-// gonum's parallel GEMM), none proportional to the batch.
+// step's only allocations are the small ones of starting goroutines, none
+// proportional to the batch.
 package nn

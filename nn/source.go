@@ -10,10 +10,15 @@ type GradMode int
 
 const (
 	// Mixed chooses, per layer, the cheaper of Ghost and Materialized by
-	// counting floating-point operations of the norm computation, as mixed
-	// ghost clipping does. Linear layers are always ghost; a Conv2d layer
-	// with L output positions, C_out channels and K = C_in·kh·kw is ghost
-	// when L·(C_out+K) < C_out·K.
+	// counting the multiply-adds per sample of everything per-layer
+	// clipping needs, the norms and the weighted sum. Linear layers are
+	// always ghost. A Conv2d layer with L output positions, C_out channels
+	// and K = C_in·kh·kw costs L·C_out·K + C_out·K + C_out materialised
+	// (the product G_i = dY_i·U_i, then its norm and its share of the
+	// weighted sum) and L²·(C_out+K) + L·C_out·K in ghost form (two Gram
+	// matrices, then the weighted product), so it is ghost when
+	// L²·(C_out+K) < C_out·K + C_out (see Conv2d.UsesGhost): in practice
+	// only with a single output position.
 	Mixed GradMode = iota
 	// Ghost computes norms and weighted sums from the layer's inputs and
 	// output errors without forming per-sample gradients.

@@ -2,6 +2,8 @@
 
 package vecmath
 
+import "golang.org/x/sys/cpu"
+
 // tanhAVX2 stores tanh(x[i]) in y[i] for the first len(x) &^ 7 values with
 // AVX2 and FMA instructions (tanh_amd64.s). It requires len(y) ≥ len(x)
 // and useAVX2.
@@ -9,13 +11,9 @@ package vecmath
 //go:noescape
 func tanhAVX2(y, x []float64)
 
-// hasAVX2FMA reports whether the processor and the operating system
-// support AVX2 and FMA.
-func hasAVX2FMA() bool
-
-// useAVX2 is set once, when the package is initialised, and only read
-// afterwards.
-var useAVX2 = hasAVX2FMA()
+// useAVX2 reports whether the processor and the operating system support
+// AVX2 and FMA (golang.org/x/sys/cpu checks both, XCR0 included).
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 func tanh(y, x []float64) int {
 	if !useAVX2 {

@@ -206,32 +206,6 @@ loop:
 done:
 	RET
 
-// func hasAVX2FMA() bool
-TEXT ·hasAVX2FMA(SB), NOSPLIT, $0-1
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	MOVL CX, R8
-	ANDL $0x18001000, R8 // FMA (bit 12), OSXSAVE (27), AVX (28)
-	CMPL R8, $0x18001000
-	JNE  no
-	XORL CX, CX
-	XGETBV                // XCR0: the OS saves XMM and YMM state
-	ANDL $6, AX
-	CMPL AX, $6
-	JNE  no
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x20, BX        // AVX2 (bit 5)
-	JZ   no
-	MOVB $1, ret+0(FP)
-	RET
-
-no:
-	MOVB $0, ret+0(FP)
-	RET
-
 // func tanhGradAVX2(dx, y, dy []float64)
 //
 // dx[i] = dy[i] − dy[i]·y[i]² for i < len(dy) &^ 3: g·(1 − y²) as

@@ -28,7 +28,7 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential, mode nn.GradMode) {
 		clips[i] = 1
 	}
 	opt, err := perlayer.NewDPPerLayerOptimizer(arena, sgd, clips, optimizer.Config{
-		NoiseMultiplier: 1, ExpectedBatchSize: n, Generator: optimizer.NewSeededGenerator(1),
+		NoiseMultiplier: 1, ExpectedBatchSize: n, Generator: optimizer.NewBlockGenerator(1),
 	})
 	if err != nil {
 		b.Fatal(err)

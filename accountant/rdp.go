@@ -37,6 +37,12 @@ func DefaultOrders() []float64 {
 //
 // The arguments are not validated; see Entry.Validate.
 func RDPPerStep(q, sigma, alpha float64) float64 {
+	return rdpPerStep(q, sigma, alpha, nil)
+}
+
+// rdpPerStep is RDPPerStep with a cache of the first fractional series'
+// erfc terms for this (q, σ) (see logAFrac); e0 may be nil.
+func rdpPerStep(q, sigma, alpha float64, e0 *[]float64) float64 {
 	switch {
 	case q == 0:
 		return 0
@@ -50,7 +56,7 @@ func RDPPerStep(q, sigma, alpha float64) float64 {
 	if alpha == math.Trunc(alpha) {
 		return logAInt(q, sigma, int(alpha)) / (alpha - 1)
 	}
-	return logAFrac(q, sigma, alpha) / (alpha - 1)
+	return logAFrac(q, sigma, alpha, e0) / (alpha - 1)
 }
 
 // The kernels below repeat Opacus's arithmetic operation by operation,
@@ -103,7 +109,13 @@ var logBinomInts = sync.OnceValue(func() [][]float64 {
 // logAFrac is log A_α for fractional α: Mironov et al.'s two series, with
 // negative generalised binomial coefficients subtracted in log space. The
 // series stops once both new terms are below e^−30, as in Opacus.
-func logAFrac(q, sigma, alpha float64) float64 {
+//
+// The term log E0 of the first series depends on i, q and σ but not on α,
+// so a caller computing several orders for one (q, σ) passes e0 to keep
+// those terms: e0 holds log E0 for i = 0, 1, … as computed so far, and it
+// must be nil or empty when q or σ changes. Sharing them changes no bit of
+// the result.
+func logAFrac(q, sigma, alpha float64, e0 *[]float64) float64 {
 	logA0, logA1 := math.Inf(-1), math.Inf(-1)
 	sig2 := glibcPow(sigma, 2)
 	z0 := float64(sig2*glibcLog(1/q-1)) + 0.5
@@ -118,7 +130,15 @@ func logAFrac(q, sigma, alpha float64) float64 {
 		j := alpha - fi
 		logT0 := logCoef + float64(fi*lq) + float64(j*l1q)
 		logT1 := logCoef + float64(j*lq) + float64(fi*l1q)
-		logE0 := -math.Ln2 + logErfc((fi-z0)/rs)
+		var logE0 float64
+		if e0 != nil && i < len(*e0) {
+			logE0 = (*e0)[i]
+		} else {
+			logE0 = -math.Ln2 + logErfc((fi-z0)/rs)
+			if e0 != nil {
+				*e0 = append(*e0, logE0)
+			}
+		}
 		logE1 := -math.Ln2 + logErfc((z0-j)/rs)
 		logS0 := logT0 + float64(i*i-i)/s2 + logE0
 		logS1 := logT1 + (float64(j*j)-j)/s2 + logE1
@@ -276,26 +296,26 @@ func (r RDP) Total(h History) ([]float64, error) {
 // between two goroutines: each order is independent, and the fractional
 // series dominate the cost of every accountant call.
 func perStep(dst []float64, q, sigma float64, orders []float64) {
-	fill := func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			dst[k] = RDPPerStep(q, sigma, orders[k])
-		}
-	}
 	if len(orders) < 16 || q == 0 || q == 1 || sigma == 0 {
-		fill(0, len(orders))
+		for k, a := range orders {
+			dst[k] = RDPPerStep(q, sigma, a)
+		}
 		return
 	}
 	// The orders cost very different amounts (a fractional series runs to
 	// hundreds or thousands of terms, an integer one to α+1), so the two
 	// workers take the next order from a shared counter.
+	// Each worker keeps its own cache of the fractional series' α-free
+	// terms.
 	var next atomic.Int64
 	work := func() {
+		e0 := make([]float64, 0, 256)
 		for {
 			k := int(next.Add(1) - 1)
 			if k >= len(orders) {
 				return
 			}
-			dst[k] = RDPPerStep(q, sigma, orders[k])
+			dst[k] = rdpPerStep(q, sigma, orders[k], &e0)
 		}
 	}
 	var wg sync.WaitGroup

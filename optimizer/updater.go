@@ -65,6 +65,33 @@ func (o *SGD) Update(params, grads []float64) {
 		o.buf = make([]float64, len(params))
 	}
 	first := o.steps == 0
+	if rangeWorkers(len(params)) == 1 {
+		o.update(params, grads, o.buf, 0, first)
+	} else {
+		forRanges(len(params), func(lo, hi int) { o.update(params[lo:hi], grads[lo:hi], o.buf, lo, first) })
+	}
+	o.steps++
+}
+
+// update is Update on params[i], grads[i] with momentum buffer buf[off+i].
+// The common configurations get loops without per-element branches.
+func (o *SGD) update(params, grads, buf []float64, off int, first bool) {
+	mu, lr := o.Momentum, o.LR
+	switch {
+	case mu == 0 && o.WeightDecay == 0:
+		for i, g := range grads[:len(params)] {
+			params[i] -= lr * g
+		}
+		return
+	case mu != 0 && !first && o.WeightDecay == 0 && !o.Nesterov:
+		b, damp := buf[off:off+len(params)], 1-o.Dampening
+		for i, g := range grads[:len(params)] {
+			v := mu*b[i] + damp*g
+			b[i] = v
+			params[i] -= lr * v
+		}
+		return
+	}
 	for i, p := range params {
 		g := grads[i]
 		if o.WeightDecay != 0 {
@@ -73,18 +100,17 @@ func (o *SGD) Update(params, grads []float64) {
 		if mu != 0 {
 			b := g
 			if !first {
-				b = mu*o.buf[i] + (1-o.Dampening)*g
+				b = mu*buf[off+i] + (1-o.Dampening)*g
 			}
-			o.buf[i] = b
+			buf[off+i] = b
 			if o.Nesterov {
 				g += mu * b
 			} else {
 				g = b
 			}
 		}
-		params[i] = p - o.LR*g
+		params[i] = p - lr*g
 	}
-	o.steps++
 }
 
 // MarshalBinary encodes the step count and the momentum buffer.
@@ -178,19 +204,37 @@ func (o *Adam) Update(params, grads []float64) {
 	if !o.Decoupled {
 		l2 = o.WeightDecay
 	}
+	k := adamStep{decoupled: o.Decoupled, decay: decay, l2: l2, b1: b1, b2: b2, stepSize: stepSize, bc2sqrt: bc2sqrt, eps: o.Eps}
 	m, v := o.m[:len(params)], o.v[:len(params)]
+	if rangeWorkers(len(params)) == 1 {
+		k.update(params, grads, m, v)
+		return
+	}
+	forRanges(len(params), func(lo, hi int) { k.update(params[lo:hi], grads[lo:hi], m[lo:hi], v[lo:hi]) })
+}
+
+// adamStep holds the constants of one Adam step.
+type adamStep struct {
+	decoupled                                 bool
+	decay, l2, b1, b2, stepSize, bc2sqrt, eps float64
+}
+
+// update applies the step to params[i] with gradient grads[i] and moments
+// m[i], v[i].
+func (k adamStep) update(params, grads, m, v []float64) {
+	grads, m, v = grads[:len(params)], m[:len(params)], v[:len(params)]
 	for i, p := range params {
-		if o.Decoupled {
-			p *= decay
+		if k.decoupled {
+			p *= k.decay
 		}
-		g := grads[i] + l2*p
-		if w := 1 - b1; w < 0.5 { // torch.lerp's two branches
+		g := grads[i] + k.l2*p
+		if w := 1 - k.b1; w < 0.5 { // torch.lerp's two branches
 			m[i] += w * (g - m[i])
 		} else {
 			m[i] = g - (g-m[i])*(1-w)
 		}
-		v[i] = b2*v[i] + (1-b2)*g*g
-		params[i] = p - stepSize*m[i]/(math.Sqrt(v[i])/bc2sqrt+o.Eps)
+		v[i] = k.b2*v[i] + (1-k.b2)*g*g
+		params[i] = p - k.stepSize*m[i]/(math.Sqrt(v[i])/k.bc2sqrt+k.eps)
 	}
 }
 

@@ -29,6 +29,10 @@ func TestUpdaters(t *testing.T) {
 		want  []float64 // the parameter after each step, from p0 = 1
 	}{
 		{"sgd plain", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.9}},
+		// b1 = g1 = 0.5; b2 = 0.9·0.5 + 0.5 = 0.95.
+		{"sgd momentum", must(optimizer.NewSGD(0.1, 0.9, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.855}},
+		// b1 = g1 = 0.5; b2 = 0.9·0.5 + 0.9·0.5 = 0.9.
+		{"sgd momentum dampening", must(optimizer.NewSGD(0.1, 0.9, 0.1, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.86}},
 		// g1 = 0.51, b1 = g1; g2 = 0.5 + 0.01·0.949, b2 = 0.9·b1 + 0.9·g2.
 		{"sgd momentum dampening decay", must(optimizer.NewSGD(0.1, 0.9, 0.1, 0.01, false)), []float64{0.5, 0.5}, []float64{0.949, 0.8572459}},
 		// b1 = 0.5, g' = 0.5 + 0.9·0.5; b2 = 0.9·0.5 + 0.5, g' = 0.5 + 0.9·0.95.
@@ -164,5 +168,45 @@ func TestUpdaterLengthPanics(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+// Long vectors are updated in parallel ranges; every element must end
+// exactly where a one-element update of the same history puts it.
+func TestUpdatersLongVectors(t *testing.T) {
+	const n = 3<<15 + 7
+	configs := []struct {
+		name string
+		make func() optimizer.Updater
+	}{
+		{"sgd", func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0, 0, 0, false)) }},
+		{"sgd momentum", func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0.9, 0, 0, false)) }},
+		{"sgd nesterov decay", func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0.9, 0, 0.01, true)) }},
+		{"adam", func() optimizer.Updater { return must(optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0.1)) }},
+		{"adamw", func() optimizer.Updater { return must(optimizer.NewAdamW(0.01, 0.9, 0.999, 1e-8, 0.1)) }},
+	}
+	grad := func(step, i int) float64 { return math.Sin(float64(i*7+step*3)) + 0.1*float64(step) }
+	for _, c := range configs {
+		t.Run(c.name, func(t *testing.T) {
+			u, p, g := c.make(), make([]float64, n), make([]float64, n)
+			for i := range p {
+				p[i] = math.Cos(float64(i))
+			}
+			for step := range 3 {
+				for i := range g {
+					g[i] = grad(step, i)
+				}
+				u.Update(p, g)
+			}
+			for _, i := range []int{0, 1, n/3 - 1, n / 3, n/2 + 1, n - 1} {
+				one, q := c.make(), []float64{math.Cos(float64(i))}
+				for step := range 3 {
+					one.Update(q, []float64{grad(step, i)})
+				}
+				if p[i] != q[0] {
+					t.Errorf("element %d: %v after the long update, %v alone", i, p[i], q[0])
+				}
+			}
+		})
 	}
 }

@@ -53,47 +53,7 @@ func glibcExp(x float64) float64 {
 		}
 		abstop = 0 // large |x|: the scale may overflow or underflow
 	}
-	// exp(x) = 2^(k/N)·exp(r), x = k·ln2/N + r, |r| ≤ ln2/2N, N = 128.
-	kd := math.FMA(x, expInvLn2N, expShift)
-	ki := math.Float64bits(kd)
-	kd -= expShift
-	r := math.FMA(kd, expNegLn2hiN, x)
-	r = math.FMA(kd, expNegLn2loN, r)
-	idx := 2 * (ki % 128)
-	tail := math.Float64frombits(expTab[idx])
-	sbits := expTab[idx+1] + ki<<45
-	r2 := r * r
-	tmp := math.FMA(math.FMA(r, expC3, expC2), r2, tail+r)
-	tmp = math.FMA(r2*r2, math.FMA(r, expC5, expC4), tmp)
-	if abstop == 0 {
-		return expSpecial(tmp, sbits, ki)
-	}
-	scale := math.Float64frombits(sbits)
-	return math.FMA(scale, tmp, scale)
-}
-
-// expSpecial is glibc's specialcase for exp results that may overflow or
-// fall into the subnormal range.
-func expSpecial(tmp float64, sbits, ki uint64) float64 {
-	if ki&0x80000000 == 0 {
-		scale := math.Float64frombits(sbits - 1009<<52)
-		return 0x1p1009 * math.FMA(scale, tmp, scale)
-	}
-	scale := math.Float64frombits(sbits + 1022<<52)
-	st := float64(scale * tmp)
-	y := scale + st
-	if y < 1 {
-		// Round y to double precision before scaling it into the subnormal
-		// range, avoiding a double rounding.
-		lo := scale - y + st
-		hi := 1 + y
-		lo = 1 - hi + y + lo
-		y = (lo + hi) - 1
-		if y == 0 {
-			y = 0 // not −0
-		}
-	}
-	return 0x1p-1022 * y
+	return expCore(x, 0, 0, abstop)
 }
 
 var (
@@ -437,6 +397,15 @@ func powExp(x, xtail float64, signBias uint64) float64 {
 		}
 		abstop = 0
 	}
+	return expCore(x, xtail, signBias, abstop)
+}
+
+// expCore is the common body of glibc's exp and pow's exp_inline after
+// their special cases: e^(x+xtail) = 2^(k/N)·e^r with x = k·ln2/N + r,
+// |r| ≤ ln2/2N, N = 128, negated if signBias is set; abstop = 0 marks an
+// x whose scale may overflow or underflow. For exp, xtail and signBias are
+// 0 and the result is bit for bit glibc's exp.
+func expCore(x, xtail float64, signBias uint64, abstop uint32) float64 {
 	kd := math.FMA(x, expInvLn2N, expShift)
 	ki := math.Float64bits(kd)
 	kd -= expShift
@@ -456,7 +425,9 @@ func powExp(x, xtail float64, signBias uint64) float64 {
 	return math.FMA(scale, tmp, scale)
 }
 
-// powSpecial is expSpecial for a possibly negative scale.
+// powSpecial is glibc's specialcase for exp results that may overflow or
+// fall into the subnormal range, with a possibly negative scale (pow); with
+// a positive scale it is exp's specialcase.
 func powSpecial(tmp float64, sbits, ki uint64) float64 {
 	if ki&0x80000000 == 0 {
 		scale := math.Float64frombits(sbits - 1009<<52)

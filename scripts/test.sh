@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: set-up, formatting, vet, every package's tests
 # (multi-rank ones under real mpirun with 1-4 ranks), the race detector on the
-# concurrent and MPI-facing packages, an MPICH build with its tests under
+# concurrent packages (MPI-facing, optimizer, nn, accountant), an MPICH build with its tests under
 # mpirun.mpich, the nn tests on OpenBLAS (-tags openblas), and the Slurm tests
 # on a local single-node Slurm.
 #
@@ -52,7 +52,7 @@ gotest() {
 }
 
 gotest all -count=1 ./...
-gotest race -count=1 -race $(go list ./mpi/... ./optimizer/... ./perlayer/... ./simple/... 2>/dev/null)
+gotest race -count=1 -race $(go list ./mpi/... ./optimizer/... ./perlayer/... ./simple/... ./nn/... ./accountant/... 2>/dev/null)
 gotest mpich -count=1 -tags mpich ./mpi/...
 gotest openblas -count=1 -tags openblas ./nn/...
 

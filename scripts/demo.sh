@@ -16,8 +16,10 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 export PATH=$PATH:/usr/local/go/bin
-echo "demo: building bin/dptrain"
-go build -o bin/dptrain ./cmd/dptrain
+# OpenBLAS (installed by setup.sh) makes the CNN's GEMMs about 5× faster
+# than gonum's pure Go; the results are the same.
+echo "demo: building bin/dptrain (-tags openblas)"
+go build -tags openblas -o bin/dptrain ./cmd/dptrain
 
 out=out/demo
 if [ -e "$out" ]; then

@@ -2,6 +2,7 @@ package accountant
 
 import (
 	"math/bits"
+	"math/cmplx"
 )
 
 // fft2 is a power-of-two complex FFT for convolutions (Bluestein's
@@ -139,18 +140,12 @@ func (f *fft2) butterflies(n int, body func(lo, hi int)) {
 // radix-2 stage) to every block of x.
 func (st fftStage) dif(x []complex128, k0, k1 int) {
 	if st.size == 2 {
-		for s := 0; s+1 < len(x); s += 2 {
-			u, v := x[s], x[s+1]
-			x[s], x[s+1] = u+v, u-v
-		}
+		radix2(x)
 		return
 	}
 	q := st.size / 4
 	for s := 0; s < len(x); s += st.size {
-		x0 := x[s+k0 : s+k1 : s+k1]
-		x1 := x[s+q+k0 : s+q+k1 : s+q+k1][:len(x0)]
-		x2 := x[s+2*q+k0 : s+2*q+k1 : s+2*q+k1][:len(x0)]
-		x3 := x[s+3*q+k0 : s+3*q+k1 : s+3*q+k1][:len(x0)]
+		x0, x1, x2, x3 := quarters(x[s:s+st.size], q, k0, k1)
 		tw := st.tw[3*k0 : 3*k1][:3*len(x0)]
 		for k := range x0 {
 			a, b, c, d := x0[k], x1[k], x2[k], x3[k]
@@ -165,29 +160,41 @@ func (st fftStage) dif(x []complex128, k0, k1 int) {
 	}
 }
 
+// radix2 is the size-2 butterfly stage, its own inverse up to a factor 2.
+func radix2(x []complex128) {
+	for s := 0; s+1 < len(x); s += 2 {
+		u, v := x[s], x[s+1]
+		x[s], x[s+1] = u+v, u-v
+	}
+}
+
+// quarters returns the butterfly inputs k0 ≤ k < k1 of one radix-4 block:
+// the same index range in each quarter of block (length 4q), with the
+// capacities cut so that the loops need no bounds checks.
+func quarters(block []complex128, q, k0, k1 int) (x0, x1, x2, x3 []complex128) {
+	x0 = block[k0:k1:k1]
+	x1 = block[q+k0 : q+k1 : q+k1][:len(x0)]
+	x2 = block[2*q+k0 : 2*q+k1 : 2*q+k1][:len(x0)]
+	x3 = block[3*q+k0 : 3*q+k1 : 3*q+k1][:len(x0)]
+	return x0, x1, x2, x3
+}
+
 // dit undoes dif (times 4, or 2 for the radix-2 stage) with conjugate
 // twiddles, for the butterflies k0 ≤ k < k1.
 func (st fftStage) dit(x []complex128, k0, k1 int) {
 	if st.size == 2 {
-		for s := 0; s+1 < len(x); s += 2 {
-			u, v := x[s], x[s+1]
-			x[s], x[s+1] = u+v, u-v
-		}
+		radix2(x)
 		return
 	}
-	conj := func(z complex128) complex128 { return complex(real(z), -imag(z)) }
 	q := st.size / 4
 	for s := 0; s < len(x); s += st.size {
-		x0 := x[s+k0 : s+k1 : s+k1]
-		x1 := x[s+q+k0 : s+q+k1 : s+q+k1][:len(x0)]
-		x2 := x[s+2*q+k0 : s+2*q+k1 : s+2*q+k1][:len(x0)]
-		x3 := x[s+3*q+k0 : s+3*q+k1 : s+3*q+k1][:len(x0)]
+		x0, x1, x2, x3 := quarters(x[s:s+st.size], q, k0, k1)
 		tw := st.tw[3*k0 : 3*k1][:3*len(x0)]
 		for k := range x0 {
-			b1 := x1[k] * conj(tw[3*k+1])
+			b1 := x1[k] * cmplx.Conj(tw[3*k+1])
 			p, r := x0[k]+b1, x0[k]-b1
-			e := x2[k] * conj(tw[3*k])
-			g := x3[k] * conj(tw[3*k+2])
+			e := x2[k] * cmplx.Conj(tw[3*k])
+			g := x3[k] * cmplx.Conj(tw[3*k+2])
 			d0 := e + g
 			t := g - e // 2i·d1
 			d1 := complex(imag(t), -real(t))

@@ -600,11 +600,7 @@ const (
 func sinTable(x, dx float64) float64 {
 	u := sinBig + x
 	x -= u - sinBig
-	i := 4 * (math.Float64bits(u) & 0xffffffff)
-	sn := math.Float64frombits(sinCosTab[i])
-	ssn := math.Float64frombits(sinCosTab[i+1])
-	cs := math.Float64frombits(sinCosTab[i+2])
-	ccs := math.Float64frombits(sinCosTab[i+3])
+	sn, ssn, cs, ccs := sinCosEntry(u)
 	xx := x * x
 	s := x + math.FMA(x*xx, math.FMA(xx, sinSn5, sinSn3), dx)
 	c := math.FMA(x, dx, xx*math.FMA(xx, math.FMA(xx, sinCs6, sinCs4), sinCs2))
@@ -612,15 +608,19 @@ func sinTable(x, dx float64) float64 {
 	return sn + cor
 }
 
+// sinCosEntry returns the table entry that u = sinBig + x selects: sin and
+// cos of the nearest table point, each as a value and a correction.
+func sinCosEntry(u float64) (sn, ssn, cs, ccs float64) {
+	i := 4 * (math.Float64bits(u) & 0xffffffff)
+	return math.Float64frombits(sinCosTab[i]), math.Float64frombits(sinCosTab[i+1]),
+		math.Float64frombits(sinCosTab[i+2]), math.Float64frombits(sinCosTab[i+3])
+}
+
 // cosTable is glibc's do_cos for |x| < 0.855469 with x ≥ 0 here: cos(x+dx).
 func cosTable(x, dx float64) float64 {
 	u := sinBig + x
 	x = x - (u - sinBig) + dx
-	i := 4 * (math.Float64bits(u) & 0xffffffff)
-	sn := math.Float64frombits(sinCosTab[i])
-	ssn := math.Float64frombits(sinCosTab[i+1])
-	cs := math.Float64frombits(sinCosTab[i+2])
-	ccs := math.Float64frombits(sinCosTab[i+3])
+	sn, ssn, cs, ccs := sinCosEntry(u)
 	xx := x * x
 	s := math.FMA(x*xx, math.FMA(xx, sinSn5, sinSn3), x)
 	c := xx * math.FMA(xx, math.FMA(xx, sinCs6, sinCs4), sinCs2)

@@ -132,6 +132,20 @@ func (h *historyFlags) visited() {
 	h.fs.Visit(func(f *flag.Flag) { h.set[f.Name] = true })
 }
 
+// parseFlagsOnly parses the flags of a subcommand that takes no positional
+// argument and checks --delta.
+func (h *historyFlags) parseFlagsOnly(args []string) error {
+	pos, err := parse(h.fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	h.visited()
+	return h.checkDelta()
+}
+
 func (h *historyFlags) checkDelta() error {
 	if !h.set["delta"] {
 		return usageError{errors.New("--delta is required (δ in (0, 1), e.g. 1e-5)")}
@@ -265,15 +279,7 @@ func cmdEpsilon(args []string, stdout, stderr io.Writer) error {
 	fs, h := newFlags("epsilon", stderr)
 	fs.StringVar(&h.history, "history", "", `segments σ:q:steps, e.g. "1.0:0.01:500,2.0:0.02:300"`)
 	fs.Float64Var(&h.epochs, "epochs", math.NaN(), "epochs instead of --steps (steps = int(epochs/q))")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	h.visited()
-	if err := h.checkDelta(); err != nil {
+	if err := h.parseFlagsOnly(args); err != nil {
 		return err
 	}
 	hist, err := h.historyOf()
@@ -289,15 +295,7 @@ func cmdSigma(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&target, "target-epsilon", math.NaN(), "target ε > 0")
 	fs.Float64Var(&tol, "tolerance", accountant.DefaultEpsilonTolerance, "how far below the target ε may be")
 	fs.Float64Var(&h.epochs, "epochs", math.NaN(), "epochs instead of --steps (steps = int(epochs/q))")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	h.visited()
-	if err := h.checkDelta(); err != nil {
+	if err := h.parseFlagsOnly(args); err != nil {
 		return err
 	}
 	if !h.set["target-epsilon"] {
@@ -311,6 +309,7 @@ func cmdSigma(args []string, stdout, stderr io.Writer) error {
 	}
 	steps := h.steps
 	if h.set["epochs"] {
+		var err error
 		if steps, err = accountant.StepsForEpochs(h.epochs, h.q); err != nil {
 			return usageError{err}
 		}
@@ -378,15 +377,7 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&plotPath, "plot", "", "draw the curve(s) to this .png or .svg file")
 	fs.StringVar(&sigmas, "sigmas", "", "comma-separated σ values: plot one curve per σ (same q and steps)")
 	fs.BoolVar(&compare, "compare", false, "plot rdp, prv and gdp on one chart")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	h.visited()
-	if err := h.checkDelta(); err != nil {
+	if err := h.parseFlagsOnly(args); err != nil {
 		return err
 	}
 	if h.set["sigmas"] {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 )
 
 // NoiseBlock is the number of consecutive coordinates a VectorGenerator
@@ -141,15 +140,5 @@ func fillBlocks(dst []float64, stream func(w int) blockStream, std float64, secu
 			addNoiseSeq(dst[b*NoiseBlock:min((b+1)*NoiseBlock, len(dst))], std, s, secure)
 		}
 	}
-	w := min(runtime.GOMAXPROCS(0), nb)
-	if w <= 1 {
-		fill(0, 0, nb)
-		return
-	}
-	var wg sync.WaitGroup
-	for k := 1; k < w; k++ {
-		wg.Go(func() { fill(k, k*nb/w, (k+1)*nb/w) })
-	}
-	fill(0, 0, nb/w)
-	wg.Wait()
+	splitRanges(nb, min(runtime.GOMAXPROCS(0), nb), fill)
 }

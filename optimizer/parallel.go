@@ -20,15 +20,21 @@ func rangeWorkers(n int) int { return max(1, min(runtime.GOMAXPROCS(0), n/elemGr
 // element-wise updates then give the same result, bit for bit, for any
 // number of goroutines.
 func forRanges(n int, body func(lo, hi int)) {
-	w := rangeWorkers(n)
-	if w == 1 {
-		body(0, n)
+	splitRanges(n, rangeWorkers(n), func(_, lo, hi int) { body(lo, hi) })
+}
+
+// splitRanges runs body(k, lo, hi) for the k-th of w fixed contiguous
+// ranges of [0, n), k = 0 on the calling goroutine and the others on their
+// own; the partition depends only on n and w.
+func splitRanges(n, w int, body func(k, lo, hi int)) {
+	if w <= 1 {
+		body(0, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for k := 1; k < w; k++ {
-		wg.Go(func() { body(k*n/w, (k+1)*n/w) })
+		wg.Go(func() { body(k, k*n/w, (k+1)*n/w) })
 	}
-	body(0, n/w)
+	body(0, 0, n/w)
 	wg.Wait()
 }

@@ -56,8 +56,13 @@ func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode 
 		t.y[i] = r.IntN(10)
 	}
 	// Per-layer clipping as DPPerLayerOptimizer does it: norms, factors
-	// min(1, C/(‖g‖+1e-6)), weighted sum into the layer's gradient.
+	// min(1, C/(‖g‖+1e-6)), weighted sum into the layer's gradient, in one
+	// pass where the source offers it.
 	t.ready = func(l int, src optimizer.GradSource) error {
+		if ca, ok := src.(optimizer.ClipAdder); ok {
+			ca.ClipAdd(t.a.Grad(l), t.clip, t.norms, t.factors)
+			return nil
+		}
 		src.Norms(t.norms)
 		for i, v := range t.norms {
 			t.factors[i] = min(1, t.clip/(v+1e-6))

@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 	"github.com/dpmpi/dpmpi/optimizer"
@@ -44,8 +45,11 @@ type Conv2d struct {
 	n     int
 	x, dy []float64
 
+	wT []float64 // the weight transposed, In·K·K × Out, refreshed by prepare
+
 	work     []convWork // per worker
 	ghost    convGhost
+	explicit convExplicit
 	dense    optimizer.DenseSource
 	denseBuf []float64
 }
@@ -53,7 +57,9 @@ type Conv2d struct {
 // convWork is one worker's scratch space.
 type convWork struct {
 	u, du  []float64 // L × In·K·K
+	yt     []float64 // L × Out, one sample's output before the bias, transposed
 	dys    []float64 // Out × L, a scaled output error
+	g      []float64 // numParams, one sample's gradient
 	part   []float64 // partial gradient sum, numParams
 	gd, gu []float64 // L × L Gram matrices of dY_i and U_i
 	pad    []float64 // one padded input sample, In × (H+2·Pad) × (W+2·Pad)
@@ -131,7 +137,9 @@ func (c *Conv2d) workers() []convWork {
 		wk := &c.work[i]
 		wk.u = ensure(wk.u, lk)
 		wk.du = ensure(wk.du, lk)
+		wk.yt = ensure(wk.yt, c.l*c.Out)
 		wk.dys = ensure(wk.dys, c.Out*c.l)
+		wk.g = ensure(wk.g, c.numParams())
 		wk.part = ensure(wk.part, c.numParams())
 		wk.gd = ensure(wk.gd, ll)
 		wk.gu = ensure(wk.gu, ll)
@@ -244,40 +252,43 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 	}
 }
 
-// general views of one sample's matrices.
-func (c *Conv2d) weightMat() blas64.General {
-	return blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: c.wt}
+// prepare readies the layer for a forward pass: scratch space for every
+// worker and the transposed weight.
+func (c *Conv2d) prepare(int) {
+	c.workers()
+	c.wT = ensure(c.wT, c.kk*c.Out)
+	for o := 0; o < c.Out; o++ {
+		for k, v := range c.wt[o*c.kk : (o+1)*c.kk] {
+			c.wT[k*c.Out+o] = v
+		}
+	}
 }
-func (c *Conv2d) uMat(u []float64) blas64.General {
-	return blas64.General{Rows: c.l, Cols: c.kk, Stride: c.kk, Data: u[:c.l*c.kk]}
-}
-func (c *Conv2d) yMat(ys []float64) blas64.General {
-	return blas64.General{Rows: c.Out, Cols: c.l, Stride: c.l, Data: ys[:c.Out*c.l]}
-}
-
-func (c *Conv2d) prepare(int) { c.workers() }
 
 func (c *Conv2d) forward(x, y []float64, n int) {
-	c.workers()
+	c.prepare(n)
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	parallel(n, func(wk, lo, hi int) {
 		c.forwardSamples(x[lo*in:hi*in], y[lo*out:hi*out], lo, hi-lo, wk)
 	})
 }
 
+// forwardSamples computes Y_iᵀ = U_i·Wᵀ, [L × Out], so that the product's
+// long dimension is its rows, and stores its transpose plus the bias in
+// the NCHW output.
 func (c *Conv2d) forwardSamples(x, y []float64, _, n, wk int) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
-	u, pad := c.work[wk].u, c.work[wk].pad
+	L, O := c.l, c.Out
+	u, pad, yt := c.work[wk].u, c.work[wk].pad, c.work[wk].yt
 	for i := 0; i < n; i++ {
 		c.im2col(x[i*in:(i+1)*in], u, pad)
+		sampleGemm(L, O, c.kk, u, c.kk, 1, c.wT, O, yt, O, false)
 		ys := y[i*out : (i+1)*out]
 		for o, bo := range c.b {
-			row := ys[o*c.l : (o+1)*c.l]
+			row := ys[o*L : (o+1)*L]
 			for l := range row {
-				row[l] = bo
+				row[l] = yt[l*O+o] + bo
 			}
 		}
-		gemmTile(blas.NoTrans, blas.Trans, 1, c.weightMat(), c.uMat(u), 1, c.yMat(ys))
 	}
 }
 
@@ -292,7 +303,8 @@ func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
 	parallel(n, func(wk, lo, hi int) {
 		du, dpad := work[wk].du, work[wk].dpad
 		for i := lo; i < hi; i++ {
-			gemmTile(blas.Trans, blas.NoTrans, 1, c.yMat(dy[i*out:(i+1)*out]), c.weightMat(), 0, c.uMat(du))
+			// dU_i = dY_iᵀ·W: A(l, o) = dY_i[o·L + l].
+			sampleGemm(c.l, c.kk, c.Out, dy[i*out:(i+1)*out], 1, c.l, c.wt, c.kk, du, c.kk, false)
 			c.col2im(du, dx[i*in:(i+1)*in], dpad)
 		}
 	})
@@ -317,12 +329,7 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 		}
 		dys = s
 	}
-	beta := 0.0
-	if add {
-		beta = 1
-	}
-	gemmTile(blas.NoTrans, blas.NoTrans, 1, c.yMat(dys), c.uMat(u), beta,
-		blas64.General{Rows: c.Out, Cols: c.kk, Stride: c.kk, Data: g[:c.Out*c.kk]})
+	sampleGemm(c.Out, c.kk, c.l, dys, c.l, 1, u, c.kk, g, c.kk, add)
 	db := g[c.Out*c.kk : c.Out*c.kk+c.Out]
 	for o := range db {
 		var s float64
@@ -370,16 +377,110 @@ func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
 		c.ghost.c = c
 		return &c.ghost
 	}
-	n, cols := c.n, c.numParams()
-	c.denseBuf = ensure(c.denseBuf, n*cols)
-	c.dense.Reset(n, cols, c.denseBuf)
+	c.explicit = convExplicit{c: c}
+	return &c.explicit
+}
+
+// convExplicit is the materialised per-sample gradient source of a Conv2d
+// layer. It forms each sample's gradient G_i = dY_i·U_i explicitly, but
+// only where the consumer needs it:
+//
+//   - ClipAdd, the per-layer clipping path, computes G_i in the worker's
+//     cache, takes its norm and clip factor and adds it to the worker's
+//     partial sum at once, so the B×n block is never written;
+//   - Norms writes the B×n block (as optimizer.DenseSource) so that a
+//     later AddWeighted or ClipAdd reads it instead of recomputing it;
+//   - AddWeighted before Norms sums w_i·G_i one sample at a time.
+type convExplicit struct {
+	c     *Conv2d
+	block bool // the B×n block is written, in c.dense
+}
+
+func (s *convExplicit) Samples() int { return s.c.n }
+func (s *convExplicit) Len() int     { return s.c.numParams() }
+
+func (s *convExplicit) Norms(dst []float64) {
+	c := s.c
+	if len(dst) != c.n {
+		panic("nn: Norms: len(dst) != Samples()")
+	}
+	if !s.block {
+		n, cols := c.n, c.numParams()
+		c.denseBuf = ensure(c.denseBuf, n*cols)
+		c.dense.Reset(n, cols, c.denseBuf)
+		work := c.workers()
+		parallel(n, func(wk, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				c.sampleGrad(i, 1, c.denseBuf[i*cols:(i+1)*cols], &work[wk], false)
+			}
+		})
+		s.block = true
+	}
+	c.dense.Norms(dst)
+}
+
+func (s *convExplicit) AddWeighted(dst, w []float64) {
+	c := s.c
+	if len(w) != c.n || len(dst) != c.numParams() {
+		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")
+	}
+	if s.block {
+		c.dense.AddWeighted(dst, w)
+		return
+	}
+	c.addWeighted(dst, w)
+}
+
+func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+	c := s.c
+	if len(norms) != c.n || len(factors) != c.n || len(dst) != c.numParams() {
+		panic("nn: ClipAdd: len(norms) or len(factors) != Samples() or len(dst) != Len()")
+	}
+	if s.block {
+		c.dense.ClipAdd(dst, maxNorm, norms, factors)
+		return
+	}
+	if c.n == 0 {
+		return
+	}
 	work := c.workers()
-	parallel(n, func(wk, lo, hi int) {
+	p := min(workers(), c.n)
+	parallel(c.n, func(wk, lo, hi int) {
+		ws := &work[wk]
 		for i := lo; i < hi; i++ {
-			c.sampleGrad(i, 1, c.denseBuf[i*cols:(i+1)*cols], &work[wk], false)
+			c.sampleGrad(i, 1, ws.g, ws, false)
+			norms[i] = norm2(ws.g)
+			f := optimizer.ClipFactor(maxNorm, norms[i])
+			factors[i] = f
+			if i == lo {
+				floats.ScaleTo(ws.part, f, ws.g)
+			} else {
+				floats.AddScaled(ws.part, f, ws.g)
+			}
 		}
 	})
-	return &c.dense
+	for wk := 0; wk < p; wk++ {
+		floats.Add(dst, work[wk].part)
+	}
+}
+
+// norm2 returns the L2 norm of v: the square root of its dot product with
+// itself, or, when that overflows, gonum's scaled norm.
+func norm2(v []float64) float64 {
+	ss := floats.Dot(v, v)
+	if math.IsInf(ss, 1) {
+		return floats.Norm(v, 2)
+	}
+	return math.Sqrt(ss)
+}
+
+// uMat and yMat are sample matrices as BLAS operands: U_i, [L × In·K·K],
+// and Y_i or dY_i, [Out × L].
+func (c *Conv2d) uMat(u []float64) blas64.General {
+	return blas64.General{Rows: c.l, Cols: c.kk, Stride: c.kk, Data: u[:c.l*c.kk]}
+}
+func (c *Conv2d) yMat(ys []float64) blas64.General {
+	return blas64.General{Rows: c.Out, Cols: c.l, Stride: c.l, Data: ys[:c.Out*c.l]}
 }
 
 // convGhost is the ghost per-sample gradient source of a Conv2d layer. With

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,15 @@ var testModels = []testModel{
 			Flatten(), NewLinear(2*3*3, 2),
 		}
 	}, 2},
+	// Channel counts and In·K·K multiples of 8, so that the convolutions
+	// run on vecmath's Gemm kernels where the machine has them.
+	{"cnn-vector", []int{2, 7, 7}, func() []Layer {
+		return []Layer{
+			NewConv2d(2, 8, 2, 1, 0), Tanh(), NewMaxPool2d(2, 1),
+			NewConv2d(8, 16, 3, 2, 1), ReLU(),
+			Flatten(), NewLinear(16*3*3, 3),
+		}
+	}, 3},
 }
 
 // build returns a bound, initialised model and random inputs and labels.
@@ -205,6 +215,77 @@ func sum(v []float64) float64 {
 		s += x
 	}
 	return s
+}
+
+// TestClipAdd checks the one-pass clipping of every source that offers it
+// (the optimizer's per-layer path) against Norms, ClipFactor and
+// AddWeighted on a second, fresh backward pass, in every mode. The
+// threshold is the median norm, so that about half of the samples are
+// clipped. A materialised Conv2d source computes its per-sample gradients
+// in cache in ClipAdd and writes the block in Norms, so the two paths share
+// no work.
+func TestClipAdd(t *testing.T) {
+	const n = 37
+	for _, tm := range testModels {
+		for _, mode := range []GradMode{Ghost, Materialized, Mixed} {
+			t.Run(tm.name+"/"+mode.String(), func(t *testing.T) {
+				s, a, x, y := build(t, tm, n, 3)
+				s.SetGradMode(mode)
+				backward := func() []optimizer.GradSource {
+					out := s.Forward(x, n)
+					d := make([]float64, len(out))
+					if err := SoftmaxCrossEntropy(out, y, tm.class, nil, d); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Backward(d, nil); err != nil {
+						t.Fatal(err)
+					}
+					return s.Sources()
+				}
+				type res struct{ norms, factors, sum []float64 }
+				var want []res
+				for l, src := range backward() {
+					r := res{make([]float64, n), make([]float64, n), make([]float64, a.Layers[l].Len)}
+					src.Norms(r.norms)
+					sorted := append([]float64(nil), r.norms...)
+					slices.Sort(sorted)
+					for i, v := range r.norms {
+						r.factors[i] = optimizer.ClipFactor(sorted[n/2], v)
+					}
+					src.AddWeighted(r.sum, r.factors)
+					want = append(want, r)
+				}
+				clipAdders := 0
+				for l, src := range backward() {
+					ca, ok := src.(optimizer.ClipAdder)
+					if !ok {
+						continue
+					}
+					clipAdders++
+					w := want[l]
+					got := res{make([]float64, n), make([]float64, n), make([]float64, a.Layers[l].Len)}
+					median := slices.Sorted(slices.Values(w.norms))[n/2]
+					ca.ClipAdd(got.sum, median, got.norms, got.factors)
+					for i := range w.norms {
+						if d := math.Abs(got.norms[i] - w.norms[i]); d > 1e-12*w.norms[i] {
+							t.Errorf("layer %d sample %d: ClipAdd norm %.15g, Norms %.15g", l, i, got.norms[i], w.norms[i])
+						}
+						if d := math.Abs(got.factors[i] - w.factors[i]); d > 1e-12 {
+							t.Errorf("layer %d sample %d: ClipAdd factor %.15g, want %.15g", l, i, got.factors[i], w.factors[i])
+						}
+					}
+					for j := range w.sum {
+						if d := math.Abs(got.sum[j] - w.sum[j]); d > 1e-12*(1+math.Abs(w.sum[j])) {
+							t.Errorf("layer %d param %d: ClipAdd sum %.15g, AddWeighted %.15g", l, j, got.sum[j], w.sum[j])
+						}
+					}
+				}
+				if strings.HasPrefix(tm.name, "cnn") && mode != Ghost && clipAdders == 0 {
+					t.Errorf("no source implements ClipAdd")
+				}
+			})
+		}
+	}
 }
 
 // TestGhostMatchesMaterialized checks norms and weighted sums of the two
@@ -526,13 +607,13 @@ func TestMixedCostModel(t *testing.T) {
 	s.Backward(d, nil)
 	srcs := s.Sources()
 	for l := 0; l < 2; l++ {
-		if _, ok := srcs[l].(*optimizer.DenseSource); !ok {
+		if _, ok := srcs[l].(*convExplicit); !ok {
 			t.Errorf("conv layer %d source is %T, want materialised", l, srcs[l])
 		}
 	}
 	for l := 2; l < 4; l++ {
-		if _, ok := srcs[l].(*optimizer.DenseSource); ok {
-			t.Errorf("layer %d source is materialised, want ghost", l)
+		if _, ok := srcs[l].(*linearGhost); !ok {
+			t.Errorf("layer %d source is %T, want ghost", l, srcs[l])
 		}
 	}
 }

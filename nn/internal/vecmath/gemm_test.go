@@ -1,0 +1,195 @@
+package vecmath
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveGemm is the reference for Gemm: C(i, j) (+)= Σ_p A(i, p)·B(p, j).
+func naiveGemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				s += a[i*rsA+p*csA] * b[p*ldb+j]
+			}
+			if acc {
+				s += c[i*ldc+j]
+			}
+			c[i*ldc+j] = s
+		}
+	}
+}
+
+// TestGemm compares Gemm with the naive product over every tile kernel
+// (m = 1..13 covers the 6-, 4-, 2- and 1-row tiles and their mixtures),
+// both loop orders (m < n and m ≥ n), transposed A (rsA = 1), padded
+// strides, odd and even k, and acc. The error bound is the classical one
+// for a dot product of length k plus the accumulated value.
+func TestGemm(t *testing.T) {
+	if !useAVX2 {
+		if Gemm(1, 8, 1, make([]float64, 1), 1, 1, make([]float64, 8), 8, make([]float64, 8), 8, false) {
+			t.Fatal("Gemm computed without a kernel")
+		}
+		t.Skip("no vector kernel on this machine: nn falls back to BLAS")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	type shape struct {
+		m, n, k  int
+		transA   bool
+		pad, acc bool
+	}
+	var shapes []shape
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 25} {
+		for _, n := range []int{8, 16, 24, 64} {
+			for _, k := range []int{1, 2, 3, 7, 25, 64} {
+				shapes = append(shapes, shape{m, n, k, (m+k)%2 == 0, (m+n)%3 == 0, k%2 == 1})
+			}
+		}
+	}
+	for _, s := range shapes {
+		name := fmt.Sprintf("%+v", s)
+		rsA, csA := s.k, 1
+		if s.transA {
+			rsA, csA = 1, s.m
+		}
+		ldb, ldc := s.n, s.n
+		if s.pad {
+			ldb, ldc = s.n+3, s.n+5
+		}
+		a := make([]float64, s.m*s.k)
+		b := make([]float64, (s.k-1)*ldb+s.n)
+		c := make([]float64, (s.m-1)*ldc+s.n)
+		for _, v := range [][]float64{a, b, c} {
+			for i := range v {
+				v[i] = r.NormFloat64()
+			}
+		}
+		want := append([]float64(nil), c...)
+		naiveGemm(s.m, s.n, s.k, a, rsA, csA, b, ldb, want, ldc, s.acc)
+		got := append([]float64(nil), c...)
+		if !Gemm(s.m, s.n, s.k, a, rsA, csA, b, ldb, got, ldc, s.acc) {
+			t.Fatalf("%s: Gemm did not compute", name)
+		}
+		for i := 0; i < s.m; i++ {
+			for j := 0; j < s.n; j++ {
+				var abs float64 // Σ |A(i,p)·B(p,j)| (+ |C|)
+				for p := 0; p < s.k; p++ {
+					abs += math.Abs(a[i*rsA+p*csA] * b[p*ldb+j])
+				}
+				if s.acc {
+					abs += math.Abs(c[i*ldc+j])
+				}
+				tol := float64(s.k+2) * 0x1p-52 * abs
+				g, w := got[i*ldc+j], want[i*ldc+j]
+				if math.Abs(g-w) > tol {
+					t.Fatalf("%s: C(%d, %d) = %v, want %v (tolerance %g)", name, i, j, g, w, tol)
+				}
+			}
+			// Padding between rows of C is never written.
+			for j := s.n; i < s.m-1 && j < ldc; j++ {
+				if got[i*ldc+j] != c[i*ldc+j] {
+					t.Fatalf("%s: padding C[%d] written", name, i*ldc+j)
+				}
+			}
+		}
+	}
+}
+
+// TestGemmSpecial checks that non-finite values propagate as in a plain
+// product (a zero times an infinity is NaN, nothing is skipped), that
+// k = 0 clears C or leaves it, and that a product repeats bit for bit.
+func TestGemmSpecial(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel on this machine")
+	}
+	a := []float64{0, 1, 2, math.Inf(1)} // 2×2
+	b := make([]float64, 16)             // 2×8
+	b[0], b[9] = math.NaN(), 1
+	c := make([]float64, 16)
+	Gemm(2, 8, 2, a, 2, 1, b, 8, c, 8, false)
+	if !math.IsNaN(c[0]) || !math.IsNaN(c[8]) {
+		t.Errorf("NaN in B did not reach C: %v", c[:9])
+	}
+	if !math.IsInf(c[9], 1) || !math.IsNaN(c[10]) {
+		t.Errorf("C(1, 1) = %v, want +Inf; C(1, 2) = %v, want NaN (0·Inf)", c[9], c[10])
+	}
+	for i := range c {
+		c[i] = 7
+	}
+	Gemm(2, 8, 0, nil, 2, 1, nil, 8, c, 8, true)
+	if c[0] != 7 {
+		t.Errorf("k = 0 with acc changed C")
+	}
+	Gemm(2, 8, 0, nil, 2, 1, nil, 8, c, 8, false)
+	if c[0] != 0 || c[15] != 0 {
+		t.Errorf("k = 0 without acc did not clear C")
+	}
+}
+
+// TestGemmPanics checks that bad shapes and short slices panic rather than
+// read or write out of bounds.
+func TestGemmPanics(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel on this machine")
+	}
+	tests := []struct {
+		name             string
+		m, n, k          int
+		la, lb, lc       int
+		rsA, csA, ldb, l int
+	}{
+		{"short a", 2, 8, 3, 5, 24, 16, 3, 1, 8, 8},
+		{"short b", 2, 8, 3, 6, 23, 16, 3, 1, 8, 8},
+		{"short c", 2, 8, 3, 6, 24, 15, 3, 1, 8, 8},
+		{"ldb < n", 2, 8, 3, 6, 24, 16, 3, 1, 7, 8},
+		{"negative stride", 2, 8, 3, 6, 24, 16, -3, 1, 8, 8},
+	}
+	for _, tt := range tests {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", tt.name)
+				}
+			}()
+			Gemm(tt.m, tt.n, tt.k, make([]float64, tt.la), tt.rsA, tt.csA, make([]float64, tt.lb), tt.ldb, make([]float64, tt.lc), tt.l, false)
+		}()
+	}
+}
+
+// BenchmarkGemm times the per-sample products of the benchmark CNN (see
+// package nn) and reports GFLOP/s.
+func BenchmarkGemm(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no vector kernel on this machine")
+	}
+	for _, bm := range []struct {
+		name          string
+		m, n, k       int
+		rsA, csA, ldb int
+	}{
+		{"conv1-Yt-196x16x64", 196, 16, 64, 64, 1, 16},
+		{"conv1-G-16x64x196", 16, 64, 196, 196, 1, 64},
+		{"conv2-Yt-25x32x256", 25, 32, 256, 256, 1, 32},
+		{"conv2-G-32x256x25", 32, 256, 25, 25, 1, 256},
+		{"conv2-dU-25x256x32", 25, 256, 32, 1, 25, 256},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			a := make([]float64, bm.m*bm.k)
+			bb := make([]float64, bm.k*bm.ldb)
+			c := make([]float64, bm.m*bm.n)
+			for i := range a {
+				a[i] = float64(i%7) - 3
+			}
+			for i := range bb {
+				bb[i] = float64(i%5) - 2
+			}
+			for i := 0; i < b.N; i++ {
+				Gemm(bm.m, bm.n, bm.k, a, bm.rsA, bm.csA, bb, bm.ldb, c, bm.n, false)
+			}
+			b.ReportMetric(2*float64(bm.m*bm.n*bm.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -298,16 +298,22 @@ func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	work := c.workers()
+	c.workers()
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	parallel(n, func(wk, lo, hi int) {
-		du, dpad := work[wk].du, work[wk].dpad
-		for i := lo; i < hi; i++ {
-			// dU_i = dY_iᵀ·W: A(l, o) = dY_i[o·L + l].
-			sampleGemm(c.l, c.kk, c.Out, dy[i*out:(i+1)*out], 1, c.l, c.wt, c.kk, du, c.kk, false)
-			c.col2im(du, dx[i*in:(i+1)*in], dpad)
-		}
+		c.backwardSamples(nil, nil, dy[lo*out:hi*out], dx[lo*in:hi*in], lo, hi-lo, wk)
 	})
+}
+
+// backwardSamples computes dU_i = dY_iᵀ·W and folds it into dX_i (col2im).
+func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
+	in, out := c.In*c.h*c.w, c.Out*c.l
+	du, dpad := c.work[wk].du, c.work[wk].dpad
+	for i := 0; i < n; i++ {
+		// A(l, o) = dY_i[o·L + l].
+		sampleGemm(c.l, c.kk, c.Out, dy[i*out:(i+1)*out], 1, c.l, c.wt, c.kk, du, c.kk, false)
+		c.col2im(du, dx[i*in:(i+1)*in], dpad)
+	}
 }
 
 // sampleGrad stores in g, one row of numParams values, the gradient of

@@ -44,6 +44,10 @@ type sampleLayer interface {
 	// first+n−1 of the batch, which x and y hold (and only those), on
 	// worker wk.
 	forwardSamples(x, y []float64, first, n, wk int)
+	// backwardSamples computes dx from dy for the n samples first, …,
+	// first+n−1 of the batch, which x, y, dy and dx hold (and only those),
+	// on worker wk, after a forward pass over the whole batch.
+	backwardSamples(x, y, dy, dx []float64, first, n, wk int)
 }
 
 // paramLayer is a layer with parameters: a weight followed by a bias in one
@@ -117,16 +121,20 @@ func (relu) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	parallelElems(len(dy), func(lo, hi int) {
-		dxs, ys := dx[lo:hi], y[lo:hi]
-		for i, g := range dy[lo:hi] {
-			b := math.Float64bits(g)
-			if !(ys[i] > 0) {
-				b = 0
-			}
-			dxs[i] = math.Float64frombits(b)
+	parallelElems(len(dy), func(lo, hi int) { reluGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
+}
+func (relu) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { reluGradSlice(dx, y, dy) }
+
+// reluGradSlice stores in dx[i] dy[i] where y[i] > 0 and 0 elsewhere.
+func reluGradSlice(dx, y, dy []float64) {
+	dx, y = dx[:len(dy)], y[:len(dy)]
+	for i, g := range dy {
+		b := math.Float64bits(g)
+		if !(y[i] > 0) {
+			b = 0
 		}
-	})
+		dx[i] = math.Float64frombits(b)
+	}
 }
 
 // tanh is the hyperbolic tangent.
@@ -148,14 +156,17 @@ func (tanh) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	parallelElems(len(dy), func(lo, hi int) {
-		dxs, ys, dys := dx[lo:hi], y[lo:hi], dy[lo:hi]
-		// g·(1 − y²), four at a time with AVX2 where available; the
-		// vector form rounds as g − (g·y)·y, within an ulp or two of this.
-		for i := vecmath.TanhGrad(dxs, ys, dys); i < len(dys); i++ {
-			dxs[i] = dys[i] * (1 - ys[i]*ys[i])
-		}
-	})
+	parallelElems(len(dy), func(lo, hi int) { tanhGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
+}
+func (tanh) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { tanhGradSlice(dx, y, dy) }
+
+// tanhGradSlice stores in dx[i] the gradient through tanh dy[i]·(1 − y[i]²),
+// four at a time with AVX2 where available; the vector form rounds as
+// g − (g·y)·y, within an ulp or two of this.
+func tanhGradSlice(dx, y, dy []float64) {
+	for i := vecmath.TanhGrad(dx, y, dy); i < len(dy); i++ {
+		dx[i] = dy[i] * (1 - y[i]*y[i])
+	}
 }
 
 // flatten reshapes each sample to a vector.
@@ -178,6 +189,7 @@ func (flatten) backward(x, y, dy, dx []float64, n int) {
 		copy(dx, dy)
 	}
 }
+func (flatten) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { copy(dx, dy) }
 
 // pool2d is a max or average pooling layer without padding.
 type pool2d struct {
@@ -365,18 +377,22 @@ func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	parallel(n, func(_, lo, hi int) { p.backwardRange(dy, dx, lo, hi) })
+	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
+	parallel(n, func(wk, lo, hi int) {
+		p.backwardSamples(nil, nil, dy[lo*out:hi*out], dx[lo*in:hi*in], lo, hi-lo, wk)
+	})
 }
 
-func (p *pool2d) backwardRange(dy, dx []float64, lo, hi int) {
+func (p *pool2d) backwardSamples(_, _, dy, dx []float64, first, n, _ int) {
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
-	clear(dx[lo*in : hi*in])
+	clear(dx[:n*in])
 	inv := 1 / float64(p.k*p.k)
-	for i := lo; i < hi; i++ {
+	for i := 0; i < n; i++ {
 		dxs, dys := dx[i*in:(i+1)*in], dy[i*out:(i+1)*out]
 		if p.max {
+			arg := p.arg[(first+i)*out : (first+i+1)*out]
 			for o, g := range dys {
-				dxs[p.arg[i*out+o]] += g
+				dxs[arg[o]] += g
 			}
 			continue
 		}

@@ -240,6 +240,27 @@ func (s *Sequential) forwardRun(k, e, n int) {
 	})
 }
 
+// backwardRun back-propagates through layers [k, e), all sample layers,
+// from errs[e] to errs[k] for n samples: each worker takes its contiguous
+// range of samples and passes one sample at a time back through the whole
+// chain, so that an error is read back from the cache by the layer below.
+// Every sample goes through the same computation as in layer-by-layer
+// order, so the errors are the same.
+func (s *Sequential) backwardRun(k, e, n int) {
+	for j := k; j < e; j++ {
+		s.layers[j].(sampleLayer).prepare(n)
+	}
+	parallel(n, func(wk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for j := e - 1; j >= k; j-- {
+				in, out := s.sizes[j], s.sizes[j+1]
+				s.layers[j].(sampleLayer).backwardSamples(s.acts[j][i*in:(i+1)*in], s.acts[j+1][i*out:(i+1)*out],
+					s.errs[j+1][i*out:(i+1)*out], s.errs[j][i*in:(i+1)*in], i, 1, wk)
+			}
+		}
+	})
+}
+
 // Backward back-propagates dout, the gradient of the per-example losses
 // with respect to the outputs of the last Forward (as produced by
 // SoftmaxCrossEntropy), through the model. For each Linear or Conv2d layer,
@@ -300,6 +321,21 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 			}
 		}
 		if k <= first {
+			continue
+		}
+		if _, ok := l.(sampleLayer); ok {
+			// Back-propagate through the run of sample layers that ends
+			// here, one sample at a time: it stops above the next layer
+			// with parameters, whose source must be built first.
+			j := k
+			for j-1 > first && s.arena[j-1] < 0 {
+				if _, ok := s.layers[j-1].(sampleLayer); !ok {
+					break
+				}
+				j--
+			}
+			s.backwardRun(j, k+1, n)
+			k = j
 			continue
 		}
 		l.backward(x, y, dy, s.errs[k][:n*s.sizes[k]], n)

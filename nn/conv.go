@@ -47,6 +47,12 @@ type Conv2d struct {
 
 	wT []float64 // the weight transposed, In·K·K × Out, refreshed by prepare
 
+	// Where vecmath.GemmGather can read U_i from the padded input (K = 4
+	// or 8): the offset of each output position's receptive field, of each
+	// block of eight columns of U_i, and of a block's second run of four.
+	rowOff, blockOff []int
+	half             int
+
 	work     []convWork // per worker
 	ghost    convGhost
 	explicit convExplicit
@@ -112,6 +118,7 @@ func (c *Conv2d) setup(in []int) ([]int, error) {
 	c.wo = (c.w+2*c.Pad-c.K)/c.Stride + 1
 	c.l = c.ho * c.wo
 	c.kk = c.In * c.K * c.K
+	c.gatherOffsets()
 	return []int{c.Out, c.ho, c.wo}, nil
 }
 
@@ -121,6 +128,32 @@ func (c *Conv2d) bind(p []float64) {
 	c.wt, c.b = p[:c.Out*c.kk:c.Out*c.kk], p[c.Out*c.kk:]
 }
 func (c *Conv2d) initParams(r *rand.Rand) { uniformInit(c.wt, c.kk, r); uniformInit(c.b, c.kk, r) }
+
+// gatherOffsets sets rowOff, blockOff and half for 4×4 and 8×8 kernels, in
+// which a block of eight columns of U_i (the weights of one input channel)
+// is one kernel row of eight values or two of four, and clears rowOff
+// otherwise. Offsets are into the padded input.
+func (c *Conv2d) gatherOffsets() {
+	c.rowOff, c.blockOff = nil, nil
+	if c.K != 4 && c.K != 8 {
+		return
+	}
+	wp := c.w + 2*c.Pad
+	hwp := (c.h + 2*c.Pad) * wp
+	c.half = 4
+	if c.K == 4 {
+		c.half = wp
+	}
+	for oh := 0; oh < c.ho; oh++ {
+		for ow := 0; ow < c.wo; ow++ {
+			c.rowOff = append(c.rowOff, oh*c.Stride*wp+ow*c.Stride)
+		}
+	}
+	kk := c.K * c.K
+	for col := 0; col < c.kk; col += 8 {
+		c.blockOff = append(c.blockOff, col/kk*hwp+col%kk/c.K*wp)
+	}
+}
 
 // grow sizes the per-worker scratch space; the batch size does not matter.
 func (c *Conv2d) grow(n int) { c.workers() }
@@ -325,8 +358,6 @@ func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
 // the product.
 func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add bool) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
-	u := wk.u
-	c.im2col(c.x[i*in:(i+1)*in], u, wk.pad)
 	dys := c.dy[i*out : (i+1)*out]
 	if w != 1 {
 		s := wk.dys[:out]
@@ -335,7 +366,16 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 		}
 		dys = s
 	}
-	sampleGemm(c.Out, c.kk, c.l, dys, c.l, 1, u, c.kk, g, c.kk, add)
+	xs := c.x[i*in : (i+1)*in]
+	gathered := false
+	if c.rowOff != nil {
+		xp, _ := c.padded(xs, wk.pad)
+		gathered = vecmath.GemmGather(c.Out, c.kk, c.l, dys, c.l, 1, xp, c.rowOff, c.blockOff, c.half, g, c.kk, add)
+	}
+	if !gathered {
+		c.im2col(xs, wk.u, wk.pad)
+		sampleGemm(c.Out, c.kk, c.l, dys, c.l, 1, wk.u, c.kk, g, c.kk, add)
+	}
 	db := g[c.Out*c.kk : c.Out*c.kk+c.Out]
 	for o := range db {
 		var s float64

@@ -38,14 +38,23 @@ var testModels = []testModel{
 		}
 	}, 2},
 	// Channel counts and In·K·K multiples of 8, so that the convolutions
-	// run on vecmath's Gemm kernels where the machine has them.
+	// run on vecmath's kernels where the machine has them: Gemm on an
+	// unrolled input for K = 2 and 3, GemmGather for K = 4 and 8 (padded or
+	// not, one or several input channels).
 	{"cnn-vector", []int{2, 7, 7}, func() []Layer {
 		return []Layer{
 			NewConv2d(2, 8, 2, 1, 0), Tanh(), NewMaxPool2d(2, 1),
-			NewConv2d(8, 16, 3, 2, 1), ReLU(),
-			Flatten(), NewLinear(16*3*3, 3),
+			NewConv2d(8, 16, 4, 1, 1), ReLU(),
+			Flatten(), NewLinear(16*4*4, 3),
 		}
 	}, 3},
+	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
+		return []Layer{
+			NewConv2d(1, 8, 8, 2, 3), Tanh(),
+			NewConv2d(8, 8, 3, 1, 0), Tanh(),
+			Flatten(), NewLinear(8*4*4, 2),
+		}
+	}, 2},
 }
 
 // build returns a bound, initialised model and random inputs and labels.

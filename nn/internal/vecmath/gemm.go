@@ -45,3 +45,48 @@ func Gemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []floa
 	gemmTiles(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
 	return true
 }
+
+// GemmGather is Gemm with the rows of B gathered from b, which lets a
+// convolution multiply by its unrolled input (im2col) without writing it:
+// for column block q (columns 8q to 8q+7) and row p,
+//
+//	B(p, 8q+t) = b[blockOff[q] + rowOff[p] + t]          (t < 4)
+//	B(p, 8q+t) = b[blockOff[q] + rowOff[p] + half + t−4]  (4 ≤ t < 8)
+//
+// so that a block is a run of eight values (half = 4) or two runs of four
+// half apart. It reports whether it computed, as Gemm does, and panics if
+// len(rowOff) < k, len(blockOff) < n/8, an offset is negative or b is too
+// short.
+func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) bool {
+	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || half < 0 || ldc < n || len(rowOff) < k || len(blockOff) < n/8 {
+		panic(fmt.Sprintf("vecmath: GemmGather: bad shape m=%d n=%d k=%d rsA=%d csA=%d half=%d ldc=%d len(rowOff)=%d len(blockOff)=%d",
+			m, n, k, rsA, csA, half, ldc, len(rowOff), len(blockOff)))
+	}
+	if !useAVX2 || n%8 != 0 {
+		return false
+	}
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 {
+		return Gemm(m, n, 0, a, rsA, csA, b, n, c, ldc, acc)
+	}
+	maxRow, maxBlock := -1, -1
+	for _, v := range rowOff[:k] {
+		maxRow = max(maxRow, v)
+		if v < 0 {
+			panic("vecmath: GemmGather: negative row offset")
+		}
+	}
+	for _, v := range blockOff[:n/8] {
+		maxBlock = max(maxBlock, v)
+		if v < 0 {
+			panic("vecmath: GemmGather: negative block offset")
+		}
+	}
+	if (m-1)*rsA+(k-1)*csA >= len(a) || maxBlock+maxRow+max(half+4, 8) > len(b) || (m-1)*ldc+n > len(c) {
+		panic(fmt.Sprintf("vecmath: GemmGather: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
+	}
+	gemmGatherTiles(m, n, k, a, rsA, csA, b, rowOff, blockOff, half, c, ldc, acc)
+	return true
+}

@@ -57,3 +57,43 @@ func gemmTiles(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c [
 		i += r
 	}
 }
+
+// The gathered-B kernels compute the same tiles with B row p read at
+// b[off[p]:] (columns 0-3) and b[off[p]+half:] (columns 4-7).
+
+//go:noescape
+func gemmGather6x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func gemmGather4x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func gemmGather2x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func gemmGather1x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
+
+// gemmGatherTiles runs the gathered-B kernels over C, by column blocks:
+// block q reads B at b[blockOff[q]:].
+func gemmGatherTiles(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) {
+	for q := 0; q < n/8; q++ {
+		bp, j := &b[blockOff[q]], 8*q
+		for i := 0; i < m; {
+			ap, cp := &a[i*rsA], &c[i*ldc+j]
+			switch r := m - i; {
+			case r >= 6:
+				gemmGather6x8(k, ap, rsA, csA, bp, &rowOff[0], half, cp, ldc, acc)
+				i += 6
+			case r >= 4:
+				gemmGather4x8(k, ap, rsA, csA, bp, &rowOff[0], half, cp, ldc, acc)
+				i += 4
+			case r >= 2:
+				gemmGather2x8(k, ap, rsA, csA, bp, &rowOff[0], half, cp, ldc, acc)
+				i += 2
+			default:
+				gemmGather1x8(k, ap, rsA, csA, bp, &rowOff[0], half, cp, ldc, acc)
+				i++
+			}
+		}
+	}
+}

@@ -8,3 +8,7 @@ func gemmTiles(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c [
 
 // useAVX2 is false: there are no vector kernels on this architecture.
 const useAVX2 = false
+
+func gemmGatherTiles(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) {
+	panic("vecmath: no vector kernel")
+}

@@ -193,3 +193,103 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// TestGemmGather checks GemmGather against Gemm on the explicitly gathered
+// B: the tiles do the same arithmetic, so the results must be identical.
+// The offsets are those of im2col for 8×8 kernels (half = 4, one run of
+// eight per block) and for 4×4 kernels (two runs of four half = w apart),
+// plus random ones.
+func TestGemmGather(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	type cfg struct {
+		name           string
+		m, n, k, half  int
+		rowOff, blkOff []int
+	}
+	conv := func(name string, m, chans, kern, w, ho, wo, s int) cfg {
+		c := cfg{name: name, m: m, n: chans * kern * kern, k: ho * wo, half: 4}
+		if kern == 4 {
+			c.half = w
+		}
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				c.rowOff = append(c.rowOff, oh*s*w+ow*s)
+			}
+		}
+		for q := 0; q < c.n/8; q++ {
+			col := 8 * q
+			ch, rem := col/(kern*kern), col%(kern*kern)
+			c.blkOff = append(c.blkOff, ch*w*w+(rem/kern)*w)
+		}
+		return c
+	}
+	cfgs := []cfg{
+		conv("conv1 k8 s2", 16, 1, 8, 34, 14, 14, 2),
+		conv("conv2 k4 s2", 32, 16, 4, 13, 5, 5, 2),
+		conv("k4 s1 odd m", 7, 2, 4, 9, 6, 6, 1),
+	}
+	for _, m := range []int{1, 2, 5, 6, 13} {
+		c := cfg{name: fmt.Sprintf("random m=%d", m), m: m, n: 24, k: 11, half: 3 + r.IntN(20)}
+		for p := 0; p < c.k; p++ {
+			c.rowOff = append(c.rowOff, r.IntN(100))
+		}
+		for q := 0; q < c.n/8; q++ {
+			c.blkOff = append(c.blkOff, r.IntN(100))
+		}
+		cfgs = append(cfgs, c)
+	}
+	for _, c := range cfgs {
+		maxOff := 0
+		for _, ro := range c.rowOff {
+			for _, bo := range c.blkOff {
+				maxOff = max(maxOff, ro+bo)
+			}
+		}
+		b := make([]float64, maxOff+max(c.half+4, 8))
+		for i := range b {
+			b[i] = r.NormFloat64()
+		}
+		explicit := make([]float64, c.k*c.n) // B(p, j)
+		for p := 0; p < c.k; p++ {
+			for q := 0; q < c.n/8; q++ {
+				for t := 0; t < 8; t++ {
+					off := c.blkOff[q] + c.rowOff[p] + t
+					if t >= 4 {
+						off += c.half - 4
+					}
+					explicit[p*c.n+8*q+t] = b[off]
+				}
+			}
+		}
+		a := make([]float64, c.m*c.k)
+		for i := range a {
+			a[i] = r.NormFloat64()
+		}
+		for _, acc := range []bool{false, true} {
+			want := make([]float64, c.m*c.n)
+			got := make([]float64, c.m*c.n)
+			for i := range want {
+				want[i] = float64(i % 3)
+				got[i] = want[i]
+			}
+			Gemm(c.m, c.n, c.k, a, c.k, 1, explicit, c.n, want, c.n, acc)
+			if !GemmGather(c.m, c.n, c.k, a, c.k, 1, b, c.rowOff, c.blkOff, c.half, got, c.n, acc) {
+				t.Fatalf("%s: GemmGather did not compute", c.name)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s acc=%v: C[%d] = %v, want %v", c.name, acc, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("GemmGather with an offset past the end of b did not panic")
+		}
+	}()
+	GemmGather(1, 8, 1, []float64{1}, 1, 1, make([]float64, 10), []int{3}, []int{0}, 4, make([]float64, 8), 8, false)
+}

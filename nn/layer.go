@@ -383,6 +383,28 @@ func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
 	})
 }
 
+// backwardTanhSamples back-propagates max pooling and the Tanh before it
+// for the n samples first, …, first+n−1, which y (this layer's output), dy
+// and dx (the gradient with respect to the Tanh's input) hold: the output
+// error of window o reaches the Tanh input at its argmax times 1 − y_o²,
+// since the window's maximum y_o is the Tanh output there. It does not
+// need the Tanh's output, and multiplies only where a gradient arrives. A
+// position that is the maximum of several windows receives the sum of
+// their products rather than the product of their sum: the same up to
+// rounding.
+func (p *pool2d) backwardTanhSamples(y, dy, dx []float64, first, n int) {
+	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
+	clear(dx[:n*in])
+	for i := 0; i < n; i++ {
+		dxs, dys, ys := dx[i*in:(i+1)*in], dy[i*out:(i+1)*out], y[i*out:(i+1)*out]
+		arg := p.arg[(first+i)*out : (first+i+1)*out]
+		for o, g := range dys {
+			v := ys[o]
+			dxs[arg[o]] += g - (g*v)*v
+		}
+	}
+}
+
 func (p *pool2d) backwardSamples(_, _, dy, dx []float64, first, n, _ int) {
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
 	clear(dx[:n*in])

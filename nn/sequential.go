@@ -28,6 +28,14 @@ type Sequential struct {
 	n     int
 	acts  [][]float64 // acts[0] is the caller's input; acts[k+1] the output of layer k
 	errs  [][]float64 // errs[k+1] is dL/d acts[k+1]; errs[len] is the caller's seed
+
+	// fused[k]: layer k is a Tanh followed by a max pooling layer, and the
+	// pooling layer's backward pass goes through both (see
+	// pool2d.backwardTanhSamples). dead[k]: activation k is passed between
+	// two sample layers in cache and read by no backward pass, so it has
+	// no batch buffer, only one sample's scratch per worker (scratch[w][k]).
+	fused, dead []bool
+	scratch     [][][]float64
 	srcs  []optimizer.GradSource
 	state int // 0 nothing, 1 after forward, 2 after backward
 }
@@ -78,7 +86,65 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 		}
 	}
 	s.srcs = make([]optimizer.GradSource, len(s.params))
+	s.planActivations()
 	return s, nil
+}
+
+// planActivations sets fused and dead. An activation between two sample
+// layers is dead when neither the backward pass of the layer that makes it
+// nor that of the layer that reads it (nor a per-sample gradient source)
+// needs it: only Conv2d reads its input and only the activation functions
+// their output, except a Tanh fused with the max pooling after it, whose
+// pooling layer reads its own output instead.
+func (s *Sequential) planActivations() {
+	L := len(s.layers)
+	s.fused = make([]bool, L)
+	s.dead = make([]bool, L+1)
+	for k := 0; k+1 < L; k++ {
+		_, th := s.layers[k].(tanh)
+		p, pool := s.layers[k+1].(*pool2d)
+		s.fused[k] = th && pool && p.max
+	}
+	readsInput := func(k int) bool {
+		switch s.layers[k].(type) {
+		case tanh, relu, *pool2d, flatten:
+			return false
+		}
+		return true
+	}
+	readsOutput := func(k int) bool {
+		switch s.layers[k].(type) {
+		case tanh:
+			return !s.fused[k]
+		case *pool2d:
+			return k > 0 && s.fused[k-1]
+		case *Conv2d, flatten:
+			return false
+		}
+		return true
+	}
+	for j := 1; j < L; j++ {
+		_, a := s.layers[j-1].(sampleLayer)
+		_, b := s.layers[j].(sampleLayer)
+		s.dead[j] = a && b && !readsOutput(j-1) && !readsInput(j)
+	}
+}
+
+// act returns activation k of samples [lo, hi), or nil if it is dead.
+func (s *Sequential) act(k, lo, hi int) []float64 {
+	if s.dead[k] {
+		return nil
+	}
+	return s.acts[k][lo*s.sizes[k] : hi*s.sizes[k]]
+}
+
+// sampleAct returns activation k of sample i for worker wk: its slice of
+// the batch buffer, or the worker's scratch if the activation is dead.
+func (s *Sequential) sampleAct(k, i, wk int) []float64 {
+	if s.dead[k] {
+		return s.scratch[wk][k]
+	}
+	return s.acts[k][i*s.sizes[k] : (i+1)*s.sizes[k]]
 }
 
 // NewArena builds an arena for the model's parameters, binds the model to it
@@ -170,7 +236,9 @@ func (s *Sequential) grow(n int) {
 	s.acts = make([][]float64, L+1)
 	s.errs = make([][]float64, L+1)
 	for k := 1; k <= L; k++ {
-		s.acts[k] = make([]float64, n*s.sizes[k])
+		if !s.dead[k] {
+			s.acts[k] = make([]float64, n*s.sizes[k])
+		}
 		if k < L {
 			s.errs[k] = make([]float64, n*s.sizes[k])
 		}
@@ -230,11 +298,20 @@ func (s *Sequential) forwardRun(k, e, n int) {
 	for j := k; j < e; j++ {
 		s.layers[j].(sampleLayer).prepare(n)
 	}
+	p := workers()
+	for len(s.scratch) < p {
+		buf := make([][]float64, len(s.layers)+1)
+		for j, d := range s.dead {
+			if d {
+				buf[j] = make([]float64, s.sizes[j])
+			}
+		}
+		s.scratch = append(s.scratch, buf)
+	}
 	parallel(n, func(wk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for j := k; j < e; j++ {
-				in, out := s.sizes[j], s.sizes[j+1]
-				s.layers[j].(sampleLayer).forwardSamples(s.acts[j][i*in:(i+1)*in], s.acts[j+1][i*out:(i+1)*out], i, 1, wk)
+				s.layers[j].(sampleLayer).forwardSamples(s.sampleAct(j, i, wk), s.sampleAct(j+1, i, wk), i, 1, wk)
 			}
 		}
 	})
@@ -254,8 +331,14 @@ func (s *Sequential) backwardRun(k, e, n int) {
 		for i := lo; i < hi; i++ {
 			for j := e - 1; j >= k; j-- {
 				in, out := s.sizes[j], s.sizes[j+1]
-				s.layers[j].(sampleLayer).backwardSamples(s.acts[j][i*in:(i+1)*in], s.acts[j+1][i*out:(i+1)*out],
-					s.errs[j+1][i*out:(i+1)*out], s.errs[j][i*in:(i+1)*in], i, 1, wk)
+				dy := s.errs[j+1][i*out : (i+1)*out]
+				if j > k && s.fused[j-1] {
+					// Max pooling straight through the Tanh before it.
+					s.layers[j].(*pool2d).backwardTanhSamples(s.act(j+1, i, i+1), dy, s.errs[j-1][i*s.sizes[j-1]:(i+1)*s.sizes[j-1]], i, 1)
+					j--
+					continue
+				}
+				s.layers[j].(sampleLayer).backwardSamples(s.act(j, i, i+1), s.act(j+1, i, i+1), dy, s.errs[j][i*in:(i+1)*in], i, 1, wk)
 			}
 		}
 	})
@@ -302,8 +385,7 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 	}
 	for k := L - 1; k >= 0; k-- {
 		l := s.layers[k]
-		x := s.acts[k][:n*s.sizes[k]]
-		y := s.acts[k+1][:n*s.sizes[k+1]]
+		x, y := s.act(k, 0, n), s.act(k+1, 0, n)
 		dy := s.errs[k+1][:n*s.sizes[k+1]]
 		if a := s.arena[k]; a >= 0 {
 			p := s.params[a]

@@ -36,6 +36,10 @@ type Sequential struct {
 	// no batch buffer, only one sample's scratch per worker (scratch[w][k]).
 	fused, dead []bool
 	scratch     [][][]float64
+	// errScratch[w][k] holds one sample's error k for worker w inside a
+	// backward run, where the error is passed between two layers of the
+	// run and never needs a batch buffer.
+	errScratch [][][]float64
 	srcs  []optimizer.GradSource
 	state int // 0 nothing, 1 after forward, 2 after backward
 }
@@ -320,25 +324,42 @@ func (s *Sequential) forwardRun(k, e, n int) {
 // backwardRun back-propagates through layers [k, e), all sample layers,
 // from errs[e] to errs[k] for n samples: each worker takes its contiguous
 // range of samples and passes one sample at a time back through the whole
-// chain, so that an error is read back from the cache by the layer below.
-// Every sample goes through the same computation as in layer-by-layer
-// order, so the errors are the same.
+// chain, so that an error is read back from the cache by the layer below;
+// the errors between two layers of the run live only in the worker's
+// scratch. Every sample goes through the same computation as in
+// layer-by-layer order, so the errors are the same, except that a Tanh
+// followed by max pooling is back-propagated in one step (see
+// pool2d.backwardTanhSamples), which can round differently.
 func (s *Sequential) backwardRun(k, e, n int) {
 	for j := k; j < e; j++ {
 		s.layers[j].(sampleLayer).prepare(n)
 	}
+	for len(s.errScratch) < workers() {
+		buf := make([][]float64, len(s.layers)+1)
+		for j := 1; j < len(s.layers); j++ {
+			buf[j] = make([]float64, s.sizes[j])
+		}
+		s.errScratch = append(s.errScratch, buf)
+	}
+	// errAt returns error j of sample i: the worker's scratch for the
+	// errors inside the run, the batch buffer for its input and output.
+	errAt := func(j, i, wk int) []float64 {
+		if k < j && j < e {
+			return s.errScratch[wk][j]
+		}
+		return s.errs[j][i*s.sizes[j] : (i+1)*s.sizes[j]]
+	}
 	parallel(n, func(wk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for j := e - 1; j >= k; j-- {
-				in, out := s.sizes[j], s.sizes[j+1]
-				dy := s.errs[j+1][i*out : (i+1)*out]
+				dy := errAt(j+1, i, wk)
 				if j > k && s.fused[j-1] {
 					// Max pooling straight through the Tanh before it.
-					s.layers[j].(*pool2d).backwardTanhSamples(s.act(j+1, i, i+1), dy, s.errs[j-1][i*s.sizes[j-1]:(i+1)*s.sizes[j-1]], i, 1)
+					s.layers[j].(*pool2d).backwardTanhSamples(s.act(j+1, i, i+1), dy, errAt(j-1, i, wk), i, 1)
 					j--
 					continue
 				}
-				s.layers[j].(sampleLayer).backwardSamples(s.act(j, i, i+1), s.act(j+1, i, i+1), dy, s.errs[j][i*in:(i+1)*in], i, 1, wk)
+				s.layers[j].(sampleLayer).backwardSamples(s.act(j, i, i+1), s.act(j+1, i, i+1), dy, errAt(j, i, wk), i, 1, wk)
 			}
 		}
 	})

@@ -40,8 +40,8 @@ type Sequential struct {
 	// backward run, where the error is passed between two layers of the
 	// run and never needs a batch buffer.
 	errScratch [][][]float64
-	srcs  []optimizer.GradSource
-	state int // 0 nothing, 1 after forward, 2 after backward
+	srcs       []optimizer.GradSource
+	state      int // 0 nothing, 1 after forward, 2 after backward
 }
 
 // NewSequential checks that the layers fit together for per-sample inputs of

@@ -47,11 +47,13 @@ type Conv2d struct {
 
 	wT []float64 // the weight transposed, In·K·K × Out, refreshed by prepare
 
-	// Where vecmath.GemmGather can read U_i from the padded input (K = 4
-	// or 8): the offset of each output position's receptive field, of each
-	// block of eight columns of U_i, and of a block's second run of four.
-	rowOff, blockOff []int
-	half             int
+	// Offsets into the padded input for the vecmath kernels that read U_i
+	// from it: of each output position's receptive field (rowOff), of each
+	// weight within a receptive field (colOff), and, for K = 4 or 8 only,
+	// of each block of eight columns of U_i and of a block's second run of
+	// four (blockOff, half).
+	rowOff, colOff, blockOff []int
+	half                     int
 
 	work     []convWork // per worker
 	ghost    convGhost
@@ -129,25 +131,32 @@ func (c *Conv2d) bind(p []float64) {
 }
 func (c *Conv2d) initParams(r *rand.Rand) { uniformInit(c.wt, c.kk, r); uniformInit(c.b, c.kk, r) }
 
-// gatherOffsets sets rowOff, blockOff and half for 4×4 and 8×8 kernels, in
+// gatherOffsets sets rowOff and colOff, and for 4×4 and 8×8 kernels, in
 // which a block of eight columns of U_i (the weights of one input channel)
-// is one kernel row of eight values or two of four, and clears rowOff
-// otherwise. Offsets are into the padded input.
+// is one kernel row of eight values or two of four, blockOff and half
+// (blockOff is nil otherwise). Offsets are into the padded input.
 func (c *Conv2d) gatherOffsets() {
-	c.rowOff, c.blockOff = nil, nil
-	if c.K != 4 && c.K != 8 {
-		return
-	}
+	c.rowOff, c.colOff, c.blockOff = nil, nil, nil
 	wp := c.w + 2*c.Pad
 	hwp := (c.h + 2*c.Pad) * wp
-	c.half = 4
-	if c.K == 4 {
-		c.half = wp
-	}
 	for oh := 0; oh < c.ho; oh++ {
 		for ow := 0; ow < c.wo; ow++ {
 			c.rowOff = append(c.rowOff, oh*c.Stride*wp+ow*c.Stride)
 		}
+	}
+	for ch := 0; ch < c.In; ch++ {
+		for a := 0; a < c.K; a++ {
+			for b := 0; b < c.K; b++ {
+				c.colOff = append(c.colOff, ch*hwp+a*wp+b)
+			}
+		}
+	}
+	if c.K != 4 && c.K != 8 {
+		return
+	}
+	c.half = 4
+	if c.K == 4 {
+		c.half = wp
 	}
 	kk := c.K * c.K
 	for col := 0; col < c.kk; col += 8 {
@@ -305,6 +314,18 @@ func (c *Conv2d) forward(x, y []float64, n int) {
 	})
 }
 
+// forwardProduct stores Y_iᵀ = U_i·Wᵀ, [L × Out], for the sample xs in yt,
+// reading U_i from the padded sample with vecmath.GemmGatherA where it
+// can, and otherwise unrolling it into u first.
+func (c *Conv2d) forwardProduct(xs, yt, u, pad []float64) {
+	xp, _ := c.padded(xs, pad)
+	if vecmath.GemmGatherA(c.l, c.Out, c.kk, xp, c.rowOff, c.colOff, c.wT, c.Out, yt, c.Out, false) {
+		return
+	}
+	c.im2col(xs, u, pad)
+	sampleGemm(c.l, c.Out, c.kk, u, c.kk, 1, c.wT, c.Out, yt, c.Out, false)
+}
+
 // forwardSamples computes Y_iᵀ = U_i·Wᵀ, [L × Out], so that the product's
 // long dimension is its rows, and stores its transpose plus the bias in
 // the NCHW output.
@@ -313,8 +334,7 @@ func (c *Conv2d) forwardSamples(x, y []float64, _, n, wk int) {
 	L, O := c.l, c.Out
 	u, pad, yt := c.work[wk].u, c.work[wk].pad, c.work[wk].yt
 	for i := 0; i < n; i++ {
-		c.im2col(x[i*in:(i+1)*in], u, pad)
-		sampleGemm(L, O, c.kk, u, c.kk, 1, c.wT, O, yt, O, false)
+		c.forwardProduct(x[i*in:(i+1)*in], yt, u, pad)
 		ys := y[i*out : (i+1)*out]
 		for o, bo := range c.b {
 			row := ys[o*L : (o+1)*L]
@@ -368,7 +388,7 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 	}
 	xs := c.x[i*in : (i+1)*in]
 	gathered := false
-	if c.rowOff != nil {
+	if c.blockOff != nil {
 		xp, _ := c.padded(xs, wk.pad)
 		gathered = vecmath.GemmGather(c.Out, c.kk, c.l, dys, c.l, 1, xp, c.rowOff, c.blockOff, c.half, g, c.kk, add)
 	}

@@ -71,22 +71,60 @@ func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blo
 	if k == 0 {
 		return Gemm(m, n, 0, a, rsA, csA, b, n, c, ldc, acc)
 	}
-	maxRow, maxBlock := -1, -1
-	for _, v := range rowOff[:k] {
-		maxRow = max(maxRow, v)
-		if v < 0 {
-			panic("vecmath: GemmGather: negative row offset")
-		}
-	}
-	for _, v := range blockOff[:n/8] {
-		maxBlock = max(maxBlock, v)
-		if v < 0 {
-			panic("vecmath: GemmGather: negative block offset")
-		}
+	maxRow, maxBlock := maxOffset(rowOff[:k]), maxOffset(blockOff[:n/8])
+	if maxRow < 0 || maxBlock < 0 {
+		panic("vecmath: GemmGather: negative offset")
 	}
 	if (m-1)*rsA+(k-1)*csA >= len(a) || maxBlock+maxRow+max(half+4, 8) > len(b) || (m-1)*ldc+n > len(c) {
 		panic(fmt.Sprintf("vecmath: GemmGather: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
 	}
 	gemmGatherTiles(m, n, k, a, rsA, csA, b, rowOff, blockOff, half, c, ldc, acc)
 	return true
+}
+
+// GemmGatherA is Gemm with A gathered from a, which lets a convolution's
+// forward product read its unrolled input (im2col) without writing it:
+//
+//	A(i, p) = a[rowOff[i] + colOff[p]]
+//
+// for output position i (rowOff[i] the start of its receptive field) and
+// weight p (colOff[p] its offset within a receptive field). B and C are as
+// in Gemm. It reports whether it computed, as Gemm does, and panics if
+// len(rowOff) < m, len(colOff) < k, an offset is negative or a slice is too
+// short.
+func GemmGatherA(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ldb int, c []float64, ldc int, acc bool) bool {
+	if m < 0 || n < 0 || k < 0 || ldb < n || ldc < n || len(rowOff) < m || len(colOff) < k {
+		panic(fmt.Sprintf("vecmath: GemmGatherA: bad shape m=%d n=%d k=%d ldb=%d ldc=%d len(rowOff)=%d len(colOff)=%d",
+			m, n, k, ldb, ldc, len(rowOff), len(colOff)))
+	}
+	if !useAVX2 || n%8 != 0 {
+		return false
+	}
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 {
+		return Gemm(m, n, 0, a, 0, 0, b, ldb, c, ldc, acc)
+	}
+	maxRow, maxCol := maxOffset(rowOff[:m]), maxOffset(colOff[:k])
+	if maxRow < 0 || maxCol < 0 {
+		panic("vecmath: GemmGatherA: negative offset")
+	}
+	if maxRow+maxCol >= len(a) || (k-1)*ldb+n > len(b) || (m-1)*ldc+n > len(c) {
+		panic(fmt.Sprintf("vecmath: GemmGatherA: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
+	}
+	gemmGatherATiles(m, n, k, a, rowOff, colOff, b, ldb, c, ldc, acc)
+	return true
+}
+
+// maxOffset returns the largest of offs, or −1 if one is negative.
+func maxOffset(offs []int) int {
+	m := 0
+	for _, v := range offs {
+		if v < 0 {
+			return -1
+		}
+		m = max(m, v)
+	}
+	return m
 }

@@ -97,3 +97,48 @@ func gemmGatherTiles(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff
 		}
 	}
 }
+
+// The gathered-A kernels compute the same tiles with A(i, p) read at
+// a[rowOff[i] + colOff[p]] and B by rows.
+
+//go:noescape
+func gemmGatherA6x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func gemmGatherA4x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func gemmGatherA2x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func gemmGatherA1x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+// gemmGatherATiles runs the gathered-A kernels over C by row panels.
+func gemmGatherATiles(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	ap, cop := &a[0], &colOff[0]
+	for i := 0; i < m; {
+		rp := &rowOff[i]
+		switch r := m - i; {
+		case r >= 6:
+			for j := 0; j < n; j += 8 {
+				gemmGatherA6x8(k, ap, rp, cop, &b[j], ldb, &c[i*ldc+j], ldc, acc)
+			}
+			i += 6
+		case r >= 4:
+			for j := 0; j < n; j += 8 {
+				gemmGatherA4x8(k, ap, rp, cop, &b[j], ldb, &c[i*ldc+j], ldc, acc)
+			}
+			i += 4
+		case r >= 2:
+			for j := 0; j < n; j += 8 {
+				gemmGatherA2x8(k, ap, rp, cop, &b[j], ldb, &c[i*ldc+j], ldc, acc)
+			}
+			i += 2
+		default:
+			for j := 0; j < n; j += 8 {
+				gemmGatherA1x8(k, ap, rp, cop, &b[j], ldb, &c[i*ldc+j], ldc, acc)
+			}
+			i++
+		}
+	}
+}

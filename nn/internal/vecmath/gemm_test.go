@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -292,4 +293,91 @@ func TestGemmGather(t *testing.T) {
 		}
 	}()
 	GemmGather(1, 8, 1, []float64{1}, 1, 1, make([]float64, 10), []int{3}, []int{0}, 4, make([]float64, 8), 8, false)
+}
+
+// TestGemmGatherA checks GemmGatherA against Gemm on the explicitly
+// gathered A, which must give identical results, for the offsets of
+// im2col (the forward products of 8×8 and 4×4 convolutions, padded width
+// w) and random ones, with every tile height.
+func TestGemmGatherA(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	type cfg struct {
+		name           string
+		m, n, k        int
+		rowOff, colOff []int
+	}
+	conv := func(name string, out, chans, kern, w, ho, wo, s int) cfg {
+		c := cfg{name: name, m: ho * wo, n: out, k: chans * kern * kern}
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				c.rowOff = append(c.rowOff, oh*s*w+ow*s)
+			}
+		}
+		for ch := 0; ch < chans; ch++ {
+			for a := 0; a < kern; a++ {
+				for b := 0; b < kern; b++ {
+					c.colOff = append(c.colOff, ch*w*w+a*w+b)
+				}
+			}
+		}
+		return c
+	}
+	cfgs := []cfg{
+		conv("conv1 k8 s2", 16, 1, 8, 34, 14, 14, 2),
+		conv("conv2 k4 s2", 32, 16, 4, 13, 5, 5, 2),
+	}
+	for _, m := range []int{1, 2, 3, 5, 6, 7, 13} {
+		for _, k := range []int{1, 3, 6} {
+			c := cfg{name: fmt.Sprintf("random m=%d k=%d", m, k), m: m, n: 16, k: k}
+			for i := 0; i < m; i++ {
+				c.rowOff = append(c.rowOff, r.IntN(50))
+			}
+			for p := 0; p < k; p++ {
+				c.colOff = append(c.colOff, r.IntN(50))
+			}
+			cfgs = append(cfgs, c)
+		}
+	}
+	for _, c := range cfgs {
+		a := make([]float64, 100+slices.Max(c.rowOff)+slices.Max(c.colOff))
+		for i := range a {
+			a[i] = r.NormFloat64()
+		}
+		explicit := make([]float64, c.m*c.k)
+		for i := 0; i < c.m; i++ {
+			for p := 0; p < c.k; p++ {
+				explicit[i*c.k+p] = a[c.rowOff[i]+c.colOff[p]]
+			}
+		}
+		b := make([]float64, c.k*c.n)
+		for i := range b {
+			b[i] = r.NormFloat64()
+		}
+		for _, acc := range []bool{false, true} {
+			want := make([]float64, c.m*c.n)
+			got := make([]float64, c.m*c.n)
+			for i := range want {
+				want[i] = float64(i % 5)
+				got[i] = want[i]
+			}
+			Gemm(c.m, c.n, c.k, explicit, c.k, 1, b, c.n, want, c.n, acc)
+			if !GemmGatherA(c.m, c.n, c.k, a, c.rowOff, c.colOff, b, c.n, got, c.n, acc) {
+				t.Fatalf("%s: GemmGatherA did not compute", c.name)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s acc=%v: C[%d] = %v, want %v", c.name, acc, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("GemmGatherA with an offset past the end of a did not panic")
+		}
+	}()
+	GemmGatherA(1, 8, 1, make([]float64, 4), []int{2}, []int{2}, make([]float64, 8), 8, make([]float64, 8), 8, false)
 }

@@ -52,7 +52,7 @@ type Conv2d struct {
 	// weight within a receptive field (colOff), and, for K = 4 or 8 only,
 	// of each block of eight columns of U_i and of a block's second run of
 	// four (blockOff, half).
-	rowOff, colOff, blockOff []int
+	rowOff, colOff, blockOff vecmath.Offsets
 	half                     int
 
 	work     []convWork // per worker
@@ -134,34 +134,34 @@ func (c *Conv2d) initParams(r *rand.Rand) { uniformInit(c.wt, c.kk, r); uniformI
 // gatherOffsets sets rowOff and colOff, and for 4×4 and 8×8 kernels, in
 // which a block of eight columns of U_i (the weights of one input channel)
 // is one kernel row of eight values or two of four, blockOff and half
-// (blockOff is nil otherwise). Offsets are into the padded input.
+// (blockOff is empty otherwise). Offsets are into the padded input.
 func (c *Conv2d) gatherOffsets() {
-	c.rowOff, c.colOff, c.blockOff = nil, nil, nil
 	wp := c.w + 2*c.Pad
 	hwp := (c.h + 2*c.Pad) * wp
+	var rows, cols, blocks []int
 	for oh := 0; oh < c.ho; oh++ {
 		for ow := 0; ow < c.wo; ow++ {
-			c.rowOff = append(c.rowOff, oh*c.Stride*wp+ow*c.Stride)
+			rows = append(rows, oh*c.Stride*wp+ow*c.Stride)
 		}
 	}
 	for ch := 0; ch < c.In; ch++ {
 		for a := 0; a < c.K; a++ {
 			for b := 0; b < c.K; b++ {
-				c.colOff = append(c.colOff, ch*hwp+a*wp+b)
+				cols = append(cols, ch*hwp+a*wp+b)
 			}
 		}
 	}
-	if c.K != 4 && c.K != 8 {
-		return
+	if c.K == 4 || c.K == 8 {
+		c.half = 4
+		if c.K == 4 {
+			c.half = wp
+		}
+		kk := c.K * c.K
+		for col := 0; col < c.kk; col += 8 {
+			blocks = append(blocks, col/kk*hwp+col%kk/c.K*wp)
+		}
 	}
-	c.half = 4
-	if c.K == 4 {
-		c.half = wp
-	}
-	kk := c.K * c.K
-	for col := 0; col < c.kk; col += 8 {
-		c.blockOff = append(c.blockOff, col/kk*hwp+col%kk/c.K*wp)
-	}
+	c.rowOff, c.colOff, c.blockOff = vecmath.NewOffsets(rows), vecmath.NewOffsets(cols), vecmath.NewOffsets(blocks)
 }
 
 // grow sizes the per-worker scratch space; the batch size does not matter.
@@ -388,7 +388,7 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 	}
 	xs := c.x[i*in : (i+1)*in]
 	gathered := false
-	if c.blockOff != nil {
+	if c.blockOff.Len() > 0 {
 		xp, _ := c.padded(xs, wk.pad)
 		gathered = vecmath.GemmGather(c.Out, c.kk, c.l, dys, c.l, 1, xp, c.rowOff, c.blockOff, c.half, g, c.kk, add)
 	}

@@ -197,7 +197,8 @@ type pool2d struct {
 	k, stride int
 	c, h, w   int
 	ho, wo    int
-	arg       []int32 // argmax offsets within a sample, max pooling only
+	arg       []int32     // argmax offsets within a sample, max pooling only
+	tmp       [][]float64 // one sample's output size per worker, for backwardTanhSamples
 }
 
 // NewMaxPool2d returns a max-pooling layer with a k×k window and the given
@@ -234,8 +235,12 @@ func (p *pool2d) setup(in []int) ([]int, error) {
 }
 
 func (p *pool2d) prepare(n int) {
-	if out := p.c * p.ho * p.wo; p.max && len(p.arg) < n*out {
+	out := p.c * p.ho * p.wo
+	if p.max && len(p.arg) < n*out {
 		p.arg = make([]int32, n*out)
+	}
+	for len(p.tmp) < workers() {
+		p.tmp = append(p.tmp, make([]float64, out))
 	}
 }
 
@@ -392,15 +397,16 @@ func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
 // position that is the maximum of several windows receives the sum of
 // their products rather than the product of their sum: the same up to
 // rounding.
-func (p *pool2d) backwardTanhSamples(y, dy, dx []float64, first, n int) {
+func (p *pool2d) backwardTanhSamples(y, dy, dx []float64, first, n, wk int) {
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
 	clear(dx[:n*in])
+	t := p.tmp[wk][:out]
 	for i := 0; i < n; i++ {
-		dxs, dys, ys := dx[i*in:(i+1)*in], dy[i*out:(i+1)*out], y[i*out:(i+1)*out]
+		dxs := dx[i*in : (i+1)*in]
+		tanhGradSlice(t, y[i*out:(i+1)*out], dy[i*out:(i+1)*out])
 		arg := p.arg[(first+i)*out : (first+i+1)*out]
-		for o, g := range dys {
-			v := ys[o]
-			dxs[arg[o]] += g - (g*v)*v
+		for o, g := range t {
+			dxs[arg[o]] += g
 		}
 	}
 }

@@ -355,7 +355,7 @@ func (s *Sequential) backwardRun(k, e, n int) {
 				dy := errAt(j+1, i, wk)
 				if j > k && s.fused[j-1] {
 					// Max pooling straight through the Tanh before it.
-					s.layers[j].(*pool2d).backwardTanhSamples(s.act(j+1, i, i+1), dy, errAt(j-1, i, wk), i, 1)
+					s.layers[j].(*pool2d).backwardTanhSamples(s.act(j+1, i, i+1), dy, errAt(j-1, i, wk), i, 1, wk)
 					j--
 					continue
 				}

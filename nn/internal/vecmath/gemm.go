@@ -46,6 +46,30 @@ func Gemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []floa
 	return true
 }
 
+// Offsets is a table of non-negative offsets for GemmGather and
+// GemmGatherA, checked once when it is made, so that a product checks its
+// bounds against the largest offset without scanning the table.
+type Offsets struct {
+	off []int
+	max int
+}
+
+// NewOffsets returns the table off, which is used, not copied, and must not
+// be changed afterwards. It panics if an offset is negative.
+func NewOffsets(off []int) Offsets {
+	o := Offsets{off: off}
+	for _, v := range off {
+		if v < 0 {
+			panic(fmt.Sprintf("vecmath: NewOffsets: negative offset %d", v))
+		}
+		o.max = max(o.max, v)
+	}
+	return o
+}
+
+// Len returns the number of offsets in the table.
+func (o Offsets) Len() int { return len(o.off) }
+
 // GemmGather is Gemm with the rows of B gathered from b, which lets a
 // convolution multiply by its unrolled input (im2col) without writing it:
 // for column block q (columns 8q to 8q+7) and row p,
@@ -55,12 +79,12 @@ func Gemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []floa
 //
 // so that a block is a run of eight values (half = 4) or two runs of four
 // half apart. It reports whether it computed, as Gemm does, and panics if
-// len(rowOff) < k, len(blockOff) < n/8, an offset is negative or b is too
-// short.
-func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) bool {
-	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || half < 0 || ldc < n || len(rowOff) < k || len(blockOff) < n/8 {
-		panic(fmt.Sprintf("vecmath: GemmGather: bad shape m=%d n=%d k=%d rsA=%d csA=%d half=%d ldc=%d len(rowOff)=%d len(blockOff)=%d",
-			m, n, k, rsA, csA, half, ldc, len(rowOff), len(blockOff)))
+// rowOff has fewer than k offsets, blockOff fewer than n/8, or b is too
+// short for the largest offsets of the tables.
+func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff Offsets, half int, c []float64, ldc int, acc bool) bool {
+	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || half < 0 || ldc < n || rowOff.Len() < k || blockOff.Len() < n/8 {
+		panic(fmt.Sprintf("vecmath: GemmGather: bad shape m=%d n=%d k=%d rsA=%d csA=%d half=%d ldc=%d rowOff.Len()=%d blockOff.Len()=%d",
+			m, n, k, rsA, csA, half, ldc, rowOff.Len(), blockOff.Len()))
 	}
 	if !useAVX2 || n%8 != 0 {
 		return false
@@ -71,14 +95,10 @@ func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blo
 	if k == 0 {
 		return Gemm(m, n, 0, a, rsA, csA, b, n, c, ldc, acc)
 	}
-	maxRow, maxBlock := maxOffset(rowOff[:k]), maxOffset(blockOff[:n/8])
-	if maxRow < 0 || maxBlock < 0 {
-		panic("vecmath: GemmGather: negative offset")
-	}
-	if (m-1)*rsA+(k-1)*csA >= len(a) || maxBlock+maxRow+max(half+4, 8) > len(b) || (m-1)*ldc+n > len(c) {
+	if (m-1)*rsA+(k-1)*csA >= len(a) || blockOff.max+rowOff.max+max(half+4, 8) > len(b) || (m-1)*ldc+n > len(c) {
 		panic(fmt.Sprintf("vecmath: GemmGather: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
 	}
-	gemmGatherTiles(m, n, k, a, rsA, csA, b, rowOff, blockOff, half, c, ldc, acc)
+	gemmGatherTiles(m, n, k, a, rsA, csA, b, rowOff.off, blockOff.off, half, c, ldc, acc)
 	return true
 }
 
@@ -90,12 +110,12 @@ func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blo
 // for output position i (rowOff[i] the start of its receptive field) and
 // weight p (colOff[p] its offset within a receptive field). B and C are as
 // in Gemm. It reports whether it computed, as Gemm does, and panics if
-// len(rowOff) < m, len(colOff) < k, an offset is negative or a slice is too
-// short.
-func GemmGatherA(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ldb int, c []float64, ldc int, acc bool) bool {
-	if m < 0 || n < 0 || k < 0 || ldb < n || ldc < n || len(rowOff) < m || len(colOff) < k {
-		panic(fmt.Sprintf("vecmath: GemmGatherA: bad shape m=%d n=%d k=%d ldb=%d ldc=%d len(rowOff)=%d len(colOff)=%d",
-			m, n, k, ldb, ldc, len(rowOff), len(colOff)))
+// rowOff has fewer than m offsets, colOff fewer than k, or a slice is too
+// short (for a, at the largest offsets of the tables).
+func GemmGatherA(m, n, k int, a []float64, rowOff, colOff Offsets, b []float64, ldb int, c []float64, ldc int, acc bool) bool {
+	if m < 0 || n < 0 || k < 0 || ldb < n || ldc < n || rowOff.Len() < m || colOff.Len() < k {
+		panic(fmt.Sprintf("vecmath: GemmGatherA: bad shape m=%d n=%d k=%d ldb=%d ldc=%d rowOff.Len()=%d colOff.Len()=%d",
+			m, n, k, ldb, ldc, rowOff.Len(), colOff.Len()))
 	}
 	if !useAVX2 || n%8 != 0 {
 		return false
@@ -106,25 +126,9 @@ func GemmGatherA(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ld
 	if k == 0 {
 		return Gemm(m, n, 0, a, 0, 0, b, ldb, c, ldc, acc)
 	}
-	maxRow, maxCol := maxOffset(rowOff[:m]), maxOffset(colOff[:k])
-	if maxRow < 0 || maxCol < 0 {
-		panic("vecmath: GemmGatherA: negative offset")
-	}
-	if maxRow+maxCol >= len(a) || (k-1)*ldb+n > len(b) || (m-1)*ldc+n > len(c) {
+	if rowOff.max+colOff.max >= len(a) || (k-1)*ldb+n > len(b) || (m-1)*ldc+n > len(c) {
 		panic(fmt.Sprintf("vecmath: GemmGatherA: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
 	}
-	gemmGatherATiles(m, n, k, a, rowOff, colOff, b, ldb, c, ldc, acc)
+	gemmGatherATiles(m, n, k, a, rowOff.off, colOff.off, b, ldb, c, ldc, acc)
 	return true
-}
-
-// maxOffset returns the largest of offs, or −1 if one is negative.
-func maxOffset(offs []int) int {
-	m := 0
-	for _, v := range offs {
-		if v < 0 {
-			return -1
-		}
-		m = max(m, v)
-	}
-	return m
 }

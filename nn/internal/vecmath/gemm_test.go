@@ -277,7 +277,7 @@ func TestGemmGather(t *testing.T) {
 				got[i] = want[i]
 			}
 			Gemm(c.m, c.n, c.k, a, c.k, 1, explicit, c.n, want, c.n, acc)
-			if !GemmGather(c.m, c.n, c.k, a, c.k, 1, b, c.rowOff, c.blkOff, c.half, got, c.n, acc) {
+			if !GemmGather(c.m, c.n, c.k, a, c.k, 1, b, NewOffsets(c.rowOff), NewOffsets(c.blkOff), c.half, got, c.n, acc) {
 				t.Fatalf("%s: GemmGather did not compute", c.name)
 			}
 			for i := range want {
@@ -292,7 +292,7 @@ func TestGemmGather(t *testing.T) {
 			t.Errorf("GemmGather with an offset past the end of b did not panic")
 		}
 	}()
-	GemmGather(1, 8, 1, []float64{1}, 1, 1, make([]float64, 10), []int{3}, []int{0}, 4, make([]float64, 8), 8, false)
+	GemmGather(1, 8, 1, []float64{1}, 1, 1, make([]float64, 10), NewOffsets([]int{3}), NewOffsets([]int{0}), 4, make([]float64, 8), 8, false)
 }
 
 // TestGemmGatherA checks GemmGatherA against Gemm on the explicitly
@@ -364,7 +364,7 @@ func TestGemmGatherA(t *testing.T) {
 				got[i] = want[i]
 			}
 			Gemm(c.m, c.n, c.k, explicit, c.k, 1, b, c.n, want, c.n, acc)
-			if !GemmGatherA(c.m, c.n, c.k, a, c.rowOff, c.colOff, b, c.n, got, c.n, acc) {
+			if !GemmGatherA(c.m, c.n, c.k, a, NewOffsets(c.rowOff), NewOffsets(c.colOff), b, c.n, got, c.n, acc) {
 				t.Fatalf("%s: GemmGatherA did not compute", c.name)
 			}
 			for i := range want {
@@ -379,5 +379,5 @@ func TestGemmGatherA(t *testing.T) {
 			t.Errorf("GemmGatherA with an offset past the end of a did not panic")
 		}
 	}()
-	GemmGatherA(1, 8, 1, make([]float64, 4), []int{2}, []int{2}, make([]float64, 8), 8, make([]float64, 8), 8, false)
+	GemmGatherA(1, 8, 1, make([]float64, 4), NewOffsets([]int{2}), NewOffsets([]int{2}), make([]float64, 8), 8, make([]float64, 8), 8, false)
 }

@@ -18,19 +18,22 @@ import (
 // [In, H, W]. Its weight has shape [Out, In, K, K] and is followed by a bias
 // of length Out in one arena layer.
 //
-// It computes one sample at a time through im2col: sample i's receptive
-// fields are unrolled into U_i, one row of length In·K·K per output
-// position (L rows), and
+// It computes one sample at a time. With U_i the sample's receptive
+// fields unrolled (im2col), one row of length In·K·K per output position
+// (L rows),
 //
-//	Y_i  = W·U_iᵀ + b          [Out × L], written straight into the NCHW output
-//	G_i  = dY_i·U_i            [Out × In·K·K], sample i's weight gradient
-//	dU_i = dY_iᵀ·W             [L × In·K·K], folded back into dX_i (col2im)
+//	Y_iᵀ = U_i·Wᵀ       [L × Out], transposed into the NCHW output plus the bias
+//	G_i  = dY_i·U_i     [Out × In·K·K], sample i's weight gradient
+//	dU_i = dY_iᵀ·W      [L × In·K·K], folded back into dX_i (col2im)
 //
-// with the bias gradient the row sums of dY_i. Each worker goroutine
-// handles a contiguous range of samples with its own U_i and dU_i buffers,
-// so the unrolled input, the product and the scatter stay in cache; U_i is
-// rebuilt from the layer input whenever a pass needs it rather than kept
-// for the whole batch.
+// with the bias gradient the row sums of dY_i. On amd64 with AVX2 and FMA
+// the products run on package vecmath's register-tile kernels, which read
+// U_i straight from the padded sample through tables of offsets
+// (GemmGatherA for Y_iᵀ; GemmGather for G_i when K is 4 or 8), so that U_i
+// is never written. Otherwise, or when Out or In·K·K is not a multiple of
+// 8, U_i is unrolled into a worker buffer and the products go through
+// BLAS. Each worker goroutine handles a contiguous range of samples with
+// its own buffers, so a sample's data stay in cache.
 type Conv2d struct {
 	// In and Out are the input and output channel counts, K the kernel
 	// size, Stride and Pad the stride and zero padding on every side.

@@ -31,7 +31,11 @@
 // ℓ_i/n), so Σ_i g_i is the gradient of Σ_i ℓ_i. Each parametric layer
 // produces an optimizer.GradSource in one of two forms:
 //
-//   - materialised: the B×n block of per-sample gradients is written out;
+//   - materialised: every per-sample gradient is formed explicitly, as the
+//     B×n block (Linear, and Conv2d when asked for its norms alone) or one
+//     sample at a time in cache when the consumer clips and accumulates in
+//     one pass (Conv2d's ClipAdd, which optimizer's per-layer clipping
+//     uses);
 //   - ghost: norms are computed from the layer's inputs and output errors
 //     without forming per-sample gradients (for Linear ‖g_i‖² =
 //     ‖δ_i‖²(‖a_i‖²+1); for Conv2d ‖g_i‖² = Σ_{s,t}⟨δ_s,δ_t⟩(⟨u_s,u_t⟩+1) over
@@ -51,15 +55,20 @@
 // which overrides OPENBLAS_NUM_THREADS for the whole process; large
 // products (the Linear layers') are split into one block of output rows or
 // columns per worker, and convolutions run sample by sample on the worker
-// that owns the sample (im2col, product and scatter stay in cache). Chains
+// that owns the sample (the products and the scatter stay in cache). Chains
 // of per-sample layers (convolution, activation, pooling, flatten) are run
-// one sample at a time per worker in the forward pass. Sums over samples
+// one sample at a time per worker, in the forward pass and, down to the next
+// layer with parameters, in the backward pass; an activation or error that
+// only passes between two layers of such a chain lives in a one-sample
+// worker buffer, and a Tanh followed by max pooling is back-propagated in
+// one scatter. Sums over samples
 // are accumulated per worker and added in worker order, so results are
 // bit-identical from run to run for a given GOMAXPROCS, whatever the
-// scheduling. On amd64, im2col copies with SSE2 moves, and with AVX2 and
-// FMA tanh, its gradient and 2×2 stride-1 max pooling use vector kernels
-// (package nn/internal/vecmath, Go assembly); elsewhere pure-Go code does
-// the same work. tanh is within a few ulp of math.Tanh either way.
+// scheduling. On amd64 with AVX2 and FMA, the convolutions' per-sample
+// products (see Conv2d), tanh, its gradient and 2×2 stride-1 max pooling
+// use vector kernels (package nn/internal/vecmath, Go assembly), and
+// im2col copies with SSE2 moves; elsewhere pure-Go code and BLAS do the
+// same work. tanh is within a few ulp of math.Tanh either way.
 //
 // Buffers are sized for the largest batch seen and reused; a steady-state
 // step's only allocations are the small ones of starting goroutines, none

@@ -23,7 +23,11 @@ const (
 	// Ghost computes norms and weighted sums from the layer's inputs and
 	// output errors without forming per-sample gradients.
 	Ghost
-	// Materialized writes the B×n block of per-sample gradients.
+	// Materialized computes every sample's gradient explicitly. Linear
+	// writes the B×n block of per-sample gradients. Conv2d writes it when
+	// its source's Norms is called; its ClipAdd (the per-layer clipping
+	// path of package optimizer) instead forms one sample's gradient at a
+	// time in cache, clips it and adds it, without writing the block.
 	Materialized
 )
 

@@ -4,27 +4,31 @@
 
 #include "textflag.h"
 
-// Tile kernels of Gemm and GemmGather: an r×8 block of C = A·B (+ C).
-// Accumulators Y0..Y11 (two per row and stream), B's row in Y12 and Y13,
-// broadcasts of A in Y14 and Y15. SI walks A along p (by csA, R11); R8 =
-// rsA, R9 = 3·rsA, R10 = 5·rsA in bytes. Gemm walks B by rows (BX, by
-// ldb in DX); GemmGather reads row p at b + off[p] (R12 walks off) and
-// its second half DX = half further on. With acc, the old C is added
-// last. See testdata/gen_gemm.py for the summation order.
+// Panel kernels of Gemm, GemmGather and GemmGatherA: r rows of C = A·B
+// (+ C) over nb blocks of eight columns. Accumulators Y0..Y11, B's row in
+// Y12 and Y13, broadcasts of A in Y14 and Y15. See testdata/gen_gemm.py
+// for the operand layouts and the summation order.
 
-// func gemm6x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemm6x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemm6x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemm6x8(SB), NOSPLIT, $32-73
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ ldb+40(FP), DX
+	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockplain6:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -37,7 +41,7 @@ TEXT ·gemm6x8(SB), NOSPLIT, $0-65
 	VXORPD Y9, Y9, Y9
 	VXORPD Y10, Y10, Y10
 	VXORPD Y11, Y11, Y11
-loop6:
+loopplain6:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
 	ADDQ DX, BX
@@ -61,56 +65,88 @@ loop6:
 	VFMADD231PD Y13, Y15, Y11
 	ADDQ R11, SI
 	DECQ CX
-	JNZ loop6
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ store6
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-	VADDPD (DI)(R12*2), Y4, Y4
-	VADDPD 32(DI)(R12*2), Y5, Y5
-	VADDPD (DI)(R13*1), Y6, Y6
-	VADDPD 32(DI)(R13*1), Y7, Y7
-	VADDPD (DI)(R12*4), Y8, Y8
-	VADDPD 32(DI)(R12*4), Y9, Y9
-	VADDPD (DI)(R14*1), Y10, Y10
-	VADDPD 32(DI)(R14*1), Y11, Y11
-store6:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
-	VMOVUPD Y4, (DI)(R12*2)
-	VMOVUPD Y5, 32(DI)(R12*2)
-	VMOVUPD Y6, (DI)(R13*1)
-	VMOVUPD Y7, 32(DI)(R13*1)
-	VMOVUPD Y8, (DI)(R12*4)
-	VMOVUPD Y9, 32(DI)(R12*4)
-	VMOVUPD Y10, (DI)(R14*1)
-	VMOVUPD Y11, 32(DI)(R14*1)
+	JNZ loopplain6
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storeplain6
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y4, Y4
+	VADDPD 32(CX), Y5, Y5
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y6, Y6
+	VADDPD 32(CX), Y7, Y7
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y8, Y8
+	VADDPD 32(CX), Y9, Y9
+	VMOVUPD Y8, (CX)
+	VMOVUPD Y9, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y10, Y10
+	VADDPD 32(CX), Y11, Y11
+	VMOVUPD Y10, (CX)
+	VMOVUPD Y11, 32(CX)
+	JMP nextplain6
+storeplain6:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y8, (CX)
+	VMOVUPD Y9, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y10, (CX)
+	VMOVUPD Y11, 32(CX)
+nextplain6:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockplain6
 	VZEROUPPER
 	RET
 
-// func gemm4x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemm4x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemm4x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemm4x8(SB), NOSPLIT, $32-73
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ ldb+40(FP), DX
+	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockplain4:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -119,7 +155,7 @@ TEXT ·gemm4x8(SB), NOSPLIT, $0-65
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
 	VXORPD Y7, Y7, Y7
-loop4:
+loopplain4:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
 	ADDQ DX, BX
@@ -137,48 +173,72 @@ loop4:
 	VFMADD231PD Y13, Y15, Y7
 	ADDQ R11, SI
 	DECQ CX
-	JNZ loop4
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ store4
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-	VADDPD (DI)(R12*2), Y4, Y4
-	VADDPD 32(DI)(R12*2), Y5, Y5
-	VADDPD (DI)(R13*1), Y6, Y6
-	VADDPD 32(DI)(R13*1), Y7, Y7
-store4:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
-	VMOVUPD Y4, (DI)(R12*2)
-	VMOVUPD Y5, 32(DI)(R12*2)
-	VMOVUPD Y6, (DI)(R13*1)
-	VMOVUPD Y7, 32(DI)(R13*1)
+	JNZ loopplain4
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storeplain4
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y4, Y4
+	VADDPD 32(CX), Y5, Y5
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y6, Y6
+	VADDPD 32(CX), Y7, Y7
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	JMP nextplain4
+storeplain4:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+nextplain4:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockplain4
 	VZEROUPPER
 	RET
 
-// func gemm2x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemm2x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemm2x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemm2x8(SB), NOSPLIT, $32-73
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ ldb+40(FP), DX
+	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockplain2:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -189,8 +249,8 @@ TEXT ·gemm2x8(SB), NOSPLIT, $0-65
 	VXORPD Y7, Y7, Y7
 	MOVQ CX, R13
 	SHRQ $1, R13
-	JZ tail2
-loop2:
+	JZ tailplain2
+loopplain2:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
 	ADDQ DX, BX
@@ -212,11 +272,11 @@ loop2:
 	VFMADD231PD Y13, Y15, Y7
 	ADDQ R11, SI
 	DECQ R13
-	JNZ loop2
-tail2:
+	JNZ loopplain2
+tailplain2:
 	ANDQ $1, CX
-	JZ sum2
-tailloop2:
+	JZ sumplain2
+tailloopplain2:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
 	ADDQ DX, BX
@@ -228,45 +288,61 @@ tailloop2:
 	VFMADD231PD Y13, Y15, Y3
 	ADDQ R11, SI
 	DECQ CX
-	JNZ tailloop2
-sum2:
+	JNZ tailloopplain2
+sumplain2:
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
 	VADDPD Y6, Y2, Y2
 	VADDPD Y7, Y3, Y3
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ store2
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-store2:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storeplain2
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	JMP nextplain2
+storeplain2:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+nextplain2:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockplain2
 	VZEROUPPER
 	RET
 
-// func gemm1x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemm1x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemm1x8(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemm1x8(SB), NOSPLIT, $32-73
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ ldb+40(FP), DX
+	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockplain1:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -277,8 +353,8 @@ TEXT ·gemm1x8(SB), NOSPLIT, $0-65
 	VXORPD Y7, Y7, Y7
 	MOVQ CX, R13
 	SHRQ $2, R13
-	JZ tail1
-loop1:
+	JZ tailplain1
+loopplain1:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
 	ADDQ DX, BX
@@ -308,11 +384,11 @@ loop1:
 	VFMADD231PD Y13, Y14, Y7
 	ADDQ R11, SI
 	DECQ R13
-	JNZ loop1
-tail1:
+	JNZ loopplain1
+tailplain1:
 	ANDQ $3, CX
-	JZ sum1
-tailloop1:
+	JZ sumplain1
+tailloopplain1:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
 	ADDQ DX, BX
@@ -321,44 +397,59 @@ tailloop1:
 	VFMADD231PD Y13, Y14, Y1
 	ADDQ R11, SI
 	DECQ CX
-	JNZ tailloop1
-sum1:
+	JNZ tailloopplain1
+sumplain1:
 	VADDPD Y2, Y0, Y0
 	VADDPD Y3, Y1, Y1
 	VADDPD Y6, Y4, Y4
 	VADDPD Y7, Y5, Y5
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ store1
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-store1:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storeplain1
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	JMP nextplain1
+storeplain1:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+nextplain1:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockplain1
 	VZEROUPPER
 	RET
 
-// func gemmGather6x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
-TEXT ·gemmGather6x8(SB), NOSPLIT, $0-73
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemmGather6x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, blockOff *int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGather6x8(SB), NOSPLIT, $32-89
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ off+40(FP), R12
-	MOVQ half+48(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ half+48(FP), DX
+	SHLQ $3, DX
+	MOVQ blockOff+56(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+80(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+64(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgather6:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ off+40(FP), R12
+	MOVQ bq-16(SP), AX
+	MOVQ (AX), AX
+	MOVQ b+32(FP), BX
+	LEAQ (BX)(AX*8), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -371,7 +462,7 @@ TEXT ·gemmGather6x8(SB), NOSPLIT, $0-73
 	VXORPD Y9, Y9, Y9
 	VXORPD Y10, Y10, Y10
 	VXORPD Y11, Y11, Y11
-loopg6:
+loopgather6:
 	MOVQ (R12), AX
 	LEAQ (BX)(AX*8), AX
 	VMOVUPD (AX), Y12
@@ -397,57 +488,92 @@ loopg6:
 	VFMADD231PD Y13, Y15, Y11
 	ADDQ R11, SI
 	DECQ CX
-	JNZ loopg6
-	MOVQ c+56(FP), DI
-	MOVQ ldc+64(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+72(FP), AX
-	TESTQ AX, AX
-	JZ storeg6
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-	VADDPD (DI)(R12*2), Y4, Y4
-	VADDPD 32(DI)(R12*2), Y5, Y5
-	VADDPD (DI)(R13*1), Y6, Y6
-	VADDPD 32(DI)(R13*1), Y7, Y7
-	VADDPD (DI)(R12*4), Y8, Y8
-	VADDPD 32(DI)(R12*4), Y9, Y9
-	VADDPD (DI)(R14*1), Y10, Y10
-	VADDPD 32(DI)(R14*1), Y11, Y11
-storeg6:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
-	VMOVUPD Y4, (DI)(R12*2)
-	VMOVUPD Y5, 32(DI)(R12*2)
-	VMOVUPD Y6, (DI)(R13*1)
-	VMOVUPD Y7, 32(DI)(R13*1)
-	VMOVUPD Y8, (DI)(R12*4)
-	VMOVUPD Y9, 32(DI)(R12*4)
-	VMOVUPD Y10, (DI)(R14*1)
-	VMOVUPD Y11, 32(DI)(R14*1)
+	JNZ loopgather6
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+72(FP), AX
+	SHLQ $3, AX
+	CMPB acc+88(FP), $0
+	JEQ storegather6
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y4, Y4
+	VADDPD 32(CX), Y5, Y5
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y6, Y6
+	VADDPD 32(CX), Y7, Y7
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y8, Y8
+	VADDPD 32(CX), Y9, Y9
+	VMOVUPD Y8, (CX)
+	VMOVUPD Y9, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y10, Y10
+	VADDPD 32(CX), Y11, Y11
+	VMOVUPD Y10, (CX)
+	VMOVUPD Y11, 32(CX)
+	JMP nextgather6
+storegather6:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y8, (CX)
+	VMOVUPD Y9, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y10, (CX)
+	VMOVUPD Y11, 32(CX)
+nextgather6:
+	ADDQ $64, cq-24(SP)
+	ADDQ $8, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgather6
 	VZEROUPPER
 	RET
 
-// func gemmGather4x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
-TEXT ·gemmGather4x8(SB), NOSPLIT, $0-73
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemmGather4x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, blockOff *int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGather4x8(SB), NOSPLIT, $32-89
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ off+40(FP), R12
-	MOVQ half+48(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ half+48(FP), DX
+	SHLQ $3, DX
+	MOVQ blockOff+56(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+80(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+64(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgather4:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ off+40(FP), R12
+	MOVQ bq-16(SP), AX
+	MOVQ (AX), AX
+	MOVQ b+32(FP), BX
+	LEAQ (BX)(AX*8), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -456,7 +582,7 @@ TEXT ·gemmGather4x8(SB), NOSPLIT, $0-73
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
 	VXORPD Y7, Y7, Y7
-loopg4:
+loopgather4:
 	MOVQ (R12), AX
 	LEAQ (BX)(AX*8), AX
 	VMOVUPD (AX), Y12
@@ -476,49 +602,76 @@ loopg4:
 	VFMADD231PD Y13, Y15, Y7
 	ADDQ R11, SI
 	DECQ CX
-	JNZ loopg4
-	MOVQ c+56(FP), DI
-	MOVQ ldc+64(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+72(FP), AX
-	TESTQ AX, AX
-	JZ storeg4
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-	VADDPD (DI)(R12*2), Y4, Y4
-	VADDPD 32(DI)(R12*2), Y5, Y5
-	VADDPD (DI)(R13*1), Y6, Y6
-	VADDPD 32(DI)(R13*1), Y7, Y7
-storeg4:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
-	VMOVUPD Y4, (DI)(R12*2)
-	VMOVUPD Y5, 32(DI)(R12*2)
-	VMOVUPD Y6, (DI)(R13*1)
-	VMOVUPD Y7, 32(DI)(R13*1)
+	JNZ loopgather4
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+72(FP), AX
+	SHLQ $3, AX
+	CMPB acc+88(FP), $0
+	JEQ storegather4
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y4, Y4
+	VADDPD 32(CX), Y5, Y5
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y6, Y6
+	VADDPD 32(CX), Y7, Y7
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	JMP nextgather4
+storegather4:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+nextgather4:
+	ADDQ $64, cq-24(SP)
+	ADDQ $8, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgather4
 	VZEROUPPER
 	RET
 
-// func gemmGather2x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
-TEXT ·gemmGather2x8(SB), NOSPLIT, $0-73
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemmGather2x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, blockOff *int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGather2x8(SB), NOSPLIT, $32-89
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ off+40(FP), R12
-	MOVQ half+48(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ half+48(FP), DX
+	SHLQ $3, DX
+	MOVQ blockOff+56(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+80(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+64(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgather2:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ off+40(FP), R12
+	MOVQ bq-16(SP), AX
+	MOVQ (AX), AX
+	MOVQ b+32(FP), BX
+	LEAQ (BX)(AX*8), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -529,8 +682,8 @@ TEXT ·gemmGather2x8(SB), NOSPLIT, $0-73
 	VXORPD Y7, Y7, Y7
 	MOVQ CX, R13
 	SHRQ $1, R13
-	JZ tailg2
-loopg2:
+	JZ tailgather2
+loopgather2:
 	MOVQ (R12), AX
 	LEAQ (BX)(AX*8), AX
 	VMOVUPD (AX), Y12
@@ -556,11 +709,11 @@ loopg2:
 	VFMADD231PD Y13, Y15, Y7
 	ADDQ R11, SI
 	DECQ R13
-	JNZ loopg2
-tailg2:
+	JNZ loopgather2
+tailgather2:
 	ANDQ $1, CX
-	JZ sumg2
-tailloopg2:
+	JZ sumgather2
+tailloopgather2:
 	MOVQ (R12), AX
 	LEAQ (BX)(AX*8), AX
 	VMOVUPD (AX), Y12
@@ -574,46 +727,65 @@ tailloopg2:
 	VFMADD231PD Y13, Y15, Y3
 	ADDQ R11, SI
 	DECQ CX
-	JNZ tailloopg2
-sumg2:
+	JNZ tailloopgather2
+sumgather2:
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
 	VADDPD Y6, Y2, Y2
 	VADDPD Y7, Y3, Y3
-	MOVQ c+56(FP), DI
-	MOVQ ldc+64(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+72(FP), AX
-	TESTQ AX, AX
-	JZ storeg2
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-storeg2:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+72(FP), AX
+	SHLQ $3, AX
+	CMPB acc+88(FP), $0
+	JEQ storegather2
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	JMP nextgather2
+storegather2:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+nextgather2:
+	ADDQ $64, cq-24(SP)
+	ADDQ $8, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgather2
 	VZEROUPPER
 	RET
 
-// func gemmGather1x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, c *float64, ldc int, acc bool)
-TEXT ·gemmGather1x8(SB), NOSPLIT, $0-73
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// func gemmGather1x8(k int, a *float64, rsA, csA int, b *float64, off *int, half int, blockOff *int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGather1x8(SB), NOSPLIT, $32-89
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R11
-	MOVQ b+32(FP), BX
-	MOVQ off+40(FP), R12
-	MOVQ half+48(FP), DX
 	SHLQ $3, R8
 	SHLQ $3, R11
-	SHLQ $3, DX
 	LEAQ (R8)(R8*2), R9
 	LEAQ (R8)(R8*4), R10
+	MOVQ half+48(FP), DX
+	SHLQ $3, DX
+	MOVQ blockOff+56(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ nb+80(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+64(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgather1:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ off+40(FP), R12
+	MOVQ bq-16(SP), AX
+	MOVQ (AX), AX
+	MOVQ b+32(FP), BX
+	LEAQ (BX)(AX*8), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -624,8 +796,8 @@ TEXT ·gemmGather1x8(SB), NOSPLIT, $0-73
 	VXORPD Y7, Y7, Y7
 	MOVQ CX, R13
 	SHRQ $2, R13
-	JZ tailg1
-loopg1:
+	JZ tailgather1
+loopgather1:
 	MOVQ (R12), AX
 	LEAQ (BX)(AX*8), AX
 	VMOVUPD (AX), Y12
@@ -663,11 +835,11 @@ loopg1:
 	VFMADD231PD Y13, Y14, Y7
 	ADDQ R11, SI
 	DECQ R13
-	JNZ loopg1
-tailg1:
+	JNZ loopgather1
+tailgather1:
 	ANDQ $3, CX
-	JZ sumg1
-tailloopg1:
+	JZ sumgather1
+tailloopgather1:
 	MOVQ (R12), AX
 	LEAQ (BX)(AX*8), AX
 	VMOVUPD (AX), Y12
@@ -678,39 +850,43 @@ tailloopg1:
 	VFMADD231PD Y13, Y14, Y1
 	ADDQ R11, SI
 	DECQ CX
-	JNZ tailloopg1
-sumg1:
+	JNZ tailloopgather1
+sumgather1:
 	VADDPD Y2, Y0, Y0
 	VADDPD Y3, Y1, Y1
 	VADDPD Y6, Y4, Y4
 	VADDPD Y7, Y5, Y5
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
-	MOVQ c+56(FP), DI
-	MOVQ ldc+64(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+72(FP), AX
-	TESTQ AX, AX
-	JZ storeg1
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-storeg1:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+72(FP), AX
+	SHLQ $3, AX
+	CMPB acc+88(FP), $0
+	JEQ storegather1
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	JMP nextgather1
+storegather1:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+nextgather1:
+	ADDQ $64, cq-24(SP)
+	ADDQ $8, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgather1
 	VZEROUPPER
 	RET
 
-// func gemmGatherA6x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemmGatherA6x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
+// func gemmGatherA6x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGatherA6x8(SB), NOSPLIT, $32-73
+	MOVQ ldb+40(FP), DX
+	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
 	MOVQ a+8(FP), SI
 	MOVQ rowOff+16(FP), AX
-	MOVQ colOff+24(FP), DI
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), DX
-	SHLQ $3, DX
 	MOVQ 0(AX), R8
 	LEAQ (SI)(R8*8), R8
 	MOVQ 8(AX), R9
@@ -723,6 +899,14 @@ TEXT ·gemmGatherA6x8(SB), NOSPLIT, $0-65
 	LEAQ (SI)(R14*8), R14
 	MOVQ 40(AX), R15
 	LEAQ (SI)(R15*8), R15
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgatherA6:
+	MOVQ k+0(FP), CX
+	MOVQ colOff+24(FP), DI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -735,10 +919,12 @@ TEXT ·gemmGatherA6x8(SB), NOSPLIT, $0-65
 	VXORPD Y9, Y9, Y9
 	VXORPD Y10, Y10, Y10
 	VXORPD Y11, Y11, Y11
-loopa6:
+loopgatherA6:
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y0
 	VFMADD231PD Y13, Y14, Y1
@@ -757,55 +943,77 @@ loopa6:
 	VBROADCASTSD (R15)(AX*8), Y15
 	VFMADD231PD Y12, Y15, Y10
 	VFMADD231PD Y13, Y15, Y11
-	ADDQ $8, DI
-	ADDQ DX, BX
 	DECQ CX
-	JNZ loopa6
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ storea6
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-	VADDPD (DI)(R12*2), Y4, Y4
-	VADDPD 32(DI)(R12*2), Y5, Y5
-	VADDPD (DI)(R13*1), Y6, Y6
-	VADDPD 32(DI)(R13*1), Y7, Y7
-	VADDPD (DI)(R12*4), Y8, Y8
-	VADDPD 32(DI)(R12*4), Y9, Y9
-	VADDPD (DI)(R14*1), Y10, Y10
-	VADDPD 32(DI)(R14*1), Y11, Y11
-storea6:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
-	VMOVUPD Y4, (DI)(R12*2)
-	VMOVUPD Y5, 32(DI)(R12*2)
-	VMOVUPD Y6, (DI)(R13*1)
-	VMOVUPD Y7, 32(DI)(R13*1)
-	VMOVUPD Y8, (DI)(R12*4)
-	VMOVUPD Y9, 32(DI)(R12*4)
-	VMOVUPD Y10, (DI)(R14*1)
-	VMOVUPD Y11, 32(DI)(R14*1)
+	JNZ loopgatherA6
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storegatherA6
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y4, Y4
+	VADDPD 32(CX), Y5, Y5
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y6, Y6
+	VADDPD 32(CX), Y7, Y7
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y8, Y8
+	VADDPD 32(CX), Y9, Y9
+	VMOVUPD Y8, (CX)
+	VMOVUPD Y9, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y10, Y10
+	VADDPD 32(CX), Y11, Y11
+	VMOVUPD Y10, (CX)
+	VMOVUPD Y11, 32(CX)
+	JMP nextgatherA6
+storegatherA6:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y8, (CX)
+	VMOVUPD Y9, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y10, (CX)
+	VMOVUPD Y11, 32(CX)
+nextgatherA6:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgatherA6
 	VZEROUPPER
 	RET
 
-// func gemmGatherA4x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemmGatherA4x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ rowOff+16(FP), AX
-	MOVQ colOff+24(FP), DI
-	MOVQ b+32(FP), BX
+// func gemmGatherA4x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGatherA4x8(SB), NOSPLIT, $32-73
 	MOVQ ldb+40(FP), DX
 	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ a+8(FP), SI
+	MOVQ rowOff+16(FP), AX
 	MOVQ 0(AX), R8
 	LEAQ (SI)(R8*8), R8
 	MOVQ 8(AX), R9
@@ -814,6 +1022,14 @@ TEXT ·gemmGatherA4x8(SB), NOSPLIT, $0-65
 	LEAQ (SI)(R10*8), R10
 	MOVQ 24(AX), R13
 	LEAQ (SI)(R13*8), R13
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgatherA4:
+	MOVQ k+0(FP), CX
+	MOVQ colOff+24(FP), DI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -822,10 +1038,12 @@ TEXT ·gemmGatherA4x8(SB), NOSPLIT, $0-65
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
 	VXORPD Y7, Y7, Y7
-loopa4:
+loopgatherA4:
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y0
 	VFMADD231PD Y13, Y14, Y1
@@ -838,51 +1056,73 @@ loopa4:
 	VBROADCASTSD (R13)(AX*8), Y15
 	VFMADD231PD Y12, Y15, Y6
 	VFMADD231PD Y13, Y15, Y7
-	ADDQ $8, DI
-	ADDQ DX, BX
 	DECQ CX
-	JNZ loopa4
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ storea4
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-	VADDPD (DI)(R12*2), Y4, Y4
-	VADDPD 32(DI)(R12*2), Y5, Y5
-	VADDPD (DI)(R13*1), Y6, Y6
-	VADDPD 32(DI)(R13*1), Y7, Y7
-storea4:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
-	VMOVUPD Y4, (DI)(R12*2)
-	VMOVUPD Y5, 32(DI)(R12*2)
-	VMOVUPD Y6, (DI)(R13*1)
-	VMOVUPD Y7, 32(DI)(R13*1)
+	JNZ loopgatherA4
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storegatherA4
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y4, Y4
+	VADDPD 32(CX), Y5, Y5
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y6, Y6
+	VADDPD 32(CX), Y7, Y7
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+	JMP nextgatherA4
+storegatherA4:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y4, (CX)
+	VMOVUPD Y5, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y6, (CX)
+	VMOVUPD Y7, 32(CX)
+nextgatherA4:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgatherA4
 	VZEROUPPER
 	RET
 
-// func gemmGatherA2x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemmGatherA2x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ rowOff+16(FP), AX
-	MOVQ colOff+24(FP), DI
-	MOVQ b+32(FP), BX
+// func gemmGatherA2x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGatherA2x8(SB), NOSPLIT, $32-73
 	MOVQ ldb+40(FP), DX
 	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ a+8(FP), SI
+	MOVQ rowOff+16(FP), AX
 	MOVQ 0(AX), R8
 	LEAQ (SI)(R8*8), R8
 	MOVQ 8(AX), R9
 	LEAQ (SI)(R9*8), R9
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgatherA2:
+	MOVQ k+0(FP), CX
+	MOVQ colOff+24(FP), DI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -893,85 +1133,101 @@ TEXT ·gemmGatherA2x8(SB), NOSPLIT, $0-65
 	VXORPD Y7, Y7, Y7
 	MOVQ CX, R11
 	SHRQ $1, R11
-	JZ taila2
-loopa2:
+	JZ tailgatherA2
+loopgatherA2:
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y0
 	VFMADD231PD Y13, Y14, Y1
 	VBROADCASTSD (R9)(AX*8), Y15
 	VFMADD231PD Y12, Y15, Y2
 	VFMADD231PD Y13, Y15, Y3
-	ADDQ $8, DI
-	ADDQ DX, BX
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y4
 	VFMADD231PD Y13, Y14, Y5
 	VBROADCASTSD (R9)(AX*8), Y15
 	VFMADD231PD Y12, Y15, Y6
 	VFMADD231PD Y13, Y15, Y7
-	ADDQ $8, DI
-	ADDQ DX, BX
 	DECQ R11
-	JNZ loopa2
-taila2:
+	JNZ loopgatherA2
+tailgatherA2:
 	ANDQ $1, CX
-	JZ suma2
-tailloopa2:
+	JZ sumgatherA2
+tailloopgatherA2:
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y0
 	VFMADD231PD Y13, Y14, Y1
 	VBROADCASTSD (R9)(AX*8), Y15
 	VFMADD231PD Y12, Y15, Y2
 	VFMADD231PD Y13, Y15, Y3
-	ADDQ $8, DI
-	ADDQ DX, BX
 	DECQ CX
-	JNZ tailloopa2
-suma2:
+	JNZ tailloopgatherA2
+sumgatherA2:
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
 	VADDPD Y6, Y2, Y2
 	VADDPD Y7, Y3, Y3
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ storea2
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-	VADDPD (DI)(R12*1), Y2, Y2
-	VADDPD 32(DI)(R12*1), Y3, Y3
-storea2:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, (DI)(R12*1)
-	VMOVUPD Y3, 32(DI)(R12*1)
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storegatherA2
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VADDPD (CX), Y2, Y2
+	VADDPD 32(CX), Y3, Y3
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+	JMP nextgatherA2
+storegatherA2:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	ADDQ AX, CX
+	VMOVUPD Y2, (CX)
+	VMOVUPD Y3, 32(CX)
+nextgatherA2:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgatherA2
 	VZEROUPPER
 	RET
 
-// func gemmGatherA1x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc int, acc bool)
-TEXT ·gemmGatherA1x8(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ rowOff+16(FP), AX
-	MOVQ colOff+24(FP), DI
-	MOVQ b+32(FP), BX
+// func gemmGatherA1x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
+TEXT ·gemmGatherA1x8(SB), NOSPLIT, $32-73
 	MOVQ ldb+40(FP), DX
 	SHLQ $3, DX
+	MOVQ b+32(FP), AX
+	MOVQ AX, bq-16(SP)
+	MOVQ a+8(FP), SI
+	MOVQ rowOff+16(FP), AX
 	MOVQ 0(AX), R8
 	LEAQ (SI)(R8*8), R8
+	MOVQ nb+64(FP), AX
+	MOVQ AX, cnt-8(SP)
+	MOVQ c+48(FP), AX
+	MOVQ AX, cq-24(SP)
+blockgatherA1:
+	MOVQ k+0(FP), CX
+	MOVQ colOff+24(FP), DI
+	MOVQ bq-16(SP), BX
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -982,76 +1238,81 @@ TEXT ·gemmGatherA1x8(SB), NOSPLIT, $0-65
 	VXORPD Y7, Y7, Y7
 	MOVQ CX, R11
 	SHRQ $2, R11
-	JZ taila1
-loopa1:
+	JZ tailgatherA1
+loopgatherA1:
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y0
 	VFMADD231PD Y13, Y14, Y1
-	ADDQ $8, DI
-	ADDQ DX, BX
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y2
 	VFMADD231PD Y13, Y14, Y3
-	ADDQ $8, DI
-	ADDQ DX, BX
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y4
 	VFMADD231PD Y13, Y14, Y5
-	ADDQ $8, DI
-	ADDQ DX, BX
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y6
 	VFMADD231PD Y13, Y14, Y7
-	ADDQ $8, DI
-	ADDQ DX, BX
 	DECQ R11
-	JNZ loopa1
-taila1:
+	JNZ loopgatherA1
+tailgatherA1:
 	ANDQ $3, CX
-	JZ suma1
-tailloopa1:
+	JZ sumgatherA1
+tailloopgatherA1:
 	MOVQ (DI), AX
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
+	ADDQ $8, DI
+	ADDQ DX, BX
 	VBROADCASTSD (R8)(AX*8), Y14
 	VFMADD231PD Y12, Y14, Y0
 	VFMADD231PD Y13, Y14, Y1
-	ADDQ $8, DI
-	ADDQ DX, BX
 	DECQ CX
-	JNZ tailloopa1
-suma1:
+	JNZ tailloopgatherA1
+sumgatherA1:
 	VADDPD Y2, Y0, Y0
 	VADDPD Y3, Y1, Y1
 	VADDPD Y6, Y4, Y4
 	VADDPD Y7, Y5, Y5
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R12
-	SHLQ $3, R12
-	LEAQ (R12)(R12*2), R13
-	LEAQ (R12)(R12*4), R14
-	MOVBLZX acc+64(FP), AX
-	TESTQ AX, AX
-	JZ storea1
-	VADDPD (DI), Y0, Y0
-	VADDPD 32(DI), Y1, Y1
-storea1:
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
+	MOVQ cq-24(SP), CX
+	MOVQ ldc+56(FP), AX
+	SHLQ $3, AX
+	CMPB acc+72(FP), $0
+	JEQ storegatherA1
+	VADDPD (CX), Y0, Y0
+	VADDPD 32(CX), Y1, Y1
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+	JMP nextgatherA1
+storegatherA1:
+	VMOVUPD Y0, (CX)
+	VMOVUPD Y1, 32(CX)
+nextgatherA1:
+	ADDQ $64, cq-24(SP)
+	ADDQ $64, bq-16(SP)
+	DECQ cnt-8(SP)
+	JNZ blockgatherA1
 	VZEROUPPER
 	RET
 

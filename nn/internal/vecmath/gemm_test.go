@@ -381,3 +381,67 @@ func TestGemmGatherA(t *testing.T) {
 	}()
 	GemmGatherA(1, 8, 1, make([]float64, 4), NewOffsets([]int{2}), NewOffsets([]int{2}), make([]float64, 8), 8, make([]float64, 8), 8, false)
 }
+
+// BenchmarkGemmGather times the gathered products as the benchmark CNN
+// uses them: G_i = dY_i·U_i with U_i read from the padded image
+// (GemmGather) and Y_iᵀ = U_i·Wᵀ likewise (GemmGatherA).
+func BenchmarkGemmGather(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no vector kernel on this machine")
+	}
+	type conv struct {
+		name                           string
+		out, chans, kern, w, ho, wo, s int
+	}
+	for _, cv := range []conv{{"conv1", 16, 1, 8, 34, 14, 14, 2}, {"conv2", 32, 16, 4, 13, 5, 5, 2}} {
+		kk, l := cv.chans*cv.kern*cv.kern, cv.ho*cv.wo
+		var rows, cols, blocks []int
+		for oh := 0; oh < cv.ho; oh++ {
+			for ow := 0; ow < cv.wo; ow++ {
+				rows = append(rows, oh*cv.s*cv.w+ow*cv.s)
+			}
+		}
+		for ch := 0; ch < cv.chans; ch++ {
+			for a := 0; a < cv.kern; a++ {
+				for c := 0; c < cv.kern; c++ {
+					cols = append(cols, ch*cv.w*cv.w+a*cv.w+c)
+				}
+			}
+		}
+		half := 4
+		if cv.kern == 4 {
+			half = cv.w
+		}
+		for col := 0; col < kk; col += 8 {
+			blocks = append(blocks, col/(cv.kern*cv.kern)*cv.w*cv.w+col%(cv.kern*cv.kern)/cv.kern*cv.w)
+		}
+		img := make([]float64, cv.chans*cv.w*cv.w)
+		for i := range img {
+			img[i] = float64(i%9) - 4
+		}
+		dy := make([]float64, cv.out*l)
+		wT := make([]float64, kk*cv.out)
+		for i := range dy {
+			dy[i] = float64(i%5) - 2
+		}
+		for i := range wT {
+			wT[i] = float64(i%3) - 1
+		}
+		g := make([]float64, cv.out*kk)
+		yt := make([]float64, l*cv.out)
+		ro, co, bo := NewOffsets(rows), NewOffsets(cols), NewOffsets(blocks)
+		flop := 2 * float64(cv.out*kk*l)
+		b.Run(cv.name+"-G", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				GemmGather(cv.out, kk, l, dy, l, 1, img, ro, bo, half, g, kk, false)
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(cv.name+"-Yt", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				GemmGatherA(l, cv.out, kk, img, ro, co, wT, cv.out, yt, cv.out, false)
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -524,7 +524,7 @@ func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []
 			if i == lo {
 				floats.ScaleTo(ws.part, f, ws.g)
 			} else {
-				floats.AddScaled(ws.part, f, ws.g)
+				vecmath.AddScaled(ws.part, f, ws.g)
 			}
 		}
 	})
@@ -533,10 +533,10 @@ func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []
 	}
 }
 
-// norm2 returns the L2 norm of v: the square root of its dot product with
-// itself, or, when that overflows, gonum's scaled norm.
+// norm2 returns the L2 norm of v: the square root of its sum of squares,
+// or, when that overflows, gonum's scaled norm.
 func norm2(v []float64) float64 {
-	ss := floats.Dot(v, v)
+	ss := vecmath.SumSquares(v)
 	if math.IsInf(ss, 1) {
 		return floats.Norm(v, 2)
 	}

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package vecmath
+
+func sumSquaresAVX2(x []float64) float64 { panic("vecmath: no vector kernel") }
+
+func addScaledAVX2(dst []float64, alpha float64, x []float64) { panic("vecmath: no vector kernel") }

@@ -260,10 +260,10 @@ func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
 		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
 		if p.max {
 			arg := p.arg[(first+i)*out : (first+i+1)*out]
-			if K == 2 && !hasNaN(xs) {
-				p.max2(xs, ys, arg)
+			if K == 2 && vecmath.MaxPool2(ys, arg, xs, C, H, W, S) {
 				continue
 			}
+			// A NaN in the sample, or a window other than 2×2.
 			o := 0
 			for c := 0; c < C; c++ {
 				base := c * H * W
@@ -293,68 +293,6 @@ func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
 					o++
 				}
 			}
-		}
-	}
-}
-
-// hasNaN reports whether xs holds a NaN, without branching per value: the
-// largest magnitude bit pattern exceeds +Inf's exactly when there is one.
-func hasNaN(xs []float64) bool {
-	var m0, m1 uint64
-	n := len(xs) &^ 1
-	for j := 0; j < n; j += 2 {
-		m0 = max(m0, math.Float64bits(xs[j])&^(1<<63))
-		m1 = max(m1, math.Float64bits(xs[j+1])&^(1<<63))
-	}
-	if n < len(xs) {
-		m0 = max(m0, math.Float64bits(xs[n])&^(1<<63))
-	}
-	return max(m0, m1) > 0x7ff0000000000000
-}
-
-// max2 is 2×2 max pooling of one sample without NaN. Each window's maximum
-// is found as the larger of its two row maxima, each of which is the
-// larger of two values; a later value wins only if strictly larger, so
-// ties go to the first occurrence in row-major order, as in PyTorch. With
-// stride 1, vecmath.MaxPool2Row does four windows at a time with AVX2 where
-// it can; the rest select bit patterns, which compiles to conditional
-// moves rather than branches.
-func (p *pool2d) max2(xs, ys []float64, arg []int32) {
-	H, W, S, Ho, Wo := p.h, p.w, p.stride, p.ho, p.wo
-	o := 0
-	for c := 0; c < p.c; c++ {
-		base := c * H * W
-		for oh := 0; oh < Ho; oh++ {
-			top := base + oh*S*W
-			t, b := xs[top:top+(Wo-1)*S+2], xs[top+W:top+W+(Wo-1)*S+2]
-			yr, ar := ys[o:o+Wo], arg[o:o+Wo]
-			first := 0
-			if S == 1 {
-				first = vecmath.MaxPool2Row(yr, ar, xs, top, W, Wo)
-			}
-			for ow := first; ow < Wo; ow++ {
-				j := ow * S
-				t0, t1, b0, b1 := t[j], t[j+1], b[j], b[j+1]
-				// Every candidate is computed before the selections, so
-				// that each is a conditional move.
-				ti := int32(top + j)
-				ti1, bi, bi1 := ti+1, ti+int32(W), ti+int32(W)+1
-				tv, tv1 := math.Float64bits(t0), math.Float64bits(t1)
-				bv, bv1 := math.Float64bits(b0), math.Float64bits(b1)
-				if t1 > t0 {
-					tv, ti = tv1, ti1
-				}
-				if b1 > b0 {
-					bv, bi = bv1, bi1
-				}
-				// No NaN here, and ±0 compare equal: the builtin max
-				// (branch-free) gives the row maxima for the comparison.
-				if max(b0, b1) > max(t0, t1) {
-					tv, ti = bv, bi
-				}
-				yr[ow], ar[ow] = math.Float64frombits(tv), ti
-			}
-			o += Wo
 		}
 	}
 }

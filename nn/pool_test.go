@@ -48,6 +48,10 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 	}{
 		{"2x2 s1", 3, 7, 6, 2, 1, 0},
 		{"2x2 s1 nan", 3, 7, 6, 2, 1, 3},
+		{"2x2 s1 conv1", 16, 14, 14, 2, 1, 0},
+		{"2x2 s1 conv1 nan", 16, 14, 14, 2, 1, 1},
+		{"2x2 s1 conv2", 32, 5, 5, 2, 1, 0},
+		{"2x2 s1 narrow nan", 2, 5, 4, 2, 1, 1},
 		{"2x2 s2", 2, 8, 9, 2, 2, 0},
 		{"2x2 s2 nan", 2, 8, 9, 2, 2, 2},
 		{"3x3 s1", 2, 6, 7, 3, 1, 0},
@@ -101,24 +105,6 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestHasNaN(t *testing.T) {
-	tests := []struct {
-		x    []float64
-		want bool
-	}{
-		{nil, false},
-		{[]float64{math.Inf(1), math.Inf(-1), math.MaxFloat64, -0.0}, false},
-		{[]float64{math.NaN()}, true},
-		{[]float64{1, 2, math.Copysign(math.NaN(), -1)}, true},
-		{[]float64{1, math.NaN(), 3}, true},
-	}
-	for _, tt := range tests {
-		if got := hasNaN(tt.x); got != tt.want {
-			t.Errorf("hasNaN(%v) = %v, want %v", tt.x, got, tt.want)
-		}
 	}
 }
 

@@ -2,20 +2,14 @@
 
 package vecmath
 
-// maxPool2AVX2 is MaxPool2Row for n a positive multiple of 4 (maxpool_amd64.s).
-// It does not check bounds.
+// maxPool2S1AVX2 is MaxPool2 with stride 1 for w ≥ 5 (maxpool_amd64.s): it
+// reports whether it met a NaN. It requires useAVX2 and does not check
+// bounds.
 //
 //go:noescape
-func maxPool2AVX2(y []float64, arg []int32, x []float64, off, w, n int)
+func maxPool2S1AVX2(y []float64, arg []int32, x []float64, c, h, w int) (nan bool)
 
-func maxPool2Row(y []float64, arg []int32, x []float64, off, w, n int) int {
-	n &^= 3
-	if !useAVX2 || n <= 0 {
-		return 0
-	}
-	if len(y) < n || len(arg) < n || off < 0 || len(x) < off+w+n+1 || off+w+n > 1<<31 {
-		panic("vecmath: MaxPool2Row: slice too short")
-	}
-	maxPool2AVX2(y, arg, x, off, w, n)
-	return n
+// maxPool2S1 is MaxPool2 with stride 1 for w ≥ 5 on a processor with AVX2.
+func maxPool2S1(y []float64, arg []int32, x []float64, c, h, w int) bool {
+	return !maxPool2S1AVX2(y, arg, x, c, h, w)
 }

@@ -2,70 +2,113 @@
 
 #include "textflag.h"
 
-DATA iota4<>+0(SB)/8, $0.0
-DATA iota4<>+8(SB)/8, $1.0
-DATA iota4<>+16(SB)/8, $2.0
-DATA iota4<>+24(SB)/8, $3.0
-GLOBL iota4<>(SB), RODATA|NOPTR, $32
+// iotaq is {0, 1, 2, 3} as 64-bit integers.
+DATA iotaq<>+0(SB)/8, $0
+DATA iotaq<>+8(SB)/8, $1
+DATA iotaq<>+16(SB)/8, $2
+DATA iotaq<>+24(SB)/8, $3
+GLOBL iotaq<>(SB), RODATA|NOPTR, $32
 
-DATA onef<>+0(SB)/8, $1.0
-GLOBL onef<>(SB), RODATA|NOPTR, $8
+// evend selects the low halves of four 64-bit lanes for VPERMD.
+DATA evend<>+0(SB)/4, $0
+DATA evend<>+4(SB)/4, $2
+DATA evend<>+8(SB)/4, $4
+DATA evend<>+12(SB)/4, $6
+DATA evend<>+16(SB)/4, $0
+DATA evend<>+20(SB)/4, $0
+DATA evend<>+24(SB)/4, $0
+DATA evend<>+28(SB)/4, $0
+GLOBL evend<>(SB), RODATA|NOPTR, $32
 
-DATA fourf<>+0(SB)/8, $4.0
-GLOBL fourf<>(SB), RODATA|NOPTR, $8
-
-// func maxPool2AVX2(y []float64, arg []int32, x []float64, off, w, n int)
+// func maxPool2S1AVX2(y []float64, arg []int32, x []float64, c, h, w int) (nan bool)
 //
-// Four windows per iteration. Indices are kept as doubles (exact below
-// 2^53) so that they can be blended with the same masks as the values:
-// t = top pair's maximum (right only if strictly greater), b likewise for
-// the bottom pair, then b only if strictly greater than t.
-TEXT ·maxPool2AVX2(SB), NOSPLIT, $0-96
+// 2×2 max pooling with stride 1 of c channels of h×w values, wo = w−1 ≥ 4
+// outputs per row, four windows at a time: columns 0, 4, 8, … and, when 4
+// does not divide wo, once more at wo−4, overlapping the previous four
+// (the same windows give the same results). For each window, t is the top
+// pair's maximum (the right value only if strictly greater), b the bottom
+// pair's, and the result b only if strictly greater than t, which keeps
+// the first occurrence of the maximum in row-major order. The indices are
+// 64-bit integers blended with the same masks: a comparison's mask is −1
+// where true, so index − mask adds 1 there. Every value of a row is in a
+// window, and an unordered comparison of each pair ORs into Y15 whether
+// there was a NaN.
+//
+// Registers: AX channels left, R10 rows left, BX column, SI top row, R14
+// bottom row, R11 the top row's index in x, DI and R8 the output row in y
+// and arg, R9 the row width in bytes, R12 = wo−4, R13 = wo; Y13 iotaq,
+// Y14 w in every lane, Y12 evend, Y15 NaN mask.
+TEXT ·maxPool2S1AVX2(SB), NOSPLIT, $0-97
 	MOVQ y_base+0(FP), DI
 	MOVQ arg_base+24(FP), R8
 	MOVQ x_base+48(FP), SI
-	MOVQ off+72(FP), AX
-	MOVQ w+80(FP), BX
-	MOVQ n+88(FP), CX
-	LEAQ (SI)(AX*8), SI          // top row
-	LEAQ (SI)(BX*8), DX          // bottom row
-	VXORPD X8, X8, X8
-	VCVTSI2SDQ AX, X8, X8        // VEX form: no SSE/AVX transition
-	VBROADCASTSD X8, Y8
-	VADDPD iota4<>(SB), Y8, Y8   // indices of top[j..j+3]
-	VXORPD X9, X9, X9
-	VCVTSI2SDQ BX, X9, X9
-	VBROADCASTSD X9, Y9          // w
-	VBROADCASTSD onef<>(SB), Y10 // 1
-	VBROADCASTSD fourf<>(SB), Y11 // 4
-	SHRQ $2, CX
+	MOVQ c+72(FP), AX
+	MOVQ w+88(FP), R13
+	VMOVQ R13, X14
+	VPBROADCASTQ X14, Y14
+	LEAQ 0(R13*8), R9
+	DECQ R13                // wo
+	LEAQ -4(R13), R12       // wo−4
+	VMOVDQU iotaq<>(SB), Y13
+	VMOVDQU evend<>(SB), Y12
+	VXORPD Y15, Y15, Y15
+	XORQ R11, R11
 
-loop:
-	VMOVUPD 0(SI), Y0            // top[j..j+3]
-	VMOVUPD 8(SI), Y1            // top[j+1..j+4]
-	VMOVUPD 0(DX), Y2            // bottom[j..j+3]
-	VMOVUPD 8(DX), Y3            // bottom[j+1..j+4]
+channel:
+	MOVQ h+80(FP), R10
+	DECQ R10                // ho rows
+
+row:
+	LEAQ (SI)(R9*1), R14
+	XORQ BX, BX
+
+col:
+	VMOVUPD 0(SI)(BX*8), Y0      // top[j..j+3]
+	VMOVUPD 8(SI)(BX*8), Y1      // top[j+1..j+4]
+	VMOVUPD 0(R14)(BX*8), Y2     // bottom[j..j+3]
+	VMOVUPD 8(R14)(BX*8), Y3     // bottom[j+1..j+4]
+	VCMPPD $3, Y1, Y0, Y4        // unordered
+	VCMPPD $3, Y3, Y2, Y5
+	VORPD  Y4, Y15, Y15
+	VORPD  Y5, Y15, Y15
 	VCMPPD $0x1e, Y0, Y1, Y4     // top[j+1] > top[j] (GT_OQ)
+	VCMPPD $0x1e, Y2, Y3, Y5     // bottom[j+1] > bottom[j]
 	VBLENDVPD Y4, Y1, Y0, Y0     // t
-	VADDPD Y10, Y8, Y5
-	VBLENDVPD Y4, Y5, Y8, Y5     // index of t
-	VCMPPD $0x1e, Y2, Y3, Y6     // bottom[j+1] > bottom[j]
-	VBLENDVPD Y6, Y3, Y2, Y2     // b
-	VADDPD Y9, Y8, Y7            // index of bottom[j]
-	VADDPD Y10, Y7, Y12
-	VBLENDVPD Y6, Y12, Y7, Y7    // index of b
+	VBLENDVPD Y5, Y3, Y2, Y2     // b
 	VCMPPD $0x1e, Y0, Y2, Y6     // b > t
 	VBLENDVPD Y6, Y2, Y0, Y0
-	VBLENDVPD Y6, Y7, Y5, Y5
-	VMOVUPD Y0, 0(DI)
-	VCVTTPD2DQY Y5, X5
-	VMOVDQU X5, 0(R8)
-	VADDPD Y11, Y8, Y8
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, DI
-	ADDQ $16, R8
-	DECQ CX
-	JNZ  loop
+	VMOVUPD Y0, 0(DI)(BX*8)
+	LEAQ (R11)(BX*1), CX
+	VMOVQ CX, X7
+	VPBROADCASTQ X7, Y7
+	VPADDQ Y13, Y7, Y7           // indices of top[j..j+3]
+	VPSUBQ Y4, Y7, Y8            // indices of t
+	VPADDQ Y14, Y7, Y9           // indices of bottom[j..j+3]
+	VPSUBQ Y5, Y9, Y9            // indices of b
+	VBLENDVPD Y6, Y9, Y8, Y8
+	VPERMD Y8, Y12, Y8           // low halves to the low 128 bits
+	VMOVDQU X8, 0(R8)(BX*4)
+	ADDQ $4, BX
+	CMPQ BX, R12
+	JLE  col
+	CMPQ BX, R13
+	JEQ  rowdone
+	MOVQ R12, BX                 // the last four windows, overlapping
+	JMP  col
+
+rowdone:
+	ADDQ R9, SI
+	ADDQ w+88(FP), R11
+	LEAQ (DI)(R13*8), DI
+	LEAQ (R8)(R13*4), R8
+	DECQ R10
+	JNZ  row
+	ADDQ R9, SI                  // skip the channel's last row
+	ADDQ w+88(FP), R11
+	DECQ AX
+	JNZ  channel
+
+	VPTEST Y15, Y15
+	SETNE  nan+96(FP)
 	VZEROUPPER
 	RET

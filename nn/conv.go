@@ -241,20 +241,13 @@ func (c *Conv2d) im2col(xs, u, pad []float64) {
 	}
 }
 
-// add4 adds s[:4] to d[:4].
-func add4(d, s []float64) {
-	_, _ = d[3], s[3]
-	d[0] += s[0]
-	d[1] += s[1]
-	d[2] += s[2]
-	d[3] += s[3]
-}
-
 // col2im stores in dxs, one sample's input gradient, the sum of the rows of
-// du, [L × In·K·K], over the receptive fields they came from. With padding
-// it sums into the worker's padding buffer pad and copies the interior out.
+// du, [L × In·K·K], over the receptive fields they came from, rows in
+// order; for K = 4 and 8 vecmath.Col2im adds four values at a time (AVX
+// on amd64), with the same sums. With padding it sums into the worker's
+// padding buffer pad and copies the interior out.
 func (c *Conv2d) col2im(du, dxs, pad []float64) {
-	K, kk, S, P := c.K, c.kk, c.Stride, c.Pad
+	K, P := c.K, c.Pad
 	W := c.w + 2*P
 	hw := (c.h + 2*P) * W
 	dp := dxs
@@ -262,29 +255,10 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 		dp = pad[:c.In*hw]
 	}
 	clear(dp)
-	r := 0
-	for oh := 0; oh < c.ho; oh++ {
-		for ow := 0; ow < c.wo; ow++ {
-			row := du[r*kk : (r+1)*kk : (r+1)*kk]
-			r++
-			for ch := 0; ch < c.In; ch++ {
-				dst := dp[ch*hw+oh*S*W+ow*S:]
-				src := row[ch*K*K : (ch+1)*K*K]
-				if K == 4 {
-					add4(dst[0:4], src[0:4])
-					add4(dst[W:W+4], src[4:8])
-					add4(dst[2*W:2*W+4], src[8:12])
-					add4(dst[3*W:3*W+4], src[12:16])
-					continue
-				}
-				for a := 0; a < K; a++ {
-					d := dst[a*W : a*W+K]
-					for b, v := range src[a*K : (a+1)*K] {
-						d[b] += v
-					}
-				}
-			}
-		}
+	if K == 4 || K == 8 {
+		vecmath.Col2im(dp, du, K, c.In, hw, W, c.Stride, c.ho, c.wo)
+	} else {
+		c.col2imGo(du, dp, W, hw)
 	}
 	if P == 0 {
 		return
@@ -293,6 +267,29 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 	for ch := 0; ch < c.In; ch++ {
 		for y := 0; y < H; y++ {
 			copy(dxs[(ch*H+y)*Wi:(ch*H+y+1)*Wi], dp[(ch*hp+y+P)*W+P:(ch*hp+y+P)*W+P+Wi])
+		}
+	}
+}
+
+// col2imGo is col2im's sum for any kernel size: it adds the rows of du
+// into dp, the padded image of row width W and hw values per channel.
+func (c *Conv2d) col2imGo(du, dp []float64, W, hw int) {
+	K, kk, S := c.K, c.kk, c.Stride
+	r := 0
+	for oh := 0; oh < c.ho; oh++ {
+		for ow := 0; ow < c.wo; ow++ {
+			row := du[r*kk : (r+1)*kk : (r+1)*kk]
+			r++
+			for ch := 0; ch < c.In; ch++ {
+				dst := dp[ch*hw+oh*S*W+ow*S:]
+				src := row[ch*K*K : (ch+1)*K*K]
+				for a := 0; a < K; a++ {
+					d := dst[a*W : a*W+K]
+					for b, v := range src[a*K : (a+1)*K] {
+						d[b] += v
+					}
+				}
+			}
 		}
 	}
 }

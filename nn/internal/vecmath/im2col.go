@@ -37,3 +37,46 @@ func gatherGo(dst, src []float64, k, chans, rowStride, chanStride int) {
 		}
 	}
 }
+
+// Col2im is the adjoint of Im2col: it adds row p = oh·wo+ow of u, of
+// chans·k·k values, back into the receptive field it came from, the k runs
+// of k values starting at xp[c·hw + (oh·s + a)·w + ow·s], for each channel
+// c and a = 0, …, k−1. The rows are added in order, each value of xp
+// receiving its terms in the order of the rows, so the sums are those of a
+// scalar loop over p, c, a and the run, bit for bit (four values at a time
+// with AVX on amd64). xp is not cleared first. It panics if k is not 4 or 8
+// or if u or xp is too short.
+func Col2im(xp, u []float64, k, chans, hw, w, s, ho, wo int) {
+	if k != 4 && k != 8 {
+		panic("vecmath: Col2im: k must be 4 or 8")
+	}
+	if ho <= 0 || wo <= 0 || chans <= 0 {
+		return
+	}
+	kk := chans * k * k
+	if len(u) < ho*wo*kk || len(xp) < (chans-1)*hw+((ho-1)*s+k-1)*w+(wo-1)*s+k {
+		panic("vecmath: Col2im: slice too short")
+	}
+	for oh := 0; oh < ho; oh++ {
+		for ow := 0; ow < wo; ow++ {
+			r := oh*wo + ow
+			scatter(xp[oh*s*w+ow*s:], u[r*kk:(r+1)*kk], k, chans, w, hw)
+		}
+	}
+}
+
+// scatterGo is scatter in Go: dst[c·chanStride + a·rowStride + b] +=
+// src[(c·k + a)·k + b] for c < chans, a, b < k, in that order.
+func scatterGo(dst, src []float64, k, chans, rowStride, chanStride int) {
+	j := 0
+	for c := 0; c < chans; c++ {
+		for a := 0; a < k; a++ {
+			off := c*chanStride + a*rowStride
+			d := dst[off : off+k]
+			for b, v := range src[j : j+k] {
+				d[b] += v
+			}
+			j += k
+		}
+	}
+}

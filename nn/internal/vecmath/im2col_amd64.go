@@ -18,3 +18,24 @@ func gather(dst, src []float64, k, chans, rowStride, chanStride int) {
 		gather8(dst, src, chans, rowStride, chanStride)
 	}
 }
+
+// scatter4 and scatter8 are scatterGo for k = 4 and k = 8 with AVX
+// (im2col_amd64.s): one four-wide addition per four values. They require
+// useAVX2 and do not check bounds.
+//
+//go:noescape
+func scatter4(dst, src []float64, chans, rowStride, chanStride int)
+
+//go:noescape
+func scatter8(dst, src []float64, chans, rowStride, chanStride int)
+
+func scatter(dst, src []float64, k, chans, rowStride, chanStride int) {
+	switch {
+	case !useAVX2:
+		scatterGo(dst, src, k, chans, rowStride, chanStride)
+	case k == 4:
+		scatter4(dst, src, chans, rowStride, chanStride)
+	default:
+		scatter8(dst, src, chans, rowStride, chanStride)
+	}
+}

@@ -73,3 +73,73 @@ row8:
 	DECQ R9
 	JNZ  chan8
 	RET
+
+// func scatter4(dst, src []float64, chans, rowStride, chanStride int)
+//
+// For each of chans channels, adds 16 contiguous values of src to 4 runs
+// of 4 values of dst, rowStride apart; the next channel starts chanStride
+// values later. The additions are dst + src, as in Go's d[b] += v.
+TEXT ·scatter4(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $3, R10
+	SHLQ $3, R11
+	LEAQ (R10)(R10*2), R12 // 3 rows
+
+schan4:
+	VMOVUPD 0(DI), Y0
+	VMOVUPD 0(DI)(R10*1), Y1
+	VMOVUPD 0(DI)(R10*2), Y2
+	VMOVUPD 0(DI)(R12*1), Y3
+	VADDPD  0(SI), Y0, Y0
+	VADDPD  32(SI), Y1, Y1
+	VADDPD  64(SI), Y2, Y2
+	VADDPD  96(SI), Y3, Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 0(DI)(R10*1)
+	VMOVUPD Y2, 0(DI)(R10*2)
+	VMOVUPD Y3, 0(DI)(R12*1)
+	ADDQ $128, SI
+	ADDQ R11, DI
+	DECQ R9
+	JNZ  schan4
+	VZEROUPPER
+	RET
+
+// func scatter8(dst, src []float64, chans, rowStride, chanStride int)
+//
+// For each of chans channels, adds 64 contiguous values of src to 8 runs
+// of 8 values of dst, rowStride apart; the next channel starts chanStride
+// values later.
+TEXT ·scatter8(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $3, R10
+	SHLQ $3, R11
+
+schan8:
+	MOVQ DI, AX
+	MOVQ $8, CX
+
+srow8:
+	VMOVUPD 0(AX), Y0
+	VMOVUPD 32(AX), Y1
+	VADDPD  0(SI), Y0, Y0
+	VADDPD  32(SI), Y1, Y1
+	VMOVUPD Y0, 0(AX)
+	VMOVUPD Y1, 32(AX)
+	ADDQ R10, AX
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  srow8
+	ADDQ R11, DI
+	DECQ R9
+	JNZ  schan8
+	VZEROUPPER
+	RET

@@ -5,3 +5,7 @@ package vecmath
 func gather(dst, src []float64, k, chans, rowStride, chanStride int) {
 	gatherGo(dst, src, k, chans, rowStride, chanStride)
 }
+
+func scatter(dst, src []float64, k, chans, rowStride, chanStride int) {
+	scatterGo(dst, src, k, chans, rowStride, chanStride)
+}

@@ -1,0 +1,37 @@
+package vecmath
+
+import "fmt"
+
+// TransposeAddBias stores in y the transpose of the m×n row-major matrix a
+// plus bias[j] on row j: y[j·m + i] = a[i·n + j] + bias[j] for i < m,
+// j < n. It turns a convolution's output, computed as positions × channels,
+// into channels × positions with the bias added. On amd64 with AVX2 the
+// 4×4 blocks are transposed in registers, and the remaining rows and
+// columns in Go; every value is the same single addition either way. It
+// panics if m or n is negative or a slice is too short.
+func TransposeAddBias(y, a, bias []float64, m, n int) {
+	if m < 0 || n < 0 || len(a) < m*n || len(y) < m*n || len(bias) < n {
+		panic(fmt.Sprintf("vecmath: TransposeAddBias: bad shape m=%d n=%d for len(y)=%d len(a)=%d len(bias)=%d", m, n, len(y), len(a), len(bias)))
+	}
+	m4, n4 := 0, 0
+	if useAVX2 && m >= 4 && n >= 4 {
+		m4, n4 = m&^3, n&^3
+		transposeBias4x4(&y[0], &a[0], &bias[0], m, n, m4/4, n4/4)
+	}
+	transposeAddBiasGo(y, a, bias, m, n, m4, n4)
+}
+
+// transposeAddBiasGo is TransposeAddBias in Go for the values outside the
+// first m4 rows and n4 columns of a.
+func transposeAddBiasGo(y, a, bias []float64, m, n, m4, n4 int) {
+	for j, b := range bias[:n] {
+		lo := 0
+		if j < n4 {
+			lo = m4
+		}
+		yr := y[j*m : (j+1)*m]
+		for i := lo; i < m; i++ {
+			yr[i] = a[i*n+j] + b
+		}
+	}
+}

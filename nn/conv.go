@@ -366,11 +366,11 @@ func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
 
 // sampleGrad stores in g, one row of numParams values, the gradient of
 // sample i of the current backward pass scaled by w (w·G_i, then w times
-// the bias gradient), or adds it to g if add is set. wk is the worker's
-// scratch space. The output error is scaled before the product rather than
-// through the product's alpha, so that a zero weight times a non-finite
-// gradient gives NaN, as the materialised form does, where BLAS would skip
-// the product.
+// the bias gradient, the row sums of w·dY_i by vecmath.Sum), or adds it to
+// g if add is set. wk is the worker's scratch space. The output error is
+// scaled before the product rather than through the product's alpha, so
+// that a zero weight times a non-finite gradient gives NaN, as the
+// materialised form does, where BLAS would skip the product.
 func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add bool) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	dys := c.dy[i*out : (i+1)*out]
@@ -393,10 +393,7 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 	}
 	db := g[c.Out*c.kk : c.Out*c.kk+c.Out]
 	for o := range db {
-		var s float64
-		for _, v := range dys[o*c.l : (o+1)*c.l] {
-			s += v
-		}
+		s := vecmath.Sum(dys[o*c.l : (o+1)*c.l])
 		if add {
 			db[o] += s
 		} else {

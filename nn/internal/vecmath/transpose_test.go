@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestTransposeAddBias compares TransposeAddBias bit for bit with the
-// scalar loop it replaces, on shapes with whole 4×4 blocks only, with
+// TestTransposeAddBias compares TransposeAddBias and its Go form bit for
+// bit with the scalar loop it replaces, on shapes with whole 4×4 blocks only, with
 // remaining rows, remaining columns, both, and too few of either for a
 // block, with signed zeros, infinities and NaN among the values.
 func TestTransposeAddBias(t *testing.T) {
@@ -30,19 +30,27 @@ func TestTransposeAddBias(t *testing.T) {
 				bias[j] = special[r.IntN(len(special))]
 			}
 		}
-		y := make([]float64, s.m*s.n+1)
-		y[s.m*s.n] = 42
-		TransposeAddBias(y, a, bias, s.m, s.n)
-		for j := 0; j < s.n; j++ {
-			for i := 0; i < s.m; i++ {
-				want := a[i*s.n+j] + bias[j]
-				if got := y[j*s.m+i]; math.Float64bits(got) != math.Float64bits(want) {
-					t.Fatalf("%+v: y[%d·m+%d] = %v, want %v", s, j, i, got, want)
+		for _, f := range []struct {
+			name string
+			f    func(y []float64)
+		}{
+			{"TransposeAddBias", func(y []float64) { TransposeAddBias(y, a, bias, s.m, s.n) }},
+			{"transposeAddBiasGo", func(y []float64) { transposeAddBiasGo(y, a, bias, s.m, s.n, 0, 0) }},
+		} {
+			y := make([]float64, s.m*s.n+1)
+			y[s.m*s.n] = 42
+			f.f(y)
+			for j := 0; j < s.n; j++ {
+				for i := 0; i < s.m; i++ {
+					want := a[i*s.n+j] + bias[j]
+					if got := y[j*s.m+i]; math.Float64bits(got) != math.Float64bits(want) {
+						t.Fatalf("%+v: %s: y[%d·m+%d] = %v, want %v", s, f.name, j, i, got, want)
+					}
 				}
 			}
-		}
-		if y[s.m*s.n] != 42 {
-			t.Fatalf("%+v: wrote past m·n values", s)
+			if y[s.m*s.n] != 42 {
+				t.Fatalf("%+v: %s wrote past m·n values", s, f.name)
+			}
 		}
 	}
 }

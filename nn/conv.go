@@ -47,6 +47,11 @@ type Conv2d struct {
 	// state of the current backward pass
 	n     int
 	x, dy []float64
+	// early reports whether the per-sample gradients of the current
+	// backward pass were formed while its output errors were computed
+	// (see beginEarly): as the B×n block in denseBuf, or summed per worker
+	// in work[w].part.
+	early earlyForm
 
 	wT []float64 // the weight transposed, In·K·K × Out, refreshed by prepare
 
@@ -373,7 +378,13 @@ func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
 // materialised form does, where BLAS would skip the product.
 func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add bool) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
-	dys := c.dy[i*out : (i+1)*out]
+	c.sampleGradFrom(c.x[i*in:(i+1)*in], c.dy[i*out:(i+1)*out], w, g, wk, add)
+}
+
+// sampleGradFrom is sampleGrad for the sample with input xs and output
+// error dys.
+func (c *Conv2d) sampleGradFrom(xs, dys []float64, w float64, g []float64, wk *convWork, add bool) {
+	out := c.Out * c.l
 	if w != 1 {
 		s := wk.dys[:out]
 		for j, v := range dys {
@@ -381,7 +392,6 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 		}
 		dys = s
 	}
-	xs := c.x[i*in : (i+1)*in]
 	gathered := false
 	if c.blockOff.Len() > 0 {
 		xp, _ := c.padded(xs, wk.pad)
@@ -428,15 +438,67 @@ func (c *Conv2d) addWeighted(dst, w []float64) {
 	}
 }
 
-func (c *Conv2d) accumulate(dst []float64) { c.addWeighted(dst, nil) }
+func (c *Conv2d) accumulate(dst []float64) {
+	if c.early != earlySum {
+		c.addWeighted(dst, nil)
+		return
+	}
+	for wk := 0; wk < min(workers(), c.n); wk++ {
+		floats.Add(dst, c.work[wk].part)
+	}
+}
 
 func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
 	if mode == Ghost || (mode == Mixed && c.UsesGhost()) {
 		c.ghost.c = c
 		return &c.ghost
 	}
-	c.explicit = convExplicit{c: c}
+	c.explicit = convExplicit{c: c, block: c.early == earlyBlock}
 	return &c.explicit
+}
+
+// earlyForm is how a Conv2d formed its per-sample gradients ahead of its
+// turn in the backward pass.
+type earlyForm int
+
+const (
+	earlyNone  earlyForm = iota
+	earlyBlock           // the B×n block, for a materialised source
+	earlySum             // their sum, per worker, for accumulate
+)
+
+// beginEarly readies the layer, the first with parameters of its model, to
+// form the per-sample gradients of the n samples of the backward pass about
+// to run while their output errors are computed, one sample at a time by
+// earlySample, so that the errors never need a batch buffer: as the B×n
+// block (a convolution's per-sample gradient is smaller than its output
+// error) or, with sum, added per worker for accumulate. x is the layer's
+// input. It must be called outside parallel loops, before the samples are
+// split over workers as parallel splits them.
+func (c *Conv2d) beginEarly(x []float64, n int, sum bool) {
+	c.workers()
+	c.x, c.n = x, n
+	if sum {
+		c.early = earlySum
+		return
+	}
+	cols := c.numParams()
+	c.denseBuf = ensure(c.denseBuf, n*cols)
+	c.dense.Reset(n, cols, c.denseBuf)
+	c.early = earlyBlock
+}
+
+// earlySample forms the gradient of sample i, whose output error is dy, on
+// worker wk; first reports whether i is the worker's first sample.
+func (c *Conv2d) earlySample(i int, first bool, dy []float64, wk int) {
+	in, ws := c.In*c.h*c.w, &c.work[wk]
+	xs := c.x[i*in : (i+1)*in]
+	if c.early == earlySum {
+		c.sampleGradFrom(xs, dy, 1, ws.part, ws, !first)
+		return
+	}
+	cols := c.numParams()
+	c.sampleGradFrom(xs, dy, 1, c.denseBuf[i*cols:(i+1)*cols], ws, false)
 }
 
 // convExplicit is the materialised per-sample gradient source of a Conv2d

@@ -326,13 +326,19 @@ func (s *Sequential) forwardRun(k, e, n int) {
 // range of samples and passes one sample at a time back through the whole
 // chain, so that an error is read back from the cache by the layer below;
 // the errors between two layers of the run live only in the worker's
-// scratch. Every sample goes through the same computation as in
-// layer-by-layer order, so the errors are the same, except that a Tanh
+// scratch. With bottom set, the run's output error (bottom's output error)
+// lives in scratch too, and bottom forms each sample's gradient from it at
+// once (see Conv2d.beginEarly); sum selects the summed form. Every sample
+// goes through the same computation as in layer-by-layer order, so the
+// errors are the same, except that a Tanh
 // followed by max pooling is back-propagated in one step (see
 // pool2d.backwardTanhSamples), which can round differently.
-func (s *Sequential) backwardRun(k, e, n int) {
+func (s *Sequential) backwardRun(k, e, n int, bottom *Conv2d, sum bool) {
 	for j := k; j < e; j++ {
 		s.layers[j].(sampleLayer).prepare(n)
+	}
+	if bottom != nil {
+		bottom.beginEarly(s.act(k-1, 0, n), n, sum)
 	}
 	for len(s.errScratch) < workers() {
 		buf := make([][]float64, len(s.layers)+1)
@@ -344,7 +350,7 @@ func (s *Sequential) backwardRun(k, e, n int) {
 	// errAt returns error j of sample i: the worker's scratch for the
 	// errors inside the run, the batch buffer for its input and output.
 	errAt := func(j, i, wk int) []float64 {
-		if k < j && j < e {
+		if k < j && j < e || j == k && bottom != nil {
 			return s.errScratch[wk][j]
 		}
 		return s.errs[j][i*s.sizes[j] : (i+1)*s.sizes[j]]
@@ -360,6 +366,9 @@ func (s *Sequential) backwardRun(k, e, n int) {
 					continue
 				}
 				s.layers[j].(sampleLayer).backwardSamples(s.act(j, i, i+1), s.act(j+1, i, i+1), dy, errAt(j, i, wk), i, 1, wk)
+			}
+			if bottom != nil {
+				bottom.earlySample(i, i == lo, errAt(k, i, wk), wk)
 			}
 		}
 	})
@@ -404,6 +413,19 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 			}
 		}
 	}
+	// A convolution that is the first layer with parameters forms its
+	// per-sample gradients within the backward run above it, while each
+	// sample's output error is in cache (see Conv2d.beginEarly), when
+	// they are materialised or summed.
+	var early *Conv2d
+	if first >= 0 {
+		if c, ok := s.layers[first].(*Conv2d); ok {
+			c.early = earlyNone
+			if sum || s.mode == Materialized || s.mode == Mixed && !c.UsesGhost() {
+				early = c
+			}
+		}
+	}
 	for k := L - 1; k >= 0; k-- {
 		l := s.layers[k]
 		x, y := s.act(k, 0, n), s.act(k+1, 0, n)
@@ -437,7 +459,11 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 				}
 				j--
 			}
-			s.backwardRun(j, k+1, n)
+			var bottom *Conv2d
+			if j == first+1 {
+				bottom = early
+			}
+			s.backwardRun(j, k+1, n, bottom, sum)
 			k = j
 			continue
 		}

@@ -148,16 +148,13 @@ func TestGemmPanics(t *testing.T) {
 		{"ldb < n", 2, 8, 3, 6, 24, 16, 3, 1, 7, 8},
 		{"negative stride", 2, 8, 3, 6, 24, 16, -3, 1, 8, 8},
 	}
+	var cases []panicCase
 	for _, tt := range tests {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", tt.name)
-				}
-			}()
+		cases = append(cases, panicCase{tt.name, func() {
 			Gemm(tt.m, tt.n, tt.k, make([]float64, tt.la), tt.rsA, tt.csA, make([]float64, tt.lb), tt.ldb, make([]float64, tt.lc), tt.l, false)
-		}()
+		}})
 	}
+	checkPanics(t, cases)
 }
 
 // BenchmarkGemm times the per-sample products of the benchmark CNN (see
@@ -287,12 +284,12 @@ func TestGemmGather(t *testing.T) {
 			}
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Errorf("GemmGather with an offset past the end of b did not panic")
-		}
-	}()
-	GemmGather(1, 8, 1, []float64{1}, 1, 1, make([]float64, 10), NewOffsets([]int{3}), NewOffsets([]int{0}), 4, make([]float64, 8), 8, false)
+	checkPanics(t, []panicCase{
+		{"offset past the end of b", func() {
+			GemmGather(1, 8, 1, []float64{1}, 1, 1, make([]float64, 10), NewOffsets([]int{3}), NewOffsets([]int{0}), 4, make([]float64, 8), 8, false)
+		}},
+		{"negative offset", func() { NewOffsets([]int{1, -1}) }},
+	})
 }
 
 // TestGemmGatherA checks GemmGatherA against Gemm on the explicitly
@@ -374,12 +371,14 @@ func TestGemmGatherA(t *testing.T) {
 			}
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Errorf("GemmGatherA with an offset past the end of a did not panic")
-		}
-	}()
-	GemmGatherA(1, 8, 1, make([]float64, 4), NewOffsets([]int{2}), NewOffsets([]int{2}), make([]float64, 8), 8, make([]float64, 8), 8, false)
+	checkPanics(t, []panicCase{
+		{"offset past the end of a", func() {
+			GemmGatherA(1, 8, 1, make([]float64, 4), NewOffsets([]int{2}), NewOffsets([]int{2}), make([]float64, 8), 8, make([]float64, 8), 8, false)
+		}},
+		{"too few row offsets", func() {
+			GemmGatherA(2, 8, 1, make([]float64, 4), NewOffsets([]int{0}), NewOffsets([]int{0}), make([]float64, 8), 8, make([]float64, 16), 8, false)
+		}},
+	})
 }
 
 // BenchmarkGemmGather times the gathered products as the benchmark CNN

@@ -121,10 +121,7 @@ func TestMaxPool2NaNPosition(t *testing.T) {
 // slices rather than reading or writing out of bounds.
 func TestMaxPool2Panics(t *testing.T) {
 	x, y, arg := make([]float64, 2*14*14), make([]float64, 2*13*13), make([]int32, 2*13*13)
-	tests := []struct {
-		name string
-		f    func()
-	}{
+	tests := []panicCase{
 		{"short x", func() { MaxPool2(y, arg, x[:len(x)-1], 2, 14, 14, 1) }},
 		{"short y", func() { MaxPool2(y[:len(y)-1], arg, x, 2, 14, 14, 1) }},
 		{"short arg", func() { MaxPool2(y, arg[:len(arg)-1], x, 2, 14, 14, 1) }},
@@ -133,16 +130,7 @@ func TestMaxPool2Panics(t *testing.T) {
 		{"s = 0", func() { MaxPool2(y, arg, x, 2, 14, 14, 0) }},
 		{"c < 0", func() { MaxPool2(y, arg, x, -1, 14, 14, 1) }},
 	}
-	for _, tt := range tests {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", tt.name)
-				}
-			}()
-			tt.f()
-		}()
-	}
+	checkPanics(t, tests)
 }
 
 func TestHasNaN(t *testing.T) {

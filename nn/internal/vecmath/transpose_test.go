@@ -59,25 +59,13 @@ func TestTransposeAddBias(t *testing.T) {
 // short for the shape.
 func TestTransposeAddBiasPanics(t *testing.T) {
 	y, a, b := make([]float64, 64), make([]float64, 64), make([]float64, 8)
-	tests := []struct {
-		name string
-		f    func()
-	}{
+	tests := []panicCase{
 		{"short y", func() { TransposeAddBias(y[:63], a, b, 8, 8) }},
 		{"short a", func() { TransposeAddBias(y, a[:63], b, 8, 8) }},
 		{"short bias", func() { TransposeAddBias(y, a, b[:7], 8, 8) }},
 		{"negative m", func() { TransposeAddBias(y, a, b, -1, 8) }},
 	}
-	for _, tt := range tests {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", tt.name)
-				}
-			}()
-			tt.f()
-		}()
-	}
+	checkPanics(t, tests)
 }
 
 // BenchmarkTransposeAddBias times TransposeAddBias and its Go form on the

@@ -91,24 +91,12 @@ func TestCol2im(t *testing.T) {
 // kernel and slices too short for the shape.
 func TestCol2imPanics(t *testing.T) {
 	xp, u := make([]float64, 16*13*13), make([]float64, 25*16*16)
-	tests := []struct {
-		name string
-		f    func()
-	}{
+	tests := []panicCase{
 		{"k = 3", func() { Col2im(xp, u, 3, 16, 169, 13, 2, 5, 5) }},
 		{"short u", func() { Col2im(xp, u[:len(u)-1], 4, 16, 169, 13, 2, 5, 5) }},
 		{"short xp", func() { Col2im(xp[:15*169+11*13+12-1], u, 4, 16, 169, 13, 2, 5, 5) }},
 	}
-	for _, tt := range tests {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", tt.name)
-				}
-			}()
-			tt.f()
-		}()
-	}
+	checkPanics(t, tests)
 }
 
 // BenchmarkCol2im times Col2im on one sample of the benchmark CNN's second
@@ -151,5 +139,27 @@ func TestTanhGrad(t *testing.T) {
 				t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dx[i], want)
 			}
 		}
+	}
+}
+
+// panicCase is a call that must panic (a programmer error such as a short
+// slice), with a name for the report.
+type panicCase struct {
+	name string
+	f    func()
+}
+
+// checkPanics runs every case and reports those that return normally.
+func checkPanics(t *testing.T, cases []panicCase) {
+	t.Helper()
+	for _, c := range cases {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.f()
+		}()
 	}
 }

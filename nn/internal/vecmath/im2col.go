@@ -7,15 +7,9 @@ package vecmath
 // starting at xp[c·hw + (oh·s + a)·w + ow·s], a = 0, …, k−1. It panics if k
 // is not 4 or 8 or if u or xp is too short.
 func Im2col(u, xp []float64, k, chans, hw, w, s, ho, wo int) {
-	if k != 4 && k != 8 {
-		panic("vecmath: Im2col: k must be 4 or 8")
-	}
-	if ho <= 0 || wo <= 0 || chans <= 0 {
+	kk, ok := checkUnrolled("Im2col", u, xp, k, chans, hw, w, s, ho, wo)
+	if !ok {
 		return
-	}
-	kk := chans * k * k
-	if len(u) < ho*wo*kk || len(xp) < (chans-1)*hw+((ho-1)*s+k-1)*w+(wo-1)*s+k {
-		panic("vecmath: Im2col: slice too short")
 	}
 	for oh := 0; oh < ho; oh++ {
 		for ow := 0; ow < wo; ow++ {
@@ -47,15 +41,9 @@ func gatherGo(dst, src []float64, k, chans, rowStride, chanStride int) {
 // with AVX on amd64). xp is not cleared first. It panics if k is not 4 or 8
 // or if u or xp is too short.
 func Col2im(xp, u []float64, k, chans, hw, w, s, ho, wo int) {
-	if k != 4 && k != 8 {
-		panic("vecmath: Col2im: k must be 4 or 8")
-	}
-	if ho <= 0 || wo <= 0 || chans <= 0 {
+	kk, ok := checkUnrolled("Col2im", u, xp, k, chans, hw, w, s, ho, wo)
+	if !ok {
 		return
-	}
-	kk := chans * k * k
-	if len(u) < ho*wo*kk || len(xp) < (chans-1)*hw+((ho-1)*s+k-1)*w+(wo-1)*s+k {
-		panic("vecmath: Col2im: slice too short")
 	}
 	for oh := 0; oh < ho; oh++ {
 		for ow := 0; ow < wo; ow++ {
@@ -79,4 +67,21 @@ func scatterGo(dst, src []float64, k, chans, rowStride, chanStride int) {
 			j += k
 		}
 	}
+}
+
+// checkUnrolled checks the arguments of Im2col and Col2im (fn names the
+// caller in the panic message) and returns the row length of u, chans·k·k,
+// and whether there is anything to do.
+func checkUnrolled(fn string, u, xp []float64, k, chans, hw, w, s, ho, wo int) (kk int, ok bool) {
+	if k != 4 && k != 8 {
+		panic("vecmath: " + fn + ": k must be 4 or 8")
+	}
+	if ho <= 0 || wo <= 0 || chans <= 0 {
+		return 0, false
+	}
+	kk = chans * k * k
+	if len(u) < ho*wo*kk || len(xp) < (chans-1)*hw+((ho-1)*s+k-1)*w+(wo-1)*s+k {
+		panic("vecmath: " + fn + ": slice too short")
+	}
+	return kk, true
 }

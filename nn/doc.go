@@ -61,7 +61,10 @@
 // layer with parameters, in the backward pass; an activation or error that
 // only passes between two layers of such a chain lives in a one-sample
 // worker buffer, and a Tanh followed by max pooling is back-propagated in
-// one scatter. Sums over samples
+// one scatter. When the model's first layer with parameters is a Conv2d,
+// its per-sample gradients (or their sum) are formed inside the backward
+// chain above it, so its output errors never leave the cache. Sums over
+// samples
 // are accumulated per worker and added in worker order, so results are
 // bit-identical from run to run for a given GOMAXPROCS, whatever the
 // scheduling. On amd64 with AVX2 and FMA, the convolutions' per-sample

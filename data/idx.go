@@ -40,8 +40,9 @@ func idxSize(t byte) int {
 }
 
 // maxIDXBytes bounds the data size ReadIDX accepts, so a corrupt header
-// cannot make it allocate without limit.
-const maxIDXBytes = 1 << 34
+// cannot make it allocate without limit: 16 GiB, or the largest int on a
+// 32-bit platform.
+const maxIDXBytes = min(1<<34, math.MaxInt)
 
 // IDX is an array read from an IDX file.
 type IDX struct {

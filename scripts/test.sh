@@ -2,8 +2,9 @@
 # The project's test command: set-up, formatting, vet, every package's tests
 # (multi-rank ones under real mpirun with 1-4 ranks), the race detector on the
 # concurrent packages (MPI-facing, optimizer, nn, accountant), an MPICH build with its tests under
-# mpirun.mpich, the nn tests on OpenBLAS (-tags openblas), and the Slurm tests
-# on a local single-node Slurm.
+# mpirun.mpich, the nn tests on OpenBLAS (-tags openblas) and on a 32-bit
+# build without the vector kernels (their pure-Go fallbacks), and the Slurm
+# tests on a local single-node Slurm.
 #
 #   scripts/test.sh                 everything
 #   DPMPI_NO_SLURM=1 scripts/test.sh   without bringing up Slurm (its tests then skip)
@@ -55,5 +56,8 @@ gotest all -count=1 ./...
 gotest race -count=1 -race $(go list ./mpi/... ./optimizer/... ./perlayer/... ./simple/... ./nn/... ./accountant/... 2>/dev/null)
 gotest mpich -count=1 -tags mpich ./mpi/...
 gotest openblas -count=1 -tags openblas ./nn/...
+# The pure-Go fallbacks of nn's vector kernels (machines without AVX2, other
+# architectures), on a 32-bit build that has none of the kernels.
+GOARCH=386 CGO_ENABLED=0 gotest noasm -count=1 ./nn/... ./data/...
 
 echo "== all tests passed in $((SECONDS - start)) s"

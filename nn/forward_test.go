@@ -158,3 +158,28 @@ func TestMaxPoolNaNAndTies(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUNaN checks that ReLU passes a NaN on, as PyTorch does, rather
+// than hiding it as a 0, maps −0, negatives and −Inf to +0, and that its
+// gradient is 0 where the output is not positive (NaN included).
+func TestReLUNaN(t *testing.T) {
+	l := ReLU()
+	x := []float64{math.NaN(), math.Copysign(0, -1), -2, math.Inf(-1), 3, math.Inf(1)}
+	y := make([]float64, len(x))
+	l.forward(x, y, 1)
+	if !math.IsNaN(y[0]) {
+		t.Errorf("ReLU(NaN) = %v, want NaN", y[0])
+	}
+	for i, want := range []float64{0, 0, 0, 3, math.Inf(1)} {
+		if got := y[i+1]; got != want || math.Signbit(got) {
+			t.Errorf("ReLU(%v) = %v, want %v", x[i+1], got, want)
+		}
+	}
+	dx := make([]float64, len(x))
+	l.backward(x, y, []float64{1, 1, 1, 1, 1, 1}, dx, 1)
+	for i, want := range []float64{0, 0, 0, 0, 1, 1} {
+		if dx[i] != want {
+			t.Errorf("ReLU gradient at %v = %v, want %v", x[i], dx[i], want)
+		}
+	}
+}

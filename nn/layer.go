@@ -91,7 +91,8 @@ func uniformInit(p []float64, fanIn int, rng *rand.Rand) {
 // relu is the rectified linear unit, max(0, x).
 type relu struct{}
 
-// ReLU returns a layer computing max(0, x) element-wise.
+// ReLU returns a layer computing max(0, x) element-wise; a NaN input gives
+// NaN (as in PyTorch) and its gradient is 0.
 func ReLU() Layer { return relu{} }
 
 func (relu) Kind() string                  { return "ReLU" }
@@ -103,15 +104,16 @@ func (relu) forward(x, y []float64, n int) {
 func (relu) prepare(int)                                {}
 func (relu) forwardSamples(x, y []float64, _, _, _ int) { reluSlice(y, x) }
 
-// reluSlice stores max(0, x[i]) in y[i] (0 for NaN, as before). The
-// selection is made on bit patterns, which compiles to a conditional move:
-// activations are positive or not at random, and a branch would mispredict
-// on half of them.
+// reluSlice stores max(0, x[i]) in y[i], and NaN for a NaN, as PyTorch
+// does, so that a NaN reaching the layer is not silently turned into a
+// finite activation. The selection is made on bit patterns, which compiles
+// to a conditional move: activations are positive or not at random, and a
+// branch would mispredict on half of them.
 func reluSlice(y, x []float64) {
 	y = y[:len(x)]
 	for i, v := range x {
 		b := math.Float64bits(v)
-		if !(v > 0) {
+		if v <= 0 {
 			b = 0
 		}
 		y[i] = math.Float64frombits(b)

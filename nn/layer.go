@@ -301,15 +301,14 @@ func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
 
 // windowMax returns the maximum of the K×K window of xs starting at start
 // (row stride w) and the offset of its first occurrence; a NaN in the
-// window is returned as the maximum (the first NaN), as in PyTorch.
+// window is the maximum, and with several the last one in row-major order
+// is taken, as PyTorch's CPU kernel does (a value replaces the maximum if
+// it is larger or NaN).
 func windowMax(xs []float64, start, w, K int) (float64, int32) {
 	best, bi := xs[start], start
 	for a := 0; a < K; a++ {
 		off := start + a*w
 		for b, v := range xs[off : off+K] {
-			if best != best {
-				return best, int32(bi)
-			}
 			if v > best || v != v {
 				best, bi = v, off+b
 			}

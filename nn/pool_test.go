@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// refMaxPool is max pooling written as PyTorch defines it: the window is
-// scanned in row-major order and a value replaces the running maximum if
-// it is larger or NaN, unless the maximum is already NaN (so the first NaN,
-// and among equal values the first, is kept).
+// refMaxPool is max pooling written as PyTorch's CPU kernel computes it:
+// the window is scanned in row-major order and a value replaces the running
+// maximum if it is larger or NaN (so among NaNs the last, and among equal
+// values the first, is kept).
 func refMaxPool(x []float64, c, h, w, k, s int) ([]float64, []int32) {
 	ho, wo := (h-k)/s+1, (w-k)/s+1
 	y := make([]float64, c*ho*wo)
@@ -22,7 +22,7 @@ func refMaxPool(x []float64, c, h, w, k, s int) ([]float64, []int32) {
 				for a := 0; a < k; a++ {
 					for b := 0; b < k; b++ {
 						j := ch*h*w + (oh*s+a)*w + ow*s + b
-						if !math.IsNaN(x[bi]) && (x[j] > x[bi] || math.IsNaN(x[j])) {
+						if x[j] > x[bi] || math.IsNaN(x[j]) {
 							bi = j
 						}
 					}
@@ -56,6 +56,8 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 		{"2x2 s2 nan", 2, 8, 9, 2, 2, 2},
 		{"3x3 s1", 2, 6, 7, 3, 1, 0},
 		{"3x3 s2 nan", 2, 7, 7, 3, 2, 4},
+		{"2x2 s1 several nans per window", 1, 4, 5, 2, 1, 9},
+		{"3x3 s2 several nans per window", 1, 7, 7, 3, 2, 20},
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tt := range tests {

@@ -208,21 +208,8 @@ func TestGemmGather(t *testing.T) {
 		rowOff, blkOff []int
 	}
 	conv := func(name string, m, chans, kern, w, ho, wo, s int) cfg {
-		c := cfg{name: name, m: m, n: chans * kern * kern, k: ho * wo, half: 4}
-		if kern == 4 {
-			c.half = w
-		}
-		for oh := 0; oh < ho; oh++ {
-			for ow := 0; ow < wo; ow++ {
-				c.rowOff = append(c.rowOff, oh*s*w+ow*s)
-			}
-		}
-		for q := 0; q < c.n/8; q++ {
-			col := 8 * q
-			ch, rem := col/(kern*kern), col%(kern*kern)
-			c.blkOff = append(c.blkOff, ch*w*w+(rem/kern)*w)
-		}
-		return c
+		rows, _, blocks, half := convTables(chans, kern, w, ho, wo, s)
+		return cfg{name: name, m: m, n: chans * kern * kern, k: ho * wo, half: half, rowOff: rows, blkOff: blocks}
 	}
 	cfgs := []cfg{
 		conv("conv1 k8 s2", 16, 1, 8, 34, 14, 14, 2),
@@ -307,20 +294,8 @@ func TestGemmGatherA(t *testing.T) {
 		rowOff, colOff []int
 	}
 	conv := func(name string, out, chans, kern, w, ho, wo, s int) cfg {
-		c := cfg{name: name, m: ho * wo, n: out, k: chans * kern * kern}
-		for oh := 0; oh < ho; oh++ {
-			for ow := 0; ow < wo; ow++ {
-				c.rowOff = append(c.rowOff, oh*s*w+ow*s)
-			}
-		}
-		for ch := 0; ch < chans; ch++ {
-			for a := 0; a < kern; a++ {
-				for b := 0; b < kern; b++ {
-					c.colOff = append(c.colOff, ch*w*w+a*w+b)
-				}
-			}
-		}
-		return c
+		rows, cols, _, _ := convTables(chans, kern, w, ho, wo, s)
+		return cfg{name: name, m: ho * wo, n: out, k: chans * kern * kern, rowOff: rows, colOff: cols}
 	}
 	cfgs := []cfg{
 		conv("conv1 k8 s2", 16, 1, 8, 34, 14, 14, 2),
@@ -394,26 +369,7 @@ func BenchmarkGemmGather(b *testing.B) {
 	}
 	for _, cv := range []conv{{"conv1", 16, 1, 8, 34, 14, 14, 2}, {"conv2", 32, 16, 4, 13, 5, 5, 2}} {
 		kk, l := cv.chans*cv.kern*cv.kern, cv.ho*cv.wo
-		var rows, cols, blocks []int
-		for oh := 0; oh < cv.ho; oh++ {
-			for ow := 0; ow < cv.wo; ow++ {
-				rows = append(rows, oh*cv.s*cv.w+ow*cv.s)
-			}
-		}
-		for ch := 0; ch < cv.chans; ch++ {
-			for a := 0; a < cv.kern; a++ {
-				for c := 0; c < cv.kern; c++ {
-					cols = append(cols, ch*cv.w*cv.w+a*cv.w+c)
-				}
-			}
-		}
-		half := 4
-		if cv.kern == 4 {
-			half = cv.w
-		}
-		for col := 0; col < kk; col += 8 {
-			blocks = append(blocks, col/(cv.kern*cv.kern)*cv.w*cv.w+col%(cv.kern*cv.kern)/cv.kern*cv.w)
-		}
+		rows, cols, blocks, half := convTables(cv.chans, cv.kern, cv.w, cv.ho, cv.wo, cv.s)
 		img := make([]float64, cv.chans*cv.w*cv.w)
 		for i := range img {
 			img[i] = float64(i%9) - 4
@@ -443,4 +399,35 @@ func BenchmarkGemmGather(b *testing.B) {
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// convTables returns the offset tables of a convolution that reads its
+// unrolled input from a padded image of chans channels of w×w values, with
+// a k×k kernel at stride s and ho×wo output positions, written out here
+// from the definition of im2col: the start of each output position's
+// receptive field (rows), the offset of each weight within it (cols) and,
+// for k = 4 or 8, of each block of eight columns (blocks) and the distance
+// of a block's second run of four (half).
+func convTables(chans, k, w, ho, wo, s int) (rows, cols, blocks []int, half int) {
+	for oh := 0; oh < ho; oh++ {
+		for ow := 0; ow < wo; ow++ {
+			rows = append(rows, oh*s*w+ow*s)
+		}
+	}
+	for ch := 0; ch < chans; ch++ {
+		for a := 0; a < k; a++ {
+			for b := 0; b < k; b++ {
+				cols = append(cols, ch*w*w+a*w+b)
+			}
+		}
+	}
+	half = 4
+	if k == 4 {
+		half = w
+	}
+	for col := 0; col < chans*k*k; col += 8 {
+		ch, rem := col/(k*k), col%(k*k)
+		blocks = append(blocks, ch*w*w+rem/k*w)
+	}
+	return rows, cols, blocks, half
 }

@@ -219,38 +219,18 @@ func (c *Conv2d) padded(xs, buf []float64) ([]float64, int) {
 }
 
 // im2col unrolls one sample xs into u, [L × In·K·K], through the worker's
-// padding buffer pad. Each kernel row of a receptive field is a run of K
-// values of the padded image; for K = 4 and 8 the runs are copied by
-// vecmath.Im2col (SSE2 moves on amd64).
+// padding buffer pad (vecmath.Im2col: SSE2 moves for K = 4 and 8 on
+// amd64).
 func (c *Conv2d) im2col(xs, u, pad []float64) {
 	xp, W := c.padded(xs, pad)
-	K, kk, S := c.K, c.kk, c.Stride
-	hw := (c.h + 2*c.Pad) * W
-	if K == 4 || K == 8 {
-		vecmath.Im2col(u, xp, K, c.In, hw, W, S, c.ho, c.wo)
-		return
-	}
-	r := 0
-	for oh := 0; oh < c.ho; oh++ {
-		for ow := 0; ow < c.wo; ow++ {
-			row := u[r*kk : (r+1)*kk : (r+1)*kk]
-			r++
-			for ch := 0; ch < c.In; ch++ {
-				src := xp[ch*hw+oh*S*W+ow*S:]
-				dst := row[ch*K*K : (ch+1)*K*K]
-				for a := 0; a < K; a++ {
-					copy(dst[a*K:(a+1)*K], src[a*W:a*W+K])
-				}
-			}
-		}
-	}
+	vecmath.Im2col(u, xp, c.K, c.In, (c.h+2*c.Pad)*W, W, c.Stride, c.ho, c.wo)
 }
 
 // col2im stores in dxs, one sample's input gradient, the sum of the rows of
 // du, [L × In·K·K], over the receptive fields they came from, rows in
-// order; for K = 4 and 8 vecmath.Col2im adds four values at a time (AVX
-// on amd64), with the same sums. With padding it sums into the worker's
-// padding buffer pad and copies the interior out.
+// order (vecmath.Col2im: four values at a time with AVX for K = 4 and 8 on
+// amd64, the same sums). With padding it sums into the worker's padding
+// buffer pad and copies the interior out.
 func (c *Conv2d) col2im(du, dxs, pad []float64) {
 	K, P := c.K, c.Pad
 	W := c.w + 2*P
@@ -260,11 +240,7 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 		dp = pad[:c.In*hw]
 	}
 	clear(dp)
-	if K == 4 || K == 8 {
-		vecmath.Col2im(dp, du, K, c.In, hw, W, c.Stride, c.ho, c.wo)
-	} else {
-		c.col2imGo(du, dp, W, hw)
-	}
+	vecmath.Col2im(dp, du, K, c.In, hw, W, c.Stride, c.ho, c.wo)
 	if P == 0 {
 		return
 	}
@@ -272,29 +248,6 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 	for ch := 0; ch < c.In; ch++ {
 		for y := 0; y < H; y++ {
 			copy(dxs[(ch*H+y)*Wi:(ch*H+y+1)*Wi], dp[(ch*hp+y+P)*W+P:(ch*hp+y+P)*W+P+Wi])
-		}
-	}
-}
-
-// col2imGo is col2im's sum for any kernel size: it adds the rows of du
-// into dp, the padded image of row width W and hw values per channel.
-func (c *Conv2d) col2imGo(du, dp []float64, W, hw int) {
-	K, kk, S := c.K, c.kk, c.Stride
-	r := 0
-	for oh := 0; oh < c.ho; oh++ {
-		for ow := 0; ow < c.wo; ow++ {
-			row := du[r*kk : (r+1)*kk : (r+1)*kk]
-			r++
-			for ch := 0; ch < c.In; ch++ {
-				dst := dp[ch*hw+oh*S*W+ow*S:]
-				src := row[ch*K*K : (ch+1)*K*K]
-				for a := 0; a < K; a++ {
-					d := dst[a*W : a*W+K]
-					for b, v := range src[a*K : (a+1)*K] {
-						d[b] += v
-					}
-				}
-			}
 		}
 	}
 }

@@ -1,11 +1,12 @@
 package vecmath
 
 // Im2col unrolls one image xp of chans channels, each of row width w and
-// hw values, into u for a k×k kernel (k = 4 or 8) at stride s with ho×wo
+// hw values, into u for a k×k kernel at stride s with ho×wo
 // output positions and no padding (pad the image first): row p = oh·wo+ow
 // of u, of chans·k·k values, holds for each channel the k runs of k values
-// starting at xp[c·hw + (oh·s + a)·w + ow·s], a = 0, …, k−1. It panics if k
-// is not 4 or 8 or if u or xp is too short.
+// starting at xp[c·hw + (oh·s + a)·w + ow·s], a = 0, …, k−1. Runs of 4 and
+// 8 are copied with SSE2 moves on amd64. It panics if k < 1 or if u or xp
+// is too short.
 func Im2col(u, xp []float64, k, chans, hw, w, s, ho, wo int) {
 	kk, ok := checkUnrolled("Im2col", u, xp, k, chans, hw, w, s, ho, wo)
 	if !ok {
@@ -38,8 +39,8 @@ func gatherGo(dst, src []float64, k, chans, rowStride, chanStride int) {
 // c and a = 0, …, k−1. The rows are added in order, each value of xp
 // receiving its terms in the order of the rows, so the sums are those of a
 // scalar loop over p, c, a and the run, bit for bit (four values at a time
-// with AVX on amd64). xp is not cleared first. It panics if k is not 4 or 8
-// or if u or xp is too short.
+// with AVX on amd64 for k = 4 and 8). xp is not cleared first. It panics
+// if k < 1 or if u or xp is too short.
 func Col2im(xp, u []float64, k, chans, hw, w, s, ho, wo int) {
 	kk, ok := checkUnrolled("Col2im", u, xp, k, chans, hw, w, s, ho, wo)
 	if !ok {
@@ -73,8 +74,8 @@ func scatterGo(dst, src []float64, k, chans, rowStride, chanStride int) {
 // caller in the panic message) and returns the row length of u, chans·k·k,
 // and whether there is anything to do.
 func checkUnrolled(fn string, u, xp []float64, k, chans, hw, w, s, ho, wo int) (kk int, ok bool) {
-	if k != 4 && k != 8 {
-		panic("vecmath: " + fn + ": k must be 4 or 8")
+	if k < 1 {
+		panic("vecmath: " + fn + ": k must be positive")
 	}
 	if ho <= 0 || wo <= 0 || chans <= 0 {
 		return 0, false

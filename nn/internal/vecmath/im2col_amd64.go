@@ -12,10 +12,13 @@ func gather4(dst, src []float64, chans, rowStride, chanStride int)
 func gather8(dst, src []float64, chans, rowStride, chanStride int)
 
 func gather(dst, src []float64, k, chans, rowStride, chanStride int) {
-	if k == 4 {
+	switch k {
+	case 4:
 		gather4(dst, src, chans, rowStride, chanStride)
-	} else {
+	case 8:
 		gather8(dst, src, chans, rowStride, chanStride)
+	default:
+		gatherGo(dst, src, k, chans, rowStride, chanStride)
 	}
 }
 
@@ -31,11 +34,11 @@ func scatter8(dst, src []float64, chans, rowStride, chanStride int)
 
 func scatter(dst, src []float64, k, chans, rowStride, chanStride int) {
 	switch {
-	case !useAVX2:
-		scatterGo(dst, src, k, chans, rowStride, chanStride)
-	case k == 4:
+	case useAVX2 && k == 4:
 		scatter4(dst, src, chans, rowStride, chanStride)
-	default:
+	case useAVX2 && k == 8:
 		scatter8(dst, src, chans, rowStride, chanStride)
+	default:
+		scatterGo(dst, src, k, chans, rowStride, chanStride)
 	}
 }

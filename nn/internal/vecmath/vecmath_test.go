@@ -9,7 +9,7 @@ import (
 // TestIm2col compares Im2col with gatherGo position by position.
 func TestIm2col(t *testing.T) {
 	tests := []struct{ k, chans, h, w, s int }{
-		{4, 16, 13, 13, 2}, {4, 3, 9, 7, 1}, {8, 1, 34, 34, 2}, {8, 2, 11, 10, 3},
+		{4, 16, 13, 13, 2}, {4, 3, 9, 7, 1}, {8, 1, 34, 34, 2}, {8, 2, 11, 10, 3}, {3, 2, 9, 8, 2}, {2, 3, 7, 7, 1},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tt := range tests {
@@ -92,7 +92,7 @@ func TestCol2im(t *testing.T) {
 func TestCol2imPanics(t *testing.T) {
 	xp, u := make([]float64, 16*13*13), make([]float64, 25*16*16)
 	tests := []panicCase{
-		{"k = 3", func() { Col2im(xp, u, 3, 16, 169, 13, 2, 5, 5) }},
+		{"k = 0", func() { Col2im(xp, u, 0, 16, 169, 13, 2, 5, 5) }},
 		{"short u", func() { Col2im(xp, u[:len(u)-1], 4, 16, 169, 13, 2, 5, 5) }},
 		{"short xp", func() { Col2im(xp[:15*169+11*13+12-1], u, 4, 16, 169, 13, 2, 5, 5) }},
 	}

@@ -30,13 +30,7 @@ func BenchmarkConvGEMM(b *testing.B) {
 		{"square", blas.NoTrans, blas.NoTrans, 512, 512, 512},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	mat := func(rows, cols int) blas64.General {
-		d := make([]float64, rows*cols)
-		for i := range d {
-			d[i] = r.NormFloat64()
-		}
-		return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: d}
-	}
+	mat := func(rows, cols int) blas64.General { return randGeneral(r, rows, cols) }
 	for _, s := range shapes {
 		b.Run(fmt.Sprintf("%s-%dx%dx%d", s.name, s.m, s.n, s.k), func(b *testing.B) {
 			var a, bm blas64.General

@@ -20,13 +20,7 @@ import (
 // the worker count).
 func TestGemmSplit(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	mat := func(rows, cols int) blas64.General {
-		d := make([]float64, rows*cols)
-		for i := range d {
-			d[i] = r.NormFloat64()
-		}
-		return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: d}
-	}
+	mat := func(rows, cols int) blas64.General { return randGeneral(r, rows, cols) }
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2, 3} {
 		runtime.GOMAXPROCS(procs)
@@ -123,4 +117,13 @@ func TestBatchGradientDeterministic(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randGeneral returns a rows×cols matrix of standard normal values from r.
+func randGeneral(r *rand.Rand, rows, cols int) blas64.General {
+	d := make([]float64, rows*cols)
+	for i := range d {
+		d[i] = r.NormFloat64()
+	}
+	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: d}
 }

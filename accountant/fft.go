@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+
+	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
 // The transforms here are Bluestein's algorithm and chirp-z transforms on
@@ -41,7 +43,7 @@ func newDFT(n int) *dft {
 	d.w = make([]complex128, n)
 	d.bf = make([]complex128, m)
 	d.buf = make([]complex128, m)
-	parallelFor(n, func(lo, hi int) {
+	parallel.Dynamic(n, parallel.ChunkGrain, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			// j² mod 2n keeps the angle exact for large j.
 			r := (int64(j) * int64(j)) % int64(2*n)
@@ -98,7 +100,7 @@ type rfft struct {
 func newRFFT(n int) *rfft {
 	h := n / 2
 	r := &rfft{n: n, d: newDFT(h), tw: make([]complex128, h+1), buf: make([]complex128, h)}
-	parallelFor(len(r.tw), func(lo, hi int) {
+	parallel.Dynamic(len(r.tw), parallel.ChunkGrain, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
 			r.tw[k] = complex(c, -s)

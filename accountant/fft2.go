@@ -3,6 +3,8 @@ package accountant
 import (
 	"math/bits"
 	"math/cmplx"
+
+	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
 // fft2 is a power-of-two complex FFT for convolutions (Bluestein's
@@ -46,7 +48,7 @@ func newFFT2(n int) *fft2 {
 	if n >= 4 {
 		rt := newRootTable(n)
 		top := tw[:3*n/4]
-		parallelFor(n/4, func(lo, hi int) {
+		parallel.Dynamic(n/4, parallel.ChunkGrain, func(lo, hi int) {
 			for k := lo; k < hi; k++ {
 				top[3*k], top[3*k+1], top[3*k+2] = rt.at(k), rt.at(2*k), rt.at(3*k)
 			}
@@ -133,7 +135,7 @@ func (f *fft2) butterflies(n int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
-	parallelChunks(n, max(n/16, 1), body)
+	parallel.Dynamic(n, max(n/16, 1), body)
 }
 
 // dif applies the stage's butterflies k0 ≤ k < k1 (of size/4; all for the

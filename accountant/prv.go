@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"sync"
+
+	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
 // PRV is the privacy-random-variable accountant of Opacus (PRVAccountant,
@@ -626,7 +628,7 @@ func discretize(e Entry, dom prvDomain) (prvCells, error) {
 	for i := range em1 {
 		em1[i] = math.Expm1(float64(i) * dt)
 	}
-	parallelFor(len(p), func(a, b int) {
+	parallel.Dynamic(len(p), parallel.ChunkGrain, func(a, b int) {
 		// A chunk starts from the same expression its predecessor ends with.
 		left := c.at(edge(lo + a - 1))
 		for j0 := lo + a; j0 < lo+b; j0 += blk {
@@ -710,7 +712,7 @@ func fullTails(cells []prvCells, segs History) *arrayTails {
 	// Tail sums d1_j = Σ_{l≥j} p_l and d2_j = Σ_{l≥j} p_l e^{−t_l}.
 	d1 := make([]float64, d.size)
 	d2 := make([]float64, d.size)
-	parallelFor(d.size, func(lo, hi int) {
+	parallel.Dynamic(d.size, parallel.ChunkGrain, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			d2[j] = pmf[j] * math.Exp(-d.t(j))
 		}
@@ -863,7 +865,7 @@ func (b *bandTailsT) eps(j int, delta float64) float64 {
 // self-convolution by FFT, rotated back into place.
 func composeSelf(r *rfft, coef []complex128, pmf []float64, d prvDomain, n int) ([]float64, prvDomain) {
 	r.forward(coef, pmf)
-	parallelFor(len(coef), func(lo, hi int) {
+	parallel.Dynamic(len(coef), parallel.ChunkGrain, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			coef[k] = cpowInt(coef[k], n)
 		}

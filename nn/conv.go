@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 
+	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
@@ -267,7 +268,7 @@ func (c *Conv2d) prepare(int) {
 func (c *Conv2d) forward(x, y []float64, n int) {
 	c.prepare(n)
 	in, out := c.In*c.h*c.w, c.Out*c.l
-	parallel(n, func(wk, lo, hi int) {
+	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		c.forwardSamples(x[lo*in:hi*in], y[lo*out:hi*out], lo, hi-lo, wk)
 	})
 }
@@ -306,7 +307,7 @@ func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
 	}
 	c.workers()
 	in, out := c.In*c.h*c.w, c.Out*c.l
-	parallel(n, func(wk, lo, hi int) {
+	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		c.backwardSamples(nil, nil, dy[lo*out:hi*out], dx[lo*in:hi*in], lo, hi-lo, wk)
 	})
 }
@@ -374,7 +375,7 @@ func (c *Conv2d) addWeighted(dst, w []float64) {
 	}
 	work := c.workers()
 	p := min(workers(), c.n)
-	parallel(c.n, func(wk, lo, hi int) {
+	parallel.Split(c.n, workers(), func(wk, lo, hi int) {
 		ws := &work[wk]
 		for i := lo; i < hi; i++ {
 			wi := 1.0
@@ -482,7 +483,7 @@ func (s *convExplicit) Norms(dst []float64) {
 		c.denseBuf = ensure(c.denseBuf, n*cols)
 		c.dense.Reset(n, cols, c.denseBuf)
 		work := c.workers()
-		parallel(n, func(wk, lo, hi int) {
+		parallel.Split(n, workers(), func(wk, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				c.sampleGrad(i, 1, c.denseBuf[i*cols:(i+1)*cols], &work[wk], false)
 			}
@@ -518,7 +519,7 @@ func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []
 	}
 	work := c.workers()
 	p := min(workers(), c.n)
-	parallel(c.n, func(wk, lo, hi int) {
+	parallel.Split(c.n, workers(), func(wk, lo, hi int) {
 		ws := &work[wk]
 		for i := lo; i < hi; i++ {
 			c.sampleGrad(i, 1, ws.g, ws, false)
@@ -574,7 +575,7 @@ func (g *convGhost) Norms(dst []float64) {
 	L := c.l
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	work := c.workers()
-	parallel(c.n, func(wk, lo, hi int) {
+	parallel.Split(c.n, workers(), func(wk, lo, hi int) {
 		u, gd, gu, pad := work[wk].u, work[wk].gd, work[wk].gu, work[wk].pad
 		for i := lo; i < hi; i++ {
 			c.im2col(c.x[i*in:(i+1)*in], u, pad)

@@ -4,6 +4,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 
+	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 )
 
@@ -91,12 +92,12 @@ func gemmPar(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta flo
 		return
 	}
 	if m >= n {
-		parallel(m, func(_, lo, hi int) {
+		parallel.Split(m, workers(), func(_, lo, hi int) {
 			gemm(tA, tB, alpha, opRows(a, tA, lo, hi), b, beta, rows(c, lo, hi))
 		})
 		return
 	}
-	parallel(n, func(_, lo, hi int) {
+	parallel.Split(n, workers(), func(_, lo, hi int) {
 		gemm(tA, tB, alpha, a, opCols(b, tB, lo, hi), beta, cols(c, lo, hi))
 	})
 }

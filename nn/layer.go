@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 
 	"github.com/dpmpi/dpmpi/optimizer"
@@ -99,7 +100,7 @@ func (relu) Kind() string                  { return "ReLU" }
 func (relu) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
 func (relu) numParams() int                { return 0 }
 func (relu) forward(x, y []float64, n int) {
-	parallelElems(len(x), func(lo, hi int) { reluSlice(y[lo:hi], x[lo:hi]) })
+	parallel.For(len(x), parallel.ElemGrain, func(lo, hi int) { reluSlice(y[lo:hi], x[lo:hi]) })
 }
 func (relu) prepare(int)                                {}
 func (relu) forwardSamples(x, y []float64, _, _, _ int) { reluSlice(y, x) }
@@ -123,7 +124,7 @@ func (relu) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	parallelElems(len(dy), func(lo, hi int) { reluGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
+	parallel.For(len(dy), parallel.ElemGrain, func(lo, hi int) { reluGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
 }
 func (relu) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { reluGradSlice(dx, y, dy) }
 
@@ -150,7 +151,7 @@ func (tanh) Kind() string                  { return "Tanh" }
 func (tanh) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
 func (tanh) numParams() int                { return 0 }
 func (tanh) forward(x, y []float64, n int) {
-	parallelElems(len(x), func(lo, hi int) { tanhSlice(y[lo:hi], x[lo:hi]) })
+	parallel.For(len(x), parallel.ElemGrain, func(lo, hi int) { tanhSlice(y[lo:hi], x[lo:hi]) })
 }
 func (tanh) prepare(int)                                {}
 func (tanh) forwardSamples(x, y []float64, _, _, _ int) { tanhSlice(y, x) }
@@ -158,7 +159,7 @@ func (tanh) backward(x, y, dy, dx []float64, n int) {
 	if dx == nil {
 		return
 	}
-	parallelElems(len(dy), func(lo, hi int) { tanhGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
+	parallel.For(len(dy), parallel.ElemGrain, func(lo, hi int) { tanhGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
 }
 func (tanh) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { tanhGradSlice(dx, y, dy) }
 
@@ -249,7 +250,7 @@ func (p *pool2d) prepare(n int) {
 func (p *pool2d) forward(x, y []float64, n int) {
 	p.prepare(n)
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
-	parallel(n, func(wk, lo, hi int) {
+	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		p.forwardSamples(x[lo*in:hi*in], y[lo*out:hi*out], lo, hi-lo, wk)
 	})
 }
@@ -322,7 +323,7 @@ func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
 		return
 	}
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
-	parallel(n, func(wk, lo, hi int) {
+	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		p.backwardSamples(nil, nil, dy[lo*out:hi*out], dx[lo*in:hi*in], lo, hi-lo, wk)
 	})
 }

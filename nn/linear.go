@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 
+	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -113,7 +114,7 @@ func (l *Linear) source(mode GradMode) optimizer.GradSource {
 	n, cols := l.n, l.numParams()
 	l.denseBuf = ensure(l.denseBuf, n*cols)
 	l.dense.Reset(n, cols, l.denseBuf)
-	parallel(n, func(_, lo, hi int) {
+	parallel.Split(n, workers(), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := l.denseBuf[i*cols : (i+1)*cols]
 			a := l.x[i*l.In : (i+1)*l.In]
@@ -158,11 +159,11 @@ func (g *linearGhost) Norms(dst []float64) {
 			dst[i] = math.Sqrt(dd * (aa + 1))
 		}
 	}
-	if l.n*(l.In+l.Out) < elemGrain {
+	if l.n*(l.In+l.Out) < parallel.ElemGrain {
 		norms(0, 0, l.n)
 		return
 	}
-	parallel(l.n, norms)
+	parallel.Split(l.n, workers(), norms)
 }
 
 func (g *linearGhost) AddWeighted(dst, w []float64) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -312,7 +313,7 @@ func (s *Sequential) forwardRun(k, e, n int) {
 		}
 		s.scratch = append(s.scratch, buf)
 	}
-	parallel(n, func(wk, lo, hi int) {
+	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for j := k; j < e; j++ {
 				s.layers[j].(sampleLayer).forwardSamples(s.sampleAct(j, i, wk), s.sampleAct(j+1, i, wk), i, 1, wk)
@@ -355,7 +356,7 @@ func (s *Sequential) backwardRun(k, e, n int, bottom *Conv2d, sum bool) {
 		}
 		return s.errs[j][i*s.sizes[j] : (i+1)*s.sizes[j]]
 	}
-	parallel(n, func(wk, lo, hi int) {
+	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for j := e - 1; j >= k; j-- {
 				dy := errAt(j+1, i, wk)

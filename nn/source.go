@@ -2,7 +2,6 @@ package nn
 
 import (
 	"runtime"
-	"sync"
 )
 
 // GradMode selects how a layer's per-sample gradients are represented.
@@ -47,29 +46,6 @@ func (m GradMode) String() string {
 // workers returns the number of goroutines used for per-sample loops.
 func workers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
-// parallel runs fn over [0, n) split into fixed contiguous ranges, one per
-// worker, so the partition depends only on n and the worker count and every
-// output is written by exactly one goroutine. fn receives the worker index.
-func parallel(n int, fn func(w, lo, hi int)) {
-	p := min(workers(), n)
-	if p <= 1 {
-		if n > 0 {
-			fn(0, 0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < p; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			fn(w, w*n/p, (w+1)*n/p)
-		}(w)
-	}
-	fn(0, 0, n/p)
-	wg.Wait()
-}
-
 // ensure returns buf if it holds at least n values, otherwise a new slice of
 // length n.
 func ensure(buf []float64, n int) []float64 {
@@ -77,18 +53,4 @@ func ensure(buf []float64, n int) []float64 {
 		return buf[:n]
 	}
 	return make([]float64, n)
-}
-
-// elemGrain is the number of elements below which element-wise loops run
-// on one goroutine.
-const elemGrain = 1 << 15
-
-// parallelElems runs fn over [0, n) in fixed contiguous ranges, in parallel
-// when n is large enough to repay the goroutine start.
-func parallelElems(n int, fn func(lo, hi int)) {
-	if n < elemGrain || workers() == 1 {
-		fn(0, n)
-		return
-	}
-	parallel(n, func(_, lo, hi int) { fn(lo, hi) })
 }

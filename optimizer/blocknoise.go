@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
+
+	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
 // NoiseBlock is the number of consecutive coordinates a VectorGenerator
@@ -140,5 +142,5 @@ func fillBlocks(dst []float64, stream func(w int) blockStream, std float64, secu
 			addNoiseSeq(dst[b*NoiseBlock:min((b+1)*NoiseBlock, len(dst))], std, s, secure)
 		}
 	}
-	splitRanges(nb, min(runtime.GOMAXPROCS(0), nb), fill)
+	parallel.Split(nb, min(runtime.GOMAXPROCS(0), nb), fill)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
 // Updater is the wrapped (non-private) optimizer: it turns the final
@@ -65,10 +67,10 @@ func (o *SGD) Update(params, grads []float64) {
 		o.buf = make([]float64, len(params))
 	}
 	first := o.steps == 0
-	if rangeWorkers(len(params)) == 1 {
+	if parallel.Workers(len(params), parallel.ElemGrain) == 1 {
 		o.update(params, grads, o.buf, 0, first)
 	} else {
-		forRanges(len(params), func(lo, hi int) { o.update(params[lo:hi], grads[lo:hi], o.buf, lo, first) })
+		parallel.For(len(params), parallel.ElemGrain, func(lo, hi int) { o.update(params[lo:hi], grads[lo:hi], o.buf, lo, first) })
 	}
 	o.steps++
 }
@@ -206,11 +208,11 @@ func (o *Adam) Update(params, grads []float64) {
 	}
 	k := adamStep{decoupled: o.Decoupled, decay: decay, l2: l2, b1: b1, b2: b2, stepSize: stepSize, bc2sqrt: bc2sqrt, eps: o.Eps}
 	m, v := o.m[:len(params)], o.v[:len(params)]
-	if rangeWorkers(len(params)) == 1 {
+	if parallel.Workers(len(params), parallel.ElemGrain) == 1 {
 		k.update(params, grads, m, v)
 		return
 	}
-	forRanges(len(params), func(lo, hi int) { k.update(params[lo:hi], grads[lo:hi], m[lo:hi], v[lo:hi]) })
+	parallel.For(len(params), parallel.ElemGrain, func(lo, hi int) { k.update(params[lo:hi], grads[lo:hi], m[lo:hi], v[lo:hi]) })
 }
 
 // adamStep holds the constants of one Adam step.

@@ -2,9 +2,9 @@
 # The project's test command: set-up, formatting, vet, every package's tests
 # (multi-rank ones under real mpirun with 1-4 ranks), the race detector on the
 # concurrent packages (MPI-facing, optimizer, nn, accountant), an MPICH build with its tests under
-# mpirun.mpich, the nn tests on OpenBLAS (-tags openblas) and on a 32-bit
-# build without the vector kernels (their pure-Go fallbacks), and the Slurm
-# tests on a local single-node Slurm.
+# mpirun.mpich, the nn tests on OpenBLAS (-tags openblas), the kernel
+# packages' tests on their pure-Go twins (-tags purego), a 32-bit compile
+# check, and the Slurm tests on a local single-node Slurm.
 #
 #   scripts/test.sh                 everything
 #   DPMPI_NO_SLURM=1 scripts/test.sh   without bringing up Slurm (its tests then skip)
@@ -56,8 +56,24 @@ gotest all -count=1 ./...
 gotest race -count=1 -race $(go list ./mpi/... ./optimizer/... ./perlayer/... ./simple/... ./nn/... ./accountant/... 2>/dev/null)
 gotest mpich -count=1 -tags mpich ./mpi/...
 gotest openblas -count=1 -tags openblas ./nn/...
-# The pure-Go fallbacks of nn's vector kernels (machines without AVX2, other
-# architectures), on a 32-bit build that has none of the kernels.
-GOARCH=386 CGO_ENABLED=0 gotest noasm -count=1 ./nn/... ./data/...
+# The pure-Go twins of the assembly kernels (what machines without AVX2+FMA and
+# other architectures run), on this machine: the purego tag leaves every .s
+# file out of the build.
+gotest purego -count=1 -tags purego ./nn/... ./internal/... ./data/...
+
+# A 32-bit build, compiled (tests included) but not executed: whether a kernel
+# runs 32-bit binaries is a property of the machine, not of the code.
+echo "== GOARCH=386 build of nn, data, internal (compile only)"
+bin386=$(mktemp -d)
+GOARCH=386 CGO_ENABLED=0 go vet ./nn/... ./data/... ./internal/...
+GOARCH=386 CGO_ENABLED=0 go test -c -o "$bin386/" ./nn/... ./data/... ./internal/...
+printf 'package main\nfunc main() {}\n' > "$bin386/probe.go"
+if GOARCH=386 CGO_ENABLED=0 go build -o "$bin386/probe" "$bin386/probe.go" && ("$bin386/probe") 2>/dev/null; then
+	GOARCH=386 CGO_ENABLED=0 gotest run386 -count=1 ./nn/... ./data/...
+else
+	echo "   skipping the 32-bit run: this machine's kernel cannot execute 32-bit binaries" \
+		"(the purego run above tests the same fallbacks)"
+fi
+rm -rf "$bin386"
 
 echo "== all tests passed in $((SECONDS - start)) s"

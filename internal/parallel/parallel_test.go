@@ -7,36 +7,44 @@ import (
 	"testing"
 )
 
-// visits records how often each index of [0, n) was visited, and by which
-// range number.
+// visits records how often each index of [0, n) was visited, by which range
+// number, and what was wrong with the ranges the bodies were given. It is
+// safe for concurrent use.
 type visits struct {
 	mu     sync.Mutex
 	count  []int
 	ranges map[int][2]int
+	errs   []error
 }
 
 func newVisits(n int) *visits { return &visits{count: make([]int, n), ranges: map[int][2]int{}} }
 
-func (v *visits) add(k, lo, hi int) error {
+// add records range [lo, hi) with range number k, or no number if k < 0.
+func (v *visits) add(k, lo, hi int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if lo >= hi {
-		return fmt.Errorf("empty range [%d, %d)", lo, hi)
+		v.errs = append(v.errs, fmt.Errorf("empty range [%d, %d)", lo, hi))
+		return
 	}
 	if k >= 0 {
 		if r, dup := v.ranges[k]; dup {
-			return fmt.Errorf("range number %d given twice: %v and [%d, %d)", k, r, lo, hi)
+			v.errs = append(v.errs, fmt.Errorf("range number %d given twice: %v and [%d, %d)", k, r, lo, hi))
 		}
 		v.ranges[k] = [2]int{lo, hi}
 	}
 	for i := lo; i < hi; i++ {
 		v.count[i]++
 	}
-	return nil
 }
 
+// check fails t unless every index was visited exactly once through valid
+// ranges.
 func (v *visits) check(t *testing.T) {
 	t.Helper()
+	if len(v.errs) > 0 {
+		t.Fatal(v.errs)
+	}
 	for i, c := range v.count {
 		if c != 1 {
 			t.Fatalf("index %d visited %d times, want once", i, c)
@@ -50,18 +58,7 @@ func TestSplit(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("n=%d,w=%d", tc.n, tc.w), func(t *testing.T) {
 			v := newVisits(max(tc.n, 0))
-			var errs []error
-			var mu sync.Mutex
-			Split(tc.n, tc.w, func(k, lo, hi int) {
-				if err := v.add(k, lo, hi); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			})
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
+			Split(tc.n, tc.w, v.add)
 			v.check(t)
 			if len(v.ranges) != tc.wantRanges {
 				t.Fatalf("%d ranges, want %d", len(v.ranges), tc.wantRanges)
@@ -85,18 +82,7 @@ func TestForAndDynamic(t *testing.T) {
 			for name, run := range map[string]func(n, grain int, body func(lo, hi int)){"For": For, "Dynamic": Dynamic} {
 				t.Run(fmt.Sprintf("%s/procs=%d/n=%d/grain=%d", name, p, tc.n, tc.grain), func(t *testing.T) {
 					v := newVisits(tc.n)
-					var mu sync.Mutex
-					var errs []error
-					run(tc.n, tc.grain, func(lo, hi int) {
-						if err := v.add(-1, lo, hi); err != nil {
-							mu.Lock()
-							errs = append(errs, err)
-							mu.Unlock()
-						}
-					})
-					if len(errs) > 0 {
-						t.Fatal(errs)
-					}
+					run(tc.n, tc.grain, func(lo, hi int) { v.add(-1, lo, hi) })
 					v.check(t)
 				})
 			}

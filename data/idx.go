@@ -55,9 +55,12 @@ type IDX struct {
 }
 
 // Len returns the number of elements.
-func (x *IDX) Len() int {
+func (x *IDX) Len() int { return product(x.Dims) }
+
+// product returns the number of elements of an array of the given shape.
+func product(shape []int) int {
 	n := 1
-	for _, d := range x.Dims {
+	for _, d := range shape {
 		n *= d
 	}
 	return n

@@ -24,13 +24,7 @@ type Table struct {
 }
 
 // Dim returns the number of values of one sample, the product of Shape.
-func (t *Table) Dim() int {
-	d := 1
-	for _, s := range t.Shape {
-		d *= s
-	}
-	return d
-}
+func (t *Table) Dim() int { return product(t.Shape) }
 
 // Batch writes the samples with the given indices into x (len(idx)·Dim
 // values) and their labels into y (len(idx) values). It panics if the

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks, reported as ratios against baselines measured in the same run.
 #
-#   scripts/bench.sh [section...]     sections: mpi optimizer perlayer nn accountant (default: all)
+#   scripts/bench.sh [section...]     sections: mpi optimizer perlayer nn accountant opacus
+#                                     (default: all but opacus)
 #
 # mpi: the binding's sum-Allreduce under 2 ranks against a raw C MPI_Allreduce
 #      (scripts/allreduce_raw.c, built with mpicc) with the same sizes, loop and
@@ -18,6 +19,16 @@
 #      here, so its figures come from the reference, not from this run).
 # accountant: ε (RDP, PRV), calibration and a 100,000-point RDP curve, against
 #      the Opacus timings measured on these machines (reference figures).
+# opacus: dpmpi's training steps (MLP 784-512-256-10 and the tanh CNN, batch
+#      256, 2 threads, non-private and the whole DP step: per-layer clipping,
+#      σ = 1 noise, SGD) side by side with Opacus in the same run, in Opacus's
+#      strongest configuration (OPACUS_SH, default ../shared/peers/opacus.sh:
+#      torch 1.13 with OpenMP OpenBLAS and tcmalloc; Opacus 1.4 flat and
+#      per-layer hooks, Opacus 1.5 ghost clipping). dpmpi and Opacus alternate
+#      for BENCH_ROUNDS rounds (default 3); the table gives medians, ranges and
+#      the ratio of medians against torch (non-private) or the fastest Opacus
+#      DP variant (DP). This section needs the peer installed (`opacus.sh
+#      setup`); it is a benchmark, not a test.
 # Multi-rank Go benchmarks need a fixed -test.benchtime=Nx so that every rank
 # runs the same number of iterations.
 set -euo pipefail
@@ -111,6 +122,67 @@ bench_accountant() {
 		awk '{name=$1; for(i=1;i<=NF;i++) if($i=="ns/op") ns=$(i-1);
 			ref=0; if(name ~ /RDPEpsilon/) ref=10.6; else if(name ~ /PRVEpsilon/) ref=237; else if(name ~ /CalibrateRDP/) ref=60;
 			if(ref>0) printf "%-40s %10.3f ms  Opacus/dpmpi = %6.1fx\n", name, ns/1e6, ref/(ns/1e6); else printf "%-40s %10.3f ms\n", name, ns/1e6}'
+}
+
+bench_opacus() {
+	local peer=${OPACUS_SH:-../shared/peers/opacus.sh} rounds=${BENCH_ROUNDS:-3}
+	[ -x "$peer" ] || [ -f "$peer" ] || { echo "bench.sh: Opacus peer script $peer not found; set OPACUS_SH" >&2; exit 1; }
+	local rows="$out/opacus-rows.txt"
+	echo "== opacus: training step, batch 256, 2 threads, dpmpi (-tags openblas, float64) and Opacus alternating, $rounds rounds"
+	go test -c -tags openblas -o "$out/nn-openblas.test" ./nn
+	: > "$rows"
+	for r in $(seq "$rounds"); do
+		GOMAXPROCS=2 "$out/nn-openblas.test" -test.run='^$' -test.benchtime=40x \
+			-test.bench='^Benchmark(MLPNonPrivate|CNNNonPrivate|PerLayerOptimizerMLP|PerLayerOptimizerCNN)$' |
+			awk '/^Benchmark/{for(i=1;i<=NF;i++) if($i=="samples/s") print "dpmpi", $1, $(i-1)}' | sed 's/-[0-9]* / /' >> "$rows"
+		for m in mlp cnn; do
+			for v in plain flat per_layer; do
+				bash "$peer" step "$m" "$v" | tail -1 | awk '$1=="opacus"{print "opacus", $2"/"$3, $5}' >> "$rows"
+			done
+			bash "$peer" ghost "$m" | tail -1 | awk '$1=="opacus"{print "opacus", $2"/"$3, $5}' >> "$rows"
+		done
+		echo "   round $r done"
+	done
+	opacus_table "$rows"
+}
+
+# opacus_table ROWS prints the side-by-side table from lines "WHO NAME samples/s".
+opacus_table() {
+	awk '
+	function median(key,   n, i, j, t, a) {
+		n = split(vals[key], a, " ")
+		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+		lo[key] = a[1]; hi[key] = a[n]
+		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+	}
+	{ key = $1 " " $2; vals[key] = (key in vals ? vals[key] " " : "") $3 }
+	END {
+		for (k in vals) med[k] = median(k)
+		split("mlp cnn", models, " ")
+		split("MLP CNN", names, " ")
+		print "| step | dpmpi samples/s | peer | peer samples/s | dpmpi / peer |"
+		print "|---|---:|---|---:|---:|"
+		split("flat per_layer ghost", vs, " ")
+		split("Opacus 1.4 flat|Opacus 1.4 per-layer|Opacus 1.5 ghost", vname, "|")
+		for (i = 1; i <= 2; i++) {
+			m = models[i]; M = names[i]
+			np = "dpmpi Benchmark" M "NonPrivate"; tp = "opacus " m "/plain"
+			printf "| %s non-private | %.0f (%.0f–%.0f) | torch 1.13 | %.0f (%.0f–%.0f) | **%.2fx** |\n", M, med[np], lo[np], hi[np], med[tp], lo[tp], hi[tp], med[np] / med[tp]
+			best = ""
+			for (j = 1; j <= 3; j++) { k = "opacus " m "/" vs[j]; if ((k in med) && (best == "" || med[k] > med[best])) best = k }
+			dp = "dpmpi BenchmarkPerLayerOptimizer" M
+			first = 1
+			for (j = 1; j <= 3; j++) {
+				k = "opacus " m "/" vs[j]
+				if (!(k in med)) continue
+				lead = first ? sprintf("%s DP full step | %.0f (%.0f–%.0f)", M, med[dp], lo[dp], hi[dp]) : " | "
+				strong = k == best ? " (strongest)" : ""
+				r = sprintf("%.2fx", med[dp] / med[k]); if (k == best) r = "**" r "**"
+				printf "| %s | %s%s | %.0f (%.0f–%.0f) | %s |\n", lead, vname[j], strong, med[k], lo[k], hi[k], r
+				first = 0
+			}
+		}
+	}' "$1"
 }
 
 for s in "${sections[@]}"; do

@@ -40,5 +40,8 @@
 // or another directory, and LoadIDXSplit any 28×28, 10-class data set in the
 // same file layout. Images holds the pixels as bytes, one per pixel, and
 // normalises them with its Mean and Std (the Fashion-MNIST constants, for
-// the loaders) when Batch copies a batch out as float64.
+// the loaders) when Batch copies a batch out as float64. ReadCSV and
+// ReadNPYFiles read any labelled data set into a Table of float64 features,
+// normalised with constants the caller gives (Normalization), never with
+// statistics of the private training data.
 package data

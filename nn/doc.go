@@ -1,41 +1,48 @@
 // Package nn provides neural-network layers whose backward pass yields, for
 // every layer with parameters, a source of per-sample gradients for
-// differentially private training.
-//
-// A model is a Sequential of layers (Linear, Conv2d, ReLU, Tanh, MaxPool2d,
-// AvgPool2d, Flatten) whose parameters live in an optimizer.Arena: each Linear
-// or Conv2d layer is one arena layer holding its weight, in PyTorch layout
-// ([out, in] or [out, in, kh, kw], row-major), followed by its bias. All data
-// are float64 and batch-major: a batch of n samples of per-sample shape
-// [C, H, W] is a slice of n·C·H·W values.
-//
-// A model is built and placed in an arena with
+// differentially private training. Build a model as a Sequential of layers,
+// place its parameters in an optimizer.Arena, and run Forward, the loss and
+// Backward; Backward hands each layer's optimizer.GradSource to a ready
+// callback (last layer first) or keeps them for Sources:
 //
 //	model, err := nn.NewSequential([]int{784}, nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 10))
 //	arena, err := model.NewArena(seed) // or optimizer.NewArena(model.Specs()...) and model.Bind
+//	opt, err := perlayer.NewDPPerLayerOptimizer(arena, sgd, thresholds, cfg)
 //
-// and a training step is
-//
+//	opt.ZeroGrad()
 //	logits := model.Forward(x, n)
-//	nn.SoftmaxCrossEntropy(logits, labels, classes, losses, dlogits)
-//	model.Backward(dlogits, ready) // ready(l, src) fires last layer first
+//	err = nn.SoftmaxCrossEntropy(logits, labels, classes, losses, dlogits)
+//	err = opt.StartPass()                        // one backward pass begins
+//	err = model.Backward(dlogits, opt.ClipLayer) // clips layer l as soon as it is ready
+//	stepped, err := opt.Step()
 //
-// where a hook-style per-layer optimizer clips layer l inside ready (for
-// example ready = func(l int, src optimizer.GradSource) error { return
-// opt.ClipLayer(l, src) }), and an optimizer that needs every layer at once
-// passes nil and then model.Sources() to its AddBackward. The non-private
+// A per-layer optimizer that clips inside the callback starts each pass
+// itself (optimizer.Engine.StartPass, as above) or does so in its hook
+// (perlayer.DistributedPerLayerOptimizer.LayerReady, passed as the callback).
+// An optimizer that needs every layer at once passes a nil callback and then
+// model.Sources() to its AddBackward, which starts the pass. The non-private
 // baseline calls model.BackwardSum(dlogits), which adds Σ_i ∇ℓ_i to the
 // arena's Grads.
 //
+// The layers are Linear, Conv2d, ReLU, Tanh, MaxPool2d, AvgPool2d and
+// Flatten, with SoftmaxCrossEntropy as the loss. Each Linear or Conv2d layer
+// is one arena layer holding its weight, in PyTorch layout ([out, in] or
+// [out, in, kh, kw], row-major), followed by its bias; NewArena initialises
+// them as PyTorch does. All data are float64 and batch-major: a batch of n
+// samples of per-sample shape [C, H, W] is a slice of n·C·H·W values.
 // Per-sample gradient g_i is the gradient of the per-example loss ℓ_i (not
-// ℓ_i/n), so Σ_i g_i is the gradient of Σ_i ℓ_i. Each parametric layer
-// produces an optimizer.GradSource in one of two forms:
+// ℓ_i/n), so Σ_i g_i is the gradient of Σ_i ℓ_i.
+//
+// # Per-sample gradient sources
+//
+// Each parametric layer produces its optimizer.GradSource in one of two
+// forms (GradMode):
 //
 //   - materialised: every per-sample gradient is formed explicitly, as the
 //     B×n block (Linear, and Conv2d when asked for its norms alone) or one
 //     sample at a time in cache when the consumer clips and accumulates in
-//     one pass (Conv2d's ClipAdd, which optimizer's per-layer clipping
-//     uses);
+//     one pass (Conv2d's source implements optimizer.ClipAdder, which the
+//     engine's per-layer clipping uses);
 //   - ghost: norms are computed from the layer's inputs and output errors
 //     without forming per-sample gradients (for Linear ‖g_i‖² =
 //     ‖δ_i‖²(‖a_i‖²+1); for Conv2d ‖g_i‖² = Σ_{s,t}⟨δ_s,δ_t⟩(⟨u_s,u_t⟩+1) over
@@ -44,6 +51,9 @@
 // Mixed mode (the default) chooses per layer whichever form costs fewer
 // multiply-adds for the norms and the weighted sum together: Linear layers
 // are ghost, convolutions with more than one output position materialised.
+// The sources stay valid until the next Forward.
+//
+// # Implementation notes
 //
 // Matrix products go through gonum's BLAS (blas64), pure Go by default.
 // Building with -tags openblas routes them to OpenBLAS through gonum's
@@ -52,26 +62,28 @@
 // The package owns the parallelism: work is split over GOMAXPROCS worker
 // goroutines, and BLAS runs single-threaded inside them. With the openblas
 // tag the package calls openblas_set_num_threads(1) when it is initialised,
-// which overrides OPENBLAS_NUM_THREADS for the whole process; large
-// products (the Linear layers') are split into one block of output rows or
-// columns per worker, and convolutions run sample by sample on the worker
-// that owns the sample (the products and the scatter stay in cache). Chains
-// of per-sample layers (convolution, activation, pooling, flatten) are run
-// one sample at a time per worker, in the forward pass and, down to the next
+// which overrides OPENBLAS_NUM_THREADS for the whole process. Large products
+// (the Linear layers') are split into one block of output rows or columns
+// per worker; convolutions run sample by sample on the worker that owns the
+// sample, so the products and the scatter stay in cache. Chains of
+// per-sample layers (convolution, activation, pooling, flatten) run one
+// sample at a time per worker, in the forward pass and, down to the next
 // layer with parameters, in the backward pass; an activation or error that
 // only passes between two layers of such a chain lives in a one-sample
-// worker buffer, and a Tanh followed by max pooling is back-propagated in
-// one scatter. When the model's first layer with parameters is a Conv2d,
-// its per-sample gradients (or their sum) are formed inside the backward
-// chain above it, so its output errors never leave the cache. Sums over
-// samples
-// are accumulated per worker and added in worker order, so results are
-// bit-identical from run to run for a given GOMAXPROCS, whatever the
-// scheduling. On amd64 with AVX2 and FMA, the convolutions' per-sample
-// products (see Conv2d), tanh, its gradient and 2×2 stride-1 max pooling
-// use vector kernels (package nn/internal/vecmath, Go assembly), and
-// im2col copies with SSE2 moves; elsewhere pure-Go code and BLAS do the
-// same work. tanh is within a few ulp of math.Tanh either way.
+// worker buffer, a Tanh followed by max pooling is back-propagated in one
+// scatter, and when the model's first layer with parameters is a Conv2d its
+// per-sample gradients (or their sum) are formed inside the backward chain
+// above it. Sums over samples are accumulated per worker and added in worker
+// order, so results are bit-identical from run to run for a given
+// GOMAXPROCS, whatever the scheduling.
+//
+// On amd64 with AVX2 and FMA, the convolutions' per-sample products, tanh
+// and its gradient, 2×2 stride-1 max pooling, im2col and col2im, transposes
+// and sums use vector kernels (package nn/internal/vecmath, Go assembly).
+// Each has a pure-Go twin that does the same work elsewhere: on other
+// architectures, on processors without those instructions, and in builds
+// with -tags purego, which is how the fallbacks are tested on any machine.
+// tanh is within a few ulp of math.Tanh either way.
 //
 // Buffers are sized for the largest batch seen and reused; a steady-state
 // step's only allocations are the small ones of starting goroutines, none

@@ -1,20 +1,3 @@
-// Command dpaccount computes differential-privacy budgets with the RDP, PRV
-// and GDP accountants of package accountant (Opacus-compatible numbers).
-//
-// Usage:
-//
-//	dpaccount epsilon --accountant rdp|prv|gdp --sample-rate Q --noise-multiplier S --steps N --delta D [--json]
-//	dpaccount epsilon --history "1.0:0.01:500,2.0:0.02:300" --delta D [--json]
-//	dpaccount sigma   --target-epsilon E --delta D --sample-rate Q --steps N|--epochs X [--accountant rdp|prv] [--json]
-//	dpaccount curve   (history flags) --delta D [--every M] [--accountant …] [--compare] [--sigmas 0.8,1.1,2] [--csv FILE] [--json] [--plot FILE.png|.svg]
-//	dpaccount ledger  FILE --delta D [--accountant …] [--repair] [--json]
-//
-// The ledger subcommand reads an accountant.Ledger file, such as the one
-// dptrain writes to <checkpoint-dir>/ledger.txt; every record counts as
-// one step, including a step that a resumed run recorded twice.
-//
-// Errors go to standard error with exit status 2 for bad arguments and 1
-// for failures.
 package main
 
 import (

@@ -1,8 +1,3 @@
-// Command dptrain trains a Fashion-MNIST classifier with differentially
-// private SGD on one process or across MPI ranks, with a write-ahead privacy
-// ledger, atomic checkpoints, exact resume, a budget guard and Slurm-style
-// preemption (SIGTERM/SIGUSR1). Run dptrain --help for the flags and see
-// docs/dptrain.md.
 package main
 
 import (

@@ -1,24 +1,3 @@
-// Package mpitest runs real multi-rank tests from plain go test.
-//
-// A test calls Run with the rank counts it wants. Under go test the test binary
-// is a single process; Run re-executes that same binary under mpirun -np N for
-// each N, restricted to the calling test, and every rank runs the test body
-// with the world communicator. Each rank count is a subtest named "np=N", so
-// the output names the rank counts. A failure on any rank fails the subtest
-// with every rank's output; a job that does not finish within the timeout is
-// killed with a message naming the test and the rank count.
-//
-// A package with multi-rank tests must call Main from its TestMain:
-//
-//	func TestMain(m *testing.M) { mpitest.Main(m) }
-//
-// Each top-level test function may call Run at most once.
-//
-// Launchers: Open MPI's mpirun (default build) is run as
-// mpirun --allow-run-as-root --oversubscribe --bind-to none --tag-output with
-// OMPI_MCA_pml=ob1; an MPICH build (-tags mpich) uses mpirun.mpich
-// -prepend-rank. Set DPMPI_MPITEST_TIMEOUT (a Go duration, default 3m) to
-// change the per-job timeout and DPMPI_MPIRUN to use another launcher binary.
 package mpitest
 
 import (

@@ -144,6 +144,45 @@ bench_opacus() {
 		echo "   round $r done"
 	done
 	opacus_table "$rows"
+	echo
+	peak_table "$rows"
+}
+
+# peak_table ROWS measures the machine's limits in the same run (internal/peak
+# on OpenBLAS: 1024² DGEMM and SGEMM on 1 and 2 goroutines, copy bandwidth) and
+# reports each dpmpi step's model FLOP/s as a fraction of peak DGEMM. Model
+# FLOPs count the training arithmetic of the non-private step, 2 × (3 × forward
+# multiply-adds − those of the first layer's input gradient, never computed):
+# MLP 784-512-256-10: forward 535,040 MACs → 2,407,424 FLOPs per sample;
+# CNN: conv1 200,704 + conv2 204,800 + linear 16,704 MACs → 2,131,840 FLOPs.
+# The DP steps do more arithmetic than that (per-sample norms, clipping,
+# noise), so their fraction is of useful work, as in MFU figures.
+peak_table() {
+	go test -c -tags openblas -o "$out/peak.test" ./internal/peak
+	"$out/peak.test" -test.run='^$' -test.bench=. -test.benchtime=5x -test.count=3 > "$out/peak.txt"
+	awk '
+	FNR == NR {
+		if ($1 ~ /^Benchmark/) for (i = 1; i <= NF; i++) if ($i == "GFLOP/s" || $i == "GB/s") {
+			name = $1; sub(/-[0-9]+$/, "", name); if (!(name in best) || $(i-1) > best[name]) best[name] = $(i-1)
+		}
+		next
+	}
+	{ key = $1 " " $2; vals[key] = (key in vals ? vals[key] " " : "") $3 }
+	END {
+		d1 = best["BenchmarkGEMM/float64/threads=1"]; d2 = best["BenchmarkGEMM/float64/threads=2"]
+		s1 = best["BenchmarkGEMM/float32/threads=1"]; s2 = best["BenchmarkGEMM/float32/threads=2"]
+		printf "machine limits (best of 3, OpenBLAS single-threaded per goroutine): DGEMM %.1f GFLOP/s on 1 core, %.1f on 2; SGEMM %.1f on 1, %.1f on 2; copy %.1f GB/s on 1 core, %.1f on 2\n", d1, d2, s1, s2, best["BenchmarkCopy/threads=1"], best["BenchmarkCopy/threads=2"]
+		print "| dpmpi step (float64) | median samples/s | model GFLOP/s | of 2-core DGEMM peak |"
+		print "|---|---:|---:|---:|"
+		split("BenchmarkMLPNonPrivate BenchmarkPerLayerOptimizerMLP BenchmarkCNNNonPrivate BenchmarkPerLayerOptimizerCNN", bs, " ")
+		for (i = 1; i <= 4; i++) {
+			k = "dpmpi " bs[i]; n = split(vals[k], a, " ")
+			for (x = 2; x <= n; x++) { t = a[x]; for (y = x - 1; y >= 1 && a[y] > t; y--) a[y+1] = a[y]; a[y+1] = t }
+			m = n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+			f = bs[i] ~ /MLP/ ? 2407424 : 2131840
+			printf "| %s | %.0f | %.1f | %.0f%% |\n", substr(bs[i], 10), m, m * f / 1e9, 100 * m * f / 1e9 / d2
+		}
+	}' "$out/peak.txt" "$1"
 }
 
 # opacus_table ROWS prints the side-by-side table from lines "WHO NAME samples/s".

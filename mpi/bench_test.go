@@ -70,3 +70,21 @@ func BenchmarkIallreduce(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAllreduceFloat32 is BenchmarkAllreduce on float32 buffers of the
+// same byte sizes (twice the elements): MPI_FLOAT sums against MPI_DOUBLE.
+func BenchmarkAllreduceFloat32(b *testing.B) {
+	for _, bytes := range benchSizes {
+		b.Run(fmt.Sprintf("bytes=%d", bytes), func(b *testing.B) {
+			c := mpi.For[float32](mpitest.BenchWorld(b))
+			buf := make([]float32, bytes/4)
+			b.SetBytes(int64(bytes))
+			b.ResetTimer()
+			for range b.N {
+				if err := c.AllreduceSum(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

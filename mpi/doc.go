@@ -21,6 +21,12 @@
 //		log.Fatal(err)
 //	}
 //
+// Comm's reductions and broadcasts take float64 buffers. For[F] views the
+// same communicator with those collectives over float32 (MPI_FLOAT) or
+// float64 elements, for code that is generic in its precision:
+//
+//	err := mpi.For[float32](world).AllreduceSum(grad32)
+//
 // A *Comm may be used from several goroutines. It satisfies
 // optimizer.Communicator, the interface the distributed optimizers are
 // written against, so nothing else in dpmpi depends on this package except

@@ -4,7 +4,8 @@ package mpi
 #include <stdlib.h>
 #include <mpi.h>
 
-// One helper per operation: one cgo call each, and the handle types (pointers
+// One helper per operation (the reductions and broadcasts of typed
+// elements are in typed.go): one cgo call each, and the handle types (pointers
 // in Open MPI, ints in MPICH) and the MPI_IN_PLACE value stay out of Go.
 
 static int dp_initialized(int *flag) { return MPI_Initialized(flag); }
@@ -19,16 +20,8 @@ static int dp_finalize(void) { return MPI_Finalize(); }
 static int dp_rank(int *r) { return MPI_Comm_rank(MPI_COMM_WORLD, r); }
 static int dp_size(int *s) { return MPI_Comm_size(MPI_COMM_WORLD, s); }
 
-static int dp_allreduce_inplace(double *buf, int n) {
-	return MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-}
-static int dp_allreduce(const double *src, double *dst, int n) {
-	return MPI_Allreduce(src, dst, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-}
-static int dp_iallreduce_inplace(double *buf, int n, MPI_Request *reqs, int i) {
-	return MPI_Iallreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &reqs[i]);
-}
-static MPI_Request *dp_new_requests(int n) {
+// dp_new_requests and dp_waitall are shared with typed.go.
+MPI_Request *dp_new_requests(int n) {
 	MPI_Request *r = malloc(sizeof(MPI_Request) * (n > 0 ? n : 1));
 	for (int i = 0; i < n; i++) r[i] = MPI_REQUEST_NULL;
 	return r;
@@ -36,16 +29,13 @@ static MPI_Request *dp_new_requests(int n) {
 // GCC 12 misreads MPICH's MPI_STATUSES_IGNORE as a zero-length array.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
-static int dp_waitall(MPI_Request *reqs, int n) {
+int dp_waitall(MPI_Request *reqs, int n) {
 	return MPI_Waitall(n, reqs, MPI_STATUSES_IGNORE);
 }
 static int dp_testall(MPI_Request *reqs, int n, int *flag) {
 	return MPI_Testall(n, reqs, flag, MPI_STATUSES_IGNORE);
 }
 #pragma GCC diagnostic pop
-static int dp_bcast_double(double *buf, int n, int root) {
-	return MPI_Bcast(buf, n, MPI_DOUBLE, root, MPI_COMM_WORLD);
-}
 static int dp_bcast_bytes(void *buf, int n, int root) {
 	return MPI_Bcast(buf, n, MPI_BYTE, root, MPI_COMM_WORLD);
 }
@@ -219,15 +209,14 @@ func (c *Comm) lock() error {
 }
 
 // AllreduceSum replaces buf, on every rank, by the element-wise sum of buf
-// over all ranks. An empty buf is a no-op.
-func (c *Comm) AllreduceSum(buf []float64) error {
-	if err := c.lock(); err != nil {
-		return err
-	}
-	defer c.mu.Unlock()
-	return chunks(len(buf), c.chunkElems(8), func(off, n int) C.int {
-		return C.dp_allreduce_inplace((*C.double)(&buf[off]), C.int(n))
-	}, "Allreduce")
+// over all ranks. An empty buf is a no-op. It is For[float64](c).AllreduceSum.
+func (c *Comm) AllreduceSum(buf []float64) error { return For[float64](c).AllreduceSum(buf) }
+
+// AllreduceSumTo sets dst, on every rank, to the element-wise sum of src over
+// all ranks; src is not modified. It panics if len(dst) != len(src) or if the
+// two slices overlap. It is For[float64](c).AllreduceSumTo.
+func (c *Comm) AllreduceSumTo(dst, src []float64) error {
+	return For[float64](c).AllreduceSumTo(dst, src)
 }
 
 // chunks calls call(off, n) for consecutive pieces [off, off+n) of at most
@@ -241,52 +230,11 @@ func chunks(length, step int, call func(off, n int) C.int, op string) error {
 	return nil
 }
 
-// AllreduceSumTo sets dst, on every rank, to the element-wise sum of src over
-// all ranks; src is not modified. It panics if len(dst) != len(src) or if the
-// two slices overlap.
-func (c *Comm) AllreduceSumTo(dst, src []float64) error {
-	if len(dst) != len(src) {
-		panic(fmt.Sprintf("mpi: AllreduceSumTo: len(dst) = %d, len(src) = %d", len(dst), len(src)))
-	}
-	if len(dst) == 0 {
-		return nil
-	}
-	if overlap(dst, src) {
-		panic("mpi: AllreduceSumTo: dst and src overlap; use AllreduceSum to reduce in place")
-	}
-	if err := c.lock(); err != nil {
-		return err
-	}
-	defer c.mu.Unlock()
-	return chunks(len(src), c.chunkElems(8), func(off, n int) C.int {
-		return C.dp_allreduce((*C.double)(&src[off]), (*C.double)(&dst[off]), C.int(n))
-	}, "Allreduce")
-}
-
-func overlap(a, b []float64) bool {
-	a0 := uintptr(unsafe.Pointer(&a[0]))
-	b0 := uintptr(unsafe.Pointer(&b[0]))
-	a1 := a0 + uintptr(len(a))*8
-	b1 := b0 + uintptr(len(b))*8
-	return a0 < b1 && b0 < a1
-}
-
 // IallreduceSum starts AllreduceSum on buf and returns at once with a wait
-// function that completes it. Until wait returns, buf must be neither read nor
-// written; it stays pinned so that the garbage collector cannot move or free
-// it while MPI holds its address. wait must be called exactly once; several
-// reductions may be outstanding at the same time, and every rank must start
-// them in the same order.
-//
-// MPI makes progress on a non-blocking reduction only inside MPI calls, so
-// overlapping it with computation needs either calls into MPI (Test) during the
-// computation or a goroutine that waits.
+// function that completes it. It is For[float64](c).IallreduceSum, which
+// documents the rules.
 func (c *Comm) IallreduceSum(buf []float64) (wait func() error, err error) {
-	r, err := c.Iallreduce(buf)
-	if err != nil {
-		return nil, err
-	}
-	return r.Wait, nil
+	return For[float64](c).IallreduceSum(buf)
 }
 
 // Request is an outstanding non-blocking reduction started by Iallreduce.
@@ -296,38 +244,13 @@ type Request struct {
 	n      int
 	pin    runtime.Pinner
 	done   bool
-	buf    []float64 // keeps the buffer reachable until completion
+	buf    any // keeps the buffer reachable until completion
 	failed error
 }
 
 // Iallreduce is IallreduceSum returning a Request, which can also be polled
-// with Test.
-func (c *Comm) Iallreduce(buf []float64) (*Request, error) {
-	if err := c.lock(); err != nil {
-		return nil, err
-	}
-	defer c.mu.Unlock()
-	step := c.chunkElems(8)
-	chunks := (len(buf) + step - 1) / step
-	r := &Request{c: c, n: chunks, buf: buf}
-	if chunks == 0 {
-		r.done = true
-		return r, nil
-	}
-	r.reqs = C.dp_new_requests(C.int(chunks))
-	r.pin.Pin(&buf[0])
-	for i := 0; i < chunks; i++ {
-		off := i * step
-		n := min(step, len(buf)-off)
-		if err := mpiError("Iallreduce", C.dp_iallreduce_inplace((*C.double)(&buf[off]), C.int(n), r.reqs, C.int(i))); err != nil {
-			// Complete what was started so that MPI no longer holds buf.
-			C.dp_waitall(r.reqs, C.int(i))
-			r.release()
-			return nil, err
-		}
-	}
-	return r, nil
-}
+// with Test. It is For[float64](c).Iallreduce.
+func (c *Comm) Iallreduce(buf []float64) (*Request, error) { return For[float64](c).Iallreduce(buf) }
 
 func (r *Request) release() {
 	r.done = true
@@ -378,19 +301,9 @@ func (r *Request) Test() (bool, error) {
 	return false, nil
 }
 
-// Bcast copies buf from rank root to every other rank.
-func (c *Comm) Bcast(buf []float64, root int) error {
-	if err := c.checkRoot(root); err != nil {
-		return err
-	}
-	if err := c.lock(); err != nil {
-		return err
-	}
-	defer c.mu.Unlock()
-	return chunks(len(buf), c.chunkElems(8), func(off, n int) C.int {
-		return C.dp_bcast_double((*C.double)(&buf[off]), C.int(n), C.int(root))
-	}, "Bcast")
-}
+// Bcast copies buf from rank root to every other rank. It is
+// For[float64](c).Bcast.
+func (c *Comm) Bcast(buf []float64, root int) error { return For[float64](c).Bcast(buf, root) }
 
 // BcastBytes copies buf from rank root to every other rank. Every rank must
 // pass a buffer of the same length; broadcast the length first when only the

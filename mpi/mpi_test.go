@@ -183,6 +183,8 @@ func TestCollectives(t *testing.T) {
 				}
 			}
 		})
+		t.Run("Typed/float32", func(t *testing.T) { testTyped[float32](t, c) })
+		t.Run("Typed/float64", func(t *testing.T) { testTyped[float64](t, c) })
 		t.Run("Barrier", func(t *testing.T) {
 			if err := c.Barrier(); err != nil {
 				t.Fatal(err)

@@ -5,9 +5,17 @@
 #   Open MPI (default build) and MPICH (-tags mpich), pkg-config and gcc for
 #   cgo, OpenBLAS for the optional -tags openblas build of nn, and the
 #   Fashion-MNIST data set (/usr/share/datasets/fashion-mnist).
+#
+#   scripts/setup.sh          what building, training and benchmarking need
+#   scripts/setup.sh --test   also what only the tests need: Debian's
+#                             python3-torch and numpy, for the PyTorch
+#                             round-trip of the safetensors weights
 set -euo pipefail
 
 packages=(gcc libc6-dev pkg-config libopenmpi-dev openmpi-bin libmpich-dev mpich libopenblas-dev dataset-fashion-mnist)
+if [ "${1:-}" = --test ]; then
+	packages+=(python3-torch python3-numpy)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,171 @@
+package nn
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestBuiltinSpecs checks that the shipped specs build the models dptrain
+// has always trained: same layers, same parameter layout, same initial
+// weights for a seed.
+func TestBuiltinSpecs(t *testing.T) {
+	want := map[string]func() (*Sequential, error){
+		"cnn": func() (*Sequential, error) {
+			return NewSequential([]int{1, 28, 28},
+				NewConv2d(1, 16, 8, 2, 3), Tanh(), NewMaxPool2d(2, 1),
+				NewConv2d(16, 32, 4, 2, 0), Tanh(), NewMaxPool2d(2, 1),
+				Flatten(), NewLinear(32*4*4, 32), Tanh(), NewLinear(32, 10))
+		},
+		"mlp": func() (*Sequential, error) {
+			return NewSequential([]int{784}, NewLinear(784, 128), ReLU(), NewLinear(128, 10))
+		},
+	}
+	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp"}) {
+		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp]", got)
+	}
+	for name, build := range want {
+		t.Run(name, func(t *testing.T) {
+			spec, err := LoadSpec(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := spec.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.OutShape(), ref.OutShape()) || len(got.Layers()) != len(ref.Layers()) {
+				t.Fatalf("spec model out %v with %d layers, want %v with %d", got.OutShape(), len(got.Layers()), ref.OutShape(), len(ref.Layers()))
+			}
+			for k := range got.Layers() {
+				if a, b := got.Layers()[k].Kind(), ref.Layers()[k].Kind(); a != b {
+					t.Errorf("layer %d is %s, want %s", k, a, b)
+				}
+			}
+			ga, err := got.NewArena(5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ra, err := ref.NewArena(5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ga.Params, ra.Params) {
+				t.Fatal("initial parameters differ from the hand-built model's")
+			}
+		})
+	}
+}
+
+func TestLoadSpecFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tiny.json")
+	text := `{"input": [2, 6, 6], "layers": [
+		{"type": "conv2d", "in": 2, "out": 3, "kernel": 3},
+		{"type": "relu"},
+		{"type": "avgpool2d", "kernel": 2},
+		{"type": "flatten"},
+		{"type": "linear", "in": 12, "out": 4}]}`
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := LoadSpec(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, l := range m.Layers() {
+		kinds = append(kinds, l.Kind())
+	}
+	if got := strings.Join(kinds, " "); !strings.Contains(got, "Linear(12, 4)") || len(kinds) != 5 {
+		t.Fatalf("layers %s", got)
+	}
+	if _, err := LoadSpec(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") || !strings.Contains(err.Error(), "cnn, mlp") {
+		t.Fatalf("missing file: %v, want an error naming the file and the built-in models", err)
+	}
+}
+
+func TestSpecErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"not JSON", `{"input": [784], "layers": [`, []string{"not valid JSON"}},
+		{"empty", ``, []string{"empty"}},
+		{"unknown top-level field", `{"input": [4], "layer": []}`, []string{`"layer"`}},
+		{"trailing text", `{"input": [4], "layers": [{"type": "relu"}]} {}`, []string{"text follows"}},
+		{"no input", `{"layers": [{"type": "relu"}]}`, []string{`no "input"`, "[784]"}},
+		{"zero input", `{"input": [1, 0, 28], "layers": [{"type": "relu"}]}`, []string{"[1 0 28]", "positive"}},
+		{"no layers", `{"input": [4]}`, []string{`no "layers"`}},
+		{"no type", `{"input": [4], "layers": [{"out": 3}]}`, []string{"layer 0", `no "type"`, "linear"}},
+		{"unknown type", `{"input": [4], "layers": [{"type": "relu"}, {"type": "swish"}]}`, []string{"layer 1", `unknown layer type "swish"`, "conv2d"}},
+		{"batchnorm", `{"input": [3, 8, 8], "layers": [{"type": "BatchNorm2d"}]}`, []string{"layer 0", "refused", "per-sample clipping", "GroupNorm"}},
+		{"field of another type", `{"input": [4], "layers": [{"type": "linear", "out": 2, "kernel": 3}]}`, []string{"layer 0 (linear)", `"kernel" does not belong`, "out, in (optional)"}},
+		{"field on a parameter-free layer", `{"input": [4], "layers": [{"type": "relu", "out": 2}]}`, []string{"(relu)", `"out"`, `none besides "type"`}},
+		{"missing size", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2}]}`, []string{"(conv2d)", `no "kernel"`, "out and kernel"}},
+		{"not an integer", `{"input": [4], "layers": [{"type": "linear", "out": 2.5}]}`, []string{`"out" is 2.5`, "integer"}},
+		{"a string size", `{"input": [4], "layers": [{"type": "linear", "out": "10"}]}`, []string{`"out" is "10"`, "integer"}},
+		{"zero size", `{"input": [4], "layers": [{"type": "linear", "out": 0}]}`, []string{`"out" is 0`, "positive"}},
+		{"negative padding", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "padding": -1}]}`, []string{`"padding" is -1`}},
+		{"linear after conv", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "linear", "out": 10}]}`, []string{"layer 1 (linear)", "[2 6 6]", "flatten"}},
+		{"conv on vectors", `{"input": [784], "layers": [{"type": "conv2d", "out": 2, "kernel": 3}]}`, []string{"layer 0 (conv2d)", "[784]", "[C, H, W]"}},
+		{"wrong in", `{"input": [4], "layers": [{"type": "linear", "out": 2}, {"type": "linear", "in": 3, "out": 2}]}`, []string{"layer 1 (linear)", `"in" is 3`, "gives 2 features"}},
+		{"wrong channels", `{"input": [3, 8, 8], "layers": [{"type": "conv2d", "in": 1, "out": 2, "kernel": 3}]}`, []string{"layer 0 (conv2d)", `"in" is 1`, "3 channels"}},
+		{"window too large", `{"input": [1, 4, 4], "layers": [{"type": "maxpool2d", "kernel": 5}]}`, []string{"layer 0", "smaller than the 5x5 window"}},
+		{"kernel too large", `{"input": [1, 4, 4], "layers": [{"type": "conv2d", "out": 1, "kernel": 7, "padding": 1}]}`, []string{"layer 0", "6x6 is smaller than the 7x7 kernel"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := ParseSpec(strings.NewReader(tc.text), "bad.json")
+			if err == nil {
+				_, err = spec.Build()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range append(tc.want, "bad.json") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func ExampleParseSpec() {
+	const text = `{
+	  "input": [784],
+	  "layers": [
+	    {"type": "linear", "out": 64},
+	    {"type": "relu"},
+	    {"type": "linear", "out": 10}
+	  ]
+	}`
+	spec, err := ParseSpec(strings.NewReader(text), "example.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	model, err := spec.Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, l := range model.Layers() {
+		fmt.Println(l.Kind())
+	}
+	// Output:
+	// Linear(784, 64)
+	// ReLU
+	// Linear(64, 10)
+}

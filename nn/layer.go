@@ -13,7 +13,8 @@ import (
 
 // Layer is one stage of a Sequential model. The layers of this package are
 // the only implementations: a Layer is built with NewLinear, NewConv2d,
-// ReLU, Tanh, NewMaxPool2d, NewAvgPool2d or Flatten and handed to
+// ReLU, Tanh, GELU, SiLU, ELU, NewMaxPool2d, NewAvgPool2d, GlobalAvgPool
+// or Flatten and handed to
 // NewSequential, which owns its buffers from then on. A Layer value must not
 // be shared between models.
 type Layer interface {

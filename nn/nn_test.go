@@ -48,6 +48,14 @@ var testModels = []testModel{
 			Flatten(), NewLinear(16*4*4, 3),
 		}
 	}, 3},
+	// The element-wise activations computed from their inputs and global
+	// average pooling.
+	{"activations", []int{2, 6, 6}, func() []Layer {
+		return []Layer{
+			NewConv2d(2, 4, 3, 1, 1), GELU(), NewConv2d(4, 4, 3, 1, 0), SiLU(),
+			GlobalAvgPool(), NewLinear(4, 5), ELU(0.7), NewLinear(5, 3),
+		}
+	}, 3},
 	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
 		return []Layer{
 			NewConv2d(1, 8, 8, 2, 3), Tanh(),

@@ -36,7 +36,8 @@ import (
 //	conv2d     in (optional), out, kernel, stride (default 1), padding (default 0)
 //	maxpool2d  kernel, stride (default kernel)
 //	avgpool2d  kernel, stride (default kernel)
-//	relu, tanh, flatten
+//	elu        alpha (optional, a positive number, default 1)
+//	relu, tanh, gelu, silu, flatten, globalavgpool
 //
 // Every field must be known and belong to its layer's type, and every size
 // must be a positive integer (padding may be 0). BatchNorm is refused: it
@@ -60,17 +61,23 @@ type LayerSpec struct {
 	Kernel  *int   `json:"kernel,omitempty"`
 	Stride  *int   `json:"stride,omitempty"`
 	Padding *int   `json:"padding,omitempty"`
+	// Alpha is ELU's α, the one size that is not an integer.
+	Alpha *float64 `json:"alpha,omitempty"`
 }
 
 // layerFields lists, for each layer type, its required and optional fields.
 var layerFields = map[string]struct{ required, optional []string }{
-	"linear":    {[]string{"out"}, []string{"in"}},
-	"conv2d":    {[]string{"out", "kernel"}, []string{"in", "stride", "padding"}},
-	"maxpool2d": {[]string{"kernel"}, []string{"stride"}},
-	"avgpool2d": {[]string{"kernel"}, []string{"stride"}},
-	"relu":      {},
-	"tanh":      {},
-	"flatten":   {},
+	"linear":        {[]string{"out"}, []string{"in"}},
+	"conv2d":        {[]string{"out", "kernel"}, []string{"in", "stride", "padding"}},
+	"maxpool2d":     {[]string{"kernel"}, []string{"stride"}},
+	"avgpool2d":     {[]string{"kernel"}, []string{"stride"}},
+	"elu":           {nil, []string{"alpha"}},
+	"relu":          {},
+	"tanh":          {},
+	"gelu":          {},
+	"silu":          {},
+	"flatten":       {},
+	"globalavgpool": {},
 }
 
 // refusedLayers explains the layer types dpmpi refuses on purpose.
@@ -200,6 +207,14 @@ func parseLayer(msg json.RawMessage) (LayerSpec, error) {
 		if f == "type" {
 			continue
 		}
+		if f == "alpha" {
+			var a float64
+			if err := json.Unmarshal(v, &a); err != nil || !(a > 0) {
+				return bad, fmt.Errorf("%q is %s, want a positive number", f, v)
+			}
+			l.Alpha = &a
+			continue
+		}
 		var n int
 		if err := json.Unmarshal(v, &n); err != nil {
 			return bad, fmt.Errorf("%q is %s, want an integer", f, v)
@@ -282,8 +297,20 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		return ReLU(), nil
 	case "tanh":
 		return Tanh(), nil
+	case "gelu":
+		return GELU(), nil
+	case "silu":
+		return SiLU(), nil
+	case "elu":
+		alpha := 1.0
+		if ls.Alpha != nil {
+			alpha = *ls.Alpha
+		}
+		return ELU(alpha), nil
 	case "flatten":
 		return Flatten(), nil
+	case "globalavgpool":
+		return GlobalAvgPool(), nil
 	}
 	return nil, fmt.Errorf("unknown layer type %q; the types are %s", ls.Type, strings.Join(layerTypes(), ", "))
 }

@@ -72,7 +72,9 @@ func TestLoadSpecFile(t *testing.T) {
 		{"type": "relu"},
 		{"type": "avgpool2d", "kernel": 2},
 		{"type": "flatten"},
-		{"type": "linear", "in": 12, "out": 4}]}`
+		{"type": "linear", "in": 12, "out": 4},
+		{"type": "gelu"}, {"type": "silu"}, {"type": "elu", "alpha": 0.5}, {"type": "tanh"},
+		{"type": "linear", "out": 2}]}`
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestLoadSpecFile(t *testing.T) {
 	for _, l := range m.Layers() {
 		kinds = append(kinds, l.Kind())
 	}
-	if got := strings.Join(kinds, " "); !strings.Contains(got, "Linear(12, 4)") || len(kinds) != 5 {
+	if got := strings.Join(kinds, " "); got != "Conv2d(2, 3, k=3, s=1, p=0) ReLU AvgPool2d(2, stride=2) Flatten Linear(12, 4) GELU SiLU ELU(alpha=0.5) Tanh Linear(4, 2)" {
 		t.Fatalf("layers %s", got)
 	}
 	if _, err := LoadSpec(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") || !strings.Contains(err.Error(), "cnn, mlp") {
@@ -116,6 +118,8 @@ func TestSpecErrors(t *testing.T) {
 		{"missing size", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2}]}`, []string{"(conv2d)", `no "kernel"`, "out and kernel"}},
 		{"not an integer", `{"input": [4], "layers": [{"type": "linear", "out": 2.5}]}`, []string{`"out" is 2.5`, "integer"}},
 		{"a string size", `{"input": [4], "layers": [{"type": "linear", "out": "10"}]}`, []string{`"out" is "10"`, "integer"}},
+		{"bad alpha", `{"input": [4], "layers": [{"type": "elu", "alpha": -1}]}`, []string{"(elu)", `"alpha" is -1`, "positive number"}},
+		{"global pool of vectors", `{"input": [4], "layers": [{"type": "globalavgpool"}]}`, []string{"layer 0 (GlobalAvgPool)", "[C, H, W]"}},
 		{"zero size", `{"input": [4], "layers": [{"type": "linear", "out": 0}]}`, []string{`"out" is 0`, "positive"}},
 		{"negative padding", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "padding": -1}]}`, []string{`"padding" is -1`}},
 		{"linear after conv", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "linear", "out": 10}]}`, []string{"layer 1 (linear)", "[2 6 6]", "flatten"}},

@@ -138,6 +138,12 @@ var torchModels = []struct {
 			nn.Flatten(), nn.NewLinear(8*2*2, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.ReLU(), nn.AvgPool2d(2, 2), " +
 		"nn.Conv2d(8, 8, 5, 3, 2), nn.Tanh(), nn.MaxPool2d(3, 2), nn.Flatten(), nn.Linear(32, 10))"},
+	{"gelu-silu-elu-gap", []int{1, 28, 28}, func() []nn.Layer {
+		return []nn.Layer{
+			nn.NewConv2d(1, 8, 3, 1, 1), nn.GELU(), nn.NewConv2d(8, 8, 3, 2, 1), nn.SiLU(),
+			nn.GlobalAvgPool(), nn.NewLinear(8, 16), nn.ELU(0.7), nn.NewLinear(16, 10)}
+	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.GELU(), nn.Conv2d(8, 8, 3, 2, 1), nn.SiLU(), " +
+		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 16), nn.ELU(0.7), nn.Linear(16, 10))"},
 }
 
 // TestTorchRoundTrip writes each model's weights as safetensors, loads them

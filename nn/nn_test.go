@@ -56,6 +56,14 @@ var testModels = []testModel{
 			GlobalAvgPool(), NewLinear(4, 5), ELU(0.7), NewLinear(5, 3),
 		}
 	}, 3},
+	// Per-sample normalisation: GroupNorm on images and on vectors,
+	// LayerNorm on images and on vectors.
+	{"norms", []int{4, 3, 3}, func() []Layer {
+		return []Layer{
+			NewConv2d(4, 4, 2, 1, 1), NewGroupNorm(2, 4), Tanh(), NewLayerNorm(),
+			Flatten(), NewLinear(64, 6), NewGroupNorm(3, 6), ReLU(), NewLinear(6, 5), NewLayerNorm(), NewLinear(5, 3),
+		}
+	}, 3},
 	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
 		return []Layer{
 			NewConv2d(1, 8, 8, 2, 3), Tanh(),
@@ -77,6 +85,15 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimi
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(seed, 99))
+	// Normalisation layers start at γ = 1, β = 0, where a gradient that
+	// forgets γ or β would go unnoticed: move them away from it.
+	for _, l := range s.Layers() {
+		if nl, ok := l.(*norm); ok {
+			for i := range nl.gamma {
+				nl.gamma[i], nl.beta[i] = 1+0.5*r.NormFloat64(), 0.3*r.NormFloat64()
+			}
+		}
+	}
 	x := make([]float64, n*prod(tm.in))
 	for i := range x {
 		x[i] = r.NormFloat64()

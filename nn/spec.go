@@ -37,6 +37,8 @@ import (
 //	maxpool2d  kernel, stride (default kernel)
 //	avgpool2d  kernel, stride (default kernel)
 //	elu        alpha (optional, a positive number, default 1)
+//	groupnorm  groups, channels (optional)
+//	layernorm  (normalises over the whole sample)
 //	relu, tanh, gelu, silu, flatten, globalavgpool
 //
 // Every field must be known and belong to its layer's type, and every size
@@ -63,6 +65,9 @@ type LayerSpec struct {
 	Padding *int   `json:"padding,omitempty"`
 	// Alpha is ELU's α, the one size that is not an integer.
 	Alpha *float64 `json:"alpha,omitempty"`
+	// Groups and Channels are GroupNorm's.
+	Groups   *int `json:"groups,omitempty"`
+	Channels *int `json:"channels,omitempty"`
 }
 
 // layerFields lists, for each layer type, its required and optional fields.
@@ -72,6 +77,8 @@ var layerFields = map[string]struct{ required, optional []string }{
 	"maxpool2d":     {[]string{"kernel"}, []string{"stride"}},
 	"avgpool2d":     {[]string{"kernel"}, []string{"stride"}},
 	"elu":           {nil, []string{"alpha"}},
+	"groupnorm":     {[]string{"groups"}, []string{"channels"}},
+	"layernorm":     {},
 	"relu":          {},
 	"tanh":          {},
 	"gelu":          {},
@@ -82,7 +89,7 @@ var layerFields = map[string]struct{ required, optional []string }{
 
 // refusedLayers explains the layer types dpmpi refuses on purpose.
 var refusedLayers = map[string]string{
-	"batchnorm":   "BatchNorm normalises with statistics of the whole batch, so each sample's gradient depends on every other sample and per-sample clipping no longer bounds one sample's influence (Opacus refuses it too); use a normalisation of each sample on its own, such as GroupNorm or LayerNorm (not yet among dpmpi's layer types), or none",
+	"batchnorm":   "BatchNorm normalises with statistics of the whole batch, so each sample's gradient depends on every other sample and per-sample clipping no longer bounds one sample's influence (Opacus refuses it too); use groupnorm (or layernorm), which normalises each sample on its own",
 	"batchnorm1d": "",
 	"batchnorm2d": "",
 }
@@ -202,7 +209,8 @@ func parseLayer(msg json.RawMessage) (LayerSpec, error) {
 			return bad, fmt.Errorf("no %q; a %s layer needs %s", f, typ, strings.Join(want.required, " and "))
 		}
 	}
-	targets := map[string]**int{"in": &l.In, "out": &l.Out, "kernel": &l.Kernel, "stride": &l.Stride, "padding": &l.Padding}
+	targets := map[string]**int{"in": &l.In, "out": &l.Out, "kernel": &l.Kernel, "stride": &l.Stride, "padding": &l.Padding,
+		"groups": &l.Groups, "channels": &l.Channels}
 	for f, v := range fields {
 		if f == "type" {
 			continue
@@ -307,6 +315,16 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 			alpha = *ls.Alpha
 		}
 		return ELU(alpha), nil
+	case "groupnorm":
+		if len(in) < 1 {
+			return nil, fmt.Errorf("input of shape %v has no channels", in)
+		}
+		if ls.Channels != nil && *ls.Channels != in[0] {
+			return nil, fmt.Errorf("\"channels\" is %d but the layer before gives %d channels; drop \"channels\" or set it to %d", *ls.Channels, in[0], in[0])
+		}
+		return NewGroupNorm(*ls.Groups, in[0]), nil
+	case "layernorm":
+		return NewLayerNorm(), nil
 	case "flatten":
 		return Flatten(), nil
 	case "globalavgpool":

@@ -69,12 +69,13 @@ func TestLoadSpecFile(t *testing.T) {
 	p := filepath.Join(dir, "tiny.json")
 	text := `{"input": [2, 6, 6], "layers": [
 		{"type": "conv2d", "in": 2, "out": 3, "kernel": 3},
+		{"type": "groupnorm", "groups": 3},
 		{"type": "relu"},
 		{"type": "avgpool2d", "kernel": 2},
 		{"type": "flatten"},
 		{"type": "linear", "in": 12, "out": 4},
 		{"type": "gelu"}, {"type": "silu"}, {"type": "elu", "alpha": 0.5}, {"type": "tanh"},
-		{"type": "linear", "out": 2}]}`
+		{"type": "layernorm"}, {"type": "linear", "out": 2}]}`
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestLoadSpecFile(t *testing.T) {
 	for _, l := range m.Layers() {
 		kinds = append(kinds, l.Kind())
 	}
-	if got := strings.Join(kinds, " "); got != "Conv2d(2, 3, k=3, s=1, p=0) ReLU AvgPool2d(2, stride=2) Flatten Linear(12, 4) GELU SiLU ELU(alpha=0.5) Tanh Linear(4, 2)" {
+	if got := strings.Join(kinds, " "); got != "Conv2d(2, 3, k=3, s=1, p=0) GroupNorm(3, 3) ReLU AvgPool2d(2, stride=2) Flatten Linear(12, 4) GELU SiLU ELU(alpha=0.5) Tanh LayerNorm([4]) Linear(4, 2)" {
 		t.Fatalf("layers %s", got)
 	}
 	if _, err := LoadSpec(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") || !strings.Contains(err.Error(), "cnn, mlp") {
@@ -112,7 +113,7 @@ func TestSpecErrors(t *testing.T) {
 		{"no layers", `{"input": [4]}`, []string{`no "layers"`}},
 		{"no type", `{"input": [4], "layers": [{"out": 3}]}`, []string{"layer 0", `no "type"`, "linear"}},
 		{"unknown type", `{"input": [4], "layers": [{"type": "relu"}, {"type": "swish"}]}`, []string{"layer 1", `unknown layer type "swish"`, "conv2d"}},
-		{"batchnorm", `{"input": [3, 8, 8], "layers": [{"type": "BatchNorm2d"}]}`, []string{"layer 0", "refused", "per-sample clipping", "GroupNorm"}},
+		{"batchnorm", `{"input": [3, 8, 8], "layers": [{"type": "BatchNorm2d"}]}`, []string{"layer 0", "refused", "per-sample clipping", "groupnorm"}},
 		{"field of another type", `{"input": [4], "layers": [{"type": "linear", "out": 2, "kernel": 3}]}`, []string{"layer 0 (linear)", `"kernel" does not belong`, "out, in (optional)"}},
 		{"field on a parameter-free layer", `{"input": [4], "layers": [{"type": "relu", "out": 2}]}`, []string{"(relu)", `"out"`, `none besides "type"`}},
 		{"missing size", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2}]}`, []string{"(conv2d)", `no "kernel"`, "out and kernel"}},
@@ -120,6 +121,8 @@ func TestSpecErrors(t *testing.T) {
 		{"a string size", `{"input": [4], "layers": [{"type": "linear", "out": "10"}]}`, []string{`"out" is "10"`, "integer"}},
 		{"bad alpha", `{"input": [4], "layers": [{"type": "elu", "alpha": -1}]}`, []string{"(elu)", `"alpha" is -1`, "positive number"}},
 		{"global pool of vectors", `{"input": [4], "layers": [{"type": "globalavgpool"}]}`, []string{"layer 0 (GlobalAvgPool)", "[C, H, W]"}},
+		{"groups not dividing channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 4}]}`, []string{"layer 0 (GroupNorm(4, 6))", "divide the 6 channels"}},
+		{"wrong channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 2, "channels": 4}]}`, []string{"layer 0 (groupnorm)", `"channels" is 4`}},
 		{"zero size", `{"input": [4], "layers": [{"type": "linear", "out": 0}]}`, []string{`"out" is 0`, "positive"}},
 		{"negative padding", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "padding": -1}]}`, []string{`"padding" is -1`}},
 		{"linear after conv", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "linear", "out": 10}]}`, []string{"layer 1 (linear)", "[2 6 6]", "flatten"}},

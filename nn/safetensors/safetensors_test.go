@@ -3,6 +3,8 @@ package safetensors_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"math"
 	"os"
 	"os/exec"
@@ -144,6 +146,14 @@ var torchModels = []struct {
 			nn.GlobalAvgPool(), nn.NewLinear(8, 16), nn.ELU(0.7), nn.NewLinear(16, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.GELU(), nn.Conv2d(8, 8, 3, 2, 1), nn.SiLU(), " +
 		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 16), nn.ELU(0.7), nn.Linear(16, 10))"},
+	{"groupnorm-layernorm", []int{1, 28, 28}, func() []nn.Layer {
+		return []nn.Layer{
+			nn.NewConv2d(1, 8, 3, 2, 1), nn.NewGroupNorm(4, 8), nn.SiLU(),
+			nn.NewConv2d(8, 8, 3, 2, 1), nn.NewLayerNorm(), nn.GELU(),
+			nn.GlobalAvgPool(), nn.NewLinear(8, 12), nn.NewLayerNorm(), nn.NewLinear(12, 10)}
+	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.GroupNorm(4, 8), nn.SiLU(), " +
+		"nn.Conv2d(8, 8, 3, 2, 1), nn.LayerNorm([8, 7, 7]), nn.GELU(), " +
+		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 12), nn.LayerNorm([12]), nn.Linear(12, 10))"},
 }
 
 // TestTorchRoundTrip writes each model's weights as safetensors, loads them
@@ -191,11 +201,23 @@ func TestTorchRoundTrip(t *testing.T) {
 		if _, err := m.NewArena(7); err != nil {
 			t.Fatal(err)
 		}
-		want[k] = slices.Clone(m.Forward(x, n))
 		sd, err := m.StateDict()
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Normalisation layers start at γ = 1, β = 0, which would hide a
+		// misplaced γ or β: give them other values.
+		r := rand.New(rand.NewPCG(uint64(k), 1))
+		for _, t := range sd {
+			var pos int
+			fmt.Sscanf(t.Name, "%d.", &pos)
+			if kind := m.Layers()[pos].Kind(); strings.HasPrefix(kind, "GroupNorm") || strings.HasPrefix(kind, "LayerNorm") {
+				for i := range t.Data {
+					t.Data[i] = 0.5 * r.NormFloat64()
+				}
+			}
+		}
+		want[k] = slices.Clone(m.Forward(x, n))
 		j := job{tm.torch, filepath.Join(dir, tm.name+".safetensors"), filepath.Join(dir, tm.name+"-x.npy"), tm.in, filepath.Join(dir, tm.name+"-logits.npy")}
 		if err := safetensors.WriteFile(j.Weights, sd, safetensors.Float64, nil); err != nil {
 			t.Fatal(err)

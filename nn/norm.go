@@ -1,0 +1,211 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/dpmpi/dpmpi/internal/parallel"
+	"github.com/dpmpi/dpmpi/optimizer"
+)
+
+// normEps is PyTorch's default ε of GroupNorm and LayerNorm.
+const normEps = 1e-5
+
+// norm normalises each sample on its own, over groups of consecutive
+// values: GroupNorm (a group is Channels/Groups channels, the affine
+// parameters are per channel) and LayerNorm (one group, the whole sample;
+// the affine parameters are per value). Unlike BatchNorm it never mixes
+// samples, so a sample's gradient depends on that sample alone and
+// per-sample clipping bounds its influence.
+//
+// Within a group of m values x, with mean μ and biased variance σ², the
+// layer computes x̂ = (x − μ)/√(σ² + ε) and y = γ·x̂ + β. Its parameters are
+// one arena layer, γ then β, initialised to 1 and 0 as in PyTorch. The
+// per-sample gradients (dγ_i = Σ dy·x̂ over the values sharing an affine
+// parameter, dβ_i = Σ dy) are as small as the parameters and are
+// materialised.
+type norm struct {
+	layerNorm bool // LayerNorm: one group, per-value affine parameters
+	groups    int  // GroupNorm: the number of groups
+	channels  int  // GroupNorm: the number of channels
+
+	shape   []int // the sample shape
+	size    int   // values per sample
+	per     int   // values sharing one affine parameter
+	affine  int   // number of γ (and of β)
+	gamma   []float64
+	beta    []float64
+	xhat    []float64 // n × size, from the last forward pass
+	rstd    []float64 // n × groups
+	n       int
+	dy      []float64
+	dense   optimizer.DenseSource
+	dgrad   []float64
+	accRow  []float64
+	nGroups int // groups actually used: groups, or 1 for LayerNorm
+}
+
+// NewGroupNorm returns torch.nn.GroupNorm(groups, channels): each sample of
+// shape [C, ...] (C = channels) is normalised over groups of C/groups
+// channels, then scaled and shifted per channel. It needs groups to divide
+// channels.
+func NewGroupNorm(groups, channels int) Layer {
+	return &norm{groups: groups, channels: channels}
+}
+
+// NewLayerNorm returns torch.nn.LayerNorm(shape) for the shape of its input
+// sample: each sample is normalised over all its values, then scaled and
+// shifted value by value. Its parameters have the sample's shape.
+func NewLayerNorm() Layer { return &norm{layerNorm: true} }
+
+func (l *norm) Kind() string {
+	if l.layerNorm {
+		if l.shape == nil {
+			return "LayerNorm"
+		}
+		return fmt.Sprintf("LayerNorm(%v)", l.shape)
+	}
+	return fmt.Sprintf("GroupNorm(%d, %d)", l.groups, l.channels)
+}
+
+func (l *norm) setup(in []int) ([]int, error) {
+	l.shape = append([]int(nil), in...)
+	l.size = prod(in)
+	if l.layerNorm {
+		l.nGroups, l.per, l.affine = 1, 1, l.size
+		return append([]int(nil), in...), nil
+	}
+	if l.groups <= 0 || l.channels <= 0 || l.channels%l.groups != 0 {
+		return nil, fmt.Errorf("groups %d must be positive and divide the %d channels", l.groups, l.channels)
+	}
+	if len(in) < 1 || in[0] != l.channels {
+		return nil, fmt.Errorf("needs input of shape [%d, ...] (channels first), got %v", l.channels, in)
+	}
+	l.nGroups, l.per, l.affine = l.groups, l.size/l.channels, l.channels
+	return append([]int(nil), in...), nil
+}
+
+func (l *norm) numParams() int    { return 2 * l.affine }
+func (l *norm) paramShape() []int { return []int{2 * l.affine} }
+func (l *norm) bind(p []float64)  { l.gamma, l.beta = p[:l.affine:l.affine], p[l.affine:] }
+
+func (l *norm) initParams(*rand.Rand) {
+	for i := range l.gamma {
+		l.gamma[i], l.beta[i] = 1, 0
+	}
+}
+
+func (l *norm) grow(n int) {
+	l.xhat = ensure(l.xhat, n*l.size)
+	l.rstd = ensure(l.rstd, n*l.nGroups)
+}
+
+func (l *norm) forward(x, y []float64, n int) {
+	l.grow(n)
+	gs := l.size / l.nGroups
+	parallel.Split(n, workers(), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for g := range l.nGroups {
+				off := i*l.size + g*gs
+				xs, xh, ys := x[off:off+gs], l.xhat[off:off+gs], y[off:off+gs]
+				var mean float64
+				for _, v := range xs {
+					mean += v
+				}
+				mean /= float64(gs)
+				var vr float64
+				for _, v := range xs {
+					d := v - mean
+					vr += d * d
+				}
+				r := 1 / math.Sqrt(vr/float64(gs)+normEps)
+				l.rstd[i*l.nGroups+g] = r
+				a0 := g * gs / l.per // the affine index of the group's first value
+				for j, v := range xs {
+					h := (v - mean) * r
+					xh[j] = h
+					a := a0 + j/l.per
+					ys[j] = h*l.gamma[a] + l.beta[a]
+				}
+			}
+		}
+	})
+}
+
+func (l *norm) beginBackward(x, dy []float64, n int) { l.dy, l.n = dy, n }
+
+func (l *norm) backward(x, y, dy, dx []float64, n int) {
+	if dx == nil {
+		return
+	}
+	gs := l.size / l.nGroups
+	parallel.Split(n, workers(), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for g := range l.nGroups {
+				off := i*l.size + g*gs
+				ds, xh, dxs := dy[off:off+gs], l.xhat[off:off+gs], dx[off:off+gs]
+				a0 := g * gs / l.per
+				var m1, m2 float64
+				for j, d := range ds {
+					dh := d * l.gamma[a0+j/l.per]
+					m1 += dh
+					m2 += dh * xh[j]
+				}
+				m1 /= float64(gs)
+				m2 /= float64(gs)
+				r := l.rstd[i*l.nGroups+g]
+				for j, d := range ds {
+					dh := d * l.gamma[a0+j/l.per]
+					dxs[j] = r * (dh - m1 - xh[j]*m2)
+				}
+			}
+		}
+	})
+}
+
+// sampleGrad stores sample i's gradient [dγ, dβ] in dst (2·affine values).
+func (l *norm) sampleGrad(dst []float64, i int) {
+	dg, db := dst[:l.affine], dst[l.affine:2*l.affine]
+	clear(dst[:2*l.affine])
+	d := l.dy[i*l.size : (i+1)*l.size]
+	h := l.xhat[i*l.size : (i+1)*l.size]
+	for j, v := range d {
+		a := j / l.per
+		dg[a] += v * h[j]
+		db[a] += v
+	}
+}
+
+func (l *norm) source(GradMode) optimizer.GradSource {
+	n, cols := l.n, l.numParams()
+	l.dgrad = ensure(l.dgrad, n*cols)
+	l.dense.Reset(n, cols, l.dgrad)
+	parallel.Split(n, workers(), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l.sampleGrad(l.dgrad[i*cols:(i+1)*cols], i)
+		}
+	})
+	return &l.dense
+}
+
+func (l *norm) accumulate(dst []float64) {
+	l.accRow = ensure(l.accRow, l.numParams())
+	row := l.accRow
+	for i := range l.n {
+		l.sampleGrad(row, i)
+		for j, v := range row {
+			dst[j] += v
+		}
+	}
+}
+
+// state returns γ and β under PyTorch's names: per channel ([C]) for
+// GroupNorm, of the sample's shape for LayerNorm.
+func (l *norm) state() []Tensor {
+	shape := []int{l.channels}
+	if l.layerNorm {
+		shape = l.shape
+	}
+	return []Tensor{{"weight", shape, l.gamma}, {"bias", shape, l.beta}}
+}

@@ -101,34 +101,42 @@ func (l *norm) grow(n int) {
 	l.rstd = ensure(l.rstd, n*l.nGroups)
 }
 
-func (l *norm) forward(x, y []float64, n int) {
-	l.grow(n)
+// eachGroup runs body for every group of every sample in [0, n), in parallel
+// over samples: off is the group's offset in the batch, a0 the affine index
+// of its first value, r its slot in rstd.
+func (l *norm) eachGroup(n int, body func(off, a0, r int)) {
 	gs := l.size / l.nGroups
 	parallel.Split(n, workers(), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for g := range l.nGroups {
-				off := i*l.size + g*gs
-				xs, xh, ys := x[off:off+gs], l.xhat[off:off+gs], y[off:off+gs]
-				var mean float64
-				for _, v := range xs {
-					mean += v
-				}
-				mean /= float64(gs)
-				var vr float64
-				for _, v := range xs {
-					d := v - mean
-					vr += d * d
-				}
-				r := 1 / math.Sqrt(vr/float64(gs)+normEps)
-				l.rstd[i*l.nGroups+g] = r
-				a0 := g * gs / l.per // the affine index of the group's first value
-				for j, v := range xs {
-					h := (v - mean) * r
-					xh[j] = h
-					a := a0 + j/l.per
-					ys[j] = h*l.gamma[a] + l.beta[a]
-				}
+				body(i*l.size+g*gs, g*gs/l.per, i*l.nGroups+g)
 			}
+		}
+	})
+}
+
+func (l *norm) forward(x, y []float64, n int) {
+	l.grow(n)
+	gs := l.size / l.nGroups
+	l.eachGroup(n, func(off, a0, ri int) {
+		xs, xh, ys := x[off:off+gs], l.xhat[off:off+gs], y[off:off+gs]
+		var mean float64
+		for _, v := range xs {
+			mean += v
+		}
+		mean /= float64(gs)
+		var vr float64
+		for _, v := range xs {
+			d := v - mean
+			vr += d * d
+		}
+		r := 1 / math.Sqrt(vr/float64(gs)+normEps)
+		l.rstd[ri] = r
+		for j, v := range xs {
+			h := (v - mean) * r
+			xh[j] = h
+			a := a0 + j/l.per
+			ys[j] = h*l.gamma[a] + l.beta[a]
 		}
 	})
 }
@@ -140,26 +148,20 @@ func (l *norm) backward(x, y, dy, dx []float64, n int) {
 		return
 	}
 	gs := l.size / l.nGroups
-	parallel.Split(n, workers(), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			for g := range l.nGroups {
-				off := i*l.size + g*gs
-				ds, xh, dxs := dy[off:off+gs], l.xhat[off:off+gs], dx[off:off+gs]
-				a0 := g * gs / l.per
-				var m1, m2 float64
-				for j, d := range ds {
-					dh := d * l.gamma[a0+j/l.per]
-					m1 += dh
-					m2 += dh * xh[j]
-				}
-				m1 /= float64(gs)
-				m2 /= float64(gs)
-				r := l.rstd[i*l.nGroups+g]
-				for j, d := range ds {
-					dh := d * l.gamma[a0+j/l.per]
-					dxs[j] = r * (dh - m1 - xh[j]*m2)
-				}
-			}
+	l.eachGroup(n, func(off, a0, ri int) {
+		ds, xh, dxs := dy[off:off+gs], l.xhat[off:off+gs], dx[off:off+gs]
+		var m1, m2 float64
+		for j, d := range ds {
+			dh := d * l.gamma[a0+j/l.per]
+			m1 += dh
+			m2 += dh * xh[j]
+		}
+		m1 /= float64(gs)
+		m2 /= float64(gs)
+		r := l.rstd[ri]
+		for j, d := range ds {
+			dh := d * l.gamma[a0+j/l.per]
+			dxs[j] = r * (dh - m1 - xh[j]*m2)
 		}
 	})
 }

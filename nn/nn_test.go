@@ -64,6 +64,14 @@ var testModels = []testModel{
 			Flatten(), NewLinear(64, 6), NewGroupNorm(3, 6), ReLU(), NewLinear(6, 5), NewLayerNorm(), NewLinear(5, 3),
 		}
 	}, 3},
+	// One-dimensional convolutions, padded and strided; the second takes
+	// the ghost norms in Mixed mode where Lo² < Out·In·K (the last two).
+	{"conv1d", []int{2, 9}, func() []Layer {
+		return []Layer{
+			NewConv1d(2, 4, 3, 1, 1), Tanh(), NewConv1d(4, 3, 2, 2, 0), SiLU(),
+			NewConv1d(3, 4, 2, 2, 1), Flatten(), NewLinear(12, 3),
+		}
+	}, 3},
 	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
 		return []Layer{
 			NewConv2d(1, 8, 8, 2, 3), Tanh(),

@@ -34,6 +34,7 @@ import (
 //
 //	linear     in (optional), out
 //	conv2d     in (optional), out, kernel, stride (default 1), padding (default 0)
+//	conv1d     the same fields, on inputs of shape [C, L]
 //	maxpool2d  kernel, stride (default kernel)
 //	avgpool2d  kernel, stride (default kernel)
 //	elu        alpha (optional, a positive number, default 1)
@@ -74,6 +75,7 @@ type LayerSpec struct {
 var layerFields = map[string]struct{ required, optional []string }{
 	"linear":        {[]string{"out"}, []string{"in"}},
 	"conv2d":        {[]string{"out", "kernel"}, []string{"in", "stride", "padding"}},
+	"conv1d":        {[]string{"out", "kernel"}, []string{"in", "stride", "padding"}},
 	"maxpool2d":     {[]string{"kernel"}, []string{"stride"}},
 	"avgpool2d":     {[]string{"kernel"}, []string{"stride"}},
 	"elu":           {nil, []string{"alpha"}},
@@ -285,18 +287,26 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if len(in) != 1 {
 			return nil, fmt.Errorf("input of shape %v is not one-dimensional; put a flatten layer before it", in)
 		}
-		if ls.In != nil && *ls.In != in[0] {
-			return nil, fmt.Errorf("\"in\" is %d but the layer before gives %d features; drop \"in\" or set it to %d", *ls.In, in[0], in[0])
+		if err := checkGiven("in", ls.In, in[0], "features"); err != nil {
+			return nil, err
 		}
 		return NewLinear(in[0], *ls.Out), nil
 	case "conv2d":
 		if len(in) != 3 {
 			return nil, fmt.Errorf("input of shape %v is not [C, H, W]; a conv2d layer needs images", in)
 		}
-		if ls.In != nil && *ls.In != in[0] {
-			return nil, fmt.Errorf("\"in\" is %d but the layer before gives %d channels; drop \"in\" or set it to %d", *ls.In, in[0], in[0])
+		if err := checkGiven("in", ls.In, in[0], "channels"); err != nil {
+			return nil, err
 		}
 		return NewConv2d(in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0)), nil
+	case "conv1d":
+		if len(in) != 2 {
+			return nil, fmt.Errorf("input of shape %v is not [C, L]; a conv1d layer needs sequences", in)
+		}
+		if err := checkGiven("in", ls.In, in[0], "channels"); err != nil {
+			return nil, err
+		}
+		return NewConv1d(in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0)), nil
 	case "maxpool2d":
 		return NewMaxPool2d(*ls.Kernel, get(ls.Stride, *ls.Kernel)), nil
 	case "avgpool2d":
@@ -319,8 +329,8 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if len(in) < 1 {
 			return nil, fmt.Errorf("input of shape %v has no channels", in)
 		}
-		if ls.Channels != nil && *ls.Channels != in[0] {
-			return nil, fmt.Errorf("\"channels\" is %d but the layer before gives %d channels; drop \"channels\" or set it to %d", *ls.Channels, in[0], in[0])
+		if err := checkGiven("channels", ls.Channels, in[0], "channels"); err != nil {
+			return nil, err
 		}
 		return NewGroupNorm(*ls.Groups, in[0]), nil
 	case "layernorm":
@@ -331,6 +341,16 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		return GlobalAvgPool(), nil
 	}
 	return nil, fmt.Errorf("unknown layer type %q; the types are %s", ls.Type, strings.Join(layerTypes(), ", "))
+}
+
+// checkGiven checks an input size the spec gives (field, nil if left out)
+// against the got sizes (what: "features" or "channels") that the layer
+// before produces.
+func checkGiven(field string, given *int, got int, what string) error {
+	if given != nil && *given != got {
+		return fmt.Errorf("%q is %d but the layer before gives %d %s; drop %q or set it to %d", field, *given, got, what, field, got)
+	}
+	return nil
 }
 
 // layerTypes returns the known layer types, sorted.

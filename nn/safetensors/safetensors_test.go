@@ -146,6 +146,9 @@ var torchModels = []struct {
 			nn.GlobalAvgPool(), nn.NewLinear(8, 16), nn.ELU(0.7), nn.NewLinear(16, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.GELU(), nn.Conv2d(8, 8, 3, 2, 1), nn.SiLU(), " +
 		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 16), nn.ELU(0.7), nn.Linear(16, 10))"},
+	{"conv1d", []int{28, 28}, func() []nn.Layer {
+		return []nn.Layer{nn.NewConv1d(28, 16, 5, 2, 2), nn.GELU(), nn.NewConv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.NewLinear(8*12, 10)}
+	}, "nn.Sequential(nn.Conv1d(28, 16, 5, 2, 2), nn.GELU(), nn.Conv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.Linear(96, 10))"},
 	{"groupnorm-layernorm", []int{1, 28, 28}, func() []nn.Layer {
 		return []nn.Layer{
 			nn.NewConv2d(1, 8, 3, 2, 1), nn.NewGroupNorm(4, 8), nn.SiLU(),

@@ -72,6 +72,11 @@ var testModels = []testModel{
 			NewConv1d(3, 4, 2, 2, 1), Flatten(), NewLinear(12, 3),
 		}
 	}, 3},
+	// Token embeddings, with a token repeated within a sample (the input
+	// is drawn by build from the vocabulary; see tokens).
+	{"embedding", []int{6}, func() []Layer {
+		return []Layer{NewEmbedding(5, 3), Tanh(), Flatten(), NewLinear(18, 4), ReLU(), NewLinear(4, 3)}
+	}, 3},
 	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
 		return []Layer{
 			NewConv2d(1, 8, 8, 2, 3), Tanh(),
@@ -105,6 +110,12 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimi
 	x := make([]float64, n*prod(tm.in))
 	for i := range x {
 		x[i] = r.NormFloat64()
+	}
+	// A model that starts with an embedding takes token indices.
+	if e, ok := s.Layers()[0].(*Embedding); ok {
+		for i := range x {
+			x[i] = float64(r.IntN(e.Vocab))
+		}
 	}
 	y := make([]int, n)
 	for i := range y {
@@ -495,6 +506,11 @@ func TestNewSequentialErrors(t *testing.T) {
 		{"kernel too big", []int{1, 2, 2}, []Layer{NewConv2d(1, 2, 3, 1, 0)}, "smaller than"},
 		{"pool too big", []int{1, 2, 2}, []Layer{NewMaxPool2d(3, 1)}, "smaller than"},
 		{"shared layer", []int{4}, []Layer{lin, ReLU(), NewLinear(2, 4), lin}, "same value"},
+		{"embedding after parameters", []int{4}, []Layer{NewLinear(4, 4), NewEmbedding(3, 2)}, "put the Embedding(3, 2) first"},
+		{"embedding of images", []int{1, 2, 2}, []Layer{NewEmbedding(3, 2)}, "[T] (token indices)"},
+		{"groups not dividing", []int{6, 2, 2}, []Layer{NewGroupNorm(4, 6)}, "divide the 6 channels"},
+		{"conv1d on images", []int{1, 8, 8}, []Layer{NewConv1d(1, 2, 3, 1, 0)}, "[1, L]"},
+		{"global pool of vectors", []int{8}, []Layer{GlobalAvgPool()}, "[C, H, W]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -71,6 +71,9 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 		shape = out
 		s.shapes = append(s.shapes, shape)
 		s.sizes = append(s.sizes, prod(shape))
+		if _, data := l.(interface{ takesData() }); data && len(s.params) > 0 {
+			return nil, fmt.Errorf("nn: layer %d (%s) takes data (token indices) as input, but layer %s before it has parameters, whose gradient would have to pass through it; put the %s first", k, l.Kind(), s.names[0], l.Kind())
+		}
 		if p, ok := l.(paramLayer); ok {
 			s.arena = append(s.arena, len(s.params))
 			s.params = append(s.params, p)

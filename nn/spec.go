@@ -39,6 +39,7 @@ import (
 //	avgpool2d  kernel, stride (default kernel)
 //	elu        alpha (optional, a positive number, default 1)
 //	groupnorm  groups, channels (optional)
+//	embedding  vocab, dim (input: token indices of shape [T]; must come first)
 //	layernorm  (normalises over the whole sample)
 //	relu, tanh, gelu, silu, flatten, globalavgpool
 //
@@ -69,6 +70,9 @@ type LayerSpec struct {
 	// Groups and Channels are GroupNorm's.
 	Groups   *int `json:"groups,omitempty"`
 	Channels *int `json:"channels,omitempty"`
+	// Vocab and Dim are Embedding's.
+	Vocab *int `json:"vocab,omitempty"`
+	Dim   *int `json:"dim,omitempty"`
 }
 
 // layerFields lists, for each layer type, its required and optional fields.
@@ -81,6 +85,7 @@ var layerFields = map[string]struct{ required, optional []string }{
 	"elu":           {nil, []string{"alpha"}},
 	"groupnorm":     {[]string{"groups"}, []string{"channels"}},
 	"layernorm":     {},
+	"embedding":     {[]string{"vocab", "dim"}, nil},
 	"relu":          {},
 	"tanh":          {},
 	"gelu":          {},
@@ -212,7 +217,7 @@ func parseLayer(msg json.RawMessage) (LayerSpec, error) {
 		}
 	}
 	targets := map[string]**int{"in": &l.In, "out": &l.Out, "kernel": &l.Kernel, "stride": &l.Stride, "padding": &l.Padding,
-		"groups": &l.Groups, "channels": &l.Channels}
+		"groups": &l.Groups, "channels": &l.Channels, "vocab": &l.Vocab, "dim": &l.Dim}
 	for f, v := range fields {
 		if f == "type" {
 			continue
@@ -335,6 +340,8 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		return NewGroupNorm(*ls.Groups, in[0]), nil
 	case "layernorm":
 		return NewLayerNorm(), nil
+	case "embedding":
+		return NewEmbedding(*ls.Vocab, *ls.Dim), nil
 	case "flatten":
 		return Flatten(), nil
 	case "globalavgpool":

@@ -124,6 +124,7 @@ func TestSpecErrors(t *testing.T) {
 		{"groups not dividing channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 4}]}`, []string{"layer 0 (GroupNorm(4, 6))", "divide the 6 channels"}},
 		{"wrong channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 2, "channels": 4}]}`, []string{"layer 0 (groupnorm)", `"channels" is 4`}},
 		{"conv1d on images", `{"input": [1, 8, 8], "layers": [{"type": "conv1d", "out": 2, "kernel": 3}]}`, []string{"layer 0 (conv1d)", "[1 8 8]", "[C, L]"}},
+		{"embedding not first", `{"input": [4], "layers": [{"type": "linear", "out": 4}, {"type": "embedding", "vocab": 9, "dim": 2}]}`, []string{"layer 1 (Embedding(9, 2))", "first"}},
 		{"zero size", `{"input": [4], "layers": [{"type": "linear", "out": 0}]}`, []string{`"out" is 0`, "positive"}},
 		{"negative padding", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "padding": -1}]}`, []string{`"padding" is -1`}},
 		{"linear after conv", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "linear", "out": 10}]}`, []string{"layer 1 (linear)", "[2 6 6]", "flatten"}},

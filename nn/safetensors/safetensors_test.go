@@ -121,6 +121,7 @@ var torchModels = []struct {
 	in     []int
 	layers func() []nn.Layer
 	torch  string
+	tokens bool // the input is token indices: each image's 28 row means, quantised to 0..9
 }{
 	{"cnn", []int{1, 28, 28}, func() []nn.Layer {
 		return []nn.Layer{
@@ -129,26 +130,29 @@ var torchModels = []struct {
 			nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.MaxPool2d(2, 1), " +
 		"nn.Conv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.MaxPool2d(2, 1), " +
-		"nn.Flatten(), nn.Linear(512, 32), nn.Tanh(), nn.Linear(32, 10))"},
+		"nn.Flatten(), nn.Linear(512, 32), nn.Tanh(), nn.Linear(32, 10))", false},
 	{"mlp", []int{784}, func() []nn.Layer {
 		return []nn.Layer{nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 256), nn.ReLU(), nn.NewLinear(256, 10)}
-	}, "nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))"},
+	}, "nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))", false},
 	{"relu-avgpool", []int{1, 28, 28}, func() []nn.Layer {
 		return []nn.Layer{
 			nn.NewConv2d(1, 8, 3, 1, 1), nn.ReLU(), nn.NewAvgPool2d(2, 2),
 			nn.NewConv2d(8, 8, 5, 3, 2), nn.Tanh(), nn.NewMaxPool2d(3, 2),
 			nn.Flatten(), nn.NewLinear(8*2*2, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.ReLU(), nn.AvgPool2d(2, 2), " +
-		"nn.Conv2d(8, 8, 5, 3, 2), nn.Tanh(), nn.MaxPool2d(3, 2), nn.Flatten(), nn.Linear(32, 10))"},
+		"nn.Conv2d(8, 8, 5, 3, 2), nn.Tanh(), nn.MaxPool2d(3, 2), nn.Flatten(), nn.Linear(32, 10))", false},
 	{"gelu-silu-elu-gap", []int{1, 28, 28}, func() []nn.Layer {
 		return []nn.Layer{
 			nn.NewConv2d(1, 8, 3, 1, 1), nn.GELU(), nn.NewConv2d(8, 8, 3, 2, 1), nn.SiLU(),
 			nn.GlobalAvgPool(), nn.NewLinear(8, 16), nn.ELU(0.7), nn.NewLinear(16, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.GELU(), nn.Conv2d(8, 8, 3, 2, 1), nn.SiLU(), " +
-		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 16), nn.ELU(0.7), nn.Linear(16, 10))"},
+		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 16), nn.ELU(0.7), nn.Linear(16, 10))", false},
 	{"conv1d", []int{28, 28}, func() []nn.Layer {
 		return []nn.Layer{nn.NewConv1d(28, 16, 5, 2, 2), nn.GELU(), nn.NewConv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.NewLinear(8*12, 10)}
-	}, "nn.Sequential(nn.Conv1d(28, 16, 5, 2, 2), nn.GELU(), nn.Conv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.Linear(96, 10))"},
+	}, "nn.Sequential(nn.Conv1d(28, 16, 5, 2, 2), nn.GELU(), nn.Conv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.Linear(96, 10))", false},
+	{"embedding", []int{28}, func() []nn.Layer {
+		return []nn.Layer{nn.NewEmbedding(10, 6), nn.Tanh(), nn.Flatten(), nn.NewLinear(28*6, 10)}
+	}, "nn.Sequential(nn.Embedding(10, 6), nn.Tanh(), nn.Flatten(), nn.Linear(168, 10))", true},
 	{"groupnorm-layernorm", []int{1, 28, 28}, func() []nn.Layer {
 		return []nn.Layer{
 			nn.NewConv2d(1, 8, 3, 2, 1), nn.NewGroupNorm(4, 8), nn.SiLU(),
@@ -156,7 +160,7 @@ var torchModels = []struct {
 			nn.GlobalAvgPool(), nn.NewLinear(8, 12), nn.NewLayerNorm(), nn.NewLinear(12, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.GroupNorm(4, 8), nn.SiLU(), " +
 		"nn.Conv2d(8, 8, 3, 2, 1), nn.LayerNorm([8, 7, 7]), nn.GELU(), " +
-		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 12), nn.LayerNorm([12]), nn.Linear(12, 10))"},
+		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 12), nn.LayerNorm([12]), nn.Linear(12, 10))", false},
 }
 
 // TestTorchRoundTrip writes each model's weights as safetensors, loads them
@@ -193,6 +197,7 @@ func TestTorchRoundTrip(t *testing.T) {
 		Inputs  string `json:"inputs"`
 		Shape   []int  `json:"shape"`
 		Logits  string `json:"logits"`
+		Tokens  bool   `json:"tokens"`
 	}
 	var jobs []job
 	want := make([][]float64, len(torchModels))
@@ -220,12 +225,23 @@ func TestTorchRoundTrip(t *testing.T) {
 				}
 			}
 		}
-		want[k] = slices.Clone(m.Forward(x, n))
-		j := job{tm.torch, filepath.Join(dir, tm.name+".safetensors"), filepath.Join(dir, tm.name+"-x.npy"), tm.in, filepath.Join(dir, tm.name+"-logits.npy")}
+		in := x
+		if tm.tokens {
+			in = make([]float64, n*28)
+			for i := range in {
+				var s float64
+				for _, v := range x[i*28 : (i+1)*28] {
+					s += v
+				}
+				in[i] = math.Floor(min(max(s/28*3+3, 0), 9))
+			}
+		}
+		want[k] = slices.Clone(m.Forward(in, n))
+		j := job{tm.torch, filepath.Join(dir, tm.name+".safetensors"), filepath.Join(dir, tm.name+"-x.npy"), tm.in, filepath.Join(dir, tm.name+"-logits.npy"), tm.tokens}
 		if err := safetensors.WriteFile(j.Weights, sd, safetensors.Float64, nil); err != nil {
 			t.Fatal(err)
 		}
-		writeNPY(t, j.Inputs, x)
+		writeNPY(t, j.Inputs, in)
 		jobs = append(jobs, j)
 	}
 	spec, err := json.Marshal(jobs)

@@ -4,10 +4,10 @@ writes their logits on given inputs, for nn/safetensors's round-trip test.
     python3 torch_logits.py JOBS.json
 
 JOBS.json lists the models: [{"model": EXPR, "weights": PATH, "inputs": PATH,
-"shape": [C, H, W], "logits": PATH}, ...]. EXPR is a torch.nn expression
+"shape": [C, H, W], "logits": PATH, "tokens": BOOL}, ...]. EXPR is a torch.nn expression
 (evaluated with torch.nn as `nn`), for example "nn.Sequential(nn.Linear(784,
 10))"; the inputs file holds the inputs flat, and shape is one sample's
-shape. The safetensors files are parsed here with json and numpy, so only
+shape; tokens says the inputs are token indices (passed as int64). The safetensors files are parsed here with json and numpy, so only
 Debian's python3-torch is needed (torch 1.13 has no safetensors reader), and
 torch starts once for all the models. load_state_dict(strict=True) refuses
 missing or unexpected names and mismatched shapes.
@@ -46,7 +46,8 @@ def main():
         state = {k: v.double() for k, v in load_safetensors(job["weights"]).items()}
         model.load_state_dict(state, strict=True)
         model.eval()
-        x = torch.from_numpy(np.load(job["inputs"]).reshape([-1] + job["shape"])).double()
+        x = torch.from_numpy(np.load(job["inputs"]).reshape([-1] + job["shape"]))
+        x = x.long() if job["tokens"] else x.double()
         with torch.no_grad():
             logits = model(x)
         np.save(job["logits"], logits.numpy())

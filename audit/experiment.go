@@ -98,8 +98,9 @@ type Experiment struct {
 	Seed uint64
 }
 
-// withDefaults fills in the zero fields and validates.
-func (x Experiment) withDefaults() (Experiment, error) {
+// WithDefaults returns x with its zero fields set to their defaults, or an
+// error naming the first invalid field. Run calls it.
+func (x Experiment) WithDefaults() (Experiment, error) {
 	def := func(v *float64, d float64) {
 		if *v == 0 {
 			*v = d
@@ -219,7 +220,7 @@ func Run(x Experiment, comm optimizer.Communicator) (*Result, error) {
 	if comm == nil {
 		return nil, errors.New("audit: Run needs a communicator (an MPI world, or optimizertest.NewWorld(1).Comm(0) in one process)")
 	}
-	x, err := x.withDefaults()
+	x, err := x.WithDefaults()
 	if err != nil {
 		return nil, err
 	}

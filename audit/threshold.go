@@ -25,7 +25,7 @@ type Bound struct {
 
 // String formats the bound with its counts.
 func (b Bound) String() string {
-	return fmt.Sprintf("ε ≥ %.3f at δ=%g (%.0f%% confidence; FP %d/%d, FN %d/%d, threshold %.4g)",
+	return fmt.Sprintf("ε ≥ %.3f at δ=%g (%.4g%% confidence; FP %d/%d, FN %d/%d, threshold %.4g)",
 		b.Epsilon, b.Delta, 100*b.Confidence, b.FP, b.NOut, b.FN, b.NIn, b.Threshold)
 }
 

@@ -14,16 +14,17 @@ func TestMain(m *testing.M) { mpitest.Main(m) }
 
 // auditConfigs are the experiments every rank count runs: plain steps
 // (flat, and hooks, whose eager pass then folds the scale into the clip
-// weights and draws the noise itself), virtual steps (simple) and k = 2
-// accumulated passes (hooks).
+// weights and draws the noise itself), virtual steps (simple and hooks) and
+// k = 2 accumulated passes (hooks).
 func auditConfigs(w int) []Experiment {
 	base := Experiment{NoiseMultiplier: 1, SampleRate: 0.5, Steps: 8, Canaries: 1 << 14, Runs: 4, Seed: uint64(100 + w)}
-	flat, simple, hooks, hooksK := base, base, base, base
+	flat, simple, hooks, hooksV, hooksK := base, base, base, base, base
 	flat.Optimizer = Flat
 	simple.Optimizer, simple.MaxPhysical = Simple, 700
 	hooks.Optimizer = Hooks
+	hooksV.Optimizer, hooksV.MaxPhysical = Hooks, 700
 	hooksK.Optimizer, hooksK.Passes = Hooks, 2
-	return []Experiment{flat, simple, hooks, hooksK}
+	return []Experiment{flat, simple, hooks, hooksV, hooksK}
 }
 
 // schedule names an experiment's step schedule for the output.

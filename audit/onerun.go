@@ -9,10 +9,11 @@ import (
 )
 
 // OneRunPValue is the p-value of Steinke, Nasr & Jagielski (2023, "Privacy
-// auditing with one (1) training run", Theorem 5.2 with Proposition 5.7's
-// form of the δ term): the largest probability that an auditor making r
-// guesses about m canaries, each included independently with probability
-// ½, gets at least v of them right when the algorithm is (ε, δ)-DP:
+// auditing with one (1) training run"; their main theorem for (ε, δ)-DP, in
+// the form of the p-value computation published with the paper): the
+// largest probability that an auditor making r guesses about m canaries,
+// each included independently with probability ½, gets at least v of them
+// right when the algorithm is (ε, δ)-DP:
 //
 //	p = P[Bin(r, p_ε) ≥ v] + 2mδ · max_{1≤i≤v} (1/i) P[v−i ≤ Bin(r, p_ε) < v],
 //	p_ε = e^ε/(1+e^ε),

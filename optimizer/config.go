@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/dpmpi/dpmpi/internal/mutant"
 )
 
 // Reduction is the loss reduction the model's loss uses, which decides how
@@ -132,6 +135,9 @@ func (c Clipping) Thresholds() []float64 { return append([]float64(nil), c.thres
 // Sensitivity returns the L2 sensitivity of one sample's clipped
 // contribution: C for flat clipping, ‖(C_1..C_L)‖₂ for per-layer clipping.
 func (c Clipping) Sensitivity() float64 {
+	if mutant.MaxThreshold {
+		return slices.Max(c.thresholds)
+	}
 	if len(c.thresholds) == 1 {
 		return c.thresholds[0]
 	}

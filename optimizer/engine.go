@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dpmpi/dpmpi/internal/mutant"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -113,13 +114,16 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 	}
 	e := &Engine{arena: a, inner: inner, clip: clip, cfg: cfg, comm: comm, size: 1}
 	e.clip.thresholds = clip.Thresholds()
-	e.std = cfg.NoiseMultiplier * clip.Sensitivity()
+	e.std = mutant.SigmaScale * cfg.NoiseMultiplier * clip.Sensitivity()
 	if comm != nil {
 		e.rank, e.size = comm.Rank(), comm.Size()
 		if e.size < 1 || e.rank < 0 || e.rank >= e.size {
 			return nil, fmt.Errorf("optimizer: communicator reports rank %d of size %d", e.rank, e.size)
 		}
 		e.status = make([]float64, statusSlots*e.size+fingerprintSlots)
+	}
+	if mutant.NoiseOverW {
+		e.std /= float64(e.size)
 	}
 	return e, nil
 }
@@ -304,6 +308,9 @@ func (e *Engine) checkNorms(l int, norms []float64) bool {
 // clipLayer clips src to threshold c, which covers layer l alone, and adds
 // it to the layer's gradient.
 func (e *Engine) clipLayer(l int, src GradSource, c float64) {
+	if mutant.SkipClipLayer0 && l == 0 {
+		c = math.Inf(1)
+	}
 	e.scratch(src.Samples())
 	if ca, ok := src.(ClipAdder); ok {
 		// A non-finite gradient may reach Grads here; the step fails
@@ -365,7 +372,7 @@ func (e *Engine) ScaleFactor() float64 {
 // range it reduces.
 func (e *Engine) NoiseAndScale(lo, hi int) {
 	g := e.arena.Grads[lo:hi]
-	if e.rank == 0 {
+	if e.rank == 0 && !mutant.NoNoise {
 		AddNoise(g, e.std, e.cfg.Generator, e.cfg.SecureMode)
 	}
 	if f := e.ScaleFactor(); f != 1 {
@@ -441,8 +448,8 @@ func (e *Engine) step(finish func() error, checkFirst bool) (bool, error) {
 			return false, err
 		}
 	}
-	if e.hook != nil {
-		if err := e.hook(e.cfg.NoiseMultiplier, e.k); err != nil {
+	if e.hook != nil && !(mutant.HookEveryOther && e.steps%2 == 1) {
+		if err := e.hook(e.cfg.NoiseMultiplier, mutant.Passes(e.k)); err != nil {
 			return false, fmt.Errorf("optimizer: step %d: step hook: %w", e.steps, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/dpmpi/dpmpi/internal/mutant"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -390,7 +391,7 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 			lo, hi := o.span(b)
 			if !o.fold {
 				o.e.NoiseAndScale(lo, hi)
-			} else if o.e.Rank() == 0 {
+			} else if o.e.Rank() == 0 && !mutant.NoNoise {
 				// The clipped sum is already scaled by s; the noise
 				// std is scaled likewise.
 				optimizer.AddNoise(o.e.Arena().Grads[lo:hi], o.e.NoiseStd()*o.scaled.s, o.gen, o.secure)

@@ -56,6 +56,10 @@ gotest() {
 }
 
 gotest all -count=1 ./...
+# The privacy audit: the correct optimizers must not be flagged at W = 1..4,
+# and each deliberate bug of internal/mutant (a build tag each) must be caught.
+echo "== privacy audit (scripts/audit.sh)"
+scripts/audit.sh
 gotest race -count=1 -race $(go list ./mpi/... ./optimizer/... ./perlayer/... ./simple/... ./nn/... ./accountant/... 2>/dev/null)
 gotest mpich -count=1 -tags mpich ./mpi/...
 gotest openblas -count=1 -tags openblas ./nn/...

@@ -52,6 +52,11 @@ func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode 
 	for i := range t.x {
 		t.x[i] = r.NormFloat64()
 	}
+	if e, ok := s.Layers()[0].(*Embedding); ok { // token indices
+		for i := range t.x {
+			t.x[i] = float64(r.IntN(e.Vocab))
+		}
+	}
 	for i := range t.y {
 		t.y[i] = r.IntN(10)
 	}

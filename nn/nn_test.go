@@ -77,6 +77,25 @@ var testModels = []testModel{
 	{"embedding", []int{6}, func() []Layer {
 		return []Layer{NewEmbedding(5, 3), Tanh(), Flatten(), NewLinear(18, 4), ReLU(), NewLinear(4, 3)}
 	}, 3},
+	// Residual blocks: identity and 1×1-convolution shortcuts, GroupNorm
+	// in a branch.
+	{"residual", []int{4, 6, 6}, func() []Layer {
+		return []Layer{
+			NewConv2d(4, 4, 3, 1, 1),
+			Residual(nil, NewGroupNorm(2, 4), SiLU(), NewConv2d(4, 4, 3, 1, 1)),
+			Residual(NewConv2d(4, 8, 1, 2, 0), NewConv2d(4, 8, 3, 2, 1), Tanh()),
+			GlobalAvgPool(), NewLinear(8, 3),
+		}
+	}, 3},
+	// Blocks holding the model's first parameters, a Linear shortcut, and a
+	// block inside a block.
+	{"residual-nested", []int{5}, func() []Layer {
+		return []Layer{
+			Residual(nil, NewLinear(5, 5), ReLU()),
+			Residual(NewLinear(5, 4), NewLinear(5, 4), Tanh(), Residual(nil, NewLinear(4, 4), ELU(1))),
+			NewLinear(4, 3),
+		}
+	}, 3},
 	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
 		return []Layer{
 			NewConv2d(1, 8, 8, 2, 3), Tanh(),

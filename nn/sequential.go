@@ -74,11 +74,25 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 		if _, data := l.(interface{ takesData() }); data && len(s.params) > 0 {
 			return nil, fmt.Errorf("nn: layer %d (%s) takes data (token indices) as input, but layer %s before it has parameters, whose gradient would have to pass through it; put the %s first", k, l.Kind(), s.names[0], l.Kind())
 		}
-		if p, ok := l.(paramLayer); ok {
+		switch p := l.(type) {
+		case paramLayer:
 			s.arena = append(s.arena, len(s.params))
 			s.params = append(s.params, p)
 			s.names = append(s.names, fmt.Sprintf("%d.%s", k, l.Kind()))
-		} else {
+		case nestedLayer:
+			// The layers inside get arena layers of their own, in order;
+			// arena[k] is the first of them.
+			ps, names := p.nestedParams()
+			if len(ps) == 0 {
+				s.arena = append(s.arena, -1)
+			} else {
+				s.arena = append(s.arena, len(s.params))
+			}
+			for i := range ps {
+				s.params = append(s.params, ps[i])
+				s.names = append(s.names, fmt.Sprintf("%d.%s.%s", k, names[i], ps[i].Kind()))
+			}
+		default:
 			s.arena = append(s.arena, -1)
 		}
 	}
@@ -253,6 +267,11 @@ func (s *Sequential) grow(n int) {
 	}
 	for _, p := range s.params {
 		p.grow(n)
+	}
+	for _, l := range s.layers {
+		if nl, ok := l.(nestedLayer); ok {
+			nl.growNested(n)
+		}
 	}
 	s.cap = n
 }
@@ -430,23 +449,42 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 			}
 		}
 	}
+	// emit hands arena layer a's per-sample source to ready, or adds its
+	// batch gradient to the arena on the non-private path.
+	emit := func(a int) error {
+		p := s.params[a]
+		if sum {
+			p.accumulate(s.bound.Grad(a))
+			return nil
+		}
+		src := p.source(s.mode)
+		s.srcs[a] = src
+		if ready != nil {
+			if err := ready(a, src); err != nil {
+				return fmt.Errorf("nn: Backward: ready(%d) for %s: %w", a, s.names[a], err)
+			}
+		}
+		return nil
+	}
 	for k := L - 1; k >= 0; k-- {
 		l := s.layers[k]
 		x, y := s.act(k, 0, n), s.act(k+1, 0, n)
 		dy := s.errs[k+1][:n*s.sizes[k+1]]
+		if nl, ok := l.(nestedLayer); ok {
+			var dx []float64
+			if k > first {
+				dx = s.errs[k][:n*s.sizes[k]]
+			}
+			base := s.arena[k]
+			if err := nl.backwardNested(x, y, dy, dx, n, func(j int) error { return emit(base + j) }); err != nil {
+				return err
+			}
+			continue
+		}
 		if a := s.arena[k]; a >= 0 {
-			p := s.params[a]
-			p.beginBackward(x, dy, n)
-			if sum {
-				p.accumulate(s.bound.Grad(a))
-			} else {
-				src := p.source(s.mode)
-				s.srcs[a] = src
-				if ready != nil {
-					if err := ready(a, src); err != nil {
-						return fmt.Errorf("nn: Backward: ready(%d) for %s: %w", a, s.names[a], err)
-					}
-				}
+			s.params[a].beginBackward(x, dy, n)
+			if err := emit(a); err != nil {
+				return err
 			}
 		}
 		if k <= first {

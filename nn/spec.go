@@ -40,6 +40,9 @@ import (
 //	elu        alpha (optional, a positive number, default 1)
 //	groupnorm  groups, channels (optional)
 //	embedding  vocab, dim (input: token indices of shape [T]; must come first)
+//	residual   branch (a list of layers), projection (optional: one linear,
+//	           conv2d or conv1d layer on the shortcut; without it the
+//	           shortcut is the identity and the branch must keep the shape)
 //	layernorm  (normalises over the whole sample)
 //	relu, tanh, gelu, silu, flatten, globalavgpool
 //
@@ -73,6 +76,9 @@ type LayerSpec struct {
 	// Vocab and Dim are Embedding's.
 	Vocab *int `json:"vocab,omitempty"`
 	Dim   *int `json:"dim,omitempty"`
+	// Branch and Projection are a residual block's.
+	Branch     []LayerSpec `json:"branch,omitempty"`
+	Projection *LayerSpec  `json:"projection,omitempty"`
 }
 
 // layerFields lists, for each layer type, its required and optional fields.
@@ -86,6 +92,7 @@ var layerFields = map[string]struct{ required, optional []string }{
 	"groupnorm":     {[]string{"groups"}, []string{"channels"}},
 	"layernorm":     {},
 	"embedding":     {[]string{"vocab", "dim"}, nil},
+	"residual":      {[]string{"branch"}, []string{"projection"}},
 	"relu":          {},
 	"tanh":          {},
 	"gelu":          {},
@@ -222,6 +229,31 @@ func parseLayer(msg json.RawMessage) (LayerSpec, error) {
 		if f == "type" {
 			continue
 		}
+		if f == "branch" {
+			var raws []json.RawMessage
+			if err := json.Unmarshal(v, &raws); err != nil || len(raws) == 0 {
+				return bad, fmt.Errorf("\"branch\" must be a non-empty list of layers")
+			}
+			for j, raw := range raws {
+				b, err := parseLayer(raw)
+				if err != nil {
+					return bad, fmt.Errorf("branch layer %d%s: %v", j, typeNote(b.Type), err)
+				}
+				l.Branch = append(l.Branch, b)
+			}
+			continue
+		}
+		if f == "projection" {
+			p, err := parseLayer(v)
+			if err != nil {
+				return bad, fmt.Errorf("projection%s: %v", typeNote(p.Type), err)
+			}
+			if p.Type != "linear" && p.Type != "conv2d" && p.Type != "conv1d" {
+				return bad, fmt.Errorf("projection is a %s layer; use linear, conv2d or conv1d (for example a 1×1 conv2d)", p.Type)
+			}
+			l.Projection = &p
+			continue
+		}
 		if f == "alpha" {
 			var a float64
 			if err := json.Unmarshal(v, &a); err != nil || !(a > 0) {
@@ -258,18 +290,9 @@ func (s *Spec) Build() (*Sequential, error) {
 }
 
 func (s *Spec) build() (*Sequential, error) {
-	shape := slices.Clone(s.Input)
-	layers := make([]Layer, len(s.Layers))
-	for k, ls := range s.Layers {
-		l, err := ls.layer(shape)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d (%s): %w", k, ls.Type, err)
-		}
-		out, err := l.setup(shape)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d (%s): %w", k, l.Kind(), err)
-		}
-		layers[k], shape = l, out
+	layers, _, err := buildLayers(s.Layers, s.Input, "layer")
+	if err != nil {
+		return nil, err
 	}
 	m, err := NewSequential(s.Input, layers...)
 	if err != nil {
@@ -277,6 +300,35 @@ func (s *Spec) build() (*Sequential, error) {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "nn: "))
 	}
 	return m, nil
+}
+
+// buildLayers makes the layers of specs for an input of shape in, each
+// layer's input size taken from the shape before it, and returns them with
+// the output shape. what names the layers in errors ("layer", "branch
+// layer").
+func buildLayers(specs []LayerSpec, in []int, what string) ([]Layer, []int, error) {
+	shape := slices.Clone(in)
+	layers := make([]Layer, len(specs))
+	for k, ls := range specs {
+		l, err := ls.layer(shape)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %d (%s): %w", what, k, ls.Type, err)
+		}
+		out, err := l.setup(shape)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %d (%s): %w", what, k, l.Kind(), err)
+		}
+		layers[k], shape = l, out
+	}
+	return layers, shape, nil
+}
+
+// typeNote returns " (TYPE)" for a known layer type, or "".
+func typeNote(t string) string {
+	if t == "" {
+		return ""
+	}
+	return " (" + t + ")"
 }
 
 // layer makes the layer for an input of the given shape.
@@ -342,6 +394,18 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		return NewLayerNorm(), nil
 	case "embedding":
 		return NewEmbedding(*ls.Vocab, *ls.Dim), nil
+	case "residual":
+		branch, _, err := buildLayers(ls.Branch, in, "branch layer")
+		if err != nil {
+			return nil, err
+		}
+		var proj Layer
+		if ls.Projection != nil {
+			if proj, err = ls.Projection.layer(in); err != nil {
+				return nil, fmt.Errorf("projection (%s): %w", ls.Projection.Type, err)
+			}
+		}
+		return Residual(proj, branch...), nil
 	case "flatten":
 		return Flatten(), nil
 	case "globalavgpool":

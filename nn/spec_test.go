@@ -75,7 +75,10 @@ func TestLoadSpecFile(t *testing.T) {
 		{"type": "flatten"},
 		{"type": "linear", "in": 12, "out": 4},
 		{"type": "gelu"}, {"type": "silu"}, {"type": "elu", "alpha": 0.5}, {"type": "tanh"},
-		{"type": "layernorm"}, {"type": "linear", "out": 2}]}`
+		{"type": "layernorm"},
+		{"type": "residual", "branch": [{"type": "linear", "out": 4}, {"type": "silu"}]},
+		{"type": "residual", "branch": [{"type": "linear", "out": 3}], "projection": {"type": "linear", "out": 3}},
+		{"type": "linear", "out": 2}]}`
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +94,7 @@ func TestLoadSpecFile(t *testing.T) {
 	for _, l := range m.Layers() {
 		kinds = append(kinds, l.Kind())
 	}
-	if got := strings.Join(kinds, " "); got != "Conv2d(2, 3, k=3, s=1, p=0) GroupNorm(3, 3) ReLU AvgPool2d(2, stride=2) Flatten Linear(12, 4) GELU SiLU ELU(alpha=0.5) Tanh LayerNorm([4]) Linear(4, 2)" {
+	if got := strings.Join(kinds, " "); got != "Conv2d(2, 3, k=3, s=1, p=0) GroupNorm(3, 3) ReLU AvgPool2d(2, stride=2) Flatten Linear(12, 4) GELU SiLU ELU(alpha=0.5) Tanh LayerNorm([4]) Residual([Linear(4, 4), SiLU] + x) Residual([Linear(4, 3)] + Linear(4, 3)) Linear(3, 2)" {
 		t.Fatalf("layers %s", got)
 	}
 	if _, err := LoadSpec(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") || !strings.Contains(err.Error(), "cnn, mlp") {
@@ -125,6 +128,11 @@ func TestSpecErrors(t *testing.T) {
 		{"wrong channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 2, "channels": 4}]}`, []string{"layer 0 (groupnorm)", `"channels" is 4`}},
 		{"conv1d on images", `{"input": [1, 8, 8], "layers": [{"type": "conv1d", "out": 2, "kernel": 3}]}`, []string{"layer 0 (conv1d)", "[1 8 8]", "[C, L]"}},
 		{"embedding not first", `{"input": [4], "layers": [{"type": "linear", "out": 4}, {"type": "embedding", "vocab": 9, "dim": 2}]}`, []string{"layer 1 (Embedding(9, 2))", "first"}},
+		{"residual without branch", `{"input": [4], "layers": [{"type": "residual"}]}`, []string{"layer 0 (residual)", `no "branch"`}},
+		{"residual bad branch layer", `{"input": [4], "layers": [{"type": "residual", "branch": [{"type": "relu"}, {"type": "linear"}]}]}`, []string{"layer 0 (residual)", "branch layer 1 (linear)", `no "out"`}},
+		{"residual shape change", `{"input": [4], "layers": [{"type": "residual", "branch": [{"type": "linear", "out": 3}]}]}`, []string{"layer 0 (Residual([Linear(4, 3)] + x))", "gives [3]", "projection"}},
+		{"residual projection kind", `{"input": [4], "layers": [{"type": "residual", "branch": [{"type": "relu"}], "projection": {"type": "tanh"}}]}`, []string{"projection is a tanh layer"}},
+		{"residual projection shape", `{"input": [4], "layers": [{"type": "residual", "branch": [{"type": "linear", "out": 3}], "projection": {"type": "linear", "out": 2}}]}`, []string{"the branch gives [3] but the projection [2]"}},
 		{"zero size", `{"input": [4], "layers": [{"type": "linear", "out": 0}]}`, []string{`"out" is 0`, "positive"}},
 		{"negative padding", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "padding": -1}]}`, []string{`"padding" is -1`}},
 		{"linear after conv", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "linear", "out": 10}]}`, []string{"layer 1 (linear)", "[2 6 6]", "flatten"}},

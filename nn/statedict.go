@@ -48,6 +48,17 @@ func (s *Sequential) StateDict() ([]Tensor, error) {
 	}
 	var out []Tensor
 	for k, l := range s.layers {
+		if nl, ok := l.(interface{ nestedState() ([]Tensor, error) }); ok {
+			ts, err := nl.nestedState()
+			if err != nil {
+				return nil, fmt.Errorf("nn: StateDict: layer %d (%s): %w", k, l.Kind(), err)
+			}
+			for _, t := range ts {
+				t.Name = fmt.Sprintf("%d.%s", k, t.Name)
+				out = append(out, t)
+			}
+			continue
+		}
 		p, ok := l.(paramLayer)
 		if !ok {
 			continue

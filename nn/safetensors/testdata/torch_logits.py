@@ -5,7 +5,7 @@ writes their logits on given inputs, for nn/safetensors's round-trip test.
 
 JOBS.json lists the models: [{"model": EXPR, "weights": PATH, "inputs": PATH,
 "shape": [C, H, W], "logits": PATH, "tokens": BOOL}, ...]. EXPR is a torch.nn expression
-(evaluated with torch.nn as `nn`), for example "nn.Sequential(nn.Linear(784,
+(evaluated with torch.nn as `nn` and dpmpi's block as `Residual`), for example "nn.Sequential(nn.Linear(784,
 10))"; the inputs file holds the inputs flat, and shape is one sample's
 shape; tokens says the inputs are token indices (passed as int64). The safetensors files are parsed here with json and numpy, so only
 Debian's python3-torch is needed (torch 1.13 has no safetensors reader), and
@@ -19,6 +19,18 @@ import sys
 import numpy as np
 import torch
 from torch import nn
+
+
+class Residual(nn.Module):
+    """dpmpi's residual block: branch(x) + (proj(x) if proj else x)."""
+
+    def __init__(self, branch, proj=None):
+        super().__init__()
+        self.branch = branch
+        self.proj = proj
+
+    def forward(self, x):
+        return self.branch(x) + (self.proj(x) if self.proj is not None else x)
 
 
 def load_safetensors(path):
@@ -42,7 +54,7 @@ def main():
     with open(sys.argv[1]) as f:
         jobs = json.load(f)
     for job in jobs:
-        model = eval(job["model"], {"nn": nn}).double()
+        model = eval(job["model"], {"nn": nn, "Residual": Residual}).double()
         state = {k: v.double() for k, v in load_safetensors(job["weights"]).items()}
         model.load_state_dict(state, strict=True)
         model.eval()

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -81,4 +85,38 @@ func openLedger(path string) (*accountant.Ledger, []accountant.LedgerRecord, boo
 		return nil, nil, false, err
 	}
 	return l, recs, torn, nil
+}
+
+// stateNow fingerprints rank 0's state before the next step: the ledger
+// tag of that step.
+func (t *trainer) stateNow() (string, error) {
+	var noise []byte
+	if t.rng.noise != nil {
+		b, err := t.rng.noise.MarshalBinary()
+		if err != nil {
+			return "", err
+		}
+		noise = b
+	}
+	s, err := t.rng.sampler.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	return fingerprint(t.net.arena.Params, noise, s), nil
+}
+
+// fingerprint hashes what decides the next step's release on this rank:
+// parameters, noise generator state and sampler state.
+func fingerprint(params []float64, noise, sampler []byte) string {
+	h := sha256.New()
+	var b [8]byte
+	for _, v := range params {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		h.Write(b[:])
+	}
+	binary.LittleEndian.PutUint64(b[:], uint64(len(noise)))
+	h.Write(b[:])
+	h.Write(noise)
+	h.Write(sampler)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"reflect"
+	"strings"
 
+	"github.com/dpmpi/dpmpi/internal/fingerprint"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -42,6 +48,37 @@ func agree(c comm, err error) (out error, rank0Failed bool, cerr error) {
 		err = errOther
 	}
 	return err, buf[0] > 0, nil
+}
+
+// agreeIdentity checks that every rank has the same run identity: ranks
+// started with different flags, or reading different copies of the data,
+// would otherwise train together on settings some of them do not share.
+// Every rank returns the same error.
+func agreeIdentity(c comm, id runIdentity) error {
+	v := reflect.ValueOf(id)
+	fps := make([]uint64, v.NumField())
+	for i := range fps {
+		b, err := json.Marshal(v.Field(i).Interface())
+		if err != nil {
+			return fmt.Errorf("fingerprinting the run's %s: %w", v.Type().Field(i).Name, err)
+		}
+		f := fnv.New64a()
+		f.Write(b)
+		fps[i] = f.Sum64()
+	}
+	buf := make([]float64, fingerprint.Slots*len(fps))
+	fingerprint.Put(buf, fps)
+	if err := c.AllreduceSum(buf); err != nil {
+		return fmt.Errorf("comparing the ranks' settings: %w", err)
+	}
+	var differ []string
+	for _, i := range fingerprint.Differ(buf, fps, c.Size()) {
+		differ = append(differ, fmt.Sprintf("%s (rank %d: %v)", v.Type().Field(i).Name, c.Rank(), v.Field(i).Interface()))
+	}
+	if len(differ) > 0 {
+		return fmt.Errorf("the ranks disagree on %s; start every rank with the same flags and the same data set", strings.Join(differ, ", "))
+	}
+	return nil
 }
 
 // bcastBlob sends b from root to every rank and returns it everywhere.

@@ -2,15 +2,14 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/dpmpi/dpmpi/accountant"
+	"github.com/dpmpi/dpmpi/internal/fingerprint"
 )
 
 // The privacy ledger is an accountant.Ledger written by rank 0: one record
@@ -102,20 +101,17 @@ func (t *trainer) stateNow() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fingerprint(t.net.arena.Params, noise, s), nil
+	return stateTag(t.net.arena.Params, noise, s), nil
 }
 
-// fingerprint hashes what decides the next step's release on this rank:
+// stateTag hashes what decides the next step's release on this rank:
 // parameters, noise generator state and sampler state.
-func fingerprint(params []float64, noise, sampler []byte) string {
-	h := sha256.New()
-	var b [8]byte
-	for _, v := range params {
-		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-		h.Write(b[:])
-	}
-	binary.LittleEndian.PutUint64(b[:], uint64(len(noise)))
-	h.Write(b[:])
+// It is the first 12 bytes of the SHA-256 of the parameters, the noise
+// state's length, the noise state and the sampler state, in hex.
+func stateTag(params []float64, noise, sampler []byte) string {
+	h := fingerprint.NewHasher(sha256.New())
+	h.Float64s(params...)
+	h.Uint64(uint64(len(noise)))
 	h.Write(noise)
 	h.Write(sampler)
 	return hex.EncodeToString(h.Sum(nil)[:12])

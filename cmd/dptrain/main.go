@@ -122,6 +122,9 @@ func train(c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool)
 	if !phase(t.setup()) {
 		return exitError, false
 	}
+	if !phase(agreeIdentity(world, t.id)) {
+		return exitError, false
+	}
 	if c.Resume {
 		if !phase(t.resume()) {
 			return exitError, false

@@ -484,6 +484,32 @@ func TestBadInput(t *testing.T) {
 		args[1] = d
 		expect(t, runJob(t, 2, args...), 1, "of test image", filepath.Join(d, "t10k-labels-idx1-ubyte"), "outside the 4 classes of the training labels", "rank 0")
 	})
+	t.Run("ranks with other settings", func(t *testing.T) {
+		// One job, two programs (MPMD): rank 1 gets another learning rate
+		// and seed.
+		launcher := os.Getenv("DPMPI_MPIRUN")
+		if launcher == "" {
+			launcher = "mpirun"
+		}
+		a := append([]string{"--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "1", binPath}, small("mpmd", "--sigma", "1")...)
+		a = append(append(a, ":", "-np", "1", binPath), small("mpmd", "--sigma", "1", "--lr", "0.3", "--seed", "2")...)
+		cmd := exec.Command(launcher, a...)
+		cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		code := 0
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			code = ee.ExitCode()
+		}
+		expect(t, result{so.String(), se.String(), code}, 1, "the ranks disagree on LR (rank 0: 0.1), Seed (rank 0: 1)", "same flags")
+		if _, err := os.Stat(filepath.Join(dir, "mpmd", "checkpoints", "ledger.txt")); err == nil {
+			t.Error("a ledger was created although the ranks disagree")
+		}
+	})
 	// A finished run to damage and to resume with a spent budget.
 	good := filepath.Join(dir, "good")
 	mustRun(t, 2, small("good", "--sigma", "1")...)

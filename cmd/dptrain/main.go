@@ -3,6 +3,16 @@
 // ledger, atomic checkpoints, exact resume, a budget guard and Slurm-style
 // preemption (SIGTERM/SIGUSR1). Run dptrain --help for the flags and see
 // docs/dptrain.md.
+//
+// The source, by concern: main.go runs a rank through the job's phases
+// (setup, resume or fresh start, budget plan, loop, final checkpoint and
+// summary); config.go parses the flags; trainer.go holds a rank's state;
+// setup.go builds the data, model and DP optimizer; collectives.go holds
+// what the ranks agree on and exchange outside the optimizer; budget.go is
+// the budget guard; loop.go runs the training steps; ledger.go is the
+// write-ahead privacy ledger; state.go (checkpoint format) and resume.go
+// save and restore a run; weights.go writes the final weights; report.go
+// shows progress and writes the metrics and summary.
 package main
 
 import (

@@ -26,7 +26,7 @@ type trainer struct {
 	id   runIdentity
 
 	step  int      // logical steps applied to the parameters
-	next  nextStep // what rank 0 knows of the step about to run
+	next  nextStep // the step about to run, for the step hook
 	tally tally
 	stop  *atomic.Bool // set by SIGTERM/SIGUSR1
 }

@@ -1,11 +1,12 @@
 package optimizer
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"strings"
+
+	"github.com/dpmpi/dpmpi/internal/fingerprint"
 )
 
 // statusSlots is the number of per-rank values in the status vector every
@@ -15,14 +16,11 @@ import (
 const statusSlots = 3
 
 // The first real step also reduces a fingerprint of the configuration:
-// fingerprintFields 64-bit values, each split into four 16-bit chunks held
-// as exact small integers, sent both as values and as squares. All ranks
-// agree on a chunk x iff Σ_r x_r = W·x and Σ_r x_r² = W·x² on every rank
-// (Σ(x_r−x)² = 0); with chunks below 2¹⁶ and squares below 2³² every sum is
-// exact in float64 for up to 2²⁰ ranks.
+// fingerprintFields 64-bit values, which internal/fingerprint carries
+// through the sum exactly (fingerprint.Slots values each).
 const (
 	fingerprintFields = 7
-	fingerprintSlots  = fingerprintFields * 4 * 2
+	fingerprintSlots  = fingerprintFields * fingerprint.Slots
 )
 
 var fingerprintNames = [fingerprintFields]string{
@@ -31,29 +29,25 @@ var fingerprintNames = [fingerprintFields]string{
 }
 
 func (e *Engine) fingerprint() [fingerprintFields]uint64 {
-	var buf []byte
-	h := fnv.New64a()
+	f := fnv.New64a()
+	h := fingerprint.NewHasher(f)
 	for _, l := range e.arena.Layers {
-		buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(l.Len))
-		h.Write(buf)
+		h.Uint64(uint64(l.Len))
 	}
-	layers := h.Sum64()
-	h.Reset()
+	layers := f.Sum64()
+	f.Reset()
 	if e.clip.perLayer {
 		h.Write([]byte("per-layer"))
 	} else {
 		h.Write([]byte("flat"))
 	}
-	for _, t := range e.clip.thresholds {
-		buf = binary.LittleEndian.AppendUint64(buf[:0], math.Float64bits(t))
-		h.Write(buf)
-	}
-	thresholds := h.Sum64()
-	h.Reset()
+	h.Float64s(e.clip.thresholds...)
+	thresholds := f.Sum64()
+	f.Reset()
 	h.Write([]byte(e.cfg.LossReduction))
 	return [fingerprintFields]uint64{
 		uint64(len(e.arena.Layers)), uint64(len(e.arena.Params)), layers, thresholds,
-		math.Float64bits(e.cfg.NoiseMultiplier), math.Float64bits(e.cfg.ExpectedBatchSize), h.Sum64(),
+		math.Float64bits(e.cfg.NoiseMultiplier), math.Float64bits(e.cfg.ExpectedBatchSize), f.Sum64(),
 	}
 }
 
@@ -82,30 +76,15 @@ func (e *Engine) collectiveCheck() error {
 	var fp [fingerprintFields]uint64
 	if !e.agreed {
 		fp = e.fingerprint()
-		f := st[statusSlots*e.size:]
-		for i, v := range fp {
-			for c := range 4 {
-				x := float64((v >> (16 * c)) & 0xffff)
-				f[8*i+c] = x
-				f[8*i+4+c] = x * x
-			}
-		}
+		fingerprint.Put(st[statusSlots*e.size:], fp[:])
 	}
 	if err := e.comm.AllreduceSum(st); err != nil {
 		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the step status: %w", e.steps, e.rank, err)
 	}
 	if !e.agreed {
-		w := float64(e.size)
-		f := st[statusSlots*e.size:]
 		var differ []string
-		for i, v := range fp {
-			for c := range 4 {
-				x := float64((v >> (16 * c)) & 0xffff)
-				if f[8*i+c] != w*x || f[8*i+4+c] != w*x*x {
-					differ = append(differ, fingerprintNames[i])
-					break
-				}
-			}
+		for _, i := range fingerprint.Differ(st[statusSlots*e.size:], fp[:], e.size) {
+			differ = append(differ, fingerprintNames[i])
 		}
 		if len(differ) > 0 {
 			return fmt.Errorf("optimizer: first step on rank %d of %d: the ranks disagree on the %s (this rank: %d layers, %d parameters, thresholds %v, σ %v, expected batch size %v, reduction %q); build the optimizer with identical arguments on every rank",

@@ -18,10 +18,21 @@ import (
 // slices of that same length. Its state (step count, momentum and moment
 // buffers) can be saved with MarshalBinary and restored with
 // UnmarshalBinary into an Updater of the same kind and hyper-parameters.
+//
+// The learning rate may change between updates (a schedule):
+// SetLearningRate sets the rate the next Update uses and LearningRate
+// returns it. The saved state does not include it, so a resumed run sets it
+// again from its schedule.
 type Updater interface {
 	// Update applies one step to params given grads. It panics if
 	// len(params) != len(grads) or the length differs from earlier calls.
 	Update(params, grads []float64)
+	// SetLearningRate sets the learning rate of the following updates.
+	// It panics if lr is negative or not finite (a programmer error: the
+	// constructors return errors for such values).
+	SetLearningRate(lr float64)
+	// LearningRate returns the learning rate the next update uses.
+	LearningRate() float64
 	encoding.BinaryMarshaler
 	encoding.BinaryUnmarshaler
 }
@@ -114,6 +125,12 @@ func (o *SGD) update(params, grads, buf []float64, off int, first bool) {
 		params[i] = p - lr*g
 	}
 }
+
+// SetLearningRate sets LR. It panics if lr is negative or not finite.
+func (o *SGD) SetLearningRate(lr float64) { o.LR = checkLR("SGD", lr) }
+
+// LearningRate returns LR.
+func (o *SGD) LearningRate() float64 { return o.LR }
 
 // MarshalBinary encodes the step count and the momentum buffer.
 func (o *SGD) MarshalBinary() ([]byte, error) {
@@ -240,6 +257,12 @@ func (k adamStep) update(params, grads, m, v []float64) {
 	}
 }
 
+// SetLearningRate sets LR. It panics if lr is negative or not finite.
+func (o *Adam) SetLearningRate(lr float64) { o.LR = checkLR(o.kind(), lr) }
+
+// LearningRate returns LR.
+func (o *Adam) LearningRate() float64 { return o.LR }
+
 // MarshalBinary encodes the step count and both moment buffers.
 func (o *Adam) MarshalBinary() ([]byte, error) {
 	return marshalState(o.kind(), o.steps, o.m, o.v), nil
@@ -253,6 +276,14 @@ func (o *Adam) UnmarshalBinary(data []byte) error {
 	}
 	o.steps, o.m, o.v = steps, bufs[0], bufs[1]
 	return nil
+}
+
+// checkLR returns lr, panicking if it is negative or not finite.
+func checkLR(name string, lr float64) float64 {
+	if !(lr >= 0) || math.IsInf(lr, 1) {
+		panic(fmt.Sprintf("optimizer: %s.SetLearningRate(%v): the learning rate must be finite and ≥ 0", name, lr))
+	}
+	return lr
 }
 
 func checkLens(name string, params, grads []float64, steps int64, stateLen int) {

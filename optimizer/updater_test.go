@@ -210,3 +210,79 @@ func TestUpdatersLongVectors(t *testing.T) {
 		})
 	}
 }
+
+// SetLearningRate changes the rate of the following updates, for every
+// updater, and LearningRate reports it; the saved state does not hold it.
+func TestUpdaterLearningRate(t *testing.T) {
+	tests := []struct {
+		name string
+		make func(lr float64) optimizer.Updater
+	}{
+		{"sgd", func(lr float64) optimizer.Updater { return must(optimizer.NewSGD(lr, 0, 0, 0, false)) }},
+		{"sgd momentum", func(lr float64) optimizer.Updater { return must(optimizer.NewSGD(lr, 0.9, 0, 0.01, false)) }},
+		{"adam", func(lr float64) optimizer.Updater { return must(optimizer.NewAdam(lr, 0.9, 0.999, 1e-8, 0)) }},
+		{"adamw", func(lr float64) optimizer.Updater { return must(optimizer.NewAdamW(lr, 0.9, 0.999, 1e-8, 0.1)) }},
+	}
+	grads := []float64{0.5, 0.25}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := tt.make(0.1)
+			if got := u.LearningRate(); got != 0.1 {
+				t.Fatalf("LearningRate of a new updater: %v, want 0.1", got)
+			}
+			u.SetLearningRate(0.025)
+			if got := u.LearningRate(); got != 0.025 {
+				t.Fatalf("LearningRate after SetLearningRate(0.025): %v", got)
+			}
+			// The updates use the new rate: they equal those of an updater
+			// built with it.
+			built := tt.make(0.025)
+			p, q := []float64{1, -2}, []float64{1, -2}
+			for range 2 {
+				u.Update(p, grads)
+				built.Update(q, grads)
+			}
+			if p[0] != q[0] || p[1] != q[1] {
+				t.Errorf("after SetLearningRate(0.025): params %v, an updater built with lr 0.025 gives %v", p, q)
+			}
+			// At rate 0 every updater leaves the parameters alone (the
+			// momentum and moments still move).
+			u.SetLearningRate(0)
+			before := append([]float64(nil), p...)
+			u.Update(p, grads)
+			if p[0] != before[0] || p[1] != before[1] {
+				t.Errorf("an update at learning rate 0 moved the parameters from %v to %v", before, p)
+			}
+			state, err := u.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh := tt.make(0.1)
+			if err := fresh.UnmarshalBinary(state); err != nil {
+				t.Fatal(err)
+			}
+			if got := fresh.LearningRate(); got != 0.1 {
+				t.Errorf("restoring a state changed the learning rate to %v (the state must not hold it)", got)
+			}
+		})
+	}
+}
+
+func TestUpdaterLearningRatePanics(t *testing.T) {
+	updaters := map[string]func() optimizer.Updater{
+		"sgd":  func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0, 0, 0, false)) },
+		"adam": func() optimizer.Updater { return must(optimizer.NewAdam(0.1, 0.9, 0.999, 1e-8, 0)) },
+	}
+	for _, lr := range []float64{-1, math.NaN(), math.Inf(1)} {
+		for name, mk := range updaters {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s.SetLearningRate(%v): no panic", name, lr)
+					}
+				}()
+				mk().SetLearningRate(lr)
+			}()
+		}
+	}
+}

@@ -26,6 +26,8 @@ import (
 type nopUpdater struct{}
 
 func (nopUpdater) Update(params, grads []float64)    {}
+func (nopUpdater) SetLearningRate(float64)           {}
+func (nopUpdater) LearningRate() float64             { return 0 }
 func (nopUpdater) MarshalBinary() ([]byte, error)    { return nil, nil }
 func (nopUpdater) UnmarshalBinary(data []byte) error { return nil }
 

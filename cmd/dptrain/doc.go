@@ -24,4 +24,16 @@
 // signal after checkpointing; 1 on an error (printed with the rank); 2 for
 // bad flags. Run dptrain --help for the flags; docs/dptrain.md describes the
 // semantics, files, resume rules and the full accuracy run.
+//
+// # Source map
+//
+// main.go runs a rank through the job's phases (setup, resume or fresh
+// start, budget plan, loop, final checkpoint and summary); config.go parses
+// the flags; trainer.go holds a rank's state; setup.go builds the data,
+// model and DP optimizer; collectives.go holds what the ranks agree on and
+// exchange outside the optimizer; budget.go is the budget guard; loop.go
+// runs the training steps; ledger.go is the write-ahead privacy ledger;
+// state.go (checkpoint format) and resume.go save and restore a run;
+// weights.go writes the final weights; report.go shows progress and writes
+// the metrics and summary.
 package main

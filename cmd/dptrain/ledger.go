@@ -1,12 +1,15 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/dpmpi/dpmpi/accountant"
+	"github.com/dpmpi/dpmpi/internal/fingerprint"
 )
 
 // The privacy ledger is an accountant.Ledger written by rank 0: one record
@@ -81,4 +84,35 @@ func openLedger(path string) (*accountant.Ledger, []accountant.LedgerRecord, boo
 		return nil, nil, false, err
 	}
 	return l, recs, torn, nil
+}
+
+// stateNow fingerprints rank 0's state before the next step: the ledger
+// tag of that step.
+func (t *trainer) stateNow() (string, error) {
+	var noise []byte
+	if t.rng.noise != nil {
+		b, err := t.rng.noise.MarshalBinary()
+		if err != nil {
+			return "", err
+		}
+		noise = b
+	}
+	s, err := t.rng.sampler.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	return stateTag(t.net.arena.Params, noise, s), nil
+}
+
+// stateTag hashes what decides the next step's release on this rank:
+// parameters, noise generator state and sampler state.
+// It is the first 12 bytes of the SHA-256 of the parameters, the noise
+// state's length, the noise state and the sampler state, in hex.
+func stateTag(params []float64, noise, sampler []byte) string {
+	h := fingerprint.NewHasher(sha256.New())
+	h.Float64s(params...)
+	h.Uint64(uint64(len(noise)))
+	h.Write(noise)
+	h.Write(sampler)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,5 +60,49 @@ func TestLedgerTornAndDamaged(t *testing.T) {
 	os.WriteFile(p, []byte(strings.Replace(string(b), "step=2", "step=7", 1)), 0o644)
 	if _, _, err := readLedger(p); err == nil || !strings.Contains(err.Error(), "line 3 is damaged") {
 		t.Fatalf("damaged middle line: %v", err)
+	}
+}
+
+// oldStateTag is the ledger tag as earlier versions computed it: a resumed
+// run compares its tags with the ones in the ledger, so they must not
+// change.
+func oldStateTag(params []float64, noise, sampler []byte) string {
+	h := sha256.New()
+	var b [8]byte
+	for _, v := range params {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		h.Write(b[:])
+	}
+	binary.LittleEndian.PutUint64(b[:], uint64(len(noise)))
+	h.Write(b[:])
+	h.Write(noise)
+	h.Write(sampler)
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+func TestStateTag(t *testing.T) {
+	tests := []struct {
+		name           string
+		params         []float64
+		noise, sampler []byte
+	}{
+		{"empty", nil, nil, nil},
+		{"secure mode", []float64{1, -2.5}, nil, []byte{1, 2, 3}},
+		{"all", []float64{math.Inf(1), math.Copysign(0, -1), 1e-300}, []byte("pcg state"), []byte("sampler")},
+	}
+	tags := map[string]bool{}
+	for _, tt := range tests {
+		got := stateTag(tt.params, tt.noise, tt.sampler)
+		if want := oldStateTag(tt.params, tt.noise, tt.sampler); got != want {
+			t.Errorf("%s: tag %s, earlier versions %s", tt.name, got, want)
+		}
+		if len(got) != 24 || tags[got] {
+			t.Errorf("%s: tag %q is not 24 hex digits or repeats another case's", tt.name, got)
+		}
+		tags[got] = true
+	}
+	// The noise state's length separates it from the sampler state.
+	if stateTag(nil, []byte("ab"), []byte("c")) == stateTag(nil, []byte("a"), []byte("bc")) {
+		t.Error("moving a byte from the noise state to the sampler state keeps the tag")
 	}
 }

@@ -56,15 +56,21 @@ func testMain(m *testing.M) int {
 // writeSynthetic writes a learnable 10-class 28×28 dataset: class c has a
 // bright horizontal band at rows 2c..2c+3 plus noise.
 func writeSynthetic(dir string, ntrain, ntest int) error {
+	return writeSyntheticClasses(dir, ntrain, ntest, 10, 10)
+}
+
+// writeSyntheticClasses is writeSynthetic with the labels of the training
+// and test splits drawn from the given numbers of classes (at most 10).
+func writeSyntheticClasses(dir string, ntrain, ntest, trainClasses, testClasses int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	r := rand.New(rand.NewPCG(7, 7))
-	write := func(prefix string, n int) error {
+	write := func(prefix string, n, classes int) error {
 		px := make([]byte, n*784)
 		lb := make([]byte, n)
 		for i := 0; i < n; i++ {
-			c := r.IntN(10)
+			c := r.IntN(classes)
 			lb[i] = byte(c)
 			for p := 0; p < 784; p++ {
 				v := r.IntN(80)
@@ -92,10 +98,10 @@ func writeSynthetic(dir string, ntrain, ntest int) error {
 		}
 		return nil
 	}
-	if err := write("train", ntrain); err != nil {
+	if err := write("train", ntrain, trainClasses); err != nil {
 		return err
 	}
-	return write("t10k", ntest)
+	return write("t10k", ntest, testClasses)
 }
 
 // command returns dptrain with args under mpirun -np np, or alone for np 0.
@@ -206,7 +212,7 @@ func TestEquivalence(t *testing.T) {
 
 // initWeights returns the initial parameters of the cnn with seed 3.
 func initWeights(t *testing.T) []float64 {
-	m, err := buildModel("cnn")
+	m, err := buildModel("cnn", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,12 +362,15 @@ func TestResume(t *testing.T) {
 
 	// SIGTERM to one rank only (as if only it were told): all ranks must
 	// stop after the same step. SIGUSR1 to mpirun, which forwards it to
-	// every rank.
+	// every rank; once more with the checkpoint rewritten in the dptrain/1
+	// format of earlier versions, which a resume must read.
 	for _, sig := range []struct {
 		name   string
 		signal syscall.Signal
 		toRank bool
-	}{{"SIGTERM-one-rank", syscall.SIGTERM, true}, {"SIGUSR1-via-mpirun", syscall.SIGUSR1, false}} {
+		legacy bool
+	}{{"SIGTERM-one-rank", syscall.SIGTERM, true, false}, {"SIGUSR1-via-mpirun", syscall.SIGUSR1, false, false},
+		{"SIGUSR1-legacy-checkpoint", syscall.SIGUSR1, false, true}} {
 		t.Run(sig.name, func(t *testing.T) {
 			out := filepath.Join(dir, sig.name)
 			cmd, buf := startAndWaitCheckpoint(t, out, 4)
@@ -384,6 +393,13 @@ func TestResume(t *testing.T) {
 			led := readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt"))
 			if ck <= 0 || ck >= 30 || len(led) != ck {
 				t.Fatalf("after %s: checkpoint step %d, ledger %d entries; want equal and midway", sig.name, ck, len(led))
+			}
+			if sig.legacy {
+				s, err := loadCheckpoint(filepath.Join(out, "checkpoints"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeV1(t, filepath.Join(out, "checkpoints"), s)
 			}
 			mustRun(t, 2, resumeArgs(out, "--resume")...)
 			if d := maxDiff(weights(t, filepath.Join(out, "weights.bin")), refW); d != 0 {
@@ -445,6 +461,53 @@ func TestBadInput(t *testing.T) {
 		expect(t, r, 1, "already exhausted at step 0")
 		if _, err := os.Stat(filepath.Join(dir, "tiny", "weights.bin")); err == nil {
 			t.Error("a weights file was written although no step was allowed")
+		}
+	})
+	t.Run("classes from the training labels", func(t *testing.T) {
+		d := filepath.Join(dir, "four-classes")
+		if err := writeSyntheticClasses(d, 128, 32, 4, 4); err != nil {
+			t.Fatal(err)
+		}
+		args := small("four", "--sigma", "1")
+		args[1] = d // --data-dir
+		mustRun(t, 1, args...)
+		if n := len(weights(t, filepath.Join(dir, "four", "weights.bin"))); n != 784*128+128+128*4+4 {
+			t.Errorf("the mlp on 4 classes has %d parameters, want %d (4 outputs)", n, 784*128+128+128*4+4)
+		}
+	})
+	t.Run("test label outside the training classes", func(t *testing.T) {
+		d := filepath.Join(dir, "more-test-classes")
+		if err := writeSyntheticClasses(d, 128, 32, 4, 10); err != nil {
+			t.Fatal(err)
+		}
+		args := small("more", "--sigma", "1")
+		args[1] = d
+		expect(t, runJob(t, 2, args...), 1, "of test image", filepath.Join(d, "t10k-labels-idx1-ubyte"), "outside the 4 classes of the training labels", "rank 0")
+	})
+	t.Run("ranks with other settings", func(t *testing.T) {
+		// One job, two programs (MPMD): rank 1 gets another learning rate
+		// and seed.
+		launcher := os.Getenv("DPMPI_MPIRUN")
+		if launcher == "" {
+			launcher = "mpirun"
+		}
+		a := append([]string{"--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "1", binPath}, small("mpmd", "--sigma", "1")...)
+		a = append(append(a, ":", "-np", "1", binPath), small("mpmd", "--sigma", "1", "--lr", "0.3", "--seed", "2")...)
+		cmd := exec.Command(launcher, a...)
+		cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		code := 0
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			code = ee.ExitCode()
+		}
+		expect(t, result{so.String(), se.String(), code}, 1, "the ranks disagree on LR (rank 0: 0.1), Seed (rank 0: 1)", "same flags")
+		if _, err := os.Stat(filepath.Join(dir, "mpmd", "checkpoints", "ledger.txt")); err == nil {
+			t.Error("a ledger was created although the ranks disagree")
 		}
 	})
 	// A finished run to damage and to resume with a spent budget.

@@ -1,23 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/dpmpi/dpmpi/accountant"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+	"gonum.org/v1/gonum/floats"
 )
-
-func l2(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x * x
-	}
-	return math.Sqrt(s)
-}
 
 // progress is rank 0's display: a progress bar on a terminal, plain lines
 // otherwise. A nil *progress shows nothing.
@@ -105,4 +100,107 @@ func plotPrivacy(path string, h accountant.History, q, delta float64) error {
 		series = append(series, accountant.Series{Label: name, Points: pts})
 	}
 	return accountant.PlotCurves(path, fmt.Sprintf("ε against epochs, δ = %g, q = %.4g", delta, q), series)
+}
+
+// metric is one record of the metrics file (JSON lines).
+type metric struct {
+	Step     int      `json:"step"`
+	Epoch    float64  `json:"epoch"`
+	Loss     *float64 `json:"loss,omitempty"`
+	Accuracy *float64 `json:"test_accuracy,omitempty"`
+	TestLoss *float64 `json:"test_loss,omitempty"`
+	Epsilon  float64  `json:"epsilon"`
+	Sigma    float64  `json:"sigma"`
+}
+
+// writeMetric appends one record to the metrics file (rank 0; a no-op
+// elsewhere).
+func (t *trainer) writeMetric(m metric) error {
+	if t.log.metrics == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	if _, err := t.log.metrics.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("writing --metrics %s: %w", t.c.Metrics, err)
+	}
+	return nil
+}
+
+// openOutputs opens rank 0's metrics file (appending: a resumed run
+// continues it).
+func (t *trainer) openOutputs() error {
+	c := t.c
+	if err := os.MkdirAll(filepath.Dir(c.Metrics), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(c.Metrics, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening --metrics: %w", err)
+	}
+	t.log.metrics = f
+	return nil
+}
+
+// banner prints the run's settings before the first step (rank 0).
+func (t *trainer) banner() {
+	c := t.c
+	th := t.id.Thresholds
+	how := "given"
+	if c.TargetEpsilon > 0 {
+		how = fmt.Sprintf("calibrated for ε=%v over %d steps (%s)", c.TargetEpsilon, t.plan.total, c.Accountant)
+	}
+	fmt.Fprintf(t.log.out, "dptrain: %d rank(s), model %s, %s clipping %v (‖C‖₂=%.4g), %s lr=%v momentum=%v\n",
+		t.world, c.Model, c.Clipping, th, floats.Norm(th, 2), c.Optimizer, c.LR, c.Momentum)
+	fmt.Fprintf(t.log.out, "dptrain: N=%d q=%.6g (expected batch %.1f global, %.2f per rank), %d steps (%d per epoch), σ=%.6g (%s), δ=%g\n",
+		t.data.train.N, t.priv.q, t.priv.q*float64(t.data.train.N), t.priv.q*float64(t.data.train.N)/float64(t.world), t.plan.total, t.plan.spe, t.priv.sigma, how, c.Delta)
+	if t.step > 0 {
+		fmt.Fprintf(t.log.out, "dptrain: resumed at step %d; ledger holds %d steps (ε=%.4g so far)\n", t.step, t.priv.acct.History().Steps(), t.epsilon())
+	}
+	if t.stopsEarly() {
+		fmt.Fprintf(t.log.out, "dptrain: budget guard: ε ≤ %v allows %d recorded steps; training will stop early\n", c.budget(), t.priv.maxTotal)
+	}
+}
+
+// finish writes the final weights, metrics record and privacy plot and
+// prints the summary (rank 0).
+func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, samples float64) error {
+	c := t.c
+	if err := writeWeights(c.WeightsOut, t.net.arena); err != nil {
+		return fmt.Errorf("writing --weights-out: %w", err)
+	}
+	h := t.priv.acct.History()
+	epsText := func(name string) string {
+		if h.Steps() == 0 {
+			return "0"
+		}
+		m, err := accountant.NewMechanism(name)
+		if err != nil {
+			return err.Error()
+		}
+		e, err := m.Epsilon(h, c.Delta)
+		if err != nil {
+			return fmt.Sprintf("n/a (%v)", err)
+		}
+		return fmt.Sprintf("%.4f", e)
+	}
+	if err := t.writeMetric(metric{Step: t.step, Epoch: t.epoch(), Accuracy: &acc, TestLoss: &testLoss, Epsilon: t.epsilon(), Sigma: t.priv.sigma}); err != nil {
+		return err
+	}
+	if c.Plot != "none" {
+		if err := plotPrivacy(c.Plot, h, t.priv.q, c.Delta); err != nil {
+			return fmt.Errorf("writing --plot: %w", err)
+		}
+	}
+	fmt.Fprintf(t.log.out, "\n== dptrain summary ==\n")
+	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.N)
+	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, h.Steps(), c.Ledger)
+	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2))
+	fmt.Fprintf(t.log.out, "steps           %d of %d (%.2f epochs), %d in this invocation on %d rank(s)\n", t.step, t.plan.total, float64(t.step)/float64(t.plan.spe), steps, t.world)
+	fmt.Fprintf(t.log.out, "wall time       %s, %.0f samples/s\n", wall.Round(time.Millisecond), samples/wall.Seconds())
+	fmt.Fprintf(t.log.out, "files           weights %s, metrics %s", c.WeightsOut, c.Metrics)
+	if c.Plot != "none" {
+		fmt.Fprintf(t.log.out, ", privacy curve %s", c.Plot)
+	}
+	fmt.Fprintf(t.log.out, ", checkpoint %s\n", filepath.Join(c.CheckpointDir, ckptName))
+	return nil
 }

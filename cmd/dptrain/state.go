@@ -2,24 +2,45 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/gob"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 
 	"github.com/dpmpi/dpmpi/checkpoint"
-	"github.com/dpmpi/dpmpi/optimizer"
 )
 
-// ckptKind names the payload of dptrain checkpoints (and its version).
-const ckptKind = "dptrain/1"
+// A checkpoint is one file, <checkpoint-dir>/checkpoint.ckpt, written by
+// rank 0 through package checkpoint (atomic replacement, SHA-256 of the
+// payload). Its kind names the payload's encoding:
+//
+// dptrain/2, written by this program: a sequence of sections, each a uint64
+// little-endian byte count n followed by n bytes, with nothing after the
+// last one:
+//
+//	section            contents
+//	header             JSON object {"ID": run identity, "Step": s, "Ranks": W}
+//	parameters         the arena's P parameters, float64 little-endian
+//	optimizer          the wrapped optimizer's state (Updater.MarshalBinary)
+//	accountant         the accountant's state (its JSON)
+//	2W rank sections   for each rank r = 0..W−1: its sampler state
+//	                   (data.Sampler.MarshalBinary), then its noise
+//	                   generator's state (BlockGenerator.MarshalBinary;
+//	                   empty in secure mode)
+//
+// dptrain/1, written by earlier versions: ckptState encoded with
+// encoding/gob. It is read (and a resumed run writes dptrain/2 from then
+// on).
+const (
+	ckptKind   = "dptrain/2"
+	ckptKindV1 = "dptrain/1"
+	ckptName   = "checkpoint.ckpt"
+)
 
 // runIdentity holds the settings a resumed run must share with the run that
 // wrote the checkpoint: they decide the model, the data, the mechanism and the
@@ -51,7 +72,8 @@ type rankState struct {
 	Noise   []byte // PCG state of the rank's noise generator; nil in secure mode
 }
 
-// ckptState is the checkpoint payload (gob-encoded inside a checkpoint file).
+// ckptState is what a checkpoint holds. (Its field names are also the
+// dptrain/1 gob encoding's: keep them.)
 type ckptState struct {
 	ID         runIdentity
 	Step       int // logical steps applied to Params
@@ -61,23 +83,157 @@ type ckptState struct {
 	Ranks      []rankState
 }
 
-func (s *ckptState) encode() ([]byte, error) {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(s); err != nil {
-		return nil, fmt.Errorf("encoding checkpoint: %w", err)
-	}
-	return b.Bytes(), nil
+// ckptHeader is the header section of a dptrain/2 payload.
+type ckptHeader struct {
+	ID    runIdentity
+	Step  int
+	Ranks int
 }
 
-func decodeState(payload []byte) (*ckptState, error) {
+// appendSection appends b to dst as one section: its length, then b.
+func appendSection(dst, b []byte) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// sections reads a sequence of sections. The first error sticks: later
+// calls return nil and err reports it.
+type sections struct {
+	b   []byte
+	err error
+}
+
+// next returns the next section (a sub-slice of the input), named what in
+// errors.
+func (r *sections) next(what string) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < 8 {
+		r.err = fmt.Errorf("the %s section is missing (truncated)", what)
+		return nil
+	}
+	n := binary.LittleEndian.Uint64(r.b)
+	if n > uint64(len(r.b)-8) {
+		r.err = fmt.Errorf("the %s section holds %d bytes of the %d its length says (truncated)", what, len(r.b)-8, n)
+		return nil
+	}
+	s := r.b[8 : 8+n]
+	r.b = r.b[8+n:]
+	return s
+}
+
+// end reports the first error, or trailing bytes after the last section.
+func (r *sections) end() error {
+	if r.err == nil && len(r.b) > 0 {
+		r.err = fmt.Errorf("%d trailing bytes after the last section", len(r.b))
+	}
+	return r.err
+}
+
+// encode returns the dptrain/2 payload of s.
+func (s *ckptState) encode() ([]byte, error) {
+	h, err := json.Marshal(ckptHeader{ID: s.ID, Step: s.Step, Ranks: len(s.Ranks)})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the checkpoint header: %w", err)
+	}
+	size := 8*(4+2*len(s.Ranks)) + len(h) + 8*len(s.Params) + len(s.Optim) + len(s.Accountant)
+	for _, r := range s.Ranks {
+		size += len(r.Sampler) + len(r.Noise)
+	}
+	out := make([]byte, 0, size)
+	out = appendSection(out, h)
+	out = binary.LittleEndian.AppendUint64(out, uint64(8*len(s.Params)))
+	for _, v := range s.Params {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+	}
+	out = appendSection(out, s.Optim)
+	out = appendSection(out, s.Accountant)
+	for _, r := range s.Ranks {
+		out = appendSection(out, r.Sampler)
+		out = appendSection(out, r.Noise)
+	}
+	return out, nil
+}
+
+// decodeState decodes a payload of the given kind. Errors wrap
+// checkpoint.ErrCorrupt.
+func decodeState(kind string, payload []byte) (*ckptState, error) {
+	var s *ckptState
+	var err error
+	switch kind {
+	case ckptKind:
+		s, err = decodeV2(payload)
+	case ckptKindV1:
+		s, err = decodeV1(payload)
+	default:
+		return nil, fmt.Errorf("%w: kind %q is not a dptrain checkpoint (this program reads %s and %s)", checkpoint.ErrCorrupt, kind, ckptKind, ckptKindV1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s payload does not decode: %v", checkpoint.ErrCorrupt, kind, err)
+	}
+	return s, nil
+}
+
+func decodeV2(payload []byte) (*ckptState, error) {
+	r := sections{b: payload}
+	var h ckptHeader
+	if hb := r.next("header"); r.err == nil {
+		if err := json.Unmarshal(hb, &h); err != nil {
+			return nil, fmt.Errorf("header: %v", err)
+		}
+		if h.Ranks < 0 || h.Ranks > len(payload)/16 {
+			return nil, fmt.Errorf("header: %d ranks", h.Ranks)
+		}
+	}
+	pb := r.next("parameters")
+	if len(pb)%8 != 0 {
+		return nil, fmt.Errorf("the parameters section holds %d bytes, not a whole number of float64 values", len(pb))
+	}
+	s := &ckptState{ID: h.ID, Step: h.Step, Params: make([]float64, len(pb)/8)}
+	for i := range s.Params {
+		s.Params[i] = math.Float64frombits(binary.LittleEndian.Uint64(pb[8*i:]))
+	}
+	s.Optim = nonEmpty(r.next("optimizer"))
+	s.Accountant = nonEmpty(r.next("accountant"))
+	s.Ranks = make([]rankState, h.Ranks)
+	for i := range s.Ranks {
+		s.Ranks[i].Sampler = nonEmpty(r.next(fmt.Sprintf("rank %d sampler", i)))
+		s.Ranks[i].Noise = nonEmpty(r.next(fmt.Sprintf("rank %d noise", i)))
+	}
+	return s, r.end()
+}
+
+// nonEmpty returns a copy of b, nil if b is empty.
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return bytes.Clone(b)
+}
+
+func decodeV1(payload []byte) (*ckptState, error) {
 	var s ckptState
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("%w: payload does not decode: %v", checkpoint.ErrCorrupt, err)
+		return nil, err
 	}
 	return &s, nil
 }
 
-const ckptName = "checkpoint.ckpt"
+// writeCheckpoint writes s to dir/checkpoint.ckpt atomically.
+func writeCheckpoint(dir string, s *ckptState) error {
+	payload, err := s.encode()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating --checkpoint-dir: %w", err)
+	}
+	if err := checkpoint.Write(filepath.Join(dir, ckptName), ckptKind, payload); err != nil {
+		return fmt.Errorf("writing the checkpoint at step %d: %w", s.Step, err)
+	}
+	return nil
+}
 
 // loadCheckpoint reads and verifies dir/checkpoint.ckpt.
 func loadCheckpoint(dir string) (*ckptState, error) {
@@ -89,10 +245,10 @@ func loadCheckpoint(dir string) (*ckptState, error) {
 		}
 		return nil, fmt.Errorf("--resume: refusing checkpoint: %w", err)
 	}
-	if kind != ckptKind {
+	if kind != ckptKind && kind != ckptKindV1 {
 		return nil, fmt.Errorf("--resume: checkpoint %s holds %q, not a %s checkpoint", path, kind, ckptKind)
 	}
-	s, err := decodeState(payload)
+	s, err := decodeState(kind, payload)
 	if err != nil {
 		return nil, fmt.Errorf("--resume: refusing checkpoint %s: %w", path, err)
 	}
@@ -113,99 +269,4 @@ func (id runIdentity) mismatch(cur runIdentity) error {
 		return nil
 	}
 	return fmt.Errorf("--resume: the checkpoint was written by a run with other settings (%v); resume with the original flags and rank count", diffs)
-}
-
-// fingerprint hashes what decides the next step's release on this rank:
-// parameters, noise generator state and sampler state.
-func fingerprint(params []float64, noise, sampler []byte) string {
-	h := sha256.New()
-	var b [8]byte
-	for _, v := range params {
-		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-		h.Write(b[:])
-	}
-	binary.LittleEndian.PutUint64(b[:], uint64(len(noise)))
-	h.Write(b[:])
-	h.Write(noise)
-	h.Write(sampler)
-	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// Weights file (little-endian):
-//
-//	"DPTRAINW" | uint32 version (1) | uint32 layer count L |
-//	L × { uint32 name length, name, uint32 rank d, d × uint32 dims, uint64 offset, uint64 length } |
-//	uint64 parameter count P | P × float64
-//
-// Each layer's parameters are values[offset:offset+length]: its weight in
-// PyTorch layout, then its bias.
-const weightsMagic = "DPTRAINW"
-
-func writeWeights(path string, a *optimizer.Arena) error {
-	var b bytes.Buffer
-	b.WriteString(weightsMagic)
-	put := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
-	put(uint32(1))
-	put(uint32(len(a.Layers)))
-	for _, l := range a.Layers {
-		put(uint32(len(l.Name)))
-		b.WriteString(l.Name)
-		put(uint32(len(l.Shape)))
-		for _, d := range l.Shape {
-			put(uint32(d))
-		}
-		put(uint64(l.Offset))
-		put(uint64(l.Len))
-	}
-	put(uint64(len(a.Params)))
-	put(a.Params)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return checkpoint.WriteFileAtomic(path, b.Bytes())
-}
-
-// readWeights reads the parameter values of a weights file.
-func readWeights(path string) ([]float64, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	r := bytes.NewReader(raw)
-	magic := make([]byte, 8)
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != weightsMagic {
-		return nil, fmt.Errorf("%s: not a dptrain weights file", path)
-	}
-	get := func(v any) error { return binary.Read(r, binary.LittleEndian, v) }
-	var ver, nl uint32
-	if err := get(&ver); err != nil || ver != 1 {
-		return nil, fmt.Errorf("%s: unsupported version", path)
-	}
-	if err := get(&nl); err != nil {
-		return nil, err
-	}
-	for i := 0; i < int(nl); i++ {
-		var n, d uint32
-		if err := get(&n); err != nil {
-			return nil, err
-		}
-		if _, err := r.Seek(int64(n), io.SeekCurrent); err != nil {
-			return nil, err
-		}
-		if err := get(&d); err != nil {
-			return nil, err
-		}
-		if _, err := r.Seek(int64(4*d+16), io.SeekCurrent); err != nil {
-			return nil, err
-		}
-	}
-	var p uint64
-	if err := get(&p); err != nil {
-		return nil, err
-	}
-	if uint64(r.Len()) != 8*p {
-		return nil, fmt.Errorf("%s: %d bytes of values, want %d", path, r.Len(), 8*p)
-	}
-	v := make([]float64, p)
-	return v, get(v)
 }

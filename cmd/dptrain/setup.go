@@ -1,0 +1,228 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/dpmpi/dpmpi/accountant"
+	"github.com/dpmpi/dpmpi/data"
+	"github.com/dpmpi/dpmpi/nn"
+	"github.com/dpmpi/dpmpi/optimizer"
+	"github.com/dpmpi/dpmpi/perlayer"
+	"github.com/dpmpi/dpmpi/simple"
+)
+
+// setup builds everything up to the first step: data, model, run length and
+// σ, DP optimizer, sampler and the run's identity. All ranks return errors
+// for the same deterministic reasons, so the caller can use agree.
+func (t *trainer) setup() error {
+	c := t.c
+	var err error
+	if t.data, err = loadData(c); err != nil {
+		return err
+	}
+	if t.net.model, err = buildModel(c.Model, t.data.classes); err != nil {
+		return err
+	}
+	if t.net.arena, err = t.net.model.NewArena(c.Seed); err != nil {
+		return err
+	}
+	th, err := thresholds(c, t.net.model.NumLayers())
+	if err != nil {
+		return err
+	}
+	if err := t.planRun(); err != nil {
+		return err
+	}
+	if err := t.buildOptimizer(th); err != nil {
+		return err
+	}
+	n := t.data.train.N
+	t.rng.sampler, err = data.NewSampler(data.SamplerConfig{N: n, Rate: t.priv.q, Rank: t.rank, World: t.world,
+		Seed: c.Seed, Secure: c.Secure, Shuffle: true, ShuffleSeed: c.Seed})
+	if err != nil {
+		return err
+	}
+	t.id = runIdentity{Model: c.Model, Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
+		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
+		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
+		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure}
+	return nil
+}
+
+// buildModel returns the named model with classes outputs.
+func buildModel(name string, classes int) (*nn.Sequential, error) {
+	switch name {
+	case "cnn":
+		return nn.NewSequential([]int{1, 28, 28},
+			nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
+			nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
+			nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, classes))
+	case "mlp":
+		return nn.NewSequential([]int{784}, nn.NewLinear(784, 128), nn.ReLU(), nn.NewLinear(128, classes))
+	}
+	return nil, fmt.Errorf("unknown model %q", name)
+}
+
+// limit keeps the first n images of d (n = 0: all).
+func limit(d *data.Images, n int) *data.Images {
+	if n == 0 || n >= d.N {
+		return d
+	}
+	c := *d
+	c.N = n
+	c.Pixels = d.Pixels[:n*d.Rows*d.Cols]
+	c.Labels = d.Labels[:n]
+	return &c
+}
+
+// loadData reads the training and test splits with data.LoadIDXSplit, so
+// that any 28×28 data set in Fashion-MNIST's file layout works (a small one
+// for tests, for instance), and applies --train-limit/--test-limit. The
+// number of classes is the largest label of the whole training split plus
+// one; a test label outside them is an error naming the file and the image.
+func loadData(c *config) (dataset, error) {
+	train, err := data.LoadIDXSplit(c.DataDir, true)
+	var test *data.Images
+	if err == nil {
+		test, err = data.LoadIDXSplit(c.DataDir, false)
+	}
+	if err != nil {
+		return dataset{}, fmt.Errorf("loading the data set: %w\n  or run scripts/setup.sh; --data-dir or $%s may point at a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or raw)", err, data.FashionMNISTEnv)
+	}
+	classes := 0
+	for _, l := range train.Labels {
+		classes = max(classes, int(l)+1)
+	}
+	if classes < 2 {
+		return dataset{}, fmt.Errorf("the training labels in %s hold %d class(es); a classifier needs at least 2", labelsFile(c.DataDir, true), classes)
+	}
+	test = limit(test, c.TestLimit)
+	for i, l := range test.Labels {
+		if int(l) >= classes {
+			return dataset{}, fmt.Errorf("label %d of test image %d in %s is outside the %d classes of the training labels (0 to %d); use a test split with the training split's classes", l, i, labelsFile(c.DataDir, false), classes, classes-1)
+		}
+	}
+	return dataset{train: limit(train, c.TrainLimit), test: test, classes: classes}, nil
+}
+
+// labelsFile names the labels file data.LoadIDXSplit reads for a split of
+// the data set in dir.
+func labelsFile(dir string, train bool) string {
+	if dir == "" {
+		dir = os.Getenv(data.FashionMNISTEnv)
+	}
+	if dir == "" {
+		dir = data.FashionMNISTDir
+	}
+	prefix := "t10k"
+	if train {
+		prefix = "train"
+	}
+	p := filepath.Join(dir, prefix+"-labels-idx1-ubyte")
+	if _, err := os.Stat(p + ".gz"); err == nil {
+		return p + ".gz"
+	}
+	return p
+}
+
+// thresholds returns the per-layer (or single flat) clipping thresholds.
+func thresholds(c *config, layers int) ([]float64, error) {
+	if c.Clipping == "flat" {
+		return []float64{c.MaxGradNorm}, nil
+	}
+	if c.MaxGradNorms != nil {
+		if len(c.MaxGradNorms) != layers {
+			return nil, fmt.Errorf("--max-grad-norms gives %d thresholds but --model %s has %d layers with parameters; give %d values or use --max-grad-norm C (C_l = C/sqrt(%d))", len(c.MaxGradNorms), c.Model, layers, layers, layers)
+		}
+		return append([]float64(nil), c.MaxGradNorms...), nil
+	}
+	t := make([]float64, layers)
+	for i := range t {
+		t[i] = c.MaxGradNorm / math.Sqrt(float64(layers))
+	}
+	return t, nil
+}
+
+// planRun sets the sample rate q, the run's length and σ (calibrated for
+// --target-epsilon over that length), and the accountant.
+func (t *trainer) planRun() error {
+	c := t.c
+	n := t.data.train.N
+	if c.SampleRate > 0 {
+		t.priv.q = c.SampleRate
+	} else {
+		if c.BatchSize > float64(n) {
+			return fmt.Errorf("--batch-size %v exceeds the %d training images", c.BatchSize, n)
+		}
+		t.priv.q = c.BatchSize / float64(n)
+	}
+	t.plan.spe = data.StepsPerEpoch(t.priv.q)
+	if c.Steps > 0 {
+		t.plan.total = c.Steps
+	} else {
+		t.plan.total = max(1, int(math.Round(c.Epochs*float64(t.plan.spe))))
+	}
+	mech, err := accountant.NewMechanism(c.Accountant)
+	if err != nil {
+		return err
+	}
+	t.priv.sigma = c.Sigma
+	if c.TargetEpsilon > 0 {
+		t.priv.sigma, _, err = accountant.Calibrate(mech, accountant.Calibration{TargetEpsilon: c.TargetEpsilon, Delta: c.Delta, SampleRate: t.priv.q, Steps: t.plan.total})
+		if err != nil {
+			return fmt.Errorf("--target-epsilon %v: calibrating σ for %d steps at q=%.6g, δ=%g: %w", c.TargetEpsilon, t.plan.total, t.priv.q, c.Delta, err)
+		}
+	}
+	t.priv.acct = accountant.NewWith(mech)
+	return nil
+}
+
+// buildOptimizer builds the wrapped updater and the DP optimizer the flags
+// ask for, with clipping thresholds th, and sets the step hook.
+func (t *trainer) buildOptimizer(th []float64) error {
+	c := t.c
+	// Per-rank expected batch size B_w = q·N/W (public), global rate q.
+	bw := t.priv.q * float64(t.data.train.N) / float64(t.world)
+	cfg := optimizer.Config{NoiseMultiplier: t.priv.sigma, ExpectedBatchSize: bw, SecureMode: c.Secure}
+	if !c.Secure {
+		t.rng.noise = optimizer.NewBlockGenerator(c.Seed ^ (0x6e6f697365000000 + uint64(t.rank)))
+		cfg.Generator = t.rng.noise
+	}
+	var inner optimizer.Updater
+	var err error
+	if c.Optimizer == "sgd" {
+		inner, err = optimizer.NewSGD(c.LR, c.Momentum, 0, c.WeightDecay, false)
+	} else {
+		inner, err = optimizer.NewAdam(c.LR, 0.9, 0.999, 1e-8, c.WeightDecay)
+	}
+	if err != nil {
+		return err
+	}
+	a := t.net.arena
+	switch {
+	case c.Clipping == "flat":
+		o, err := optimizer.NewDistributedDPOptimizer(a, inner, th[0], cfg, t.comm)
+		if err != nil {
+			return err
+		}
+		t.net.opt = o.Engine
+	case c.DistOptimizer == "simple":
+		o, err := simple.New(a, inner, th, cfg, t.comm)
+		if err != nil {
+			return err
+		}
+		t.net.opt = o.Engine
+	default:
+		o, err := perlayer.NewDistributedPerLayerOptimizer(a, inner, th, cfg, t.comm)
+		if err != nil {
+			return err
+		}
+		t.net.opt = o
+		t.net.ready = o.LayerReady
+	}
+	t.net.opt.SetStepHook(t.hook)
+	return nil
+}

@@ -43,6 +43,22 @@ type Images struct {
 // Dim returns the number of values of one image, Rows·Cols.
 func (d *Images) Dim() int { return d.Rows * d.Cols }
 
+// Len returns the number of images, N.
+func (d *Images) Len() int { return d.N }
+
+// Head returns a view of the first n images (all of them if n is 0 or at
+// least N), sharing d's storage.
+func (d *Images) Head(n int) *Images {
+	if n <= 0 || n >= d.N {
+		return d
+	}
+	c := *d
+	c.N = n
+	c.Pixels = d.Pixels[:n*d.Dim()]
+	c.Labels = d.Labels[:n]
+	return &c
+}
+
 // Batch writes the normalised images with the given indices into x
 // (len(idx)·Dim values) and their labels into y (len(idx) values). It
 // panics if the lengths do not match or an index is out of range.

@@ -26,6 +26,22 @@ type Table struct {
 // Dim returns the number of values of one sample, the product of Shape.
 func (t *Table) Dim() int { return product(t.Shape) }
 
+// Len returns the number of samples, N.
+func (t *Table) Len() int { return t.N }
+
+// Head returns a view of the first n samples (all of them if n is 0 or at
+// least N), sharing t's storage.
+func (t *Table) Head(n int) *Table {
+	if n <= 0 || n >= t.N {
+		return t
+	}
+	c := *t
+	c.N = n
+	c.Features = t.Features[:n*t.Dim()]
+	c.Labels = t.Labels[:n]
+	return &c
+}
+
 // Batch writes the samples with the given indices into x (len(idx)·Dim
 // values) and their labels into y (len(idx) values). It panics if the
 // lengths do not match or an index is out of range.

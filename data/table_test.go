@@ -85,6 +85,21 @@ func TestReadCSVErrors(t *testing.T) {
 	}
 }
 
+func TestHead(t *testing.T) {
+	tb := &Table{N: 3, Classes: 2, Shape: []int{2}, Features: []float64{1, 2, 3, 4, 5, 6}, Labels: []int32{0, 1, 0}}
+	im := &Images{N: 3, Rows: 1, Cols: 2, Classes: 2, Pixels: []byte{1, 2, 3, 4, 5, 6}, Labels: []uint8{0, 1, 0}}
+	for _, tc := range []struct{ n, want int }{{0, 3}, {-1, 3}, {5, 3}, {3, 3}, {2, 2}, {1, 1}} {
+		ht, hi := tb.Head(tc.n), im.Head(tc.n)
+		if ht.Len() != tc.want || len(ht.Features) != 2*tc.want || len(ht.Labels) != tc.want ||
+			hi.Len() != tc.want || len(hi.Pixels) != 2*tc.want || len(hi.Labels) != tc.want {
+			t.Errorf("Head(%d): %d and %d samples, want %d", tc.n, ht.Len(), hi.Len(), tc.want)
+		}
+	}
+	if tb.N != 3 || im.N != 3 {
+		t.Fatal("Head changed its receiver")
+	}
+}
+
 func TestReadCSVFile(t *testing.T) {
 	if _, err := ReadCSVFile(filepath.Join(t.TempDir(), "missing.csv"), CSVOptions{}); err == nil || !strings.Contains(err.Error(), "missing.csv") {
 		t.Fatalf("missing file: error %v, want one naming the file", err)

@@ -6,16 +6,26 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dpmpi/dpmpi/nn"
 )
 
 // config holds every command-line setting of a run.
 type config struct {
 	DataDir    string
+	DataFormat string
+	TrainData  string
+	TestData   string
+	LabelCol   string
+	Classes    int
+	NormMean   []float64
+	NormStd    []float64
 	TrainLimit int
 	TestLimit  int
 
@@ -54,6 +64,7 @@ type config struct {
 	Ledger          string
 	Metrics         string
 	WeightsOut      string
+	TorchOut        string
 	Plot            string
 	LogEvery        int
 	EvalEvery       int
@@ -84,8 +95,9 @@ func (f *floatList) Set(v string) error {
 	return nil
 }
 
-const usageHead = `dptrain trains a classifier on Fashion-MNIST with differentially private SGD
-(Opacus's DP optimizers), on one process or on N MPI ranks:
+const usageHead = `dptrain trains a classifier with differentially private SGD (Opacus's DP
+optimizers), on one process or on N MPI ranks: a built-in model or one from a
+spec file, on Fashion-MNIST or on your own CSV or NumPy data:
 
   dptrain [flags]
   mpirun --bind-to none -np 2 dptrain [flags]
@@ -111,12 +123,19 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		fs.PrintDefaults()
 		fmt.Fprint(out, "\nSee docs/dptrain.md for the checkpoint, ledger and file formats.\n")
 	}
-	var norms floatList
+	var norms, mean, std floatList
 	var batch float64
 	fs.StringVar(&c.DataDir, "data-dir", "", "Fashion-MNIST directory (IDX files, gzip or raw); empty means $DPMPI_FASHION_MNIST or /usr/share/datasets/fashion-mnist")
+	fs.StringVar(&c.DataFormat, "data-format", "idx", "training data: idx (Fashion-MNIST's layout, see --data-dir), csv or npy (see --train-data)")
+	fs.StringVar(&c.TrainData, "train-data", "", "training data for --data-format csv (`FILE`.csv) or npy (FEATURES.npy,LABELS.npy); docs/models.md describes the formats")
+	fs.StringVar(&c.TestData, "test-data", "", "test data, in the form of --train-data")
+	fs.StringVar(&c.LabelCol, "label-column", "", "CSV label column: a header name or a 0-based index (-1: the last); default the column named label")
+	fs.IntVar(&c.Classes, "classes", 0, "number of classes (default: the largest training label + 1); give it so that it does not depend on the private data")
+	fs.Var(&mean, "normalize-mean", "CSV/NPY features: subtract these public constants (`M` for every feature, or M1,M2,... one per feature); never statistics of the private training set")
+	fs.Var(&std, "normalize-std", "CSV/NPY features: then divide by these public constants (`S` or S1,S2,...)")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
-	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10) or mlp (784-128 ReLU-10)")
+	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), mlp (784-128 ReLU-10), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
 	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model) or per-layer (one threshold per layer)")
 	fs.StringVar(&c.DistOptimizer, "dist-optimizer", "simple", "distributed per-layer optimizer: simple (one Allreduce after backward) or hooks (per-layer buckets reduced during backward); flat clipping always uses DistributedDPOptimizer")
 	fs.Float64Var(&c.MaxGradNorm, "max-grad-norm", 1.0, "total clipping threshold `C`: flat clipping clips to C; per-layer clipping, unless --max-grad-norms is given, uses C_l = C/sqrt(L) for each of the L layers so that the total sensitivity is C")
@@ -145,6 +164,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.Ledger, "ledger", "", "privacy ledger (accountant.Ledger format, read by dpaccount ledger), one record written and fsynced before each update (default <checkpoint-dir>/ledger.txt)")
 	fs.StringVar(&c.Metrics, "metrics", "", "metrics file, JSON lines: step, epoch, loss, test accuracy, ε (default <out>/metrics.jsonl)")
 	fs.StringVar(&c.WeightsOut, "weights-out", "", "final weights file (default <out>/weights.bin; format in docs/dptrain.md)")
+	fs.StringVar(&c.TorchOut, "torch-out", "", "final weights as safetensors with PyTorch state_dict names, float32 (default <out>/model.safetensors; \"none\" to skip)")
 	fs.StringVar(&c.Plot, "plot", "", "privacy curve PNG (ε against epoch, RDP and PRV) written at the end (default <out>/privacy.png; \"none\" to skip)")
 	fs.IntVar(&c.LogEvery, "log-every", 10, "progress line and metrics record every `K` steps")
 	fs.IntVar(&c.EvalEvery, "eval-every", 1, "evaluate test accuracy every `K` epochs (0: only at the end)")
@@ -160,6 +180,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.sigmaSet = set["sigma"]
+	c.NormMean, c.NormStd = mean, std
 	if len(norms) > 0 {
 		c.MaxGradNorms = norms
 		if set["clipping"] && c.Clipping != "per-layer" {
@@ -195,6 +216,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if c.Plot == "" {
 		c.Plot = filepath.Join(c.Out, "privacy.png")
 	}
+	if c.TorchOut == "" {
+		c.TorchOut = filepath.Join(c.Out, "model.safetensors")
+	}
 	return c, c.validate(set)
 }
 
@@ -209,7 +233,7 @@ func (c *config) validate(set map[string]bool) error {
 		name, value string
 		allowed     []string
 	}{
-		{"model", c.Model, []string{"cnn", "mlp"}},
+		{"data-format", c.DataFormat, []string{"idx", "csv", "npy"}},
 		{"clipping", c.Clipping, []string{"flat", "per-layer"}},
 		{"dist-optimizer", c.DistOptimizer, []string{"simple", "hooks"}},
 		{"optimizer", c.Optimizer, []string{"sgd", "adam"}},
@@ -220,6 +244,14 @@ func (c *config) validate(set map[string]bool) error {
 		if !slices.Contains(f.allowed, f.value) {
 			last := len(f.allowed) - 1
 			return fmt.Errorf("--%s %q: want %s or %s", f.name, f.value, strings.Join(f.allowed[:last], ", "), f.allowed[last])
+		}
+	}
+	if err := c.validateData(set); err != nil {
+		return err
+	}
+	if !slices.Contains(nn.BuiltinSpecs(), c.Model) {
+		if _, err := os.Stat(c.Model); err != nil {
+			return fmt.Errorf("--model %q is neither a built-in model (%s) nor a readable spec file: %v", c.Model, strings.Join(nn.BuiltinSpecs(), ", "), err)
 		}
 	}
 	if c.Optimizer == "adam" && c.Momentum != 0 {
@@ -285,6 +317,39 @@ func (c *config) validate(set map[string]bool) error {
 	}
 	if c.LogEvery <= 0 {
 		return fmt.Errorf("--log-every must be positive, got %d", c.LogEvery)
+	}
+	return nil
+}
+
+// validateData checks the data flags against --data-format.
+func (c *config) validateData(set map[string]bool) error {
+	if c.DataFormat == "idx" {
+		for _, f := range []string{"train-data", "test-data", "label-column", "normalize-mean", "normalize-std"} {
+			if set[f] {
+				return fmt.Errorf("--%s applies to --data-format csv or npy; Fashion-MNIST (idx) is read from --data-dir and normalised with its public constants", f)
+			}
+		}
+	} else {
+		if set["data-dir"] {
+			return fmt.Errorf("--data-dir applies to --data-format idx; give --train-data and --test-data for %s", c.DataFormat)
+		}
+		if c.TrainData == "" || c.TestData == "" {
+			return fmt.Errorf("--data-format %s needs --train-data and --test-data", c.DataFormat)
+		}
+		if set["label-column"] && c.DataFormat != "csv" {
+			return errors.New("--label-column applies to --data-format csv")
+		}
+		for _, f := range []struct {
+			name string
+			path string
+		}{{"train-data", c.TrainData}, {"test-data", c.TestData}} {
+			if n := len(strings.Split(f.path, ",")); c.DataFormat == "npy" && n != 2 {
+				return fmt.Errorf("--%s %q: --data-format npy takes two files, FEATURES.npy,LABELS.npy", f.name, f.path)
+			}
+		}
+	}
+	if c.Classes < 0 {
+		return fmt.Errorf("--classes must be positive (or 0: from the labels), got %d", c.Classes)
 	}
 	return nil
 }

@@ -281,7 +281,7 @@ func (t *trainer) evaluate() (acc, loss float64, err error) {
 		idx = idx[:0]
 		return nil
 	}
-	for i := t.rank; i < test.N; i += t.world {
+	for i := t.rank; i < test.Len(); i += t.world {
 		idx = append(idx, i)
 		if len(idx) == eb {
 			if err := flush(); err != nil {

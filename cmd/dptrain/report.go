@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dpmpi/dpmpi/accountant"
+	"github.com/dpmpi/dpmpi/nn/safetensors"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 	"gonum.org/v1/gonum/floats"
@@ -152,7 +153,7 @@ func (t *trainer) banner() {
 	fmt.Fprintf(t.log.out, "dptrain: %d rank(s), model %s, %s clipping %v (‖C‖₂=%.4g), %s lr=%v momentum=%v\n",
 		t.world, c.Model, c.Clipping, th, floats.Norm(th, 2), c.Optimizer, c.LR, c.Momentum)
 	fmt.Fprintf(t.log.out, "dptrain: N=%d q=%.6g (expected batch %.1f global, %.2f per rank), %d steps (%d per epoch), σ=%.6g (%s), δ=%g\n",
-		t.data.train.N, t.priv.q, t.priv.q*float64(t.data.train.N), t.priv.q*float64(t.data.train.N)/float64(t.world), t.plan.total, t.plan.spe, t.priv.sigma, how, c.Delta)
+		t.data.train.Len(), t.priv.q, t.priv.q*float64(t.data.train.Len()), t.priv.q*float64(t.data.train.Len())/float64(t.world), t.plan.total, t.plan.spe, t.priv.sigma, how, c.Delta)
 	if t.step > 0 {
 		fmt.Fprintf(t.log.out, "dptrain: resumed at step %d; ledger holds %d steps (ε=%.4g so far)\n", t.step, t.priv.acct.History().Steps(), t.epsilon())
 	}
@@ -169,6 +170,11 @@ func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, s
 		return fmt.Errorf("writing --weights-out: %w", err)
 	}
 	h := t.priv.acct.History()
+	if c.TorchOut != "none" {
+		if err := t.writeTorch(h); err != nil {
+			return fmt.Errorf("writing --torch-out: %w", err)
+		}
+	}
 	epsText := func(name string) string {
 		if h.Steps() == 0 {
 			return "0"
@@ -192,15 +198,40 @@ func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, s
 		}
 	}
 	fmt.Fprintf(t.log.out, "\n== dptrain summary ==\n")
-	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.N)
+	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.Len())
 	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, h.Steps(), c.Ledger)
 	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2))
 	fmt.Fprintf(t.log.out, "steps           %d of %d (%.2f epochs), %d in this invocation on %d rank(s)\n", t.step, t.plan.total, float64(t.step)/float64(t.plan.spe), steps, t.world)
 	fmt.Fprintf(t.log.out, "wall time       %s, %.0f samples/s\n", wall.Round(time.Millisecond), samples/wall.Seconds())
 	fmt.Fprintf(t.log.out, "files           weights %s, metrics %s", c.WeightsOut, c.Metrics)
+	if c.TorchOut != "none" {
+		fmt.Fprintf(t.log.out, ", PyTorch weights %s", c.TorchOut)
+	}
 	if c.Plot != "none" {
 		fmt.Fprintf(t.log.out, ", privacy curve %s", c.Plot)
 	}
 	fmt.Fprintf(t.log.out, ", checkpoint %s\n", filepath.Join(c.CheckpointDir, ckptName))
 	return nil
+}
+
+// writeTorch writes the final parameters to --torch-out as safetensors with
+// PyTorch's state_dict names, in float32, with the model and the privacy
+// spent in the metadata; torch.nn modules built as docs/models.md describes
+// load them with load_state_dict.
+func (t *trainer) writeTorch(h accountant.History) error {
+	ts, err := t.net.model.StateDict()
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"format":        "pt",
+		"dptrain_model": t.c.Model,
+		"steps":         fmt.Sprint(h.Steps()),
+		"delta":         fmt.Sprint(t.c.Delta),
+	}
+	if t.id.ModelSpec != "" {
+		meta["dptrain_spec"] = t.id.ModelSpec
+	}
+	meta["epsilon_"+t.c.Accountant] = fmt.Sprint(t.epsilon())
+	return safetensors.WriteFile(t.c.TorchOut, ts, safetensors.Float32, meta)
 }

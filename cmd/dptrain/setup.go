@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/dpmpi/dpmpi/accountant"
 	"github.com/dpmpi/dpmpi/data"
@@ -23,7 +25,8 @@ func (t *trainer) setup() error {
 	if t.data, err = loadData(c); err != nil {
 		return err
 	}
-	if t.net.model, err = buildModel(c.Model, t.data.classes); err != nil {
+	var spec *nn.Spec
+	if t.net.model, spec, err = buildModel(c, t.data.train.Dim(), t.data.classes); err != nil {
 		return err
 	}
 	if t.net.arena, err = t.net.model.NewArena(c.Seed); err != nil {
@@ -39,51 +42,100 @@ func (t *trainer) setup() error {
 	if err := t.buildOptimizer(th); err != nil {
 		return err
 	}
-	n := t.data.train.N
+	n := t.data.train.Len()
 	t.rng.sampler, err = data.NewSampler(data.SamplerConfig{N: n, Rate: t.priv.q, Rank: t.rank, World: t.world,
 		Seed: c.Seed, Secure: c.Secure, Shuffle: true, ShuffleSeed: c.Seed})
 	if err != nil {
 		return err
 	}
-	t.id = runIdentity{Model: c.Model, Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
+	t.id = runIdentity{Model: modelName(c), ModelSpec: modelIdentity(c, spec), Data: dataIdentity(c, t.data.classes), Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
 		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure}
 	return nil
 }
 
-// buildModel returns the named model with classes outputs.
-func buildModel(name string, classes int) (*nn.Sequential, error) {
-	switch name {
-	case "cnn":
-		return nn.NewSequential([]int{1, 28, 28},
-			nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-			nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-			nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, classes))
-	case "mlp":
-		return nn.NewSequential([]int{784}, nn.NewLinear(784, 128), nn.ReLU(), nn.NewLinear(128, classes))
+// buildModel builds c.Model for data of dimension dim with classes labels.
+// A built-in model (nn.BuiltinSpecs) gets one output per class; a spec file
+// must already have them, and its input must hold dim values.
+func buildModel(c *config, dim, classes int) (*nn.Sequential, *nn.Spec, error) {
+	spec, err := nn.LoadSpec(c.Model)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, fmt.Errorf("unknown model %q", name)
+	if builtinModel(c.Model) {
+		last := &spec.Layers[len(spec.Layers)-1]
+		last.Out = &classes
+	}
+	m, err := spec.Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	if in := product(m.InShape()); in != dim {
+		return nil, nil, fmt.Errorf("--model %s takes inputs of shape %v (%d values) but the data's samples hold %d values; give a spec whose \"input\" matches the data", c.Model, m.InShape(), in, dim)
+	}
+	if out := m.OutShape(); len(out) != 1 || out[0] != classes {
+		return nil, nil, fmt.Errorf("--model %s has outputs of shape %v but the data has %d classes; its last layer must have \"out\": %d (or set --classes)", c.Model, out, classes, classes)
+	}
+	return m, spec, nil
 }
 
-// limit keeps the first n images of d (n = 0: all).
-func limit(d *data.Images, n int) *data.Images {
-	if n == 0 || n >= d.N {
-		return d
+// builtinModel reports whether --model names a built-in model rather than a
+// spec file (a file of that name would take precedence, as in nn.LoadSpec).
+func builtinModel(name string) bool {
+	if !slices.Contains(nn.BuiltinSpecs(), name) {
+		return false
 	}
-	c := *d
-	c.N = n
-	c.Pixels = d.Pixels[:n*d.Rows*d.Cols]
-	c.Labels = d.Labels[:n]
-	return &c
+	_, err := os.Stat(name)
+	return err != nil
 }
 
-// loadData reads the training and test splits with data.LoadIDXSplit, so
-// that any 28×28 data set in Fashion-MNIST's file layout works (a small one
-// for tests, for instance), and applies --train-limit/--test-limit. The
-// number of classes is the largest label of the whole training split plus
-// one; a test label outside them is an error naming the file and the image.
+// modelName is the model's name in the run's identity: the built-in name,
+// or the spec file's base name (its content is ModelSpec).
+func modelName(c *config) string {
+	if builtinModel(c.Model) {
+		return c.Model
+	}
+	return "spec file " + filepath.Base(c.Model)
+}
+
+func product(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// loadData reads the training and test splits in --data-format and applies
+// --train-limit/--test-limit. The number of classes is --classes, or the
+// largest training label plus one; a test label outside them is an error
+// naming the file and the sample.
 func loadData(c *config) (dataset, error) {
+	var (
+		ds  dataset
+		err error
+	)
+	switch c.DataFormat {
+	case "idx":
+		ds, err = loadIDX(c)
+	case "csv", "npy":
+		ds, err = loadTable(c)
+	default:
+		err = fmt.Errorf("--data-format %q: want idx, csv or npy", c.DataFormat)
+	}
+	if err != nil {
+		return dataset{}, err
+	}
+	if ds.classes < 2 {
+		return dataset{}, fmt.Errorf("the training labels hold %d class(es); a classifier needs at least 2 (set --classes)", ds.classes)
+	}
+	return ds, nil
+}
+
+// loadIDX reads Fashion-MNIST's layout with data.LoadIDXSplit, so that any
+// 28×28 data set in its file layout works (a small one for tests, say).
+func loadIDX(c *config) (dataset, error) {
 	train, err := data.LoadIDXSplit(c.DataDir, true)
 	var test *data.Images
 	if err == nil {
@@ -92,20 +144,49 @@ func loadData(c *config) (dataset, error) {
 	if err != nil {
 		return dataset{}, fmt.Errorf("loading the data set: %w\n  or run scripts/setup.sh; --data-dir or $%s may point at a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or raw)", err, data.FashionMNISTEnv)
 	}
-	classes := 0
-	for _, l := range train.Labels {
-		classes = max(classes, int(l)+1)
+	classes := c.Classes
+	if classes == 0 {
+		for _, l := range train.Labels {
+			classes = max(classes, int(l)+1)
+		}
 	}
-	if classes < 2 {
-		return dataset{}, fmt.Errorf("the training labels in %s hold %d class(es); a classifier needs at least 2", labelsFile(c.DataDir, true), classes)
+	for i, l := range train.Labels {
+		if int(l) >= classes {
+			return dataset{}, fmt.Errorf("label %d of training image %d in %s is outside --classes %d", l, i, labelsFile(c.DataDir, true), classes)
+		}
 	}
-	test = limit(test, c.TestLimit)
+	test = test.Head(c.TestLimit)
 	for i, l := range test.Labels {
 		if int(l) >= classes {
 			return dataset{}, fmt.Errorf("label %d of test image %d in %s is outside the %d classes of the training labels (0 to %d); use a test split with the training split's classes", l, i, labelsFile(c.DataDir, false), classes, classes-1)
 		}
 	}
-	return dataset{train: limit(train, c.TrainLimit), test: test, classes: classes}, nil
+	return dataset{train: train.Head(c.TrainLimit), test: test, classes: classes}, nil
+}
+
+// loadTable reads CSV or NumPy splits with data's readers; the test split
+// is read with the training split's number of classes.
+func loadTable(c *config) (dataset, error) {
+	norm := data.Normalization{Mean: c.NormMean, Std: c.NormStd}
+	read := func(path string, classes int) (*data.Table, error) {
+		if c.DataFormat == "csv" {
+			return data.ReadCSVFile(path, data.CSVOptions{Label: c.LabelCol, Classes: classes, Normalization: norm})
+		}
+		x, y, _ := strings.Cut(path, ",")
+		return data.ReadNPYFiles(x, y, data.NPYOptions{Classes: classes, Normalization: norm})
+	}
+	train, err := read(c.TrainData, c.Classes)
+	if err != nil {
+		return dataset{}, fmt.Errorf("--train-data: %w", err)
+	}
+	test, err := read(c.TestData, train.Classes)
+	if err != nil {
+		return dataset{}, fmt.Errorf("--test-data (read with the training data's %d classes): %w", train.Classes, err)
+	}
+	if !slices.Equal(train.Shape, test.Shape) {
+		return dataset{}, fmt.Errorf("--test-data samples have shape %v but --train-data samples have %v", test.Shape, train.Shape)
+	}
+	return dataset{train: train.Head(c.TrainLimit), test: test.Head(c.TestLimit), classes: train.Classes}, nil
 }
 
 // labelsFile names the labels file data.LoadIDXSplit reads for a split of
@@ -150,7 +231,7 @@ func thresholds(c *config, layers int) ([]float64, error) {
 // --target-epsilon over that length), and the accountant.
 func (t *trainer) planRun() error {
 	c := t.c
-	n := t.data.train.N
+	n := t.data.train.Len()
 	if c.SampleRate > 0 {
 		t.priv.q = c.SampleRate
 	} else {
@@ -185,7 +266,7 @@ func (t *trainer) planRun() error {
 func (t *trainer) buildOptimizer(th []float64) error {
 	c := t.c
 	// Per-rank expected batch size B_w = q·N/W (public), global rate q.
-	bw := t.priv.q * float64(t.data.train.N) / float64(t.world)
+	bw := t.priv.q * float64(t.data.train.Len()) / float64(t.world)
 	cfg := optimizer.Config{NoiseMultiplier: t.priv.sigma, ExpectedBatchSize: bw, SecureMode: c.Secure}
 	if !c.Secure {
 		t.rng.noise = optimizer.NewBlockGenerator(c.Seed ^ (0x6e6f697365000000 + uint64(t.rank)))

@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 
 	"github.com/dpmpi/dpmpi/checkpoint"
+	"github.com/dpmpi/dpmpi/nn"
 )
 
 // A checkpoint is one file, <checkpoint-dir>/checkpoint.ckpt, written by
@@ -48,6 +50,8 @@ const (
 // output paths) may change on resume.
 type runIdentity struct {
 	Model         string
+	ModelSpec     string // a spec file's canonical JSON; empty for a built-in model
+	Data          string // the data flags for --data-format csv or npy; empty for Fashion-MNIST
 	Clipping      string
 	Thresholds    []float64
 	Optimizer     string
@@ -64,6 +68,38 @@ type runIdentity struct {
 	Accountant    string
 	Seed          uint64
 	Secure        bool
+}
+
+// modelIdentity is the identity of a model given as a spec file: its
+// canonical JSON, so that the file may move or be reformatted between a run
+// and its resumption but not change. It is empty for a built-in model, as
+// in checkpoints written before spec files existed.
+func modelIdentity(c *config, spec *nn.Spec) string {
+	if builtinModel(c.Model) {
+		return ""
+	}
+	b, _ := json.Marshal(spec)
+	return string(b)
+}
+
+// dataIdentity is the identity of the data flags: the format, the files'
+// base names (a resumed run may see them under another directory), the
+// label column, the classes and the normalisation constants. It is empty
+// for Fashion-MNIST with classes from its labels, as in checkpoints
+// written before other formats existed.
+func dataIdentity(c *config, classes int) string {
+	if c.DataFormat == "idx" && c.Classes == 0 {
+		return ""
+	}
+	base := func(list string) string {
+		parts := strings.Split(list, ",")
+		for i, p := range parts {
+			parts[i] = filepath.Base(p)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprintf("format=%s train=%s test=%s label=%q classes=%d mean=%v std=%v",
+		c.DataFormat, base(c.TrainData), base(c.TestData), c.LabelCol, classes, c.NormMean, c.NormStd)
 }
 
 // rankState is the per-rank part of a checkpoint.

@@ -48,8 +48,16 @@ type outputs struct {
 
 // dataset is the training and test data and their number of classes.
 type dataset struct {
-	train, test *data.Images
+	train, test labelled
 	classes     int // labels are in [0, classes); the model has classes outputs
+}
+
+// labelled is a split of labelled samples: data.Images (Fashion-MNIST) or
+// data.Table (CSV, NumPy).
+type labelled interface {
+	Len() int
+	Dim() int
+	Batch(idx []int, x []float64, y []int)
 }
 
 // learner is the model, its parameters and the DP optimizer over them.

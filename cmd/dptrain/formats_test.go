@@ -1,0 +1,249 @@
+package main
+
+// Tests of the data formats, model spec files and the PyTorch weights file.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio"
+	"github.com/dpmpi/dpmpi/data"
+	"github.com/dpmpi/dpmpi/nn/safetensors"
+	"gonum.org/v1/gonum/mat"
+)
+
+// exportSplit writes the first n samples of the synthetic IDX split
+// (prefix train or t10k) as a CSV file (label first, then p/255 per pixel)
+// and as a float64 NumPy pair, and returns their paths.
+func exportSplit(t *testing.T, dir, prefix string, n int) (csvPath, npyPair string) {
+	t.Helper()
+	d, err := data.LoadIDXSplit(dataDir, prefix == "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = d.Head(n)
+	var b strings.Builder
+	b.WriteString("label")
+	for j := 0; j < d.Dim(); j++ {
+		fmt.Fprintf(&b, ",p%d", j)
+	}
+	b.WriteByte('\n')
+	x := make([]float64, d.Len()*d.Dim())
+	y := make([]int64, d.Len())
+	for i := 0; i < d.Len(); i++ {
+		b.WriteString(strconv.Itoa(int(d.Labels[i])))
+		y[i] = int64(d.Labels[i])
+		for j := 0; j < d.Dim(); j++ {
+			v := float64(d.Pixels[i*d.Dim()+j]) / 255
+			x[i*d.Dim()+j] = v
+			b.WriteByte(',')
+			b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		b.WriteByte('\n')
+	}
+	csvPath = filepath.Join(dir, prefix+".csv")
+	if err := os.WriteFile(csvPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	xp, yp := filepath.Join(dir, prefix+"-x.npy"), filepath.Join(dir, prefix+"-y.npy")
+	for p, v := range map[string]any{xp: mat.NewDense(d.Len(), d.Dim(), x), yp: y} {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := npyio.Write(f, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return csvPath, xp + "," + yp
+}
+
+// TestDataFormats: with σ = 0 and q = 1, a run on the same samples read
+// from CSV or NumPy files, normalised with the same public constants, ends
+// with the weights of the run on the IDX files (to rounding: Images
+// normalises as p·(1/(255·std)) − mean/std, Table as (p/255 − mean)/std), at
+// 1 and 2 ranks; and the PyTorch weights file holds those weights.
+func TestDataFormats(t *testing.T) {
+	dir := t.TempDir()
+	trainCSV, trainNPY := exportSplit(t, dir, "train", 96)
+	testCSV, testNPY := exportSplit(t, dir, "t10k", 32)
+	common := []string{"--progress", "none", "--plot", "none", "--model", "cnn", "--sample-rate", "1", "--steps", "3",
+		"--sigma", "0", "--max-grad-norm", "0.5", "--lr", "0.5", "--checkpoint-every", "0", "--seed", "3"}
+	run := func(np int, out string, extra ...string) []float64 {
+		t.Helper()
+		o := filepath.Join(dir, out)
+		mustRun(t, np, append(append([]string{"--out", o}, common...), extra...)...)
+		return weights(t, filepath.Join(o, "weights.bin"))
+	}
+	ref := run(1, "idx", "--data-dir", dataDir, "--train-limit", "96", "--test-limit", "32")
+	norm := []string{"--normalize-mean", strconv.FormatFloat(data.FashionMNISTMean, 'g', -1, 64),
+		"--normalize-std", strconv.FormatFloat(data.FashionMNISTStd, 'g', -1, 64)}
+	for _, tc := range []struct {
+		name        string
+		np          int
+		train, test string
+	}{
+		{"csv", 1, trainCSV, testCSV},
+		{"csv", 2, trainCSV, testCSV},
+		{"npy", 2, trainNPY, testNPY},
+	} {
+		out := fmt.Sprintf("%s-%d", tc.name, tc.np)
+		w := run(tc.np, out, append([]string{"--data-format", tc.name, "--train-data", tc.train, "--test-data", tc.test}, norm...)...)
+		if d := maxDiff(ref, w); d > 1e-9 {
+			t.Errorf("%s at %d ranks: weights differ from the IDX run by %g (> 1e-9)", tc.name, tc.np, d)
+		}
+	}
+	// The PyTorch file of the IDX run holds its weights, rounded to float32,
+	// in StateDict's order.
+	f, err := os.Open(filepath.Join(dir, "idx", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ts, meta, err := safetensors.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := buildModel(&config{Model: "cnn"}, 784, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NewArena(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadStateDict(ts); err != nil {
+		t.Fatalf("loading model.safetensors into the cnn: %v", err)
+	}
+	got, _ := m.StateDict()
+	n := 0
+	for _, tt := range got {
+		n += len(tt.Data)
+	}
+	if n != len(ref) {
+		t.Fatalf("model.safetensors holds %d values, weights.bin %d", n, len(ref))
+	}
+	if meta["dptrain_model"] != "cnn" || meta["steps"] != "3" {
+		t.Errorf("metadata %v: want dptrain_model cnn, steps 3", meta)
+	}
+}
+
+// TestSpecModel: a model spec file trains; the checkpoint records its
+// content, so resuming with a changed file is refused; a spec that does
+// not fit the data is refused naming both shapes.
+func TestSpecModel(t *testing.T) {
+	dir := t.TempDir()
+	spec := func(name string, v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	type L = map[string]any
+	resnet := map[string]any{"input": []int{1, 28, 28}, "layers": []L{
+		{"type": "conv2d", "out": 8, "kernel": 4, "stride": 2, "padding": 1},
+		{"type": "groupnorm", "groups": 2},
+		{"type": "residual", "branch": []L{{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "gelu"}}},
+		{"type": "globalavgpool"},
+		{"type": "linear", "out": 10},
+	}}
+	good := spec("resnet.json", resnet)
+	args := func(out, model string, extra ...string) []string {
+		return base(filepath.Join(dir, out), append([]string{"--model", model, "--train-limit", "128", "--test-limit", "32",
+			"--batch-size", "32", "--steps", "4", "--sigma", "1", "--checkpoint-every", "2"}, extra...)...)
+	}
+	r := mustRun(t, 2, args("res", good)...)
+	if !strings.Contains(r.stdout, "test accuracy") {
+		t.Fatalf("no summary:\n%s", r.stdout)
+	}
+	// Reformatting the file keeps the identity; changing a layer does not.
+	b, _ := os.ReadFile(good)
+	var v any
+	json.Unmarshal(b, &v)
+	pretty, _ := json.MarshalIndent(v, "", "    ")
+	os.WriteFile(good, pretty, 0o644)
+	mustRun(t, 2, args("res", good, "--resume", "--steps", "6")...)
+	resnet["layers"].([]L)[1]["groups"] = 4
+	spec("resnet.json", resnet)
+	r = runJob(t, 2, args("res", good, "--resume", "--steps", "8")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "ModelSpec: checkpoint") {
+		t.Errorf("resuming with a changed spec: exit %d, want 1 naming ModelSpec\n%s", r.code, r.stderr)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		model any // a spec (written to a file) or a string flag value
+		want  []string
+	}{
+		{"input", L{"input": []int{10}, "layers": []L{{"type": "linear", "out": 10}}},
+			[]string{"inputs of shape [10] (10 values)", "hold 784 values"}},
+		{"classes", L{"input": []int{784}, "layers": []L{{"type": "linear", "out": 3}}},
+			[]string{"outputs of shape [3]", "10 classes", `"out": 10`}},
+		{"batchnorm", L{"input": []int{784}, "layers": []L{{"type": "batchnorm"}}},
+			[]string{"batchnorm"}},
+		{"missing", "no-such-model.json", []string{"no-such-model.json", "built-in model"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			model, ok := tc.model.(string)
+			if !ok {
+				model = spec(tc.name+".json", tc.model)
+			}
+			r := runJob(t, 1, args("bad-"+tc.name, model)...)
+			if r.code == 0 {
+				t.Fatalf("exit 0, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestDataFlags: data flags that do not fit --data-format are refused
+// before any rank starts training.
+func TestDataFlags(t *testing.T) {
+	dir := t.TempDir()
+	trainCSV, _ := exportSplit(t, dir, "train", 8)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--train-data", trainCSV}, "--train-data applies to --data-format csv or npy"},
+		{[]string{"--data-format", "csv", "--train-data", trainCSV}, "needs --train-data and --test-data"},
+		{[]string{"--data-format", "npy", "--train-data", trainCSV, "--test-data", trainCSV}, "takes two files"},
+		{[]string{"--data-format", "npy", "--train-data", "a,b", "--test-data", "c,d", "--label-column", "y"}, "--label-column applies to --data-format csv"},
+		{[]string{"--data-format", "csv", "--data-dir", dataDir, "--train-data", trainCSV, "--test-data", trainCSV}, "--data-dir applies to --data-format idx"},
+		{[]string{"--data-format", "parquet"}, `--data-format "parquet"`},
+		{[]string{"--classes", "-2"}, "--classes must be positive"},
+	} {
+		r := runJob(t, 0, append([]string{"--out", filepath.Join(dir, "o"), "--sigma", "1", "--progress", "none"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q\n%s", tc.args, r.code, tc.want, r.stderr)
+		}
+	}
+	// A CSV test split with a label beyond the training split's classes.
+	bad := filepath.Join(dir, "bad.csv")
+	b, _ := os.ReadFile(trainCSV)
+	lines := strings.Split(string(b), "\n")
+	lines[1] = "12" + lines[1][strings.IndexByte(lines[1], ','):]
+	os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644)
+	r := runJob(t, 0, "--out", filepath.Join(dir, "o2"), "--sigma", "1", "--progress", "none", "--model", "mlp",
+		"--data-format", "csv", "--train-data", trainCSV, "--test-data", bad, "--classes", "10")
+	if r.code != 1 || !strings.Contains(r.stderr, "--test-data") || !strings.Contains(r.stderr, "bad.csv") {
+		t.Errorf("test label 12 of 10 classes: exit %d\n%s", r.code, r.stderr)
+	}
+}

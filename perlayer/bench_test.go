@@ -9,6 +9,7 @@ import (
 	"github.com/dpmpi/dpmpi/mpi"
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
 	"github.com/dpmpi/dpmpi/optimizer"
+	"github.com/dpmpi/dpmpi/optimizer/optimizertest"
 	"github.com/dpmpi/dpmpi/simple"
 	"gonum.org/v1/gonum/floats"
 )
@@ -354,6 +355,60 @@ func BenchmarkOverlap(b *testing.B) {
 			// The minima estimate the times on an otherwise idle machine.
 			nb, nr, no := slices.Min(tb), slices.Min(tr), slices.Min(to)
 			b.ReportMetric(100*float64(nb+nr-no)/float64(nr), "hidden-min-%")
+		})
+	}
+}
+
+// BenchmarkFoldedStep measures one folded step of DistributedPerLayerOptimizer
+// in one process (a world of one in-memory rank): a pass that starts from a
+// zero buffer, so the scale 1/(B_w·k·W) is folded into the clip weights,
+// over four equal layers of dense per-sample gradients (σ = 1, block noise),
+// then Step. The per-sample blocks (batch × params values) are larger than
+// the last-level cache for the larger size, where reading them once
+// (ClipAdd) instead of twice (Norms, then AddWeighted) shows.
+func BenchmarkFoldedStep(b *testing.B) {
+	for _, sz := range []struct{ batch, params int }{{32, 1 << 14}, {32, 1 << 18}} {
+		b.Run(fmt.Sprintf("batch=%d/params=%d", sz.batch, sz.params), func(b *testing.B) {
+			n := sz.params / 4
+			specs := make([]optimizer.LayerSpec, 4)
+			srcs := make([]optimizer.GradSource, 4)
+			for l := range specs {
+				specs[l] = optimizer.LayerSpec{Name: fmt.Sprint("layer", l), Len: n}
+				data := make([]float64, sz.batch*n)
+				for i := range data {
+					data[i] = float64((i*7919+l)%1000)/500 - 1
+				}
+				srcs[l] = optimizer.NewDenseSource(sz.batch, n, data)
+			}
+			a, err := optimizer.NewArena(specs...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: float64(sz.batch), Generator: optimizer.NewBlockGenerator(1)}
+			o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, []float64{1, 1, 1, 1}, cfg, optimizertest.NewWorld(1).Comm(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			step := func() {
+				if err := o.AddBackward(srcs); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := o.Step(); err != nil {
+					b.Fatal(err)
+				}
+				o.ZeroGrad()
+			}
+			step() // the first (checked) step is not eager
+			step()
+			b.SetBytes(int64(8 * sz.batch * sz.params))
+			b.ResetTimer()
+			for range b.N {
+				step()
+			}
+			b.StopTimer()
+			if o.EagerSteps() != b.N+1 {
+				b.Fatalf("%d eager steps, want %d", o.EagerSteps(), b.N+1)
+			}
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dpmpi/dpmpi/internal/fingerprint"
 	"github.com/dpmpi/dpmpi/optimizer"
+	"gonum.org/v1/gonum/floats"
 )
 
 // DefaultBucketBytes is the default bucket size of a
@@ -416,11 +417,10 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 	}
 	var clip optimizer.GradSource = src
 	if o.state == folding {
-		o.scaled.src = src
-		clip = &o.scaled
+		clip = o.scaled.wrap(src)
 	}
 	err := o.e.ClipLayer(layer, clip)
-	o.scaled.src = nil
+	o.scaled.release()
 	if err != nil {
 		return err
 	}
@@ -678,7 +678,23 @@ type scaledSource struct {
 	src optimizer.GradSource
 	s   float64
 	w   []float64
+	ca  scaledClipAdder
 }
+
+// wrap returns src scaled by g.s: g itself or, when src implements
+// optimizer.ClipAdder, g's ClipAdder twin, so that the engine keeps the
+// source's one-pass clipping.
+func (g *scaledSource) wrap(src optimizer.GradSource) optimizer.GradSource {
+	g.src = src
+	if ca, ok := src.(optimizer.ClipAdder); ok {
+		g.ca.scaledSource, g.ca.clip = g, ca
+		return &g.ca
+	}
+	return g
+}
+
+// release drops the wrapped source.
+func (g *scaledSource) release() { g.src, g.ca.clip = nil, nil }
 
 func (g *scaledSource) Samples() int        { return g.src.Samples() }
 func (g *scaledSource) Len() int            { return g.src.Len() }
@@ -693,6 +709,22 @@ func (g *scaledSource) AddWeighted(dst, w []float64) {
 		sw[i] = g.s * x
 	}
 	g.src.AddWeighted(dst, sw)
+}
+
+// scaledClipAdder is scaledSource over a source that implements
+// optimizer.ClipAdder. ClipAdd clips and accumulates with the source's own
+// one pass, then multiplies the layer's gradient by s: a pass over the
+// layer (n values) instead of a second pass over its per-sample block (B·n
+// values). A folded pass starts from a zero buffer and signals every layer
+// once, so dst holds only this source's sum.
+type scaledClipAdder struct {
+	*scaledSource
+	clip optimizer.ClipAdder
+}
+
+func (g *scaledClipAdder) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+	g.clip.ClipAdd(dst, maxNorm, norms, factors)
+	floats.Scale(g.s, dst)
 }
 
 // schedFields is the number of 64-bit values of the schedule fingerprint.

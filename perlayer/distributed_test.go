@@ -771,3 +771,79 @@ func TestDistributedClose(t *testing.T) {
 		})
 	}
 }
+
+// countingSource counts the calls the engine makes on a dense source; with
+// plain set it hides the source's ClipAdd.
+type countingSource struct {
+	*optimizer.DenseSource
+	norms, clipAdds int
+}
+
+func (c *countingSource) Norms(dst []float64) { c.norms++; c.DenseSource.Norms(dst) }
+func (c *countingSource) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+	c.clipAdds++
+	c.DenseSource.ClipAdd(dst, maxNorm, norms, factors)
+}
+
+// plainSource is a GradSource without ClipAdd.
+type plainSource struct{ optimizer.GradSource }
+
+// TestFoldKeepsClipAdder checks that a folded pass (scale folded into the
+// clip weights) clips a ClipAdder source with its one-pass ClipAdd and a
+// plain source with Norms and AddWeighted, both giving the gradient of
+// DPPerLayerOptimizer.
+func TestFoldKeepsClipAdder(t *testing.T) {
+	cases := []struct {
+		name            string
+		plain           bool
+		norms, clipAdds int // calls per layer and folded step
+	}{
+		{"ClipAdder", false, 0, 1},
+		{"plain GradSource", true, 1, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, p := newTestOptimizer(t, &soloComm{}, testThresholds, 8*12, 1, ReduceInStep)
+			ref, err := NewDPPerLayerOptimizer(p.Arena(), newUpdater(t, "sgd"), testThresholds, optimizer.Config{ExpectedBatchSize: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for s := range 3 {
+				dense := p.Sources(s, 0, 4, 0, 4)
+				counts := make([]*countingSource, len(dense))
+				srcs := make([]optimizer.GradSource, len(dense))
+				for l, d := range dense {
+					counts[l] = &countingSource{DenseSource: d.(*optimizer.DenseSource)}
+					srcs[l] = counts[l]
+					if c.plain {
+						srcs[l] = plainSource{counts[l]}
+					}
+				}
+				if err := o.AddBackward(srcs); err != nil {
+					t.Fatal(err)
+				}
+				if err := ref.AddBackward(p.Sources(s, 0, 4, 0, 4)); err != nil {
+					t.Fatal(err)
+				}
+				for _, opt := range []interface{ Step() (bool, error) }{o, ref} {
+					if _, err := opt.Step(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if d := optimizertest.RelDiff(o.Arena().Grads, ref.Arena().Grads); d > 1e-12 {
+					t.Errorf("step %d: gradient differs from DPPerLayerOptimizer by %g relative", s, d)
+				}
+				o.ZeroGrad()
+				ref.ZeroGrad()
+				if s == 0 { // the checked fallback step; the later ones fold
+					continue
+				}
+				for l, cs := range counts {
+					if cs.norms != c.norms || cs.clipAdds != c.clipAdds {
+						t.Errorf("folded step, layer %d: %d Norms and %d ClipAdd calls, want %d and %d", l, cs.norms, cs.clipAdds, c.norms, c.clipAdds)
+					}
+				}
+			}
+		})
+	}
+}

@@ -32,8 +32,18 @@ const (
 	ReduceInStep Progress = iota
 	// ReduceConcurrently also reduces each finished bucket at once on a
 	// communication goroutine, overlapping the rest of the backward pass.
-	// It pays off when the reduction does not need the cores the backward
-	// pass uses (a network that moves data by itself, or spare cores).
+	// It can pay off only when the reduction does not need the cores the
+	// backward pass uses (spare cores, or a network that moves data by
+	// itself), and for models whose first layer is a small share of the
+	// gradient. It stays as the schedule to measure there: on every
+	// transport measured so far it made the step slower. With 2 ranks on
+	// shared memory (BenchmarkOverlap, 1 Mi parameters, 30 iterations) the
+	// overlapped step took 8.0–8.1 ms against 7.3 ms for ReduceInStep
+	// (hidden share −9% and +5% on the two ranks, −47% and −22% from the
+	// minima); over TCP between network namespaces (internal/multihost's
+	// BenchmarkOverlapModel, MLP, 2 ranks on one CPU each) the hidden
+	// share was −55% at 10 Gb/s and −28% at 1 Gb/s. A rank that uses it
+	// owns a goroutine until Close.
 	ReduceConcurrently
 )
 
@@ -120,11 +130,13 @@ func (p Progress) String() string {
 // backward and reduction one after the other (its busy-polling thread
 // steals the core), MPI_Iallreduce polled with MPI_Test at every layer
 // boundary progressed only at those few points and its non-blocking
-// algorithm was slower than the blocking one. ReduceInStep costs what a
-// raw reduction of the gradient costs (BenchmarkCommunication), where
-// SimpleDistributedPerLayerOptimizer adds a scaling pass. Choose
-// ReduceConcurrently on nodes with spare cores or a network that moves
-// data by itself, and measure.
+// algorithm was slower than the blocking one. Over TCP links between
+// network namespaces (10 and 1 Gb/s) the communication goroutine made the
+// step slower too (see ReduceConcurrently for the figures). ReduceInStep
+// costs what a raw reduction of the gradient costs
+// (BenchmarkCommunication), where SimpleDistributedPerLayerOptimizer adds
+// a scaling pass. Choose ReduceConcurrently only on nodes with spare cores
+// or a network that moves data by itself, and measure.
 //
 // The communication goroutine is started at the first concurrent bucket
 // and ends with Close (see there); the noise generator is used only by the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // SamplerConfig configures a Sampler.
@@ -177,7 +178,7 @@ func (s *Sampler) Next(dst []int) []int {
 		}
 	}
 	if s.cfg.Shuffle {
-		sortInts(dst)
+		slices.Sort(dst) // in place, without allocating
 	}
 	s.step++
 	if s.step == s.steps {
@@ -188,43 +189,6 @@ func (s *Sampler) Next(dst []int) []int {
 		}
 	}
 	return dst
-}
-
-// sortInts sorts a in place (insertion sort for short, heap sort beyond),
-// without allocating.
-func sortInts(a []int) {
-	if len(a) < 32 {
-		for i := 1; i < len(a); i++ {
-			for j := i; j > 0 && a[j] < a[j-1]; j-- {
-				a[j], a[j-1] = a[j-1], a[j]
-			}
-		}
-		return
-	}
-	n := len(a)
-	down := func(i, n int) {
-		for {
-			c := 2*i + 1
-			if c >= n {
-				return
-			}
-			if c+1 < n && a[c+1] > a[c] {
-				c++
-			}
-			if a[i] >= a[c] {
-				return
-			}
-			a[i], a[c] = a[c], a[i]
-			i = c
-		}
-	}
-	for i := n/2 - 1; i >= 0; i-- {
-		down(i, n)
-	}
-	for i := n - 1; i > 0; i-- {
-		a[0], a[i] = a[i], a[0]
-		down(0, i)
-	}
 }
 
 const samplerMagic = "dpmpi-sampler-v1"

@@ -69,9 +69,10 @@
 //
 // DPOptimizer and DistributedDPOptimizer (and perlayer.DPPerLayerOptimizer,
 // simple.SimpleDistributedPerLayerOptimizer) are the Engine with a choice of
-// clipping and communicator. StartPass, ClipLayer, PeekSkip, NoiseAndScale and
-// StepWith expose the same pipeline in pieces for an optimizer that clips and
-// reduces layers while the backward pass runs (perlayer's hook-based one).
+// clipping and communicator. StartPass, ClipLayer, PeekSkip, NoiseAndScale,
+// NoiseScaled and StepWith expose the same pipeline in pieces for an
+// optimizer that clips and reduces layers while the backward pass runs
+// (perlayer's hook-based one).
 //
 // # Distributed steps
 //

@@ -63,9 +63,9 @@ func (e *NonFiniteError) Error() string {
 // DPOptimizer, DistributedDPOptimizer and the per-layer optimizers of
 // packages perlayer and simple are thin wrappers around an Engine. Its
 // lower-level methods (StartPass, ClipLayer, PeekSkip, NoiseAndScale,
-// StepWith) let an optimizer with its own schedule, such as one that
-// reduces layers while the backward pass is still running, reuse the same
-// clipping, noise, scaling, checks and hook.
+// NoiseScaled, StepWith) let an optimizer with its own schedule, such as
+// one that reduces layers while the backward pass is still running, reuse
+// the same clipping, noise, scaling, checks and hook.
 //
 // A typical loop is: ZeroGrad; AddBackward once per backward pass (k
 // times); Step. An Engine is not safe for concurrent use.
@@ -372,11 +372,27 @@ func (e *Engine) ScaleFactor() float64 {
 // range it reduces.
 func (e *Engine) NoiseAndScale(lo, hi int) {
 	g := e.arena.Grads[lo:hi]
-	if e.rank == 0 && !mutant.NoNoise {
-		AddNoise(g, e.std, e.cfg.Generator, e.cfg.SecureMode)
-	}
+	e.noise(g, e.std)
 	if f := e.ScaleFactor(); f != 1 {
 		floats.Scale(f, g)
+	}
+}
+
+// NoiseScaled adds the noise of one step to Grads[lo:hi] when the clipped
+// sum there has already been multiplied by ScaleFactor (an optimizer that
+// folds the scale into the clip weights): the std per coordinate is
+// NoiseStd()·ScaleFactor(), drawn by the same ranks and from the same
+// generator as in NoiseAndScale, and nothing is scaled.
+func (e *Engine) NoiseScaled(lo, hi int) {
+	e.noise(e.arena.Grads[lo:hi], e.std*e.ScaleFactor())
+}
+
+// noise is the engine's one noise rule: rank 0 (or the single process)
+// adds N(0, std²) per coordinate of g from the configured generator; the
+// other ranks add nothing.
+func (e *Engine) noise(g []float64, std float64) {
+	if e.rank == 0 && !mutant.NoNoise {
+		AddNoise(g, std, e.cfg.Generator, e.cfg.SecureMode)
 	}
 }
 

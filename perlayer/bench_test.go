@@ -2,13 +2,16 @@ package perlayer
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/dpmpi/dpmpi/mpi"
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
+	"github.com/dpmpi/dpmpi/nn"
 	"github.com/dpmpi/dpmpi/optimizer"
+	"github.com/dpmpi/dpmpi/optimizer/optimizertest"
 	"github.com/dpmpi/dpmpi/simple"
 	"gonum.org/v1/gonum/floats"
 )
@@ -355,5 +358,123 @@ func BenchmarkOverlap(b *testing.B) {
 			nb, nr, no := slices.Min(tb), slices.Min(tr), slices.Min(to)
 			b.ReportMetric(100*float64(nb+nr-no)/float64(nr), "hidden-min-%")
 		})
+	}
+}
+
+// BenchmarkFoldedStep measures one folded step of DistributedPerLayerOptimizer
+// in one process (a world of one in-memory rank): a pass that starts from a
+// zero buffer, so the scale 1/(B_w·k·W) is folded into the clip weights,
+// over four equal layers of dense per-sample gradients (block noise; σ = 0
+// isolates the clipping), then Step. The per-sample blocks (batch × params values) are larger than
+// the last-level cache for the larger size, where reading them once
+// (ClipAdd) instead of twice (Norms, then AddWeighted) shows.
+func BenchmarkFoldedStep(b *testing.B) {
+	for _, sz := range []struct {
+		batch, params int
+		sigma         float64
+	}{{32, 1 << 14, 1}, {32, 1 << 18, 0}, {32, 1 << 18, 1}} {
+		b.Run(fmt.Sprintf("batch=%d/params=%d/sigma=%g", sz.batch, sz.params, sz.sigma), func(b *testing.B) {
+			n := sz.params / 4
+			specs := make([]optimizer.LayerSpec, 4)
+			srcs := make([]optimizer.GradSource, 4)
+			for l := range specs {
+				specs[l] = optimizer.LayerSpec{Name: fmt.Sprint("layer", l), Len: n}
+				data := make([]float64, sz.batch*n)
+				for i := range data {
+					data[i] = float64((i*7919+l)%1000)/500 - 1
+				}
+				srcs[l] = optimizer.NewDenseSource(sz.batch, n, data)
+			}
+			a, err := optimizer.NewArena(specs...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := optimizer.Config{NoiseMultiplier: sz.sigma, ExpectedBatchSize: float64(sz.batch), Generator: optimizer.NewBlockGenerator(1)}
+			o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, []float64{1, 1, 1, 1}, cfg, optimizertest.NewWorld(1).Comm(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			step := func() {
+				if err := o.AddBackward(srcs); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := o.Step(); err != nil {
+					b.Fatal(err)
+				}
+				o.ZeroGrad()
+			}
+			step() // the first (checked) step is not eager
+			step()
+			b.SetBytes(int64(8 * sz.batch * sz.params))
+			b.ResetTimer()
+			for range b.N {
+				step()
+			}
+			b.StopTimer()
+			if o.EagerSteps() != b.N+1 {
+				b.Fatalf("%d eager steps, want %d", o.EagerSteps(), b.N+1)
+			}
+		})
+	}
+}
+
+// BenchmarkFoldedStepCNN is BenchmarkFoldedStep through a real model: the
+// MNIST-sized CNN of nn's benchmarks (two convolutions, 26,010 parameters),
+// a batch of 64, forward, loss and backward with LayerReady as the ready
+// hook, then Step (σ = 1). Its convolutions' sources implement ClipAdder,
+// which clips without materialising the per-sample gradients.
+func BenchmarkFoldedStepCNN(b *testing.B) {
+	const n = 64
+	m, err := nn.NewSequential([]int{1, 28, 28},
+		nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
+		nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
+		nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, 10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := m.NewArena(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := make([]float64, m.NumLayers())
+	for i := range cs {
+		cs[i] = 1
+	}
+	cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: n, Generator: optimizer.NewBlockGenerator(1)}
+	o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, cs, cfg, optimizertest.NewWorld(1).Comm(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := make([]float64, n*784)
+	for i := range x {
+		x[i] = math.Sin(float64(i))
+	}
+	y := make([]int, n)
+	for i := range y {
+		y[i] = i % 10
+	}
+	d := make([]float64, n*10)
+	step := func() {
+		out := m.Forward(x, n)
+		if err := nn.SoftmaxCrossEntropy(out, y, 10, nil, d); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Backward(d, o.LayerReady); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := o.Step(); err != nil {
+			b.Fatal(err)
+		}
+		o.ZeroGrad()
+	}
+	step() // the first (checked) step is not eager
+	step()
+	b.ResetTimer()
+	for range b.N {
+		step()
+	}
+	b.StopTimer()
+	if o.EagerSteps() != b.N+1 {
+		b.Fatalf("%d eager steps, want %d", o.EagerSteps(), b.N+1)
 	}
 }

@@ -1,15 +1,15 @@
 package perlayer
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"runtime"
 	"strings"
 
-	"github.com/dpmpi/dpmpi/internal/mutant"
+	"github.com/dpmpi/dpmpi/internal/fingerprint"
 	"github.com/dpmpi/dpmpi/optimizer"
+	"gonum.org/v1/gonum/floats"
 )
 
 // DefaultBucketBytes is the default bucket size of a
@@ -32,8 +32,18 @@ const (
 	ReduceInStep Progress = iota
 	// ReduceConcurrently also reduces each finished bucket at once on a
 	// communication goroutine, overlapping the rest of the backward pass.
-	// It pays off when the reduction does not need the cores the backward
-	// pass uses (a network that moves data by itself, or spare cores).
+	// It can pay off only when the reduction does not need the cores the
+	// backward pass uses (spare cores, or a network that moves data by
+	// itself), and for models whose first layer is a small share of the
+	// gradient. It stays as the schedule to measure there: on every
+	// transport measured so far it made the step slower. With 2 ranks on
+	// shared memory (BenchmarkOverlap, 1 Mi parameters, 30 iterations) the
+	// overlapped step took 8.0–8.1 ms against 7.3 ms for ReduceInStep
+	// (hidden share −9% and +5% on the two ranks, −47% and −22% from the
+	// minima); over TCP between network namespaces (internal/multihost's
+	// BenchmarkOverlapModel, MLP, 2 ranks on one CPU each) the hidden
+	// share was −55% at 10 Gb/s and −28% at 1 Gb/s. A rank that uses it
+	// owns a goroutine until Close.
 	ReduceConcurrently
 )
 
@@ -120,15 +130,17 @@ func (p Progress) String() string {
 // backward and reduction one after the other (its busy-polling thread
 // steals the core), MPI_Iallreduce polled with MPI_Test at every layer
 // boundary progressed only at those few points and its non-blocking
-// algorithm was slower than the blocking one. ReduceInStep costs what a
-// raw reduction of the gradient costs (BenchmarkCommunication), where
-// SimpleDistributedPerLayerOptimizer adds a scaling pass. Choose
-// ReduceConcurrently on nodes with spare cores or a network that moves
-// data by itself, and measure.
+// algorithm was slower than the blocking one. Over TCP links between
+// network namespaces (10 and 1 Gb/s) the communication goroutine made the
+// step slower too (see ReduceConcurrently for the figures). ReduceInStep
+// costs what a raw reduction of the gradient costs
+// (BenchmarkCommunication), where SimpleDistributedPerLayerOptimizer adds
+// a scaling pass. Choose ReduceConcurrently only on nodes with spare cores
+// or a network that moves data by itself, and measure.
 //
 // The communication goroutine is started at the first concurrent bucket
-// and ends when the optimizer is garbage collected; the noise generator is
-// used only by the calling goroutine.
+// and ends with Close (see there); the noise generator is used only by the
+// calling goroutine.
 //
 // # Collectives and failures
 //
@@ -162,27 +174,61 @@ type DistributedPerLayerOptimizer struct {
 	layerBucket []int
 	need        []int // layers still missing per bucket in this pass
 
-	// Pass state.
-	inPass    bool
+	// Where the step is, and the layers of the current pass.
+	state     passState
 	seen      []bool
 	nSeen     int
 	samples   int
-	eager     bool // this step's final pass reduces eagerly
-	fold      bool // this eager pass folds the scale into the clip weights
-	clean     bool // Grads was zeroed by the last ZeroGrad
-	lastOK    bool // the last Step returned (true, nil)
 	scaled    scaledSource
-	gen       optimizer.Generator
-	secure    bool
-	stepped   bool // Step ran since ZeroGrad
-	running   bool // buckets were handed to the reducer in this pass
-	eagerDone int  // real steps reduced eagerly
+	eagerDone int // real steps reduced eagerly
 
-	red    *reducer
-	finish func() error
-	pend   error // error of a drained reduction, reported by the next Step
-	fp     []float64
+	red     *reducer
+	cleanup runtime.Cleanup // the safety net that ends red's goroutine (see Close)
+	finish  func() error
+	pend    error // error of a drained reduction, reported by the next Step
+	fp      []float64
 }
+
+// passState is where a DistributedPerLayerOptimizer is in its step. The
+// optimizer moves from idleDirty or idleClean (after ZeroGrad) through one
+// or more passes (clipping, between; the last one possibly eager or
+// folding, then eagerDone) to stepped or applied (after Step), and back to
+// an idle state with ZeroGrad; closed is final.
+type passState int
+
+const (
+	// idleDirty: after ZeroGrad (or construction), before the first pass;
+	// Grads may hold a sum kept by a skipped or failed step.
+	idleDirty passState = iota
+	// idleClean: after the ZeroGrad of an applied step, before the first
+	// pass; Grads is zero, so an eager first pass may fold the scale.
+	idleClean
+	// clipping: in a backward pass that only clips and accumulates.
+	clipping
+	// between: between backward passes that only clip.
+	between
+	// eager: in the pass that ends the logical step, noising and scaling
+	// each bucket as it completes.
+	eager
+	// folding: an eager pass that started from a zero buffer and folds the
+	// scale 1/(B_w·k·W) into the clip weights.
+	folding
+	// eagerDone: the eager pass ended; Step finishes the reduction.
+	eagerDone
+	// stepped: Step ran and did not apply an update (skipped or failed).
+	stepped
+	// applied: Step returned (true, nil).
+	applied
+	// closed: Close ran; every later call fails.
+	closed
+)
+
+// inPass reports whether a backward pass is under way.
+func (s passState) inPass() bool { return s == clipping || s == eager || s == folding }
+
+// idle reports whether the optimizer is between ZeroGrad and the first
+// pass of a step.
+func (s passState) idle() bool { return s == idleDirty || s == idleClean }
 
 // NewDistributedPerLayerOptimizer returns a DistributedPerLayerOptimizer
 // over the arena a, with one clipping threshold per arena layer in
@@ -208,7 +254,7 @@ func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater
 		passesPerStep: 1,
 		seen:          make([]bool, n),
 		layerBucket:   make([]int, n),
-		fp:            make([]float64, schedFields*8),
+		fp:            make([]float64, schedFields*fingerprint.Slots),
 		red: &reducer{
 			comm:  comm,
 			rank:  comm.Rank(),
@@ -218,8 +264,6 @@ func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater
 		},
 	}
 	o.finish = o.finishEager
-	cfg = e.Config()
-	o.gen, o.secure = cfg.Generator, cfg.SecureMode
 	o.layout(DefaultBucketBytes)
 	return o, nil
 }
@@ -291,7 +335,10 @@ func (o *DistributedPerLayerOptimizer) SetPassesPerStep(k int) error {
 }
 
 func (o *DistributedPerLayerOptimizer) idle(what string) error {
-	if o.inPass || o.e.AccumulatedIterations() > 0 || o.stepped {
+	if o.state == closed {
+		return o.closedErr(what)
+	}
+	if !o.state.idle() || o.e.AccumulatedIterations() > 0 {
 		return fmt.Errorf("perlayer: %s called during step %d (after a backward pass and before ZeroGrad); call it right after ZeroGrad", what, o.e.Steps())
 	}
 	return nil
@@ -348,23 +395,31 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 	if layer < 0 || layer >= len(layers) {
 		return fmt.Errorf("perlayer: LayerReady: layer index %d out of range [0, %d)", layer, len(layers))
 	}
-	if !o.inPass {
-		if o.eager && !o.stepped {
-			return fmt.Errorf("perlayer: backward pass %d of step %d started after the eager pass that ended the step (%d passes per step); call Step and ZeroGrad first, or raise SetPassesPerStep", o.e.AccumulatedIterations()+1, o.e.Steps(), o.passesPerStep)
-		}
+	switch {
+	case o.state == closed:
+		return o.closedErr("LayerReady")
+	case o.state == eagerDone:
+		return fmt.Errorf("perlayer: backward pass %d of step %d started after the eager pass that ended the step (%d passes per step); call Step and ZeroGrad first, or raise SetPassesPerStep", o.e.AccumulatedIterations()+1, o.e.Steps(), o.passesPerStep)
+	case !o.state.inPass():
 		if err := o.e.StartPass(); err != nil {
 			return err
 		}
-		o.inPass = true
 		o.samples = src.Samples()
-		o.eager = !o.e.PeekSkip() && o.e.AccumulatedIterations() == o.passesPerStep && o.checked && o.e.Steps() > 0
+		k := o.e.AccumulatedIterations()
 		s := o.e.ScaleFactor()
-		o.fold = o.eager && o.clean && o.e.AccumulatedIterations() == 1 && s != 1
+		switch {
+		case o.e.PeekSkip() || k != o.passesPerStep || !o.checked || o.e.Steps() == 0:
+			o.state = clipping
+		case o.state == idleClean && s != 1: // k = 1: the first pass since a zeroing ZeroGrad
+			o.state = folding
+		default:
+			o.state = eager
+		}
 		o.scaled.s = s
 		for b := range o.need {
 			o.need[b] = o.bhi[b] - o.blo[b]
 		}
-	} else {
+	default:
 		if o.seen[layer] {
 			return fmt.Errorf("perlayer: LayerReady: layer %d (%q) signalled twice in backward pass %d of step %d; signal each layer once per pass", layer, layers[layer].Name, o.e.AccumulatedIterations(), o.e.Steps())
 		}
@@ -373,48 +428,55 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 		}
 	}
 	var clip optimizer.GradSource = src
-	if o.fold {
-		o.scaled.src = src
-		clip = &o.scaled
+	if o.state == folding {
+		clip = o.scaled.wrap(src)
 	}
 	err := o.e.ClipLayer(layer, clip)
-	o.scaled.src = nil
+	o.scaled.release()
 	if err != nil {
 		return err
 	}
 	o.seen[layer] = true
 	o.nSeen++
-	if o.eager {
+	if o.state != clipping {
 		b := o.layerBucket[layer]
 		o.need[b]--
 		if o.need[b] == 0 {
 			lo, hi := o.span(b)
-			if !o.fold {
+			if o.state == folding {
+				o.e.NoiseScaled(lo, hi) // the clipped sum is already scaled
+			} else {
 				o.e.NoiseAndScale(lo, hi)
-			} else if o.e.Rank() == 0 && !mutant.NoNoise {
-				// The clipped sum is already scaled by s; the noise
-				// std is scaled likewise.
-				optimizer.AddNoise(o.e.Arena().Grads[lo:hi], o.e.NoiseStd()*o.scaled.s, o.gen, o.secure)
 			}
 			if o.progress == ReduceConcurrently { // else Step reduces the whole buffer
-				if !o.red.started {
-					o.red.started = true
-					go o.red.run()
-					// The goroutine holds only the reducer; when o becomes
-					// unreachable, closing the queue ends it.
-					runtime.AddCleanup(o, func(q chan bucketJob) { close(q) }, o.red.queue)
-				}
-				o.running = true
-				o.red.queue <- bucketJob{lo: lo, hi: hi, bucket: b, first: o.blo[b], last: o.bhi[b] - 1, step: o.e.Steps()}
+				o.reduce(bucketJob{lo: lo, hi: hi, bucket: b, first: o.blo[b], last: o.bhi[b] - 1, step: o.e.Steps()})
 			}
 		}
 	}
 	if o.nSeen == len(layers) {
-		o.inPass = false
+		if o.state == clipping {
+			o.state = between
+		} else {
+			o.state = eagerDone
+		}
 		o.nSeen = 0
 		clear(o.seen)
 	}
 	return nil
+}
+
+// reduce hands a bucket to the communication goroutine, starting it at the
+// first bucket.
+func (o *DistributedPerLayerOptimizer) reduce(j bucketJob) {
+	if !o.red.started {
+		o.red.started = true
+		go o.red.run()
+		// The safety net of Close: the goroutine holds only the reducer,
+		// so when o becomes unreachable, closing the queue ends it.
+		o.cleanup = runtime.AddCleanup(o, func(q chan bucketJob) { close(q) }, o.red.queue)
+	}
+	o.red.pending = true
+	o.red.queue <- j
 }
 
 // span returns the range of Grads covered by bucket b.
@@ -437,12 +499,14 @@ type bucketJob struct {
 // refers to the optimizer, so that an unreachable optimizer can be
 // collected (its cleanup closes queue, which ends the goroutine).
 type reducer struct {
-	comm    optimizer.Communicator
-	rank    int
-	grads   []float64
-	queue   chan bucketJob
-	done    chan error
-	started bool // owned by the optimizer's goroutine
+	comm  optimizer.Communicator
+	rank  int
+	grads []float64
+	queue chan bucketJob
+	done  chan error
+	// Owned by the optimizer's goroutine: the goroutine runs, and buckets
+	// were queued since the last end marker.
+	started, pending bool
 }
 
 func (r *reducer) run() {
@@ -474,10 +538,10 @@ func (o *DistributedPerLayerOptimizer) finishEager() error {
 // waitAll waits until the communication goroutine has reduced every
 // bucket handed to it in this pass and returns the first error.
 func (o *DistributedPerLayerOptimizer) waitAll() error {
-	if !o.running {
+	if !o.red.pending {
 		return nil
 	}
-	o.running = false
+	o.red.pending = false
 	o.red.queue <- bucketJob{end: true}
 	return <-o.red.done
 }
@@ -518,8 +582,10 @@ func (o *DistributedPerLayerOptimizer) SignalSkip(skip bool) { o.e.SignalSkip(sk
 // ZeroGrad before going on.
 func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 	steps := o.e.Steps()
-	o.lastOK = false
-	if o.inPass {
+	switch {
+	case o.state == closed:
+		return false, o.closedErr("Step")
+	case o.state.inPass():
 		werr := o.waitAll()
 		return false, errors.Join(fmt.Errorf("perlayer: Step %d called during a backward pass: %d of %d layers signalled; signal every layer with LayerReady before Step", steps, o.nSeen, len(o.seen)), werr)
 	}
@@ -528,31 +594,34 @@ func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 		o.pend = nil
 		return false, err
 	}
-	if o.eager {
-		if o.stepped {
-			return o.e.StepWith(o.finish) // the engine reports the reuse
-		}
-		o.stepped = true
+	var ok bool
+	var err error
+	switch o.state {
+	case stepped, applied:
+		ok, err = o.e.Step() // the engine reports the reuse
+	case eagerDone:
 		if o.e.PeekSkip() {
 			werr := o.waitAll()
+			o.state = stepped
 			return false, errors.Join(fmt.Errorf("perlayer: step %d: a skip signal reached the head of the queue after this step's eager reduction had started; call SignalSkip before the backward pass of the step it skips", steps), werr)
 		}
-		ok, err := o.e.StepWith(o.finish)
-		if ok {
+		if ok, err = o.e.StepWith(o.finish); ok {
 			o.eagerDone++
 		}
-		o.lastOK = ok && err == nil
-		return ok, err
-	}
-	wasStepped := o.stepped
-	o.stepped = true
-	if !o.checked && !wasStepped && !o.e.PeekSkip() && o.e.AccumulatedIterations() > 0 {
-		if err := o.agree(); err != nil {
-			return false, err
+	default: // idle or between passes: the engine's path
+		if !o.checked && !o.e.PeekSkip() && o.e.AccumulatedIterations() > 0 {
+			if err := o.agree(); err != nil {
+				o.state = stepped
+				return false, err
+			}
 		}
+		ok, err = o.e.Step()
 	}
-	ok, err := o.e.Step()
-	o.lastOK = ok && err == nil
+	if ok && err == nil {
+		o.state = applied
+	} else {
+		o.state = stepped
+	}
 	return ok, err
 }
 
@@ -561,16 +630,57 @@ func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 // reductions of an abandoned pass are waited for first; their error, if
 // any, is returned by the next Step.
 func (o *DistributedPerLayerOptimizer) ZeroGrad() {
+	if o.state == closed {
+		return
+	}
 	if err := o.waitAll(); err != nil && o.pend == nil {
 		o.pend = err
 	}
-	o.inPass, o.eager, o.stepped = false, false, false
 	o.nSeen = 0
 	clear(o.seen)
 	o.e.ZeroGrad()
-	// After a real step the engine zeroes Grads; after a skipped or failed
-	// one it may keep them.
-	o.clean, o.lastOK = o.lastOK, false
+	// After an applied step the engine zeroes Grads; after a skipped or
+	// failed one it may keep them.
+	if o.state == applied {
+		o.state = idleClean
+	} else {
+		o.state = idleDirty
+	}
+}
+
+// Close ends the optimizer's communication goroutine, which
+// ReduceConcurrently starts at the first bucket it reduces: it waits for
+// the bucket reductions already handed to it and returns the error of any
+// that no Step has reported. Call it, on every rank, when done with the
+// optimizer (an outstanding reduction is a collective). Close is
+// idempotent: later calls return nil. After Close, LayerReady, Step and the
+// setters return an error and ZeroGrad does nothing; the arena and the
+// wrapped optimizer stay usable. An optimizer that uses ReduceInStep owns no
+// goroutine, and Close only ends its use.
+//
+// An optimizer dropped without Close does not leak its goroutine: a
+// runtime cleanup ends it once the optimizer is garbage collected. That is
+// a safety net, not the contract.
+func (o *DistributedPerLayerOptimizer) Close() error {
+	if o.state == closed {
+		return nil
+	}
+	o.state = closed
+	err := o.waitAll()
+	if err == nil {
+		err = o.pend
+	}
+	o.pend = nil
+	if o.red.started {
+		o.cleanup.Stop()
+		close(o.red.queue)
+		o.red.started = false
+	}
+	return err
+}
+
+func (o *DistributedPerLayerOptimizer) closedErr(what string) error {
+	return fmt.Errorf("perlayer: %s after Close (step %d); build a new optimizer", what, o.e.Steps())
 }
 
 // scaledSource is a GradSource whose weighted sum is multiplied by s: the
@@ -580,7 +690,23 @@ type scaledSource struct {
 	src optimizer.GradSource
 	s   float64
 	w   []float64
+	ca  scaledClipAdder
 }
+
+// wrap returns src scaled by g.s: g itself or, when src implements
+// optimizer.ClipAdder, g's ClipAdder twin, so that the engine keeps the
+// source's one-pass clipping.
+func (g *scaledSource) wrap(src optimizer.GradSource) optimizer.GradSource {
+	g.src = src
+	if ca, ok := src.(optimizer.ClipAdder); ok {
+		g.ca.scaledSource, g.ca.clip = g, ca
+		return &g.ca
+	}
+	return g
+}
+
+// release drops the wrapped source.
+func (g *scaledSource) release() { g.src, g.ca.clip = nil, nil }
 
 func (g *scaledSource) Samples() int        { return g.src.Samples() }
 func (g *scaledSource) Len() int            { return g.src.Len() }
@@ -597,43 +723,45 @@ func (g *scaledSource) AddWeighted(dst, w []float64) {
 	g.src.AddWeighted(dst, sw)
 }
 
+// scaledClipAdder is scaledSource over a source that implements
+// optimizer.ClipAdder. ClipAdd clips and accumulates with the source's own
+// one pass, then multiplies the layer's gradient by s: a pass over the
+// layer (n values) instead of a second pass over its per-sample block (B·n
+// values). A folded pass starts from a zero buffer and signals every layer
+// once, so dst holds only this source's sum.
+type scaledClipAdder struct {
+	*scaledSource
+	clip optimizer.ClipAdder
+}
+
+func (g *scaledClipAdder) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+	g.clip.ClipAdd(dst, maxNorm, norms, factors)
+	floats.Scale(g.s, dst)
+}
+
 // schedFields is the number of 64-bit values of the schedule fingerprint.
 const schedFields = 4
 
-// agree checks, with one small AllreduceSum, that every rank has the same
-// bucket size, passes per step and bucket layout. Each 64-bit value is
-// split into four 16-bit chunks sent as values and squares: the ranks agree
-// on a chunk x iff Σx_r = W·x and Σx_r² = W·x², exactly in float64.
+var schedNames = [schedFields]string{"bucket size", "passes per step", "bucket layout", "progress"}
+
+// agree checks, with one small AllreduceSum of internal/fingerprint's
+// encoding, that every rank has the same bucket size, passes per step,
+// bucket layout and progress.
 func (o *DistributedPerLayerOptimizer) agree() error {
-	h := fnv.New64a()
-	var buf [8]byte
+	f := fnv.New64a()
+	h := fingerprint.NewHasher(f)
 	for b := range o.blo {
-		binary.LittleEndian.PutUint64(buf[:], uint64(o.blo[b]))
-		h.Write(buf[:])
-		binary.LittleEndian.PutUint64(buf[:], uint64(o.bhi[b]))
-		h.Write(buf[:])
+		h.Uint64(uint64(o.blo[b]))
+		h.Uint64(uint64(o.bhi[b]))
 	}
-	fp := [schedFields]uint64{uint64(o.bucketBytes), uint64(o.passesPerStep), h.Sum64(), uint64(o.progress)}
-	for i, v := range fp {
-		for c := range 4 {
-			x := float64((v >> (16 * c)) & 0xffff)
-			o.fp[8*i+c], o.fp[8*i+4+c] = x, x*x
-		}
-	}
+	fp := [schedFields]uint64{uint64(o.bucketBytes), uint64(o.passesPerStep), f.Sum64(), uint64(o.progress)}
+	fingerprint.Put(o.fp, fp[:])
 	if err := o.comm.AllreduceSum(o.fp); err != nil {
 		return fmt.Errorf("perlayer: step %d on rank %d: sum-allreduce of the schedule check: %w", o.e.Steps(), o.e.Rank(), err)
 	}
-	w := float64(o.e.WorldSize())
-	names := [schedFields]string{"bucket size", "passes per step", "bucket layout", "progress"}
 	var differ []string
-	for i, v := range fp {
-		for c := range 4 {
-			x := float64((v >> (16 * c)) & 0xffff)
-			if o.fp[8*i+c] != w*x || o.fp[8*i+4+c] != w*x*x {
-				differ = append(differ, names[i])
-				break
-			}
-		}
+	for _, i := range fingerprint.Differ(o.fp, fp[:], o.e.WorldSize()) {
+		differ = append(differ, schedNames[i])
 	}
 	if len(differ) > 0 {
 		return fmt.Errorf("perlayer: step %d on rank %d of %d: the ranks disagree on the %s (this rank: bucket size %d bytes, %d passes per step, %d buckets over %d layers, %v); call SetBucketBytes, SetPassesPerStep and SetProgress identically on every rank and build the same model",

@@ -3,9 +3,11 @@ package perlayer
 import (
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dpmpi/dpmpi/mpi"
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
@@ -170,6 +172,7 @@ func TestDistributedEquivalence(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer closeOptimizer(t, o)
 				if err := o.SetBucketBytes(testBucketBytes); err != nil {
 					t.Fatal(err)
 				}
@@ -252,6 +255,7 @@ func TestDistributedNoise(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer closeOptimizer(t, o)
 			if err := o.SetBucketBytes(8 * 50_000); err != nil {
 				t.Fatal(err)
 			}
@@ -328,6 +332,7 @@ func TestDistributedReproducible(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer closeOptimizer(t, o)
 			if err := o.SetBucketBytes(testBucketBytes); err != nil {
 				t.Fatal(err)
 			}
@@ -362,6 +367,9 @@ func newTestOptimizer(t *testing.T, comm optimizer.Communicator, thresholds []fl
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The failure tests may leave a reduction error no Step reported;
+	// TestDistributedClose checks what Close returns.
+	t.Cleanup(func() { _ = o.Close() })
 	if err := o.SetBucketBytes(bucket); err != nil {
 		t.Fatal(err)
 	}
@@ -687,5 +695,155 @@ func distributedAllocs(t *testing.T, prog Progress) {
 	}
 	if o.EagerSteps() != eager+51 {
 		t.Errorf("%d eager steps during the measurement, want 51", o.EagerSteps()-eager)
+	}
+}
+
+// closeOptimizer closes o and reports an error from Close.
+func closeOptimizer(t *testing.T, o *DistributedPerLayerOptimizer) {
+	t.Helper()
+	if err := o.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestDistributedClose checks Close: idempotent, every later call fails
+// naming Close, the communication goroutine ends, and a bucket reduction
+// error that no Step reported is returned.
+func TestDistributedClose(t *testing.T) {
+	cases := []struct {
+		name string
+		prog Progress
+		fail int // the failing AllreduceSum call, 0 for none
+		// run drives o after its first two steps and returns what Close
+		// returned.
+		run  func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error
+		want error
+	}{
+		{"in step", ReduceInStep, 0, func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error { return o.Close() }, nil},
+		{"concurrent", ReduceConcurrently, 0, func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error { return o.Close() }, nil},
+		// Calls 1–3 are the schedule check, status and gradient of the
+		// checked first step, 4–8 the four buckets and the status of the
+		// second; call 9 is the first bucket of the third step.
+		{"unreported bucket error", ReduceConcurrently, 9, func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+			if err := o.AddBackward(srcs); err != nil {
+				return err
+			}
+			o.ZeroGrad() // abandons the step: the error waits for Step or Close
+			return o.Close()
+		}, optimizertest.ErrInjected},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base := runtime.NumGoroutine()
+			comm := &optimizertest.Faulty{Communicator: optimizertest.NewWorld(1).Comm(0), FailCall: c.fail}
+			o, p := newTestOptimizer(t, comm, testThresholds, 8*12, 1, c.prog)
+			srcs := p.Sources(0, 0, 4, 0, 4)
+			for s := range 2 {
+				if err := oneStep(o, p, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.prog == ReduceConcurrently && runtime.NumGoroutine() <= base {
+				t.Fatalf("no communication goroutine after an eager concurrent step (%d goroutines, %d before)", runtime.NumGoroutine(), base)
+			}
+			if err := c.run(o, srcs); !errors.Is(err, c.want) {
+				t.Fatalf("Close returned %v, want %v", err, c.want)
+			}
+			if err := o.Close(); err != nil {
+				t.Errorf("second Close returned %v, want nil", err)
+			}
+			// The goroutine ends soon after Close; wait for it (the deadline
+			// only bounds a failing test).
+			for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > base && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if n := runtime.NumGoroutine(); n > base {
+				t.Errorf("%d goroutines after Close, %d before the optimizer", n, base)
+			}
+			errs := map[string]error{"LayerReady": o.LayerReady(4, srcs[4]), "SetBucketBytes": o.SetBucketBytes(8)}
+			_, errs["Step"] = o.Step()
+			o.ZeroGrad()
+			for what, err := range errs {
+				if err == nil || !strings.Contains(err.Error(), what+" after Close") {
+					t.Errorf("%s after Close: %v, want an error naming Close", what, err)
+				}
+			}
+		})
+	}
+}
+
+// countingSource counts the calls the engine makes on a dense source; with
+// plain set it hides the source's ClipAdd.
+type countingSource struct {
+	*optimizer.DenseSource
+	norms, clipAdds int
+}
+
+func (c *countingSource) Norms(dst []float64) { c.norms++; c.DenseSource.Norms(dst) }
+func (c *countingSource) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+	c.clipAdds++
+	c.DenseSource.ClipAdd(dst, maxNorm, norms, factors)
+}
+
+// plainSource is a GradSource without ClipAdd.
+type plainSource struct{ optimizer.GradSource }
+
+// TestFoldKeepsClipAdder checks that a folded pass (scale folded into the
+// clip weights) clips a ClipAdder source with its one-pass ClipAdd and a
+// plain source with Norms and AddWeighted, both giving the gradient of
+// DPPerLayerOptimizer.
+func TestFoldKeepsClipAdder(t *testing.T) {
+	cases := []struct {
+		name            string
+		plain           bool
+		norms, clipAdds int // calls per layer and folded step
+	}{
+		{"ClipAdder", false, 0, 1},
+		{"plain GradSource", true, 1, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, p := newTestOptimizer(t, &soloComm{}, testThresholds, 8*12, 1, ReduceInStep)
+			ref, err := NewDPPerLayerOptimizer(p.Arena(), newUpdater(t, "sgd"), testThresholds, optimizer.Config{ExpectedBatchSize: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for s := range 3 {
+				dense := p.Sources(s, 0, 4, 0, 4)
+				counts := make([]*countingSource, len(dense))
+				srcs := make([]optimizer.GradSource, len(dense))
+				for l, d := range dense {
+					counts[l] = &countingSource{DenseSource: d.(*optimizer.DenseSource)}
+					srcs[l] = counts[l]
+					if c.plain {
+						srcs[l] = plainSource{counts[l]}
+					}
+				}
+				if err := o.AddBackward(srcs); err != nil {
+					t.Fatal(err)
+				}
+				if err := ref.AddBackward(p.Sources(s, 0, 4, 0, 4)); err != nil {
+					t.Fatal(err)
+				}
+				for _, opt := range []interface{ Step() (bool, error) }{o, ref} {
+					if _, err := opt.Step(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if d := optimizertest.RelDiff(o.Arena().Grads, ref.Arena().Grads); d > 1e-12 {
+					t.Errorf("step %d: gradient differs from DPPerLayerOptimizer by %g relative", s, d)
+				}
+				o.ZeroGrad()
+				ref.ZeroGrad()
+				if s == 0 { // the checked fallback step; the later ones fold
+					continue
+				}
+				for l, cs := range counts {
+					if cs.norms != c.norms || cs.clipAdds != c.clipAdds {
+						t.Errorf("folded step, layer %d: %d Norms and %d ClipAdd calls, want %d and %d", l, cs.norms, cs.clipAdds, c.norms, c.clipAdds)
+					}
+				}
+			}
+		})
 	}
 }

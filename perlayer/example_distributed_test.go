@@ -96,6 +96,9 @@ func ExampleDistributedPerLayerOptimizer() {
 			}
 			o.ZeroGrad()
 		}
+		if err := o.Close(); err != nil { // ends the optimizer's use (and its goroutine, if any)
+			return err
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Printf("rank %d: %d steps (%d reduced during the backward pass), matches one process: %v\n",

@@ -25,6 +25,6 @@ while read -r kind name; do
 		;;
 	esac
 done < <(tac "$created") # newest first: a directory's contents before it
-rm -f "$created"
+rm -f "$created" "$state"/cpus-dpmpi-h*
 rmdir "$state" 2>/dev/null || true
 echo "netns-down.sh: removed"

@@ -21,7 +21,9 @@ fwd=()
 while IFS='=' read -r name _; do
 	case $name in DPMPI_* | GOMAXPROCS | GODEBUG | GOCOVERDIR | GOTRACEBACK | OPENBLAS_*) fwd+=(-x "$name") ;; esac
 done < <(env)
-exec ip netns exec "$head" unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "$head" \
+pin=()
+[ ! -f "/run/dpmpi-netns/cpus-$head" ] || pin=(taskset -c "$(cat "/run/dpmpi-netns/cpus-$head")")
+exec "${pin[@]}" ip netns exec "$head" unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "$head" \
 	mpirun --allow-run-as-root --hostfile "$hostfile" \
 	--mca plm_rsh_agent "$here/netns-rsh.sh" --mca plm_rsh_no_tree_spawn 1 \
 	--mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include dpnet0 --mca oob_tcp_if_include dpnet0 \

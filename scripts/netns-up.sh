@@ -15,6 +15,13 @@
 #                  machine's kernel has no sch_netem: the delay is then refused)
 #   --shape none   removes the shaping
 #   --hostfile F   where to write the Open MPI hostfile (default out/netns/hostfile)
+#   --cpus L1:L2.. give host i the CPUs Li (taskset lists: --cpus 0:1 puts host 1
+#                  on CPU 0 and host 2 on CPU 1); its daemon, mpirun on host 1, and
+#                  so its ranks run there. Default: every host sees every CPU.
+#                  Namespaces do not partition CPUs: without --cpus, Open MPI's
+#                  default binding puts the first rank of every host on core 0,
+#                  so run with --bind-to none (docs/multinode.md)
+#   --cpus none    removes the CPU sets
 #
 # Idempotent: what exists is kept (the shaping is replaced), and what this
 # script creates is recorded in /run/dpmpi-netns/created, which
@@ -22,13 +29,14 @@
 # Launch ranks across the hosts with scripts/netns-mpirun.sh (docs/multinode.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hosts=2 slots=2 shape="" hostfile=out/netns/hostfile
+hosts=2 slots=2 shape="" hostfile=out/netns/hostfile cpus=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--hosts) hosts=$2; shift 2 ;;
 	--slots) slots=$2; shift 2 ;;
 	--shape) shape=$2; shift 2 ;;
 	--hostfile) hostfile=$2; shift 2 ;;
+	--cpus) cpus=$2; shift 2 ;;
 	*) echo "netns-up.sh: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
 	esac
 done
@@ -86,6 +94,17 @@ for i in $(seq "$hosts"); do
 		echo "127.0.0.1 localhost"
 		for j in $(seq "$hosts"); do echo "10.251.16.$j dpmpi-h$j"; done
 	} > "/etc/netns/$h/hosts"
+	# CPU set: read by scripts/netns-rsh.sh and scripts/netns-mpirun.sh.
+	case $cpus in
+	"") ;;
+	none) rm -f "$state/cpus-$h" ;;
+	*)
+		list=$(echo "$cpus" | cut -d: -f"$i")
+		[ -n "$list" ] || { echo "netns-up.sh: --cpus $cpus gives no CPUs to host $i" >&2; exit 2; }
+		taskset -c "$list" true || { echo "netns-up.sh: --cpus: $list is not a CPU list of this machine" >&2; exit 2; }
+		echo "$list" > "$state/cpus-$h"
+		;;
+	esac
 	# Shaping: replace whatever root qdisc the link has.
 	case $shape in
 	"" ) ;;
@@ -123,4 +142,10 @@ for i in $(seq "$hosts"); do
 		fi
 	done
 done
-printf 'netns-up.sh: hosts %s (%s slots each, link %s), hostfile %s\n' "${names[*]}" "$slots" "${shape:-unshaped}" "$hostfile"
+desc=""
+for h in "${names[@]}"; do
+	desc+=" $h"
+	[ ! -f "$state/cpus-$h" ] || desc+="(CPUs $(cat "$state/cpus-$h"))"
+done
+link=$(tc -n dpmpi-h1 qdisc show dev dpnet0 | awk '$2=="tbf"||$2=="netem"{print $2, $0; exit}' | sed -E 's/.*(rate [^ ]+).*/\1/')
+printf 'netns-up.sh: hosts%s, %s slots each, link %s, hostfile %s\n' "$desc" "$slots" "${link:-unshaped}" "$hostfile"

@@ -5,7 +5,8 @@
 #
 #   allreduce  mpi's BenchmarkAllreduce at 2 ranks on shared memory (one rank per core) and
 #              across 2 hosts of scripts/netns-up.sh (one CPU each, link shaped to $SHAPE)
-#   compute    internal/multihost's BenchmarkModelStep (one core): per-rank step, σ = 0 and 1
+#   compute    internal/multihost's BenchmarkModelStep (one core): per-rank step without noise;
+#              optimizer's BenchmarkNoise (one core): the noise's cost per coordinate
 #   overlap    internal/multihost's BenchmarkOverlapModel at 2 ranks, across the hosts and on
 #              shared memory: the hook-based optimizer's hidden share of the reduction
 #   weak       dptrain weak scaling (batch 256 per rank, GOMAXPROCS=1 per rank) at $RANKS ranks
@@ -28,11 +29,12 @@ shape=${SHAPE:-10gbit} ranks=${RANKS:-1 2 4} reps=${REPS:-3} steps=${STEPS:-30}
 sections=("$@")
 [ ${#sections[@]} -gt 0 ] || sections=(allreduce compute overlap weak plot)
 
+# hosts_up [SHAPE] brings up (or reshapes) the 2 hosts, one CPU each.
 hosts_up() {
 	if [ ! -f /run/dpmpi-netns/created ]; then
 		trap 'scripts/netns-down.sh' EXIT
 	fi
-	scripts/netns-up.sh --hosts 2 --cpus 0:1 --shape "$shape" >&2
+	scripts/netns-up.sh --hosts 2 --cpus 0:1 --shape "${1:-$shape}" >&2
 }
 
 # across BINARY ARGS... runs a multi-rank Go benchmark binary with one rank on
@@ -72,24 +74,35 @@ section_allreduce() {
 }
 
 section_compute() {
-	echo "== compute: one rank's DP step at batch 256 on one core"
-	GOMAXPROCS=1 go test -run '^$' -bench 'ModelStep' -benchtime=20x -count="$reps" ./internal/multihost | grep '^Benchmark' | tee "$out/compute.txt"
+	echo "== compute: one rank's DP step at batch 256 on one core; rank 0's noise per coordinate"
+	GOMAXPROCS=1 go test -run '^$' -bench 'ModelStep/.*/sigma=0' -benchtime=20x -count="$reps" ./internal/multihost | grep '^Benchmark' | tee "$out/compute.txt"
+	GOMAXPROCS=1 go test -run '^$' -bench 'Noise' -benchtime=20x -count="$reps" ./optimizer | grep '^Benchmark' | tee "$out/noise.txt"
 }
 
 section_overlap() {
-	echo "== overlap: hook-based optimizer, 2 ranks, the $shape link and shared memory ($reps alternating runs)"
-	hosts_up
+	echo "== overlap: hook-based optimizer, 2 ranks, the $shape and 1gbit links and shared memory ($reps alternating runs)"
 	go test -c -o "$out/multihost.test" ./internal/multihost
-	: > "$out/overlap-tcp.txt"
-	: > "$out/overlap-shm.txt"
 	# Batch 32: the compute is about as long as the reduction, where the
 	# share can be read (at batch 256 the compute's noise swamps it).
-	local sel='OverlapModel/model=(mlp|cnn)/batch=32/'
+	local sel='OverlapModel/model=(mlp|cnn)/batch=32/' s
+	local shapes=("$shape")
+	[ "$shape" = 1gbit ] || shapes+=(1gbit)
+	: > "$out/overlap-shm.txt"
+	for s in "${shapes[@]}"; do : > "$out/overlap-tcp-$s.txt"; done
 	for _ in $(seq "$reps"); do
-		GOMAXPROCS=1 across "$out/multihost.test" -test.run='^$' -test.bench="$sel" -test.benchtime=60x | grep '^Benchmark' >> "$out/overlap-tcp.txt"
+		for s in "${shapes[@]}"; do
+			hosts_up "$s"
+			GOMAXPROCS=1 across "$out/multihost.test" -test.run='^$' -test.bench="$sel" -test.benchtime=60x | grep '^Benchmark' >> "$out/overlap-tcp-$s.txt"
+		done
 		GOMAXPROCS=1 local2 "$out/multihost.test" -test.run='^$' -test.bench="$sel" -test.benchtime=60x | grep '^Benchmark' >> "$out/overlap-shm.txt"
 	done
-	grep -E 'buckets=layer' "$out/overlap-tcp.txt" | awk '{for(i=1;i<=NF;i++) if($i=="hidden-%") h=$(i-1); print $1, "hidden", h "%"}'
+	hosts_up
+	cp "$out/overlap-tcp-$shape.txt" "$out/overlap-tcp.txt"
+	for f in "$out"/overlap-tcp-*.txt "$out/overlap-shm.txt"; do
+		echo "-- $f (median hidden share over the runs)"
+		awk '{for(i=1;i<=NF;i++) if($i=="hidden-%") print $1, $(i-1)}' "$f" | sort -k1,1 -k2,2g |
+			awk '{n[$1]++; v[$1, n[$1]]=$2} END{for (k in n) print k, v[k, int((n[k]+1)/2)] "%"}' | sort
+	done
 }
 
 # weak_run LAUNCH... W MODEL OPT prints the per-step milliseconds of one dptrain run.
@@ -109,28 +122,32 @@ weak_run() {
 }
 
 section_weak() {
-	echo "== weak scaling: dptrain, batch 256 per rank, one core per rank, $steps steps"
+	echo "== weak scaling: dptrain, batch 256 per rank, one core per rank, $steps steps, $reps alternating runs"
 	go build -o bin/dptrain ./cmd/dptrain
 	hosts_up
 	: > "$out/weak.txt"
-	echo "# transport model optimizer W step-ms" >> "$out/weak.txt"
-	for model in mlp cnn; do
-		for opt in simple hooks; do
-			for w in $ranks; do
-				if [ "$w" = 1 ]; then
-					ms=$(weak_run 1 "$model" "$opt" env)
-				else
-					ms=$(weak_run "$w" "$model" "$opt" mpirun --allow-run-as-root --oversubscribe -x GOMAXPROCS -np "$w" --bind-to none)
-				fi
-				echo "shm $model $opt $w $ms" | tee -a "$out/weak.txt"
-			done
-			# Across the hosts: the 1-rank point is the same process as on shared memory.
-			echo "tcp $model $opt 1 $(grep "^shm $model $opt 1 " "$out/weak.txt" | awk '{print $5}')" >> "$out/weak.txt"
-			for w in 2 4; do
-				ms=$(weak_run "$w" "$model" "$opt" scripts/netns-mpirun.sh -np "$w" --map-by node --bind-to none)
-				echo "tcp $model $opt $w $ms" | tee -a "$out/weak.txt"
+	echo "# transport model optimizer W step-ms (one line per run; the model takes medians)" >> "$out/weak.txt"
+	local rep model opt w ms
+	for rep in $(seq "$reps"); do
+		for model in mlp cnn; do
+			for opt in simple hooks; do
+				for w in $ranks; do
+					if [ "$w" = 1 ]; then
+						ms=$(weak_run 1 "$model" "$opt" env)
+						# The 1-rank point is the same process for both transports.
+						echo "tcp $model $opt 1 $ms" >> "$out/weak.txt"
+					else
+						ms=$(weak_run "$w" "$model" "$opt" mpirun --allow-run-as-root --oversubscribe -x GOMAXPROCS -np "$w" --bind-to none)
+					fi
+					echo "shm $model $opt $w $ms" | tee -a "$out/weak.txt"
+				done
+				for w in 2 4; do
+					ms=$(weak_run "$w" "$model" "$opt" scripts/netns-mpirun.sh -np "$w" --map-by node --bind-to none)
+					echo "tcp $model $opt $w $ms" | tee -a "$out/weak.txt"
+				done
 			done
 		done
+		echo "-- run $rep of $reps done"
 	done
 }
 

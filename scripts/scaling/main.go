@@ -11,7 +11,8 @@
 // scripts/scaling.sh measures the inputs (files in -in):
 //
 //	allreduce-shm.txt, allreduce-tcp.txt  mpi's BenchmarkAllreduce at 2 ranks
-//	compute.txt   internal/multihost's BenchmarkModelStep, GOMAXPROCS=1
+//	compute.txt   internal/multihost's BenchmarkModelStep (σ = 0), GOMAXPROCS=1
+//	noise.txt     optimizer's BenchmarkNoise, GOMAXPROCS=1 (block: dptrain's generator)
 //	overlap-tcp.txt, overlap-shm.txt  internal/multihost's BenchmarkOverlapModel at 2 ranks
 //	weak.txt      dptrain weak scaling: "transport model optimizer W step-ms" lines
 //
@@ -57,9 +58,13 @@ const scaleNsPerParam = 1.3
 // bigParams is the size of the hypothetical large model.
 const bigParams = 100e6
 
+// cores is the -cores flag, read only by run.
+var cores int
+
 func main() {
 	in := flag.String("in", "out/scaling", "directory of the measurements (see the package doc)")
 	png := flag.String("png", "docs/scaling.png", "plot to write")
+	flag.IntVar(&cores, "cores", 2, "cores of the machine that measured weak.txt (ranks beyond them share cores)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("scaling: ")
@@ -165,8 +170,10 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// fitLink fits T = α + n·β to the Allreduce benchmark in file, by least
-// squares weighted with 1/T² (relative residuals).
+// fitLink fits T = α + n·β to the Allreduce benchmark in file (the best
+// of the repeated runs at each size, as scripts/bench.sh takes: an estimate
+// of the idle machine), by least squares weighted with 1/T² (relative
+// residuals).
 func fitLink(name, file string) (link, []float64, []float64, error) {
 	bench, err := readBench(file)
 	if err != nil {
@@ -183,7 +190,7 @@ func fitLink(name, file string) (link, []float64, []float64, error) {
 			return link{}, nil, nil, fmt.Errorf("%s: %s: %v", file, k, err)
 		}
 		ns = append(ns, n)
-		ts = append(ts, median(m["ns/op"])*1e-9)
+		ts = append(ts, slices.Min(m["ns/op"])*1e-9)
 	}
 	if len(ns) < 2 {
 		return link{}, nil, nil, fmt.Errorf("%s: need BenchmarkAllreduce at two sizes or more", file)
@@ -227,15 +234,22 @@ func hiddenShare(file, modelName string) (float64, float64, error) {
 type weakPoint struct {
 	transport, model, opt string
 	w                     int
-	stepMs                float64
+	stepMs, lo, hi        float64 // median, range over the runs
 }
 
+// readWeak reads weak.txt and returns one point per (transport, model,
+// optimizer, W): the median of its runs.
 func readWeak(file string) ([]weakPoint, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("%w (scripts/scaling.sh weak measures it)", err)
 	}
-	var out []weakPoint
+	type key struct {
+		transport, model, opt string
+		w                     int
+	}
+	runs := make(map[key][]float64)
+	var order []key
 	for i, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
@@ -249,7 +263,29 @@ func readWeak(file string) ([]weakPoint, error) {
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("%s:%d: bad W or step time", file, i+1)
 		}
-		out = append(out, weakPoint{f[0], f[1], f[2], w, ms})
+		k := key{f[0], f[1], f[2], w}
+		if runs[k] == nil {
+			order = append(order, k)
+		}
+		runs[k] = append(runs[k], ms)
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.transport != b.transport {
+			return a.transport > b.transport // shm first
+		}
+		if a.model != b.model {
+			return a.model > b.model // mlp first
+		}
+		if a.opt != b.opt {
+			return a.opt > b.opt // simple first
+		}
+		return a.w < b.w
+	})
+	var out []weakPoint
+	for _, k := range order {
+		v := runs[k]
+		out = append(out, weakPoint{k.transport, k.model, k.opt, k.w, median(v), slices.Min(v), slices.Max(v)})
 	}
 	return out, nil
 }
@@ -284,19 +320,24 @@ func run(in, png string) error {
 		if len(m["step-µs"]) == 0 || len(m["params"]) == 0 {
 			return 0, 0, fmt.Errorf("compute.txt: no %s", k)
 		}
-		return median(m["step-µs"]) * 1e-6, m["params"][0], nil
+		return slices.Min(m["step-µs"]) * 1e-6, m["params"][0], nil
 	}
+	noise, err := readBench(filepath.Join(in, "noise.txt"))
+	if err != nil {
+		return err
+	}
+	nsCoord := noise["BenchmarkNoise/block"]["ns/coord"]
+	if len(nsCoord) == 0 {
+		return fmt.Errorf("noise.txt: no BenchmarkNoise/block")
+	}
+	perCoord := slices.Min(nsCoord) * 1e-9
 	var models []model
 	for _, name := range []string{"cnn", "mlp", "mlp3"} {
 		t0, p, err := get(name, 0)
 		if err != nil {
 			return err
 		}
-		t1, _, err := get(name, 1)
-		if err != nil {
-			return err
-		}
-		models = append(models, model{name: name, params: p, compute: t0, noise: math.Max(0, t1-t0)})
+		models = append(models, model{name: name, params: p, compute: t0, noise: perCoord * p})
 	}
 	// The 100 M-parameter model: a stack of Linear layers, with the MLP's
 	// (784-512-256-10) cost per parameter and sample and noise per value.
@@ -327,7 +368,7 @@ func run(in, png string) error {
 		}
 		fmt.Printf(";")
 	}
-	fmt.Printf("\n\n## Per-rank costs (batch 256 per rank, one core)\n\n| model | parameters | compute ms | rank 0's noise ms |\n|---|---:|---:|---:|\n")
+	fmt.Printf("\n\n## Per-rank costs (batch 256 per rank, one core; noise %.2f ns/coordinate)\n\n| model | parameters | compute ms | rank 0's noise ms |\n|---|---:|---:|---:|\n", perCoord*1e9)
 	for _, m := range models {
 		fmt.Printf("| %s | %.0f | %.2f | %.3f |\n", m.name, m.params, m.compute*1e3, m.noise*1e3)
 	}
@@ -356,7 +397,7 @@ func run(in, png string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n## Measured against predicted (dptrain, batch 256 per rank)\n\n| transport | model | optimizer | W | measured ms | predicted ms (ring) | measured E | predicted E |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("\n## Measured against predicted (dptrain, batch 256 per rank)\n\n| transport | model | optimizer | W | measured ms (range) | predicted ms (ring) | measured E | predicted E |\n|---|---|---|---:|---:|---:|---:|---:|\n")
 	base := make(map[string]float64)
 	for _, p := range weak {
 		if p.w == 1 {
@@ -367,6 +408,7 @@ func run(in, png string) error {
 	for _, m := range models {
 		byName[m.name] = m
 	}
+	fmt.Printf("(predicted for %d cores: ranks beyond them share cores; E = t(1)/t(W))\n\n", cores)
 	for _, p := range weak {
 		m, ok := byName[p.model]
 		if !ok {
@@ -376,12 +418,19 @@ func run(in, png string) error {
 		if p.transport == "tcp" {
 			l = tcp
 		}
+		// dptrain's hook-based optimizer runs its default schedule,
+		// ReduceInStep, which hides nothing.
+		l.hidden = 0
+		// More ranks than the measuring machine's cores share them: each
+		// rank's compute takes W/cores times longer.
+		m.compute *= math.Max(1, float64(p.w)/float64(cores))
+		m.noise *= math.Max(1, float64(p.w)/float64(cores))
 		c := config{"ring", p.opt, "rank-0"}
 		meas := "-"
 		if b := base[p.transport+p.model+p.opt]; b > 0 {
 			meas = fmt.Sprintf("%.2f", b/p.stepMs)
 		}
-		fmt.Printf("| %s | %s | %s | %d | %.1f | %.1f | %s | %.2f |\n", p.transport, p.model, p.opt, p.w, p.stepMs, 1e3*step(m, l, c, p.w), meas, efficiency(m, l, c, p.w))
+		fmt.Printf("| %s | %s | %s | %d | %.1f (%.1f–%.1f) | %.1f | %s | %.2f |\n", p.transport, p.model, p.opt, p.w, p.stepMs, p.lo, p.hi, 1e3*step(m, l, c, p.w), meas, efficiency(m, l, c, p.w))
 	}
 	return plotEfficiency(png, models, tcp, shm, configs, weak, base)
 }

@@ -55,20 +55,22 @@ import (
 // from docs/benchmarks.md (1.3 ms for 1 M parameters).
 const scaleNsPerParam = 1.3
 
-// bigParams is the size of the hypothetical large model.
+// bigParams is the size of the hypothetical large model: a stack of 100
+// equal Linear layers.
 const bigParams = 100e6
 
-// cores is the -cores flag, read only by run.
-var cores int
+// backwardShare is the backward pass's share of a DP step's compute (the
+// per-sample gradients and their norms: about twice the forward pass).
+const backwardShare = 0.6
 
 func main() {
 	in := flag.String("in", "out/scaling", "directory of the measurements (see the package doc)")
 	png := flag.String("png", "docs/scaling.png", "plot to write")
-	flag.IntVar(&cores, "cores", 2, "cores of the machine that measured weak.txt (ranks beyond them share cores)")
+	cores := flag.Int("cores", 2, "cores of the machine that measured weak.txt (ranks beyond them share cores)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("scaling: ")
-	if err := run(*in, *png); err != nil {
+	if err := run(*in, *png, *cores); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -100,13 +102,29 @@ type model struct {
 	params  float64
 	compute float64 // seconds per step without noise
 	noise   float64 // seconds of rank 0's noise per step
+	// hideable is the share of the gradient outside the first layer,
+	// whose per-sample gradients exist only when the backward pass ends:
+	// the most that any overlap can hide.
+	hideable float64
+}
+
+// firstLayer holds the number of parameters of each model's first layer.
+var firstLayer = map[string]float64{
+	"cnn":  16*64 + 16,    // conv 1→16, 8×8
+	"mlp":  784*128 + 128, // Linear 784→128
+	"mlp3": 784*512 + 512, // Linear 784→512
 }
 
 type config struct {
 	alg, opt, noise string
 }
 
-func (c config) String() string { return c.alg + "/" + c.opt + "/" + c.noise + " noise" }
+func (c config) String() string {
+	if c.opt == "hooks-ideal" {
+		return c.alg + "/hooks, ideal overlap/" + c.noise + " noise"
+	}
+	return c.alg + "/" + c.opt + "/" + c.noise + " noise"
+}
 
 func step(m model, l link, c config, w int) float64 {
 	t := m.compute
@@ -116,8 +134,14 @@ func step(m model, l link, c config, w int) float64 {
 		t += m.noise
 	}
 	ar := l.allreduce(c.alg, w, 8*m.params)
-	if c.opt == "simple" {
+	switch c.opt {
+	case "simple":
 		return t + scaleNsPerParam*1e-9*m.params + ar
+	case "hooks-ideal":
+		// A transport that moves data without the cores: everything but
+		// the first layer's share hides behind the backward pass (taken
+		// as 60% of the compute), as far as that pass lasts.
+		return t + math.Max((1-m.hideable)*ar, ar-backwardShare*m.compute)
 	}
 	return t + (1-l.hidden)*ar
 }
@@ -215,13 +239,14 @@ func fitLink(name, file string) (link, []float64, []float64, error) {
 }
 
 // hiddenShare reads the hook-based optimizer's hidden share (per cent) of
-// model on per-layer buckets with ReduceConcurrently, clamped to [0, 1].
+// model at batch 32 on per-layer buckets with ReduceConcurrently, clamped
+// to [0, 1].
 func hiddenShare(file, modelName string) (float64, float64, error) {
 	bench, err := readBench(file)
 	if err != nil {
 		return 0, 0, err
 	}
-	k := "BenchmarkOverlapModel/model=" + modelName + "/buckets=layer/progress=ReduceConcurrently"
+	k := "BenchmarkOverlapModel/model=" + modelName + "/batch=32/buckets=layer/progress=ReduceConcurrently"
 	v := bench[k]["hidden-%"]
 	if len(v) == 0 {
 		return 0, 0, fmt.Errorf("%s: no %s", file, k)
@@ -290,7 +315,7 @@ func readWeak(file string) ([]weakPoint, error) {
 	return out, nil
 }
 
-func run(in, png string) error {
+func run(in, png string, cores int) error {
 	shm, shmN, shmT, err := fitLink("shared memory", filepath.Join(in, "allreduce-shm.txt"))
 	if err != nil {
 		return err
@@ -337,13 +362,13 @@ func run(in, png string) error {
 		if err != nil {
 			return err
 		}
-		models = append(models, model{name: name, params: p, compute: t0, noise: perCoord * p})
+		models = append(models, model{name: name, params: p, compute: t0, noise: perCoord * p, hideable: 1 - firstLayer[name]/p})
 	}
 	// The 100 M-parameter model: a stack of Linear layers, with the MLP's
 	// (784-512-256-10) cost per parameter and sample and noise per value.
 	m3 := models[2]
 	models = append(models[:2], model{name: "100M", params: bigParams,
-		compute: m3.compute / m3.params * bigParams, noise: m3.noise / m3.params * bigParams})
+		compute: m3.compute / m3.params * bigParams, noise: m3.noise / m3.params * bigParams, hideable: 0.99})
 
 	fmt.Printf("## Fitted links (2-rank Allreduce, T = α + n·β)\n\n| link | α µs | 1/β GB/s | hidden share (MLP, measured → used) |\n|---|---:|---:|---:|\n")
 	for _, x := range []struct {
@@ -368,14 +393,14 @@ func run(in, png string) error {
 		}
 		fmt.Printf(";")
 	}
-	fmt.Printf("\n\n## Per-rank costs (batch 256 per rank, one core; noise %.2f ns/coordinate)\n\n| model | parameters | compute ms | rank 0's noise ms |\n|---|---:|---:|---:|\n", perCoord*1e9)
+	fmt.Printf("\n\n## Per-rank costs (batch 256 per rank, one core; noise %.2f ns/coordinate)\n\n| model | parameters | compute ms | rank 0's noise ms | hideable share |\n|---|---:|---:|---:|---:|\n", perCoord*1e9)
 	for _, m := range models {
-		fmt.Printf("| %s | %.0f | %.2f | %.3f |\n", m.name, m.params, m.compute*1e3, m.noise*1e3)
+		fmt.Printf("| %s | %.0f | %.2f | %.3f | %.1f%% |\n", m.name, m.params, m.compute*1e3, m.noise*1e3, 100*m.hideable)
 	}
 
 	configs := []config{
 		{"ring", "hooks", "rank-0"}, {"ring", "simple", "rank-0"}, {"tree", "hooks", "rank-0"}, {"tree", "simple", "rank-0"},
-		{"ring", "hooks", "sharded"},
+		{"ring", "hooks", "sharded"}, {"ring", "hooks-ideal", "rank-0"},
 	}
 	ws := []int{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 	fmt.Printf("\n## Predicted weak-scaling efficiency over the TCP link\n\n| model | configuration |")
@@ -397,7 +422,7 @@ func run(in, png string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n## Measured against predicted (dptrain, batch 256 per rank)\n\n| transport | model | optimizer | W | measured ms (range) | predicted ms (ring) | measured E | predicted E |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("\n## Measured against predicted (dptrain, batch 256 per rank)\n\nPredicted for %d cores: ranks beyond them share cores; E = t(1)/t(W).\n\n| transport | model | optimizer | W | measured ms (range) | predicted ms (ring) | measured E | predicted E |\n|---|---|---|---:|---:|---:|---:|---:|\n", cores)
 	base := make(map[string]float64)
 	for _, p := range weak {
 		if p.w == 1 {
@@ -408,7 +433,6 @@ func run(in, png string) error {
 	for _, m := range models {
 		byName[m.name] = m
 	}
-	fmt.Printf("(predicted for %d cores: ranks beyond them share cores; E = t(1)/t(W))\n\n", cores)
 	for _, p := range weak {
 		m, ok := byName[p.model]
 		if !ok {
@@ -421,16 +445,17 @@ func run(in, png string) error {
 		// dptrain's hook-based optimizer runs its default schedule,
 		// ReduceInStep, which hides nothing.
 		l.hidden = 0
+		c := config{"ring", p.opt, "rank-0"}
+		one := step(m, l, c, 1)
 		// More ranks than the measuring machine's cores share them: each
 		// rank's compute takes W/cores times longer.
 		m.compute *= math.Max(1, float64(p.w)/float64(cores))
 		m.noise *= math.Max(1, float64(p.w)/float64(cores))
-		c := config{"ring", p.opt, "rank-0"}
 		meas := "-"
 		if b := base[p.transport+p.model+p.opt]; b > 0 {
 			meas = fmt.Sprintf("%.2f", b/p.stepMs)
 		}
-		fmt.Printf("| %s | %s | %s | %d | %.1f (%.1f–%.1f) | %.1f | %s | %.2f |\n", p.transport, p.model, p.opt, p.w, p.stepMs, p.lo, p.hi, 1e3*step(m, l, c, p.w), meas, efficiency(m, l, c, p.w))
+		fmt.Printf("| %s | %s | %s | %d | %.1f (%.1f–%.1f) | %.1f | %s | %.2f |\n", p.transport, p.model, p.opt, p.w, p.stepMs, p.lo, p.hi, 1e3*step(m, l, c, p.w), meas, one/step(m, l, c, p.w))
 	}
 	return plotEfficiency(png, models, tcp, shm, configs, weak, base)
 }
@@ -439,9 +464,16 @@ func plotEfficiency(png string, models []model, tcp, shm link, configs []config,
 	colors := []color.Color{
 		color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff},
 		color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff},
+		color.RGBA{0x8c, 0x56, 0x4b, 0xff},
 	}
-	var plots [][]*plot.Plot
-	row := []*plot.Plot{}
+	// The legend has a tile of its own (the panels' lines would hide it).
+	key := plot.New()
+	key.HideAxes()
+	key.Title.Text = "weak scaling over the TCP link (batch 256 per rank)"
+	key.Legend.Top = true
+	key.Legend.Left = true
+	key.Legend.TextStyle.Font.Size = vg.Points(11)
+	var panels []*plot.Plot
 	for _, m := range models {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("%s (%.3g M parameters)", m.name, m.params/1e6)
@@ -449,9 +481,6 @@ func plotEfficiency(png string, models []model, tcp, shm link, configs []config,
 		p.Y.Label.Text = "weak-scaling efficiency"
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Min, p.Y.Max = 0, 1.05
-		p.Legend.Top = false
-		p.Legend.Left = true
 		for i, c := range configs {
 			var pts plotter.XYs
 			for w := 1; w <= 1024; w *= 2 {
@@ -463,17 +492,22 @@ func plotEfficiency(png string, models []model, tcp, shm link, configs []config,
 			}
 			ln.Color = colors[i]
 			ln.Width = vg.Points(1.5)
-			if c.noise == "sharded" {
+			switch {
+			case c.noise == "sharded":
 				ln.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			case c.opt == "hooks-ideal":
+				ln.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
 			}
 			p.Add(ln)
-			p.Legend.Add(c.String(), ln)
+			if len(panels) == 0 {
+				key.Legend.Add("prediction: "+c.String(), ln)
+			}
 		}
 		for _, tr := range []string{"shm", "tcp"} {
 			var pts plotter.XYs
 			for _, q := range weak {
 				if q.model == m.name && q.transport == tr && q.opt == "hooks" && base[q.transport+q.model+q.opt] > 0 {
-					pts = append(pts, plotter.XY{X: float64(q.w), Y: base[q.transport+q.model+q.opt] / q.stepMs})
+					pts = append(pts, plotter.XY{X: float64(q.w), Y: math.Min(1.25, base[q.transport+q.model+q.opt]/q.stepMs)})
 				}
 			}
 			if len(pts) == 0 {
@@ -489,16 +523,17 @@ func plotEfficiency(png string, models []model, tcp, shm link, configs []config,
 			}
 			sc.Radius = vg.Points(3.5)
 			p.Add(sc)
-			p.Legend.Add("measured, hooks, "+tr, sc)
+			if m.name == "cnn" {
+				key.Legend.Add("measured here (2 cores, loaded), dptrain hooks, "+tr, sc)
+			}
 		}
-		row = append(row, p)
-		if len(row) == 2 {
-			plots = append(plots, row)
-			row = nil
-		}
+		p.Y.Min, p.Y.Max = 0, 1.25
+		panels = append(panels, p)
 	}
-	if len(row) > 0 {
-		plots = append(plots, append(row, nil))
+	panels = append(panels, key)
+	var plots [][]*plot.Plot
+	for i := 0; i < len(panels); i += 2 {
+		plots = append(plots, panels[i:min(i+2, len(panels))])
 	}
 	const w, h = 11 * vg.Inch, 9 * vg.Inch
 	img := vgimg.New(w, h)

@@ -15,8 +15,10 @@
 #   plot       go run ./scripts/scaling: the α–β fit, the predictions to 1,024 ranks, the
 #              comparison with the measured points (out/scaling/tables.md, docs/scaling.png)
 #
-# Environment: SHAPE (default 10gbit), RANKS (default "1 2 4"), REPS (default 3: allreduce
-# and overlap runs alternate that many times; the model takes medians), STEPS (default 30).
+# Environment: SHAPE (default 10gbit), RANKS (default "1 2 4"), REPS (default 3: the runs
+# alternate that many times; the model takes the best Allreduce and compute times and the
+# median overlap and dptrain times), STEPS (default 30), CORES (default nproc: ranks beyond
+# it share cores in the model's comparison with weak.txt).
 # Results go to out/scaling/. Needs root for the namespaces; brings the hosts up and, unless
 # they were up before, down again.
 set -euo pipefail
@@ -153,7 +155,7 @@ section_weak() {
 
 section_plot() {
 	echo "== plot: the scaling model"
-	go run ./scripts/scaling -in "$out" -png docs/scaling.png | tee "$out/tables.md"
+	go run ./scripts/scaling -in "$out" -png docs/scaling.png -cores "${CORES:-$(nproc)}" | tee "$out/tables.md"
 }
 
 for s in "${sections[@]}"; do

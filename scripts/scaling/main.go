@@ -8,7 +8,8 @@
 //
 //	go run ./scripts/scaling -in out/scaling -png docs/scaling.png
 //
-// scripts/scaling.sh measures the inputs (files in -in):
+// scripts/scaling.sh measures the inputs (files in -in; docs/scaling-data
+// holds those behind docs/scaling.md):
 //
 //	allreduce-shm.txt, allreduce-tcp.txt  mpi's BenchmarkAllreduce at 2 ranks
 //	compute.txt   internal/multihost's BenchmarkModelStep (σ = 0), GOMAXPROCS=1

@@ -27,6 +27,8 @@ type nopUpdater struct{}
 func (nopUpdater) Update(params, grads []float64)    {}
 func (nopUpdater) MarshalBinary() ([]byte, error)    { return nil, nil }
 func (nopUpdater) UnmarshalBinary(data []byte) error { return nil }
+func (nopUpdater) SetLearningRate(float64)           {}
+func (nopUpdater) LearningRate() float64             { return 0 }
 
 // silentComm is a communicator of the real rank and size that moves no
 // data: the optimizer over it does every computation of a distributed step

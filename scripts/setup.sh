@@ -9,12 +9,13 @@
 #   scripts/setup.sh          what building, training and benchmarking need
 #   scripts/setup.sh --test   also what only the tests need: Debian's
 #                             python3-torch and numpy, for the PyTorch
-#                             round-trip of the safetensors weights
+#                             round-trip of the safetensors weights, and
+#                             iproute2 for the multi-host tests' namespaces
 set -euo pipefail
 
 packages=(gcc libc6-dev pkg-config libopenmpi-dev openmpi-bin libmpich-dev mpich libopenblas-dev dataset-fashion-mnist)
 if [ "${1:-}" = --test ]; then
-	packages+=(python3-torch python3-numpy)
+	packages+=(python3-torch python3-numpy iproute2)
 fi
 
 missing=()

@@ -17,7 +17,8 @@
 // training set itself.
 //
 // --data defaults to $DPMPI_FASHION_MNIST, else
-// /usr/share/datasets/fashion-mnist. --limit N transforms only the first N
+// /usr/share/datasets/fashion-mnist; any directory of 28×28 IDX files in
+// Fashion-MNIST's layout works (MNIST too), read with data.LoadIDXSplit. --limit N transforms only the first N
 // images of each split (for quick checks). The images are transformed on
 // GOMAXPROCS goroutines, in chunks that are written as they finish, so
 // memory stays small; the command prints each split's size and wall time.

@@ -82,7 +82,7 @@ func extract(args []string, stdout, stderr io.Writer) error {
 		name  string
 		train bool
 	}{{"train", true}, {"test", false}} {
-		d, err := data.LoadFashionMNIST(*dir, split.train)
+		d, err := data.LoadIDXSplit(*dir, split.train)
 		if err != nil {
 			return err
 		}

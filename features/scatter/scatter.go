@@ -3,6 +3,7 @@ package scatter
 import (
 	"fmt"
 	"math"
+	"math/cmplx"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
 )
@@ -47,6 +48,7 @@ type Scattering struct {
 	psi              []Filter
 	phi              Filter
 	paths            []Path
+	chan2            []int // order-2 channel of wavelets (n1, n2) at n1·len(psi)+n2, or −1
 }
 
 // New builds the transform cfg describes and its filter bank (a few tens of
@@ -89,6 +91,15 @@ func New(cfg Config) (*Scattering, error) {
 			}
 		}
 	}
+	s.chan2 = make([]int, len(s.psi)*len(s.psi))
+	for i := range s.chan2 {
+		s.chan2[i] = -1
+	}
+	for k, p := range s.paths {
+		if p.Order == 2 {
+			s.chan2[(p.J1*cfg.L+p.Theta1)*len(s.psi)+p.J2*cfg.L+p.Theta2] = k
+		}
+	}
 	return s, nil
 }
 
@@ -126,10 +137,15 @@ func (s *Scattering) LowPass() Filter { return s.phi }
 
 // Workspace holds the scratch space of one goroutine's transforms.
 type Workspace struct {
-	s               *Scattering
-	ffts            []*fft2 // by resolution 0..J
-	u0, u1, u2, tmp []complex128
-	small           []complex128 // one channel at resolution J
+	s     *Scattering
+	ffts  []*fft2 // by resolution 0..J
+	u0    []complex128
+	z     []complex128 // two moduli packed as real and imaginary parts, then their spectrum
+	u1    [2][]complex128
+	tmp   []complex128
+	ma    []float64
+	mb    []float64
+	small []complex128 // one channel at resolution J
 }
 
 // NewWorkspace returns scratch space for Transform.
@@ -139,7 +155,9 @@ func (s *Scattering) NewWorkspace() *Workspace {
 		w.ffts = append(w.ffts, newFFT2(s.padRows>>r, s.padCols>>r))
 	}
 	n := s.padRows * s.padCols
-	w.u0, w.u1, w.u2, w.tmp = make([]complex128, n), make([]complex128, n), make([]complex128, n), make([]complex128, n)
+	c := func() []complex128 { return make([]complex128, n) }
+	w.u0, w.z, w.u1[0], w.u1[1], w.tmp = c(), c(), c(), c(), c()
+	w.ma, w.mb = make([]float64, n), make([]float64, n)
 	w.small = make([]complex128, (s.padRows>>s.cfg.J)*(s.padCols>>s.cfg.J))
 	return w
 }
@@ -148,6 +166,10 @@ func (s *Scattering) NewWorkspace() *Workspace {
 // values, row-major) into dst (Dim() values: Channels() channels of OutSize,
 // in the order of Paths). It panics if the lengths are wrong or ws belongs
 // to another Scattering. It does not allocate.
+//
+// The moduli of two paths of the same scale are real, so one complex FFT
+// transforms both (as real and imaginary parts), and the low-pass filter,
+// real and even, keeps them apart up to the last inverse FFT.
 func (s *Scattering) Transform(dst, img []float64, ws *Workspace) {
 	cfg := s.cfg
 	if len(img) != cfg.Rows*cfg.Cols || len(dst) != s.Dim() {
@@ -166,103 +188,178 @@ func (s *Scattering) Transform(dst, img []float64, ws *Workspace) {
 		}
 	}
 	ws.ffts[0].forward(u0)
-	out := dst
-	next := func() []float64 {
-		c := out[:s.outRows*s.outCols]
-		out = out[len(c):]
-		return c
-	}
 	// Order 0: x ⋆ φ, subsampled by 2^J.
-	s.lowPass(next(), u0, 0, ws)
-	if len(s.psi) == 0 {
-		return
-	}
-	rest := len(s.psi)
-	second := out[rest*s.outRows*s.outCols:]
-	for _, p1 := range s.psi {
-		j1 := p1.J
-		// U1 = |x ⋆ ψ_{j1,θ1}| at resolution j1, back in Fourier.
-		u1 := s.bandPass(ws.u1, u0, 0, j1, p1.Levels[0], ws)
-		s.lowPass(next(), u1, j1, ws)
-		if cfg.MaxOrder < 2 {
-			continue
+	s.lowPass(s.channel(dst, 0), nil, u0, 0, ws)
+	for a := 0; a < len(s.psi); {
+		b, j1 := s.partner(a, -1), s.psi[a].J
+		// U1 = |x ⋆ ψ_{j1,θ1}| at resolution j1, for a and b at once.
+		z := s.pair(u0, 0, j1, a, b, 0, ws)
+		var cb []float64
+		if b >= 0 {
+			cb = s.channel(dst, 1+b)
 		}
-		for _, p2 := range s.psi {
-			j2 := p2.J
-			if j2 <= j1 {
-				continue
+		s.lowPass(s.channel(dst, 1+a), cb, z, j1, ws)
+		if cfg.MaxOrder == 2 && j1 < cfg.J-1 {
+			u1 := split(ws.u1, z, m>>j1, n>>j1, b >= 0)
+			for k, n1 := range []int{a, b} {
+				if n1 >= 0 {
+					s.second(dst, n1, u1[k], ws)
+				}
 			}
-			u2 := s.bandPass(ws.u2, u1, j1, j2, p2.Levels[j1], ws)
-			c := second[:s.outRows*s.outCols]
-			second = second[len(c):]
-			s.lowPass(c, u2, j2, ws)
+		}
+		a += 1 + min(b+1, 1)
+		if b >= 0 {
+			a = b + 1
 		}
 	}
 }
 
-// bandPass computes the Fourier transform of |u ⋆ ψ| subsampled to
-// resolution to, into dst, from the Fourier transform u at resolution from
-// and the filter psi at that resolution. It returns dst's used part.
-func (s *Scattering) bandPass(dst, u []complex128, from, to int, psi []float64, ws *Workspace) []complex128 {
-	mf, nf := s.padRows>>from, s.padCols>>from
-	t := ws.tmp[:mf*nf]
-	for i, v := range u[:mf*nf] {
-		t[i] = v * complex(psi[i], 0)
+// partner returns the wavelet after a of the same scale, or −1. With
+// after ≥ 0 it returns the next wavelet of scale greater than after's.
+func (s *Scattering) partner(a, after int) int {
+	if b := a + 1; b < len(s.psi) && s.psi[b].J == s.psi[a].J {
+		return b
 	}
+	return -1
+}
+
+// second computes the order-2 channels of path n1 from u1, the Fourier
+// transform of U1 at resolution j1.
+func (s *Scattering) second(dst []float64, n1 int, u1 []complex128, ws *Workspace) {
+	j1 := s.psi[n1].J
+	for a := 0; a < len(s.psi); {
+		if s.psi[a].J <= j1 {
+			a++
+			continue
+		}
+		b, j2 := s.partner(a, -1), s.psi[a].J
+		z := s.pair(u1, j1, j2, a, b, j1, ws)
+		var cb []float64
+		if b >= 0 {
+			cb = s.channel(dst, s.chan2[n1*len(s.psi)+b])
+		}
+		s.lowPass(s.channel(dst, s.chan2[n1*len(s.psi)+a]), cb, z, j2, ws)
+		a++
+		if b >= 0 {
+			a = b + 1
+		}
+	}
+}
+
+// channel returns channel k of dst.
+func (s *Scattering) channel(dst []float64, k int) []float64 {
+	size := s.outRows * s.outCols
+	return dst[k*size : (k+1)*size]
+}
+
+// pair returns, in ws.z, the Fourier transform at resolution to of
+// |u ⋆ ψ_a| + i·|u ⋆ ψ_b| (|u ⋆ ψ_a| alone when b < 0), for the Fourier
+// transform u at resolution from and the wavelets' filters at level lv.
+func (s *Scattering) pair(u []complex128, from, to, a, b, lv int, ws *Workspace) []complex128 {
+	s.modulus(ws.ma, u, from, to, s.psi[a].Levels[lv], ws)
 	mt, nt := s.padRows>>to, s.padCols>>to
-	d := dst[:mt*nt]
-	subsample(d, t, mf, nf, 1<<(to-from))
+	z := ws.z[:mt*nt]
+	if b >= 0 {
+		s.modulus(ws.mb, u, from, to, s.psi[b].Levels[lv], ws)
+		for i := range z {
+			z[i] = complex(ws.ma[i], ws.mb[i])
+		}
+	} else {
+		for i := range z {
+			z[i] = complex(ws.ma[i], 0)
+		}
+	}
+	ws.ffts[to].forward(z)
+	return z
+}
+
+// modulus writes |u ⋆ ψ| subsampled to resolution to into dst, for the
+// Fourier transform u at resolution from and the filter psi at that
+// resolution.
+func (s *Scattering) modulus(dst []float64, u []complex128, from, to int, psi []float64, ws *Workspace) {
+	mf, nf := s.padRows>>from, s.padCols>>from
+	mt, nt := s.padRows>>to, s.padCols>>to
+	d := ws.tmp[:mt*nt]
+	if to == from {
+		for i, v := range u[:mf*nf] {
+			d[i] = v * complex(psi[i], 0)
+		}
+	} else {
+		subsampleProduct(d, u, psi, mf, nf, 1<<(to-from))
+	}
 	ws.ffts[to].inverse(d)
 	scale := 1 / float64(mt*nt)
 	for i, v := range d {
 		re, im := real(v), imag(v)
-		d[i] = complex(math.Sqrt(re*re+im*im)*scale, 0)
+		dst[i] = math.Sqrt(re*re+im*im) * scale
 	}
-	ws.ffts[to].forward(d)
-	return d
+}
+
+// split separates the Fourier transforms A and B of two real signals from
+// the transform z of a + i·b on an m×n grid, into dst[0] and dst[1]:
+// A(k) = (z(k) + z̄(−k))/2, B(k) = (z(k) − z̄(−k))/(2i). With two false,
+// z is A and is returned as it is.
+func split(dst [2][]complex128, z []complex128, m, n int, two bool) [2][]complex128 {
+	if !two {
+		return [2][]complex128{z}
+	}
+	a, b := dst[0][:m*n], dst[1][:m*n]
+	for k0 := range m {
+		r := ((m - k0) % m) * n
+		for k1 := range n {
+			zk := z[k0*n+k1]
+			zm := cmplx.Conj(z[r+(n-k1)%n])
+			a[k0*n+k1] = (zk + zm) / 2
+			d := zk - zm
+			b[k0*n+k1] = complex(imag(d)/2, -real(d)/2)
+		}
+	}
+	return [2][]complex128{a, b}
 }
 
 // lowPass writes the unpadded real part of (u ⋆ φ) subsampled from
-// resolution res to resolution J into c, for the Fourier transform u at
-// resolution res.
-func (s *Scattering) lowPass(c []float64, u []complex128, res int, ws *Workspace) {
+// resolution res to resolution J into ca, and its imaginary part into cb
+// unless cb is nil, for the Fourier transform u at resolution res.
+func (s *Scattering) lowPass(ca, cb []float64, u []complex128, res int, ws *Workspace) {
 	J := s.cfg.J
 	mf, nf := s.padRows>>res, s.padCols>>res
 	phi := s.phi.Levels[res]
-	t := ws.tmp[:mf*nf]
-	for i, v := range u[:mf*nf] {
-		t[i] = v * complex(phi[i], 0)
-	}
 	mt, nt := s.padRows>>J, s.padCols>>J
 	d := ws.small
 	if res == J {
-		copy(d, t)
+		for i, v := range u[:mf*nf] {
+			d[i] = v * complex(phi[i], 0)
+		}
 	} else {
-		subsample(d, t, mf, nf, 1<<(J-res))
+		subsampleProduct(d, u, phi, mf, nf, 1<<(J-res))
 	}
 	ws.ffts[J].inverse(d)
 	scale := 1 / float64(mt*nt)
 	for a := range s.outRows {
 		for b := range s.outCols {
-			c[a*s.outCols+b] = real(d[(a+1)*nt+b+1]) * scale
+			v := d[(a+1)*nt+b+1]
+			ca[a*s.outCols+b] = real(v) * scale
+			if cb != nil {
+				cb[a*s.outCols+b] = imag(v) * scale
+			}
 		}
 	}
 }
 
-// subsample writes into dst ((m/k)×(n/k) values) the Fourier transform of
-// the spatial subsampling by k of the signal whose m×n Fourier transform is
-// x: the mean of the k×k aliases of every frequency (Kymatio's
-// subsample_fourier).
-func subsample(dst, x []complex128, m, n, k int) {
+// subsampleProduct writes into dst ((m/k)×(n/k) values) the Fourier
+// transform of the spatial subsampling by k of the signal whose m×n Fourier
+// transform is x·h: the mean of the k×k aliases of every frequency
+// (Kymatio's subsample_fourier of the filtered signal).
+func subsampleProduct(dst, x []complex128, h []float64, m, n, k int) {
 	mk, nk := m/k, n/k
 	scale := complex(1/float64(k*k), 0)
 	for a := range mk {
 		for b := range nk {
 			var sum complex128
 			for i := range k {
-				row := x[(a+i*mk)*n:]
+				o := (a+i*mk)*n + b
 				for j := range k {
-					sum += row[b+j*nk]
+					sum += x[o+j*nk] * complex(h[o+j*nk], 0)
 				}
 			}
 			dst[a*nk+b] = sum * scale

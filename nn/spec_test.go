@@ -23,9 +23,12 @@ func TestBuiltinSpecs(t *testing.T) {
 		"mlp": func() (*Sequential, error) {
 			return NewSequential([]int{784}, NewLinear(784, 128), ReLU(), NewLinear(128, 10))
 		},
+		"scatter-linear": func() (*Sequential, error) {
+			return NewSequential([]int{81, 7, 7}, NewGroupNorm(27, 81), Flatten(), NewLinear(81*7*7, 10))
+		},
 	}
-	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp"}) {
-		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp]", got)
+	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp", "scatter-linear"}) {
+		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp scatter-linear]", got)
 	}
 	for name, build := range want {
 		t.Run(name, func(t *testing.T) {

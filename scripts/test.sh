@@ -63,11 +63,11 @@ echo "== privacy audit (scripts/audit.sh)"
 scripts/audit.sh
 # The multi-host tests need network namespaces: root and iproute2 (which
 # setup --test installs). Where they cannot be made the step says why; with
-# DPMPI_REQUIRE_NETNS=1 (CI) that is a failure instead.
+# DPMPI_REQUIRE_MULTIHOST=1 (CI) that is a failure instead.
 if [ "${DPMPI_NO_NETNS:-0}" != 1 ] && [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 	scripts/multihost-test.sh
-elif [ "${DPMPI_REQUIRE_NETNS:-0}" = 1 ]; then
-	echo "the multi-host tests need root and iproute2 (ip netns), and DPMPI_REQUIRE_NETNS=1 requires them" >&2
+elif [ "${DPMPI_REQUIRE_MULTIHOST:-0}" = 1 ]; then
+	echo "the multi-host tests need root and iproute2 (ip netns), and DPMPI_REQUIRE_MULTIHOST=1 requires them" >&2
 	exit 1
 else
 	echo "== skipping the multi-host tests: making network namespaces needs root and iproute2 (ip netns);" \

@@ -13,6 +13,7 @@ import (
 
 	"codeberg.org/sbinet/npyio"
 	"github.com/dpmpi/dpmpi/data"
+	"github.com/dpmpi/dpmpi/nn"
 	"github.com/dpmpi/dpmpi/nn/safetensors"
 	"gonum.org/v1/gonum/mat"
 )
@@ -246,4 +247,120 @@ func TestDataFlags(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--test-data") || !strings.Contains(r.stderr, "bad.csv") {
 		t.Errorf("test label 12 of 10 classes: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// TestSpecEquivalence: with σ = 0 and q = 1, spec models holding every
+// layer kind of nn end with the same weights at 1 to 4 ranks, with the
+// simple and the hook-based optimizer, after several steps (virtual ones
+// included). Model A reads images: conv2d, groupnorm, layernorm, gelu,
+// silu, elu, tanh, residual blocks with and without a projection, pools,
+// globalavgpool, linear. Model B reads token indices from a CSV file:
+// embedding, conv1d, layernorm, relu. The tolerance is TestEquivalence's:
+// the ranks sum the same per-sample terms in another order.
+func TestSpecEquivalence(t *testing.T) {
+	dir := t.TempDir()
+	type L = map[string]any
+	write := func(name string, v any) string {
+		b, _ := json.Marshal(v)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	modelA := write("a.json", L{"input": []int{1, 28, 28}, "layers": []L{
+		{"type": "conv2d", "out": 4, "kernel": 4, "stride": 2, "padding": 1},
+		{"type": "groupnorm", "groups": 2},
+		{"type": "gelu"},
+		{"type": "residual", "branch": []L{{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "silu"}}},
+		{"type": "residual",
+			"branch":     []L{{"type": "conv2d", "out": 6, "kernel": 3, "stride": 2, "padding": 1}, {"type": "elu", "alpha": 0.5}},
+			"projection": L{"type": "conv2d", "out": 6, "kernel": 1, "stride": 2}},
+		{"type": "maxpool2d", "kernel": 2, "stride": 1},
+		{"type": "avgpool2d", "kernel": 2, "stride": 1},
+		{"type": "layernorm"},
+		{"type": "tanh"},
+		{"type": "globalavgpool"},
+		{"type": "linear", "out": 10},
+	}})
+	modelB := write("b.json", L{"input": []int{784}, "layers": []L{
+		{"type": "embedding", "vocab": 8, "dim": 3},
+		{"type": "conv1d", "out": 4, "kernel": 1},
+		{"type": "layernorm"},
+		{"type": "relu"},
+		{"type": "flatten"},
+		{"type": "linear", "out": 10},
+	}})
+	// Model B's data: each pixel as a token p/32 in 0..7.
+	tokens := func(prefix string, n int) string {
+		d, err := data.LoadIDXSplit(dataDir, prefix == "train")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteString(strconv.Itoa(int(d.Labels[i])))
+			for j := 0; j < d.Dim(); j++ {
+				fmt.Fprintf(&b, ",%d", d.Pixels[i*d.Dim()+j]/32)
+			}
+			b.WriteByte('\n')
+		}
+		p := filepath.Join(dir, prefix+"-tokens.csv")
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	csvData := []string{"--data-format", "csv", "--label-column", "0", "--classes", "10",
+		"--train-data", tokens("train", 64), "--test-data", tokens("t10k", 16)}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"A", []string{"--model", modelA, "--data-dir", dataDir, "--train-limit", "64", "--test-limit", "16"}},
+		{"B", append([]string{"--model", modelB}, csvData...)},
+	} {
+		var ref []float64
+		for _, opt := range []string{"simple", "hooks"} {
+			for np := 1; np <= 4; np++ {
+				out := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", tc.name, opt, np))
+				args := append([]string{"--out", out, "--progress", "none", "--plot", "none", "--torch-out", "none",
+					"--sample-rate", "1", "--steps", "3", "--sigma", "0", "--max-grad-norm", "0.5", "--lr", "0.3",
+					"--momentum", "0.9", "--max-physical-batch", "12", "--dist-optimizer", opt,
+					"--checkpoint-every", "0", "--seed", "3"}, tc.args...)
+				mustRun(t, np, args...)
+				w := weights(t, filepath.Join(out, "weights.bin"))
+				if ref == nil {
+					ref = w
+					if d := maxDiff(ref, specInit(t, tc.args[1], 3)); d < 1e-3 {
+						t.Fatalf("model %s: training moved the weights by only %g", tc.name, d)
+					}
+					continue
+				}
+				if d := maxDiff(ref, w); d > 1e-9 {
+					t.Errorf("model %s, %s at %d ranks: weights differ from simple at 1 rank by %g (> 1e-9)", tc.name, opt, np, d)
+				}
+			}
+		}
+		t.Logf("model %s: %d parameters agree within 1e-9 at 1-4 ranks, simple and hooks", tc.name, len(ref))
+	}
+}
+
+// specInit returns the initial parameters dptrain gives the spec file's
+// model with the seed.
+func specInit(t *testing.T, path string, seed uint64) []float64 {
+	t.Helper()
+	spec, err := nn.LoadSpec(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.NewArena(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Params
 }

@@ -42,6 +42,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dpdata: --limit %d must be 0 (all) or positive\n", *limit)
 		return 2
 	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintln(stderr, "dpdata: --out:", err)
+		return 1
+	}
 	for _, train := range []bool{true, false} {
 		split := map[bool]string{true: "train", false: "test"}[train]
 		d, err := data.LoadIDXSplit(*dir, train)

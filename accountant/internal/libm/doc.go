@@ -37,8 +37,9 @@
 // This package is a translation of glibc code, which glibc distributes
 // under the GNU Lesser General Public License, version 2.1 or later
 // (LGPL-2.1+). The exp, log and pow algorithms are Copyright Arm Limited,
-// also published in ARM's optimized-routines under the MIT licence
-// (the "MIT/LGPL" of the glibc headers); log1p and expm1 are fdlibm code,
+// also published in ARM's optimized-routines under the MIT licence (later
+// MIT OR Apache-2.0 WITH LLVM-exception; the "MIT/LGPL" of the glibc
+// headers); log1p and expm1 are fdlibm code,
 // Copyright Sun Microsystems, Inc., "Permission to use, copy, modify, and
 // distribute this software is freely granted, provided that this notice is
 // preserved"; sin is Copyright IBM Corporation and the Free Software

@@ -3,8 +3,6 @@ package accountant
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -65,25 +63,5 @@ func TestCurveOutputs(t *testing.T) {
 	var back []CurvePoint
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back) != 4 || back[3] != pts[3] {
 		t.Errorf("JSON round trip: %v %v", back, err)
-	}
-	dir := t.TempDir()
-	for _, name := range []string{"c.png", "c.svg"} {
-		p := filepath.Join(dir, name)
-		if err := PlotCurves(p, "ε against epochs, δ = 1e-5, q = 0.0043", []Series{{"rdp", pts}}); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil || len(data) < 1000 {
-			t.Errorf("%s: %d bytes, %v", name, len(data), err)
-		}
-		if name == "c.png" && !bytes.HasPrefix(data, []byte("\x89PNG")) {
-			t.Error("not a PNG")
-		}
-		if name == "c.svg" && !bytes.Contains(data, []byte("<svg")) {
-			t.Error("not an SVG")
-		}
-	}
-	if err := PlotCurves(filepath.Join(dir, "c.jpg"), "x", []Series{{"rdp", pts}}); err == nil {
-		t.Error(".jpg accepted")
 	}
 }

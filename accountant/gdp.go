@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/dpmpi/dpmpi/accountant/internal/special"
 )
 
 // GDP is the Gaussian-DP accountant of Opacus (GaussianAccountant), based on
@@ -28,14 +30,14 @@ func (g GDP) Mu(sigma, q float64, steps int) float64 {
 	t := float64(steps)
 	if g.Uniform {
 		c := q * math.Sqrt(t)
-		return math.Sqrt2 * c * math.Sqrt(math.Exp(math.Pow(sigma, -2))*normCDF(1.5/sigma)+3*normCDF(-0.5/sigma)-2)
+		return math.Sqrt2 * c * math.Sqrt(math.Exp(math.Pow(sigma, -2))*special.NormCDF(1.5/sigma)+3*special.NormCDF(-0.5/sigma)-2)
 	}
 	return math.Sqrt(math.Exp(math.Pow(sigma, -2))-1) * math.Sqrt(t) * q
 }
 
 // gdpDelta is δ(ε) of μ-GDP: Φ(−ε/μ + μ/2) − e^ε·Φ(−ε/μ − μ/2).
 func gdpDelta(eps, mu float64) float64 {
-	return normCDF(-eps/mu+mu/2) - math.Exp(eps)*normCDF(-eps/mu-mu/2)
+	return special.NormCDF(-eps/mu+mu/2) - math.Exp(eps)*special.NormCDF(-eps/mu-mu/2)
 }
 
 // gdpBracket is the interval on which Opacus looks for ε.
@@ -75,8 +77,8 @@ func (g GDP) Epsilon(h History, delta float64) (float64, error) {
 		return 0, fmt.Errorf("accountant: gdp μ is %v for σ=%v, q=%v, %d steps (e^{1/σ²} overflows); σ is too small for gdp, use rdp",
 			mu, e.NoiseMultiplier, e.SampleRate, steps)
 	}
-	eps, err := brentq(func(x float64) float64 { return gdpDelta(x, mu) - delta }, 0, gdpBracket)
-	if errors.Is(err, errNoSignChange) {
+	eps, err := special.Brentq(func(x float64) float64 { return gdpDelta(x, mu) - delta }, 0, gdpBracket)
+	if errors.Is(err, special.ErrNoSignChange) {
 		if gdpDelta(0, mu)-delta <= 0 {
 			return 0, fmt.Errorf("accountant: gdp ε is indistinguishable from 0 (μ = %.3g; δ(0) = %.3g ≤ δ = %v), "+
 				"below what Opacus's bracket [0, %v] resolves; use rdp or prv for an upper bound", mu, gdpDelta(0, mu), delta, gdpBracket)

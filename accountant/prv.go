@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/dpmpi/dpmpi/accountant/internal/fft"
+	"github.com/dpmpi/dpmpi/accountant/internal/quad"
 	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
@@ -415,10 +417,10 @@ func (c *prvCDF) mean() float64 {
 	}
 	pts = append(pts, c.tMax)
 	m := 0.0
-	w := newQagsWork(500)
+	w := quad.NewWorkspace(500)
 	for i := 0; i+1 < len(pts); i++ {
 		a, b := pts[i], pts[i+1]
-		m += b*c.at(b) - a*c.at(a) - w.qags(c.at, a, b, 1.49e-8, 1.49e-8)
+		m += b*c.at(b) - a*c.at(a) - w.QAGS(c.at, a, b, 1.49e-8, 1.49e-8)
 	}
 	return m
 }
@@ -683,7 +685,7 @@ func (a *arrayTails) eps(j int, delta float64) float64 {
 // tail sums of the result.
 func fullTails(cells []prvCells, segs History) *arrayTails {
 	size := cells[0].dom.size
-	r := newRFFT(size)
+	r := fft.NewRFFT(size)
 	coef := make([]complex128, size/2+1)
 	type dprv struct {
 		pmf []float64
@@ -703,7 +705,7 @@ func fullTails(cells []prvCells, segs History) *arrayTails {
 		}
 		for i := 0; i+1 < len(parts); i += 2 {
 			l, rr := parts[i], parts[i+1]
-			next = append(next, dprv{convolveSame(l.pmf, rr.pmf), l.dom.shiftRight(rr.dom.shifts)})
+			next = append(next, dprv{fft.ConvolveSame(l.pmf, rr.pmf), l.dom.shiftRight(rr.dom.shifts)})
 		}
 		parts = next
 	}
@@ -745,7 +747,7 @@ const bandTol = 1e-30
 // sin x ≥ 2x/π the coefficients above K have Σ_{k>K} |C_k| ≤ bandTol for
 // the K computed below; for the benchmark history (q = 0.01, σ = 1,
 // 10,000 steps, N = 776,726) K = 1,290 and only 140 of the C_k are not
-// exactly 0 in float64. The C_k for k ≤ K come from lowDFT, which only
+// exactly 0 in float64. The C_k for k ≤ K come from fft.LowDFT, which only
 // needs the support of p (15% of the domain there). The tail sums are then
 // geometric series in l:
 //
@@ -788,9 +790,9 @@ func bandTails(cells prvCells, steps int) prvTails {
 		return nil // not band-limited enough: the full FFTs are cheaper
 	}
 	K := int(kf)
-	roots := newRootTable(N)
+	roots := fft.NewRootTable(N)
 	c := make([]complex128, K+1)
-	lowDFT(c, p, cells.lo, N, roots)
+	fft.LowDFT(c, p, cells.lo, N, roots)
 
 	m := steps - 1
 	if steps%2 == 0 {
@@ -809,7 +811,7 @@ func bandTails(cells prvCells, steps int) prvTails {
 	b := &bandTailsT{d: d, c0: real(c[0]), roots: roots, dt: dt, oneMinusRho: -math.Expm1(-dt),
 		dk: make([]complex128, keff+1), inv1: make([]complex128, keff+1), inv2: make([]complex128, keff+1)}
 	for k := 1; k <= keff; k++ {
-		b.dk[k] = c[k] * roots.at(int(mulMod(int64(m), int64(k), int64(N))))
+		b.dk[k] = c[k] * roots.At(int(fft.MulMod(int64(m), int64(k), int64(N))))
 		// 1 − ω^k = 2s(s − i·c) and 1 − ρω^k = (1−ρ) + 2ρs² − 2iρsc, s, c = sin, cos(πk/N).
 		s, co := math.Sincos(math.Pi * float64(k) / float64(N))
 		b.inv1[k] = 1 / complex(2*s*s, -2*s*co)
@@ -823,7 +825,7 @@ type bandTailsT struct {
 	d               prvDomain
 	c0              float64
 	dk, inv1, inv2  []complex128 // index k = 1…K
-	roots           *rootTable
+	roots           *fft.RootTable
 	dt, oneMinusRho float64
 }
 
@@ -840,7 +842,7 @@ func (b *bandTailsT) sums(j int) (d1, a float64) {
 		if r += j; r >= N {
 			r -= N
 		}
-		w := b.roots.at(r) // ω^{−jk}, conjugated below
+		w := b.roots.At(r) // ω^{−jk}, conjugated below
 		w = complex(real(w), -imag(w))
 		s1 += b.dk[k] * (w - 1) * b.inv1[k]
 		s2 += b.dk[k] * (w - complex(rn, 0)) * b.inv2[k]
@@ -863,15 +865,15 @@ func (b *bandTailsT) eps(j int, delta float64) float64 {
 
 // composeSelf is Opacus's _compose_fourier: the n-fold circular
 // self-convolution by FFT, rotated back into place.
-func composeSelf(r *rfft, coef []complex128, pmf []float64, d prvDomain, n int) ([]float64, prvDomain) {
-	r.forward(coef, pmf)
+func composeSelf(r *fft.RFFT, coef []complex128, pmf []float64, d prvDomain, n int) ([]float64, prvDomain) {
+	r.Forward(coef, pmf)
 	parallel.Dynamic(len(coef), parallel.ChunkGrain, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			coef[k] = cpowInt(coef[k], n)
 		}
 	})
 	out := make([]float64, len(pmf))
-	r.inverse(out, coef)
+	r.Inverse(out, coef)
 	m := n - 1
 	if n%2 == 0 {
 		m += len(out) / 2

@@ -5,6 +5,9 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dpmpi/dpmpi/accountant/internal/libm"
+	"github.com/dpmpi/dpmpi/accountant/internal/special"
 )
 
 // defaultOrders holds Opacus's RDPAccountant.DEFAULT_ALPHAS: 1 + x/10 for
@@ -49,7 +52,7 @@ func rdpPerStep(q, sigma, alpha float64, e0 *[]float64) float64 {
 	case sigma == 0:
 		return math.Inf(1)
 	case q == 1:
-		return alpha / (2 * glibcPow(sigma, 2))
+		return alpha / (2 * libm.Pow(sigma, 2))
 	case math.IsInf(alpha, 1):
 		return math.Inf(1)
 	}
@@ -60,8 +63,8 @@ func rdpPerStep(q, sigma, alpha float64, e0 *[]float64) float64 {
 }
 
 // The kernels below repeat Opacus's arithmetic operation by operation,
-// with the glibc, Cephes and Faddeeva ports of libm.go, cephes.go and
-// faddeeva.go in place of Python's math module and scipy: the fractional
+// with the glibc, Cephes and Faddeeva ports of internal/libm and
+// internal/special in place of Python's math module and scipy: the fractional
 // series cancels heavily, so any other rounding shows in the 11th digit.
 // Loop invariants that Python recomputes each iteration are hoisted; they
 // are deterministic, so the results are unchanged. The explicit float64
@@ -71,8 +74,8 @@ func rdpPerStep(q, sigma, alpha float64, e0 *[]float64) float64 {
 // logAInt is log A_α for integer α: Opacus's binomial sum in log space.
 func logAInt(q, sigma float64, alpha int) float64 {
 	logA := math.Inf(-1)
-	lq, l1q := glibcLog(q), glibcLog(1-q)
-	s2 := 2 * glibcPow(sigma, 2)
+	lq, l1q := libm.Log(q), libm.Log(1-q)
+	s2 := 2 * libm.Pow(sigma, 2)
 	var lb []float64
 	if alpha < len(logBinomInts()) {
 		lb = logBinomInts()[alpha]
@@ -83,11 +86,11 @@ func logAInt(q, sigma float64, alpha int) float64 {
 		if lb != nil {
 			lc = lb[i]
 		} else {
-			lc = glibcLog(scipyBinom(float64(alpha), fi))
+			lc = libm.Log(special.Binom(float64(alpha), fi))
 		}
 		logCoef := lc + float64(fi*lq) + float64(float64(alpha-i)*l1q)
 		s := logCoef + float64(i*i-i)/s2
-		logA = logAdd(logA, s)
+		logA = special.LogAdd(logA, s)
 	}
 	return logA
 }
@@ -100,7 +103,7 @@ var logBinomInts = sync.OnceValue(func() [][]float64 {
 	for n := range t {
 		t[n] = make([]float64, n+1)
 		for k := range t[n] {
-			t[n][k] = glibcLog(scipyBinom(float64(n), float64(k)))
+			t[n][k] = libm.Log(special.Binom(float64(n), float64(k)))
 		}
 	}
 	return t
@@ -117,16 +120,16 @@ var logBinomInts = sync.OnceValue(func() [][]float64 {
 // the result.
 func logAFrac(q, sigma, alpha float64, e0 *[]float64) float64 {
 	logA0, logA1 := math.Inf(-1), math.Inf(-1)
-	sig2 := glibcPow(sigma, 2)
-	z0 := float64(sig2*glibcLog(1/q-1)) + 0.5
-	lq, l1q := glibcLog(q), glibcLog(1-q)
+	sig2 := libm.Pow(sigma, 2)
+	z0 := float64(sig2*libm.Log(1/q-1)) + 0.5
+	lq, l1q := libm.Log(q), libm.Log(1-q)
 	s2 := 2 * sig2
 	rs := math.Sqrt2 * sigma
-	var memo betaMemo
+	var memo special.BetaMemo
 	for i := 0; ; i++ {
 		fi := float64(i)
-		coef := scipyBinomMemo(alpha, fi, &memo)
-		logCoef := glibcLog(math.Abs(coef))
+		coef := special.BinomMemo(alpha, fi, &memo)
+		logCoef := libm.Log(math.Abs(coef))
 		j := alpha - fi
 		logT0 := logCoef + float64(fi*lq) + float64(j*l1q)
 		logT1 := logCoef + float64(j*lq) + float64(fi*l1q)
@@ -134,21 +137,21 @@ func logAFrac(q, sigma, alpha float64, e0 *[]float64) float64 {
 		if e0 != nil && i < len(*e0) {
 			logE0 = (*e0)[i]
 		} else {
-			logE0 = -math.Ln2 + logErfc((fi-z0)/rs)
+			logE0 = -math.Ln2 + special.LogErfc((fi-z0)/rs)
 			if e0 != nil {
 				*e0 = append(*e0, logE0)
 			}
 		}
-		logE1 := -math.Ln2 + logErfc((z0-j)/rs)
+		logE1 := -math.Ln2 + special.LogErfc((z0-j)/rs)
 		logS0 := logT0 + float64(i*i-i)/s2 + logE0
 		logS1 := logT1 + (float64(j*j)-j)/s2 + logE1
 		if coef > 0 {
-			logA0 = logAdd(logA0, logS0)
-			logA1 = logAdd(logA1, logS1)
+			logA0 = special.LogAdd(logA0, logS0)
+			logA1 = special.LogAdd(logA1, logS1)
 		} else {
 			var ok0, ok1 bool
-			logA0, ok0 = logSub(logA0, logS0)
-			logA1, ok1 = logSub(logA1, logS1)
+			logA0, ok0 = special.LogSub(logA0, logS0)
+			logA1, ok1 = special.LogSub(logA1, logS1)
 			if !ok0 || !ok1 {
 				return math.NaN()
 			}
@@ -160,7 +163,7 @@ func logAFrac(q, sigma, alpha float64, e0 *[]float64) float64 {
 			return math.NaN()
 		}
 	}
-	return logAdd(logA0, logA1)
+	return special.LogAdd(logA0, logA1)
 }
 
 // rdpConverter turns total RDP values into (ε, δ) by Balle et al. 2020,
@@ -177,10 +180,10 @@ type rdpConverter struct {
 
 func newRDPConverter(orders []float64, delta float64) rdpConverter {
 	c := rdpConverter{orders: orders, a: make([]float64, len(orders)), b: make([]float64, len(orders))}
-	ld := glibcLog(delta)
+	ld := libm.Log(delta)
 	for k, al := range orders {
-		c.a[k] = (ld + glibcLog(al)) / (al - 1)
-		c.b[k] = glibcLog((al - 1) / al)
+		c.a[k] = (ld + libm.Log(al)) / (al - 1)
+		c.b[k] = libm.Log((al - 1) / al)
 	}
 	return c
 }

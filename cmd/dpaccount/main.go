@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dpmpi/dpmpi/accountant"
+	"github.com/dpmpi/dpmpi/accountant/plot"
 )
 
 func main() {
@@ -414,7 +415,7 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if plotPath != "" {
-		var series []accountant.Series
+		var series []plot.Series
 		label := func(mech string, hs accountant.History) string {
 			if len(hs) == 1 {
 				return fmt.Sprintf("%s, σ = %v", mech, hs[0].NoiseMultiplier)
@@ -436,7 +437,7 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 				if err != nil {
 					return err
 				}
-				series = append(series, accountant.Series{Label: label(h.mech, hs), Points: p})
+				series = append(series, plot.Series{Label: label(h.mech, hs), Points: p})
 			}
 		case compare:
 			for _, mech := range []string{"rdp", "prv", "gdp"} {
@@ -446,10 +447,10 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 					fmt.Fprintf(stderr, "dpaccount: %s curve left out: %v\n", mech, err)
 					continue
 				}
-				series = append(series, accountant.Series{Label: label(mech, hist), Points: p})
+				series = append(series, plot.Series{Label: label(mech, hist), Points: p})
 			}
 		default:
-			series = append(series, accountant.Series{Label: label(h.mech, hist), Points: pts})
+			series = append(series, plot.Series{Label: label(h.mech, hist), Points: pts})
 		}
 		title := fmt.Sprintf("Privacy spent: ε against epochs, δ = %v", h.delta)
 		if len(hist) == 1 {
@@ -457,7 +458,7 @@ func cmdCurve(args []string, stdout, stderr io.Writer) error {
 		} else {
 			title += ", history " + hist.String()
 		}
-		if err := accountant.PlotCurves(plotPath, title, series); err != nil {
+		if err := plot.Curves(plotPath, title, series); err != nil {
 			return err
 		}
 	}

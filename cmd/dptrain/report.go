@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dpmpi/dpmpi/accountant"
+	"github.com/dpmpi/dpmpi/accountant/plot"
 	"github.com/dpmpi/dpmpi/nn/safetensors"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -81,11 +82,11 @@ func (p *progress) finish() {
 }
 
 // plotPrivacy draws ε against epoch for the recorded history with the RDP and
-// PRV accountants (accountant.Curve and accountant.PlotCurves), about 25
+// PRV accountants (accountant.Curve and plot.Curves), about 25
 // points per curve.
 func plotPrivacy(path string, h accountant.History, q, delta float64) error {
 	every := max(1, h.Steps()/25)
-	var series []accountant.Series
+	var series []plot.Series
 	for _, name := range []string{"rdp", "prv"} {
 		m, err := accountant.NewMechanism(name)
 		if err != nil {
@@ -98,9 +99,9 @@ func plotPrivacy(path string, h accountant.History, q, delta float64) error {
 			}
 			return err
 		}
-		series = append(series, accountant.Series{Label: name, Points: pts})
+		series = append(series, plot.Series{Label: name, Points: pts})
 	}
-	return accountant.PlotCurves(path, fmt.Sprintf("ε against epochs, δ = %g, q = %.4g", delta, q), series)
+	return plot.Curves(path, fmt.Sprintf("ε against epochs, δ = %g, q = %.4g", delta, q), series)
 }
 
 // metric is one record of the metrics file (JSON lines).

@@ -1,16 +1,10 @@
-package accountant
-
-// Ports of the Cephes routines (S. L. Moshier, as shipped in scipy 1.10.1's
-// scipy/special/cephes, BSD licence) behind scipy.special.binom, which
-// Opacus calls for every binomial coefficient: Gamma, lgam_sgn and beta,
-// and scipy's binom itself (orthogonal_eval.pxd). scipy is built for
-// baseline x86-64, so there are no fused multiply-adds; the explicit
-// float64 conversions keep Go from fusing. The libm calls go to the glibc
-// ports of libm.go.
+package special
 
 import (
 	"math"
 	"sync"
+
+	"github.com/dpmpi/dpmpi/accountant/internal/libm"
 )
 
 const (
@@ -78,12 +72,12 @@ func cephesStirf(x float64) float64 {
 	}
 	w := 1 / x
 	w = 1 + float64(w*polevl(w, cephesStir[:]))
-	y := glibcExp(x)
+	y := libm.Exp(x)
 	if x > cephesMaxStir { // avoid overflow in pow
-		v := glibcPow(x, float64(0.5*x)-0.25)
+		v := libm.Pow(x, float64(0.5*x)-0.25)
 		y = v * (v / y)
 	} else {
-		y = glibcPow(x, x-0.5) / y
+		y = libm.Pow(x, x-0.5) / y
 	}
 	return cephesSqtPi * y * w
 }
@@ -140,7 +134,7 @@ func cephesGammaCompute(x float64) float64 {
 			p++
 			z = q - p
 		}
-		z = q * glibcSin(math.Pi*z)
+		z = q * libm.Sin(math.Pi*z)
 		if z == 0 {
 			return sgn * math.Inf(1)
 		}
@@ -211,11 +205,11 @@ func cephesLgamCompute(x float64) (float64, int) {
 			p++
 			z = p - q
 		}
-		z = q * glibcSin(math.Pi*z)
+		z = q * libm.Sin(math.Pi*z)
 		if z == 0 {
 			return math.Inf(1), sgn
 		}
-		return cephesLogPi - glibcLog(z) - w, sgn
+		return cephesLogPi - libm.Log(z) - w, sgn
 	}
 	if x < 13 {
 		z, p, u := 1.0, 0.0, x
@@ -237,17 +231,17 @@ func cephesLgamCompute(x float64) (float64, int) {
 			sgn, z = -1, -z
 		}
 		if u == 2 {
-			return glibcLog(z), sgn
+			return libm.Log(z), sgn
 		}
 		p -= 2
 		x += p
 		p = float64(x*polevl(x, cephesLgamB[:])) / p1evl(x, cephesLgamC[:])
-		return glibcLog(z) + p, sgn
+		return libm.Log(z) + p, sgn
 	}
 	if x > cephesMaxLgm {
 		return math.Inf(1), 1
 	}
-	q := float64(float64((x-0.5)*glibcLog(x))-x) + cephesLS2Pi
+	q := float64(float64((x-0.5)*libm.Log(x))-x) + cephesLS2Pi
 	if x > 1e8 {
 		return q, 1
 	}
@@ -261,23 +255,17 @@ func cephesLgamCompute(x float64) (float64, int) {
 	return q, 1
 }
 
-// cephesBeta returns B(a, b) = Γ(a)Γ(b)/Γ(a+b) as Cephes's beta, for the
-// arguments scipy's binom passes (not in the asymptotic range
-// |a| > 10⁶·|b|, which binom avoids).
-func cephesBeta(a, b float64) float64 {
-	return cephesBetaMemo(a, b, nil)
-}
-
-// betaMemo remembers Γ(y) and lgam(y) of the last y = a+b that
-// cephesBetaMemo computed: along the RDP series y = (1+α−k) + (1+k) is the
-// same double for almost every k.
-type betaMemo struct {
+// A BetaMemo remembers Γ(y) and lgam(y) of the last y = a+b of the beta
+// function B(a, b) that BinomMemo computed: along the RDP series
+// y = (1+α−k) + (1+k) is the same double for almost every k. The zero value
+// is empty and ready to use; a BetaMemo is not safe for concurrent use.
+type BetaMemo struct {
 	gy, gamma float64 // Γ(gy), valid if gy != 0
 	ly, lgam  float64 // lgam(ly), valid if ly != 0
 	lsign     int
 }
 
-func (m *betaMemo) gammaOf(y float64) float64 {
+func (m *BetaMemo) gammaOf(y float64) float64 {
 	if m == nil {
 		return cephesGamma(y)
 	}
@@ -287,7 +275,7 @@ func (m *betaMemo) gammaOf(y float64) float64 {
 	return m.gamma
 }
 
-func (m *betaMemo) lgamOf(y float64) (float64, int) {
+func (m *BetaMemo) lgamOf(y float64) (float64, int) {
 	if m == nil {
 		return cephesLgam(y)
 	}
@@ -298,9 +286,11 @@ func (m *betaMemo) lgamOf(y float64) (float64, int) {
 	return m.lgam, m.lsign
 }
 
-// cephesBetaMemo is cephesBeta with Γ(a+b) and lgam(a+b) looked up in m
-// (nil: computed).
-func cephesBetaMemo(a, b float64, m *betaMemo) float64 {
+// cephesBetaMemo returns B(a, b) = Γ(a)Γ(b)/Γ(a+b) as Cephes's beta, for
+// the arguments scipy's binom passes (not in the asymptotic range
+// |a| > 10⁶·|b|, which binom avoids), with Γ(a+b) and lgam(a+b) looked up
+// in m (nil: computed).
+func cephesBetaMemo(a, b float64, m *BetaMemo) float64 {
 	if a <= 0 && a == math.Floor(a) {
 		return cephesBetaNegInt(a, b)
 	}
@@ -320,7 +310,7 @@ func cephesBetaMemo(a, b float64, m *betaMemo) float64 {
 		if y > cephesMaxLog {
 			return float64(sign) * math.Inf(1)
 		}
-		return float64(sign) * glibcExp(y)
+		return float64(sign) * libm.Exp(y)
 	}
 	y = m.gammaOf(y)
 	a = cephesGamma(a)
@@ -350,16 +340,17 @@ func cephesBetaNegInt(a, b float64) float64 {
 	return math.Inf(1)
 }
 
-// scipyBinom returns the binomial coefficient C(n, k) for real n and
+// Binom returns the binomial coefficient C(n, k) for real n and
 // integer-valued k ≥ 0 exactly as scipy 1.10's special.binom: the product
 // formula for k < 20 (after the symmetry k → n−k for integer n), otherwise
 // 1/(n+1)/B(1+n−k, 1+k).
-func scipyBinom(n, k float64) float64 {
-	return scipyBinomMemo(n, k, nil)
+func Binom(n, k float64) float64 {
+	return BinomMemo(n, k, nil)
 }
 
-// scipyBinomMemo is scipyBinom with the memo m for cephesBetaMemo.
-func scipyBinomMemo(n, k float64, m *betaMemo) float64 {
+// BinomMemo is Binom with Γ(a+b) and lgam(a+b) of the beta function it
+// calls looked up in m (nil: computed), bit for bit the same result.
+func BinomMemo(n, k float64, m *BetaMemo) float64 {
 	if n < 0 && n == math.Floor(n) {
 		return math.NaN()
 	}

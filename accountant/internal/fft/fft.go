@@ -1,4 +1,4 @@
-package accountant
+package fft
 
 import (
 	"math"
@@ -7,23 +7,6 @@ import (
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
 )
-
-// The transforms here are Bluestein's algorithm and chirp-z transforms on
-// fft2, this package's power-of-two FFT; gonum's dsp/fourier (FFTPACK,
-// fast for lengths with small prime factors) was measured against it on
-// this 2-core machine, forward + inverse, noisy shared load:
-//
-//	complex, 65,536 points      fft2 3.1 ms       gonum 18–21 ms
-//	complex, 2^20 points        fft2 40–54 ms     gonum 390–460 ms
-//	complex, 777,600 = 2^7·3^5·5^2               gonum 320–340 ms
-//	real N = 776,726 (N/2 prime), Bluestein on fft2 2^20: 153–160 ms
-//	real N = 777,600: gonum's real FFT 135–160 ms, gonum complex N/2 159–163 ms
-//
-// PRV domains have arbitrary even sizes (the reference rows' N/2 have
-// prime factors 3733, 17971, 313, 139, 388,363, 1283, 73, 163 and 43),
-// where FFTPACK falls back to a general radix pass costing p operations
-// per point for a prime factor p; where it applies directly it is no
-// faster than Bluestein on fft2, which also uses both cores.
 
 // dft is an unnormalised complex discrete Fourier transform of any length
 // n by Bluestein's chirp-z algorithm on a power-of-two length m ≥ 2n−1
@@ -88,18 +71,23 @@ func (d *dft) inverse(x []complex128) {
 	}
 }
 
-// rfft is a real transform of even length n built on a complex transform of
-// length n/2, numpy's rfft/irfft conventions (irfft divides by n).
-type rfft struct {
+// An RFFT is a real transform of even length n built on a complex
+// transform of length n/2, with numpy's rfft/irfft conventions (irfft
+// divides by n). Its methods use internal buffers: an RFFT is not safe
+// for concurrent use.
+type RFFT struct {
 	n   int
 	d   *dft
 	tw  []complex128 // e^{−2πik/n}, k ≤ n/2
 	buf []complex128
 }
 
-func newRFFT(n int) *rfft {
+// NewRFFT returns a real transform of even length n ≥ 2; n/2 may be any
+// length (Bluestein's algorithm for lengths that are not powers of two).
+// The tables are built on all cores.
+func NewRFFT(n int) *RFFT {
 	h := n / 2
-	r := &rfft{n: n, d: newDFT(h), tw: make([]complex128, h+1), buf: make([]complex128, h)}
+	r := &RFFT{n: n, d: newDFT(h), tw: make([]complex128, h+1), buf: make([]complex128, h)}
 	parallel.Dynamic(len(r.tw), parallel.ChunkGrain, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
@@ -109,8 +97,9 @@ func newRFFT(n int) *rfft {
 	return r
 }
 
-// forward computes the n/2+1 coefficients of x into dst.
-func (r *rfft) forward(dst []complex128, x []float64) {
+// Forward computes the n/2+1 coefficients Σ_j x_j e^{−2πijk/n},
+// k = 0, …, n/2, of x (length n) into dst (length n/2+1).
+func (r *RFFT) Forward(dst []complex128, x []float64) {
 	h := r.n / 2
 	z := r.buf
 	for k := range z {
@@ -127,9 +116,10 @@ func (r *rfft) forward(dst []complex128, x []float64) {
 	}
 }
 
-// inverse computes x from its n/2+1 coefficients, normalised by 1/n.
-// The imaginary parts of the first and last coefficient are ignored.
-func (r *rfft) inverse(x []float64, c []complex128) {
+// Inverse computes x (length n) from its n/2+1 coefficients c, normalised
+// by 1/n, as numpy's irfft. The imaginary parts of the first and last
+// coefficient are ignored (and cleared in c); c is not otherwise changed.
+func (r *RFFT) Inverse(x []float64, c []complex128) {
 	h := r.n / 2
 	c[0] = complex(real(c[0]), 0)
 	c[h] = complex(real(c[h]), 0)
@@ -151,12 +141,12 @@ func (r *rfft) inverse(x []float64, c []complex128) {
 	}
 }
 
-// convolveSame returns the linear convolution of a and b (equal lengths n)
+// ConvolveSame returns the linear convolution of a and b (equal lengths n)
 // cropped to n values starting at index (n−1)/2, scipy's mode="same". It
 // packs the two real sequences into z = a + i·b, zero-padded to a power
 // of two m ≥ 2n−1, so that one transform gives both spectra,
 // A_k·B_k = (Z_k² − conj(Z_{−k})²)/(4i), and one inverse the convolution.
-func convolveSame(a, b []float64) []float64 {
+func ConvolveSame(a, b []float64) []float64 {
 	n := len(a)
 	m := 2
 	for m < 2*n-1 {
@@ -199,18 +189,19 @@ func convolveSame(a, b []float64) []float64 {
 	return out
 }
 
-// rootTable returns the N-th roots of unity e^{−2πir/N} for integer r in
+// A RootTable holds the N-th roots of unity e^{−2πir/N} for integer r in
 // [0, N) as the product of two tabulated roots, e^{−2πi(r−l)/N}·e^{−2πil/N}
 // with l the low bits of r: about 2√N calls to Sincos instead of one per
 // root, and an error of a few ulp.
-type rootTable struct {
+type RootTable struct {
 	bits   uint
 	lo, hi []complex128
 }
 
-func newRootTable(n int) *rootTable {
+// NewRootTable returns the table of the n-th roots of unity, n ≥ 1.
+func NewRootTable(n int) *RootTable {
 	b := uint(bits.Len(uint(n))+1) / 2
-	t := &rootTable{bits: b, lo: make([]complex128, 1<<b), hi: make([]complex128, n>>b+1)}
+	t := &RootTable{bits: b, lo: make([]complex128, 1<<b), hi: make([]complex128, n>>b+1)}
 	for j := range t.lo {
 		t.lo[j] = unitRoot(j, n)
 	}
@@ -239,13 +230,13 @@ func unitRoot(r, n int) complex128 {
 	return complex(c, -s)
 }
 
-// at returns e^{−2πir/N}, 0 ≤ r < N.
-func (t *rootTable) at(r int) complex128 {
+// At returns e^{−2πir/N}, 0 ≤ r < N.
+func (t *RootTable) At(r int) complex128 {
 	return t.hi[r>>t.bits] * t.lo[r&(1<<t.bits-1)]
 }
 
-// mulMod returns a·b mod n in [0, n) for |a|, |b| < 2³¹ and 0 < n < 2³¹.
-func mulMod(a, b, n int64) int64 {
+// MulMod returns a·b mod n in [0, n) for |a|, |b| < 2³¹ and 0 < n < 2³¹.
+func MulMod(a, b, n int64) int64 {
 	r := a * b % n
 	if r < 0 {
 		r += n
@@ -253,22 +244,22 @@ func mulMod(a, b, n int64) int64 {
 	return r
 }
 
-// lowDFT sets dst[k] = Σ_l x_l e^{−2πilk/n} for k = 0, …, len(dst)−1 of the
+// LowDFT sets dst[k] = Σ_l x_l e^{−2πilk/n} for k = 0, …, len(dst)−1 of the
 // real sequence x of even length n that equals win on [lo, lo+len(win)) and
-// vanishes elsewhere; roots is newRootTable(n). It packs x into the complex
+// vanishes elsewhere; roots is NewRootTable(n). It packs x into the complex
 // sequence z_j = x_{2j} + i·x_{2j+1} of length n/2, evaluates its transform
 // Z_k for −K ≤ k ≤ K (K = len(dst)−1, which must satisfy 2K < n/2) with
 // Bluestein's chirp-z algorithm, and splits Z into the even and odd halves
-// as rfft does. With jk = (j² + k² − (k−j)²)/2 the chirp-z transform is a
+// as RFFT does. With jk = (j² + k² − (k−j)²)/2 the chirp-z transform is a
 // linear convolution of the S = len(win)/2 (about) packed samples with a
 // chirp of S + 2K terms, done as a circular convolution of power-of-two
 // length M ≥ S + 2K with fft2: the cost depends on the support of x and on
 // K, not on n.
-func lowDFT(dst []complex128, win []float64, lo, n int, roots *rootTable) {
+func LowDFT(dst []complex128, win []float64, lo, n int, roots *RootTable) {
 	K := len(dst) - 1
 	h := n / 2
 	if n%2 != 0 || 2*K >= h {
-		panic("accountant: lowDFT needs an even length n and 2K < n/2")
+		panic("fft: LowDFT needs an even length n and 2K < n/2")
 	}
 	lo0 := lo &^ 1
 	j0 := lo0 / 2
@@ -291,7 +282,7 @@ func lowDFT(dst []complex128, win []float64, lo, n int, roots *rootTable) {
 	chirp := func(hi int, fill func(u int, w complex128)) {
 		r, inc := 0, 1%n // u² and 2u+1 mod n
 		for u := 0; u < hi; u++ {
-			fill(u, roots.at(r))
+			fill(u, roots.At(r))
 			if r += inc; r >= n {
 				r -= n
 			}
@@ -325,8 +316,8 @@ func lowDFT(dst []complex128, win []float64, lo, n int, roots *rootTable) {
 	f.inverse(a)
 	// Z_k = W^{k² + 2·j0·k}·(a ⊛ b)_k / m.
 	z := func(k int) complex128 {
-		r := (mulMod(int64(k), int64(k), int64(n)) + mulMod(int64(2*j0), int64(k), int64(n))) % int64(n)
-		return a[(k+m)%m] * roots.at(int(r)) * complex(1/float64(m), 0)
+		r := (MulMod(int64(k), int64(k), int64(n)) + MulMod(int64(2*j0), int64(k), int64(n))) % int64(n)
+		return a[(k+m)%m] * roots.At(int(r)) * complex(1/float64(m), 0)
 	}
 	for k := 0; k <= K; k++ {
 		zk := z(k)
@@ -334,6 +325,6 @@ func lowDFT(dst []complex128, win []float64, lo, n int, roots *rootTable) {
 		zc = complex(real(zc), -imag(zc))
 		e := (zk + zc) * 0.5
 		o := (zk - zc) * complex(0, -0.5)
-		dst[k] = e + roots.at(k)*o
+		dst[k] = e + roots.At(k)*o
 	}
 }

@@ -1,23 +1,4 @@
-package accountant
-
-// Ports of the glibc 2.36 libm routines that Opacus's RDP accountant calls
-// through Python's math module and scipy: exp, log, log1p, expm1, pow and
-// sin, as glibc's x86-64 ifunc selects them on a CPU with FMA and AVX2.
-//
-// Opacus sums thousands of signed series terms whose total cancels to a
-// small fraction of the largest term, so a one-ulp difference in any
-// primitive shows up in the 12th significant digit of the result. Go's
-// math package is accurate to about an ulp too, but it rounds differently
-// from glibc in a few percent of arguments. These ports reproduce glibc's
-// arithmetic operation by operation, including the fused multiply-adds that
-// GCC contracts in the FMA builds (sysdeps/x86_64/fpu/multiarch/*-fma.c):
-// each math.FMA below stands where the compiled glibc code has one.
-//
-// exp and log are ARM's optimized-routines algorithms as shipped in glibc
-// (sysdeps/ieee754/dbl-64/e_exp.c, e_log.c, MIT/LGPL); their tables are in
-// libm_tables.go, extracted from the reference libm by
-// testdata/gen_libm_tables.py. The ports cover finite arguments and the
-// special values; they do not raise floating-point exceptions or set errno.
+package libm
 
 import "math"
 
@@ -32,8 +13,8 @@ var (
 	expShift     = math.Float64frombits(expConsts[7])
 )
 
-// glibcExp returns e^x rounded exactly as glibc 2.36's exp (FMA variant).
-func glibcExp(x float64) float64 {
+// Exp returns e^x rounded exactly as glibc 2.36's exp (FMA variant).
+func Exp(x float64) float64 {
 	abstop := uint32(math.Float64bits(x)>>52) & 0x7ff
 	if abstop-0x3c9 >= 0x408-0x3c9 { // |x| < 2^-54 or |x| ≥ 512 or not finite
 		if abstop-0x3c9 >= 0x80000000 {
@@ -72,9 +53,9 @@ var (
 	}()
 )
 
-// glibcLog returns the natural logarithm of x rounded exactly as glibc
+// Log returns the natural logarithm of x rounded exactly as glibc
 // 2.36's log (FMA variant).
-func glibcLog(x float64) float64 {
+func Log(x float64) float64 {
 	ix := math.Float64bits(x)
 	top := uint32(ix >> 48)
 	const lo, hi = 0x3fee000000000000, 0x3ff1090000000000 // 1 − 2^−4, 1 + 0x1.09p−4
@@ -141,9 +122,9 @@ const (
 	fdInvLn2 = 1.44269504088896338700e+00 // 0x3ff71547652b82fe
 )
 
-// glibcLog1p returns log(1+x) rounded exactly as glibc 2.36's log1p (the
+// Log1p returns log(1+x) rounded exactly as glibc 2.36's log1p (the
 // fdlibm algorithm of sysdeps/ieee754/dbl-64/s_log1p.c, FMA variant).
-func glibcLog1p(x float64) float64 {
+func Log1p(x float64) float64 {
 	const (
 		lp1 = 6.666666666666735130e-01
 		lp2 = 3.999999999940941908e-01
@@ -236,9 +217,9 @@ func glibcLog1p(x float64) float64 {
 	return math.FMA(kd, fdLn2Hi, -((hfsq - (sr + math.FMA(kd, fdLn2Lo, c))) - f))
 }
 
-// glibcExpm1 returns e^x − 1 rounded exactly as glibc 2.36's expm1 (the
+// Expm1 returns e^x − 1 rounded exactly as glibc 2.36's expm1 (the
 // fdlibm algorithm of sysdeps/ieee754/dbl-64/s_expm1.c, FMA variant).
-func glibcExpm1(x float64) float64 {
+func Expm1(x float64) float64 {
 	const (
 		q1 = -3.33333333333331316428e-02
 		q2 = 1.58730158725481460165e-03
@@ -471,8 +452,8 @@ func powCheckInt(iy uint64) int {
 	return 2
 }
 
-// glibcPow returns x^y rounded exactly as glibc 2.36's pow (FMA variant).
-func glibcPow(x, y float64) float64 {
+// Pow returns x^y rounded exactly as glibc 2.36's pow (FMA variant).
+func Pow(x, y float64) float64 {
 	var signBias uint64
 	ix, iy := math.Float64bits(x), math.Float64bits(y)
 	topx, topy := uint32(ix>>52), uint32(iy>>52)
@@ -539,12 +520,12 @@ func glibcPow(x, y float64) float64 {
 	return powExp(ehi, elo, signBias)
 }
 
-// glibcSin returns sin(x) rounded exactly as glibc 2.36's sin (IBM
+// Sin returns sin(x) rounded exactly as glibc 2.36's sin (IBM
 // Accurate Mathematical Library, sysdeps/ieee754/dbl-64/s_sin.c, FMA
 // variant) for |x| < 2.426265, which covers the arguments π·z, |z| ≤ ½, of
 // the Cephes reflection formulas. Larger |x| return NaN: glibc reduces them
 // modulo π/2 first, which this port does not implement.
-func glibcSin(x float64) float64 {
+func Sin(x float64) float64 {
 	const (
 		s1   = -0x1.5555555555555p-3 // Taylor series of sin
 		s2   = 0x1.1111111110ecep-7

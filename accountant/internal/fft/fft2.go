@@ -1,4 +1,4 @@
-package accountant
+package fft
 
 import (
 	"math/bits"
@@ -8,7 +8,7 @@ import (
 )
 
 // fft2 is a power-of-two complex FFT for convolutions (Bluestein's
-// algorithm, chirp-z, convolveSame), where spectra are only multiplied
+// algorithm, chirp-z, ConvolveSame), where spectra are only multiplied
 // pointwise: the forward transform is a
 // decimation-in-frequency sequence of radix-4 stages (one radix-2 stage at
 // the end when log₂n is odd) that leaves its output in bit-reversed order,
@@ -34,7 +34,7 @@ const blockSize = 1 << 12
 
 func newFFT2(n int) *fft2 {
 	if bits.OnesCount(uint(n)) != 1 || n < 2 {
-		panic("accountant: fft2 length must be a power of two ≥ 2")
+		panic("fft: fft2 length must be a power of two ≥ 2")
 	}
 	f := &fft2{n: n}
 	total := 0
@@ -42,15 +42,15 @@ func newFFT2(n int) *fft2 {
 		total += 3 * size / 4
 	}
 	tw := make([]complex128, total) // all stages' twiddles
-	// The first stage's twiddles w_n^{mk} (mk < 3n/4) from a rootTable,
+	// The first stage's twiddles w_n^{mk} (mk < 3n/4) from a RootTable,
 	// within 2 ulp for about 2√n calls to Sincos; the stage of length
 	// n/step needs w_n^{m·k·step}, the first stage's entry for k·step.
 	if n >= 4 {
-		rt := newRootTable(n)
+		rt := NewRootTable(n)
 		top := tw[:3*n/4]
 		parallel.Dynamic(n/4, parallel.ChunkGrain, func(lo, hi int) {
 			for k := lo; k < hi; k++ {
-				top[3*k], top[3*k+1], top[3*k+2] = rt.at(k), rt.at(2*k), rt.at(3*k)
+				top[3*k], top[3*k+1], top[3*k+2] = rt.At(k), rt.At(2*k), rt.At(3*k)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package accountant
+package quad
 
 import "math"
 
@@ -225,33 +225,33 @@ func qelg(n *int, epstab []float64, res3la []float64, nres *int) (result, abserr
 	return result, math.Max(abserr, 5*epmach*math.Abs(result))
 }
 
-// qags is QUADPACK's dqagse as scipy.integrate.quad calls it for a finite
-// interval (epsabs = epsrel = 1.49e-8 by default, limit subintervals):
-// adaptive 21-point Gauss–Kronrod bisection with Wynn extrapolation. Opacus
-// integrates the PRV CDF with it, and the PRV mean—hence ε after n steps,
-// which moves by n times any difference in it—depends on its exact
-// stopping point, so the port follows it step by step.
-func qags(f func(float64) float64, a, b, epsabs, epsrel float64, limit int) float64 {
-	return newQagsWork(limit).qags(f, a, b, epsabs, epsrel)
-}
-
-// qagsWork is the work space of qags for up to limit subintervals, for
-// several integrals in a row.
-type qagsWork struct {
+// A Workspace holds the subinterval tables of QAGS for up to limit
+// subintervals, for several integrals in a row without allocating. It is
+// not safe for concurrent use.
+type Workspace struct {
 	limit                      int
 	alist, blist, rlist, elist []float64
 	iord                       []int
 	rlist2, res3la             []float64
 }
 
-func newQagsWork(limit int) *qagsWork {
-	return &qagsWork{limit: limit, alist: make([]float64, limit+1), blist: make([]float64, limit+1),
+// NewWorkspace returns a Workspace for up to limit subintervals (scipy's
+// default is 50; Opacus's PRV accountant passes 500).
+func NewWorkspace(limit int) *Workspace {
+	return &Workspace{limit: limit, alist: make([]float64, limit+1), blist: make([]float64, limit+1),
 		rlist: make([]float64, limit+1), elist: make([]float64, limit+1), iord: make([]int, limit+1),
 		rlist2: make([]float64, 53), res3la: make([]float64, 4)}
 }
 
-// qags is qags in w's space, cleared first.
-func (w *qagsWork) qags(f func(float64) float64, a, b, epsabs, epsrel float64) float64 {
+// QAGS returns ∫_a^b f as QUADPACK's dqagse computes it when
+// scipy.integrate.quad calls it for a finite interval (epsabs = epsrel =
+// 1.49e-8 by default, w's limit of subintervals): adaptive 21-point
+// Gauss–Kronrod bisection with Wynn extrapolation. Opacus integrates the
+// PRV CDF with it, and the PRV mean—hence ε after n steps, which moves by n
+// times any difference in it—depends on its exact stopping point, so the
+// port follows it step by step. Like scipy with full_output off, it returns
+// the estimate whatever dqagse's error code. w is cleared first.
+func (w *Workspace) QAGS(f func(float64) float64, a, b, epsabs, epsrel float64) float64 {
 	limit := w.limit
 	alist, blist, rlist, elist, iord, rlist2, res3la := w.alist, w.blist, w.rlist, w.elist, w.iord, w.rlist2, w.res3la
 	for _, x := range [][]float64{alist, blist, rlist, elist, rlist2, res3la} {

@@ -1,13 +1,10 @@
-package accountant
+package special
 
-// The real error functions of S. G. Johnson's Faddeeva package as built
-// into scipy 1.10.1 (scipy/special/Faddeeva.cc, MIT licence), and scipy's
-// log_ndtr, which Opacus's _log_erfc calls. The arithmetic follows the
-// compiled scipy code operation by operation (baseline x86-64, no fused
-// multiply-adds; the explicit float64 conversions keep Go from fusing), and
-// exp, log and log1p are the glibc ports of libm.go.
+import (
+	"math"
 
-import "math"
+	"github.com/dpmpi/dpmpi/accountant/internal/libm"
+)
 
 // erfcxY100 evaluates erfcx(x) from y100 = 400/(4+x) with the Chebyshev
 // table of faddeeva_tables.go.
@@ -44,10 +41,10 @@ func faddeevaErfcx(x float64) float64 {
 	case x < -26.7:
 		return math.Inf(1)
 	case x < -6.1:
-		e := glibcExp(x * x)
+		e := libm.Exp(x * x)
 		return e + e
 	}
-	e := glibcExp(x * x)
+	e := libm.Exp(x * x)
 	return (e + e) - erfcxY100(400/(4-x))
 }
 
@@ -62,9 +59,9 @@ func faddeevaErfc(x float64) float64 {
 		return 2
 	}
 	if x >= 0 {
-		return glibcExp(-x2) * faddeevaErfcx(x)
+		return libm.Exp(-x2) * faddeevaErfcx(x)
 	}
-	return 2 - float64(glibcExp(-x2)*faddeevaErfcx(-x))
+	return 2 - float64(libm.Exp(-x2)*faddeevaErfcx(-x))
 }
 
 // logNdtr returns log Φ(x), the logarithm of the standard normal
@@ -74,7 +71,7 @@ func faddeevaErfc(x float64) float64 {
 func logNdtr(x float64) float64 {
 	t := x * (1 / math.Sqrt2)
 	if x < -1 {
-		return glibcLog(faddeevaErfcx(-t)*0.5) - float64(t*t)
+		return libm.Log(faddeevaErfcx(-t)*0.5) - float64(t*t)
 	}
-	return glibcLog1p(faddeevaErfc(t) * -0.5)
+	return libm.Log1p(faddeevaErfc(t) * -0.5)
 }

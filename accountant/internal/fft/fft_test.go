@@ -1,4 +1,4 @@
-package accountant
+package fft
 
 import (
 	"math"
@@ -55,16 +55,16 @@ func TestRFFTAndConvolveSame(t *testing.T) {
 			cx[i] = complex(x[i], 0)
 		}
 		want := naiveDFT(cx, -1)
-		r := newRFFT(n)
+		r := NewRFFT(n)
 		c := make([]complex128, n/2+1)
-		r.forward(c, x)
+		r.Forward(c, x)
 		for k := range c {
 			if cmplx.Abs(c[k]-want[k]) > 1e-10*float64(n) {
-				t.Fatalf("rfft n=%d k=%d: %v vs %v", n, k, c[k], want[k])
+				t.Fatalf("RFFT n=%d k=%d: %v vs %v", n, k, c[k], want[k])
 			}
 		}
 		back := make([]float64, n)
-		r.inverse(back, c)
+		r.Inverse(back, c)
 		for i := range x {
 			if math.Abs(back[i]-x[i]) > 1e-12 {
 				t.Fatalf("irfft n=%d i=%d: %v vs %v", n, i, back[i], x[i])
@@ -74,7 +74,7 @@ func TestRFFTAndConvolveSame(t *testing.T) {
 		for i := range y {
 			y[i] = rng.Float64()
 		}
-		got := convolveSame(x, y)
+		got := ConvolveSame(x, y)
 		k0 := (n - 1) / 2
 		for j := range got {
 			s := 0.0
@@ -84,7 +84,7 @@ func TestRFFTAndConvolveSame(t *testing.T) {
 				}
 			}
 			if math.Abs(got[j]-s) > 1e-10*float64(n) {
-				t.Fatalf("convolveSame n=%d j=%d: %v vs %v", n, j, got[j], s)
+				t.Fatalf("ConvolveSame n=%d j=%d: %v vs %v", n, j, got[j], s)
 			}
 		}
 	}
@@ -135,16 +135,16 @@ func TestFFT2Twiddles(t *testing.T) {
 
 func TestRootTable(t *testing.T) {
 	for _, n := range []int{2, 6, 1000, 776726, 1 << 20} {
-		rt := newRootTable(n)
+		rt := NewRootTable(n)
 		// Against the directly reduced root: the product of two costs ≤ 2 ulp.
 		for r := 0; r < n; r += max(1, n/9973) {
-			if d := cmplx.Abs(rt.at(r) - unitRoot(r, n)); d > 4.5e-16 {
-				t.Fatalf("n=%d r=%d: table %v, root %v", n, r, rt.at(r), unitRoot(r, n))
+			if d := cmplx.Abs(rt.At(r) - unitRoot(r, n)); d > 4.5e-16 {
+				t.Fatalf("n=%d r=%d: table %v, root %v", n, r, rt.At(r), unitRoot(r, n))
 			}
 		}
 		for _, r := range []int{0, 1, n / 3, n / 2, n - 1, 12345 % n, n / 7 * 5} {
 			s, c := math.Sincos(2 * math.Pi * float64(r) / float64(n))
-			if d := cmplx.Abs(rt.at(r) - complex(c, -s)); d > 1e-15 {
+			if d := cmplx.Abs(rt.At(r) - complex(c, -s)); d > 1e-15 {
 				t.Errorf("n=%d r=%d: off by %.3g", n, r, d)
 			}
 		}
@@ -164,7 +164,7 @@ func TestLowDFT(t *testing.T) {
 			x[i] = rng.Float64()
 		}
 		got := make([]complex128, c.K+1)
-		lowDFT(got, x, c.lo, c.n, newRootTable(c.n))
+		LowDFT(got, x, c.lo, c.n, NewRootTable(c.n))
 		for k := range got {
 			var want complex128
 			for i, v := range x {

@@ -1,4 +1,4 @@
-package accountant
+package plot
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dpmpi/dpmpi/accountant"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -14,20 +15,22 @@ import (
 
 // Series is one labelled privacy curve for a plot.
 type Series struct {
-	Label  string
-	Points []CurvePoint
+	Label  string                  // the legend entry, for example "rdp, σ = 1.1"
+	Points []accountant.CurvePoint // from accountant.Curve or accountant.RDPCurve
 }
 
-// PlotCurves draws ε against epochs for each series on one chart and saves
-// it to path; the format follows the extension (.png or .svg). The title
+// Curves draws ε against epochs for each series on one chart and saves it
+// to path; the format follows the extension (.png or .svg). The title
 // should name δ and q, for example "ε against epochs, δ = 1e-5, q = 0.0043".
-func PlotCurves(path, title string, series []Series) error {
+// Points with an infinite or NaN ε are left out; a series with no finite
+// point, an empty series list or another extension is an error.
+func Curves(path, title string, series []Series) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext != ".png" && ext != ".svg" {
-		return fmt.Errorf("accountant: plot file %q: the extension must be .png or .svg", path)
+		return fmt.Errorf("plot: file %q: the extension must be .png or .svg", path)
 	}
 	if len(series) == 0 {
-		return fmt.Errorf("accountant: nothing to plot")
+		return fmt.Errorf("plot: no series to draw")
 	}
 	p := plot.New()
 	p.Title.Text = title
@@ -45,11 +48,11 @@ func PlotCurves(path, title string, series []Series) error {
 			xy = append(xy, plotter.XY{X: pt.Epoch, Y: pt.Epsilon})
 		}
 		if len(xy) == 0 {
-			return fmt.Errorf("accountant: series %q has no finite point", s.Label)
+			return fmt.Errorf("plot: series %q has no finite point", s.Label)
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
-			return fmt.Errorf("accountant: series %q: %w", s.Label, err)
+			return fmt.Errorf("plot: series %q: %w", s.Label, err)
 		}
 		l.Color = plotutil.Color(i)
 		l.Dashes = plotutil.Dashes(i)
@@ -58,7 +61,7 @@ func PlotCurves(path, title string, series []Series) error {
 		p.Legend.Add(s.Label, l)
 	}
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
-		return fmt.Errorf("accountant: saving plot: %w", err)
+		return fmt.Errorf("plot: saving %s: %w", path, err)
 	}
 	return nil
 }

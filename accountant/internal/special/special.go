@@ -1,24 +1,26 @@
-package accountant
+package special
 
 import (
 	"errors"
 	"math"
+
+	"github.com/dpmpi/dpmpi/accountant/internal/libm"
 )
 
-// logAdd returns log(exp(x) + exp(y)) as Opacus's _log_add computes it,
+// LogAdd returns log(exp(x) + exp(y)) as Opacus's _log_add computes it,
 // with glibc's exp and log1p.
-func logAdd(x, y float64) float64 {
+func LogAdd(x, y float64) float64 {
 	a, b := math.Min(x, y), math.Max(x, y)
 	if math.IsInf(a, -1) {
 		return b
 	}
-	return glibcLog1p(glibcExp(a-b)) + b
+	return libm.Log1p(libm.Exp(a-b)) + b
 }
 
-// logSub returns log(exp(x) - exp(y)) as Opacus's _log_sub computes it,
+// LogSub returns log(exp(x) - exp(y)) as Opacus's _log_sub computes it,
 // with glibc's expm1 and log. It reports ok = false when x < y (the
 // difference would be negative), where Opacus raises ValueError.
-func logSub(x, y float64) (float64, bool) {
+func LogSub(x, y float64) (float64, bool) {
 	if x < y {
 		return 0, false
 	}
@@ -28,22 +30,22 @@ func logSub(x, y float64) (float64, bool) {
 	if x == y {
 		return math.Inf(-1), true
 	}
-	d := glibcExpm1(x - y)
+	d := libm.Expm1(x - y)
 	if math.IsInf(d, 1) { // Python's OverflowError
 		return x, true
 	}
-	return glibcLog(d) + y, true
+	return libm.Log(d) + y, true
 }
 
-// logErfc returns log(erfc(x)) as Opacus's _log_erfc computes it:
+// LogErfc returns log(erfc(x)) as Opacus's _log_erfc computes it:
 // log 2 + log_ndtr(−x·√2), with scipy's log_ndtr (see logNdtr).
-func logErfc(x float64) float64 {
+func LogErfc(x float64) float64 {
 	return math.Ln2 + logNdtr(-x*math.Sqrt2)
 }
 
-// normCDF is Φ, the standard normal distribution function, computed like
+// NormCDF returns Φ(a), the standard normal distribution function, computed like
 // scipy's ndtr.
-func normCDF(a float64) float64 {
+func NormCDF(a float64) float64 {
 	x := a * (1 / math.Sqrt2)
 	z := math.Abs(x)
 	var y float64
@@ -58,12 +60,14 @@ func normCDF(a float64) float64 {
 	return y
 }
 
-var errNoSignChange = errors.New("no sign change in bracket")
+// ErrNoSignChange is returned by Brentq when f has the same sign at both ends
+// of the bracket.
+var ErrNoSignChange = errors.New("no sign change in bracket")
 
-// brentq finds a root of f in [xa, xb] with the algorithm and defaults of
+// Brentq finds a root of f in [xa, xb] with the algorithm and defaults of
 // scipy.optimize.brentq (xtol 2e-12, rtol 4·eps, 100 iterations), so that a
 // port returns the same root as Opacus to the last bits.
-func brentq(f func(float64) float64, xa, xb float64) (float64, error) {
+func Brentq(f func(float64) float64, xa, xb float64) (float64, error) {
 	const (
 		xtol = 2e-12
 		rtol = 4 * 2.220446049250313e-16
@@ -82,7 +86,7 @@ func brentq(f func(float64) float64, xa, xb float64) (float64, error) {
 		return xcur, nil
 	}
 	if math.Signbit(fpre) == math.Signbit(fcur) {
-		return 0, errNoSignChange
+		return 0, ErrNoSignChange
 	}
 	for i := 0; i < iter; i++ {
 		if fpre != 0 && fcur != 0 && math.Signbit(fpre) != math.Signbit(fcur) {

@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build purego || !amd64
 
 package vecmath
 
@@ -6,8 +6,9 @@ func gemmTiles(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c [
 	panic("vecmath: no vector kernel")
 }
 
-// useAVX2 is false: there are no vector kernels on this architecture.
-const useAVX2 = false
+// haveKernels says that this build has no assembly kernels (another
+// architecture, or the purego tag): useAVX2 is false.
+const haveKernels = false
 
 func gemmGatherTiles(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) {
 	panic("vecmath: no vector kernel")

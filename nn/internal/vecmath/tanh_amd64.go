@@ -1,8 +1,6 @@
-//go:build amd64
+//go:build amd64 && !purego
 
 package vecmath
-
-import "golang.org/x/sys/cpu"
 
 // tanhAVX2 stores tanh(x[i]) in y[i] for the first len(x) &^ 7 values with
 // AVX2 and FMA instructions (tanh_amd64.s). It requires len(y) ≥ len(x)
@@ -11,9 +9,8 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func tanhAVX2(y, x []float64)
 
-// useAVX2 reports whether the processor and the operating system support
-// AVX2 and FMA (golang.org/x/sys/cpu checks both, XCR0 included).
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// haveKernels says that this build has the amd64 assembly kernels.
+const haveKernels = true
 
 func tanh(y, x []float64) int {
 	if !useAVX2 {

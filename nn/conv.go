@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 
+	"github.com/dpmpi/dpmpi/internal/l2norm"
 	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 	"github.com/dpmpi/dpmpi/optimizer"
@@ -538,19 +539,9 @@ func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []
 	}
 }
 
-// norm2 returns the L2 norm of v: the square root of its sum of squares
-// (vecmath.SumSquares), or, when that overflows, gonum's scaled
-// floats.Norm. It is dpmpi's one L2 norm with an overflow fallback; gonum's
-// floats.Norm alone is 20–35 times slower on a convolution's per-sample
-// gradient (1,040 and 8,224 values) and differs from it in the last bits,
-// which would move the clipping factors.
-func norm2(v []float64) float64 {
-	ss := vecmath.SumSquares(v)
-	if math.IsInf(ss, 1) {
-		return floats.Norm(v, 2)
-	}
-	return math.Sqrt(ss)
-}
+// norm2 returns the L2 norm of v from its sum of squares by
+// vecmath.SumSquares, with internal/l2norm's overflow fallback.
+func norm2(v []float64) float64 { return l2norm.FromSumSquares(v, vecmath.SumSquares(v)) }
 
 // uMat and yMat are sample matrices as BLAS operands: U_i, [L × In·K·K],
 // and Y_i or dY_i, [Out × L].

@@ -1,13 +1,12 @@
 package optimizer
 
 import (
-	"math"
 	"runtime"
 	"sync/atomic"
 
+	"github.com/dpmpi/dpmpi/internal/l2norm"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/floats"
 )
 
 // DenseSource is a GradSource over materialised per-sample gradients: a
@@ -201,19 +200,12 @@ func (s *DenseSource) run(job denseJob, units int) {
 	}
 }
 
-// denseNorms computes the row norms of the len(dst)×n block data. The fast
-// path is √(x·x); a row whose sum of squares overflows is recomputed with
-// the scaled algorithm of floats.Norm, so only rows holding NaN or ±Inf get
-// a non-finite norm.
+// denseNorms computes the row norms of the len(dst)×n block data with
+// l2norm.Of: √(x·x), and the scaled fallback for a row whose sum of squares
+// overflows, so only rows holding NaN or ±Inf get a non-finite norm.
 func denseNorms(dst, data []float64, n int) {
 	for i := range dst {
-		row := data[i*n : (i+1)*n]
-		ss := blas64.Dot(blas64.Vector{N: n, Inc: 1, Data: row}, blas64.Vector{N: n, Inc: 1, Data: row})
-		if math.IsInf(ss, 1) {
-			dst[i] = floats.Norm(row, 2)
-			continue
-		}
-		dst[i] = math.Sqrt(ss)
+		dst[i] = l2norm.Of(data[i*n : (i+1)*n])
 	}
 }
 

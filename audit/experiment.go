@@ -96,6 +96,10 @@ type Experiment struct {
 	OneRunK []int
 	// Seed seeds the canary inclusion, the sampler and the noise.
 	Seed uint64
+	// NoiseMode decides which ranks draw the noise (default
+	// optimizer.RankZeroNoise); every rank's generator is seeded from
+	// (Seed, rank), as ShardedNoise needs.
+	NoiseMode optimizer.NoiseMode
 }
 
 // WithDefaults returns x with its zero fields set to their defaults, or an
@@ -339,7 +343,7 @@ func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []
 	// B_w: a public constant, the expected batch per rank and pass for the
 	// expected data-set size m/2 (never the realised one).
 	bw := x.SampleRate * float64(m) / 2 / float64(w*k)
-	cfg := optimizer.Config{NoiseMultiplier: x.NoiseMultiplier, ExpectedBatchSize: bw, Generator: optimizer.NewBlockGenerator(mix(seed, uint64(rank)+1))}
+	cfg := optimizer.Config{NoiseMultiplier: x.NoiseMultiplier, ExpectedBatchSize: bw, NoiseMode: x.NoiseMode, Generator: optimizer.NewBlockGenerator(mix(seed, uint64(rank)+1))}
 	cs := make([]float64, L)
 	for l := range cs {
 		cs[l] = x.MaxGradNorm

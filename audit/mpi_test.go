@@ -8,6 +8,7 @@ import (
 	"github.com/dpmpi/dpmpi/internal/mutant"
 	"github.com/dpmpi/dpmpi/mpi"
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 func TestMain(m *testing.M) { mpitest.Main(m) }
@@ -24,11 +25,22 @@ func auditConfigs(w int) []Experiment {
 	hooks.Optimizer = Hooks
 	hooksV.Optimizer, hooksV.MaxPhysical = Hooks, 700
 	hooksK.Optimizer, hooksK.Passes = Hooks, 2
-	return []Experiment{flat, simple, hooks, hooksV, hooksK}
+	xs := []Experiment{flat, simple, hooks, hooksV, hooksK}
+	if w > 1 {
+		// Sharded noise: every rank draws its slice of the coordinates.
+		simpleS, hooksS := simple, hooksV
+		simpleS.NoiseMode, hooksS.NoiseMode = optimizer.ShardedNoise, optimizer.ShardedNoise
+		xs = append(xs, simpleS, hooksS)
+	}
+	return xs
 }
 
 // schedule names an experiment's step schedule for the output.
 func schedule(x Experiment) string {
+	if x.NoiseMode == optimizer.ShardedNoise {
+		x.NoiseMode = ""
+		return schedule(x) + "+sharded"
+	}
 	switch {
 	case x.MaxPhysical > 0:
 		return fmt.Sprintf("virtual(max %d)", x.MaxPhysical)

@@ -19,13 +19,13 @@ const statusSlots = 3
 // fingerprintFields 64-bit values, which internal/fingerprint carries
 // through the sum exactly (fingerprint.Slots values each).
 const (
-	fingerprintFields = 7
+	fingerprintFields = 8
 	fingerprintSlots  = fingerprintFields * fingerprint.Slots
 )
 
 var fingerprintNames = [fingerprintFields]string{
 	"layer count", "parameter count", "layer sizes", "clipping thresholds",
-	"noise multiplier", "expected batch size", "loss reduction",
+	"noise multiplier", "expected batch size", "loss reduction", "noise mode",
 }
 
 func (e *Engine) fingerprint() [fingerprintFields]uint64 {
@@ -45,10 +45,31 @@ func (e *Engine) fingerprint() [fingerprintFields]uint64 {
 	thresholds := f.Sum64()
 	f.Reset()
 	h.Write([]byte(e.cfg.LossReduction))
+	reduction := f.Sum64()
+	f.Reset()
+	h.Write([]byte(e.cfg.NoiseMode))
 	return [fingerprintFields]uint64{
 		uint64(len(e.arena.Layers)), uint64(len(e.arena.Params)), layers, thresholds,
-		math.Float64bits(e.cfg.NoiseMultiplier), math.Float64bits(e.cfg.ExpectedBatchSize), f.Sum64(),
+		math.Float64bits(e.cfg.NoiseMultiplier), math.Float64bits(e.cfg.ExpectedBatchSize), reduction, f.Sum64(),
 	}
+}
+
+// sharedStream reports, under ShardedNoise, the first two ranks whose
+// generator probes are equal: with independent streams two equal float64
+// variates are practically impossible, so equality means the ranks share a
+// stream. A single rank has nothing to compare.
+func sharedStream(mode NoiseMode, probes []float64) (r1, r2 int, ok bool) {
+	if mode != ShardedNoise {
+		return 0, 0, false
+	}
+	for i := range probes {
+		for j := i + 1; j < len(probes); j++ {
+			if probes[i] == probes[j] {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // collectiveCheck reports a non-finite gradient seen on any rank and, at
@@ -65,7 +86,7 @@ func (e *Engine) collectiveCheck() error {
 	}
 	n := statusSlots * e.size
 	if !e.agreed {
-		n += fingerprintSlots
+		n += fingerprintSlots + e.probeSlots()
 	}
 	st := e.status[:n]
 	clear(st)
@@ -77,6 +98,7 @@ func (e *Engine) collectiveCheck() error {
 	if !e.agreed {
 		fp = e.fingerprint()
 		fingerprint.Put(st[statusSlots*e.size:], fp[:])
+		st[statusSlots*e.size+fingerprintSlots+e.rank] = e.probe
 	}
 	if err := e.comm.AllreduceSum(st); err != nil {
 		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the step status: %w", e.steps, e.rank, err)
@@ -89,6 +111,10 @@ func (e *Engine) collectiveCheck() error {
 		if len(differ) > 0 {
 			return fmt.Errorf("optimizer: first step on rank %d of %d: the ranks disagree on the %s (this rank: %d layers, %d parameters, thresholds %v, σ %v, expected batch size %v, reduction %q); build the optimizer with identical arguments on every rank",
 				e.rank, e.size, strings.Join(differ, ", "), len(e.arena.Layers), len(e.arena.Params), e.clip.thresholds, e.cfg.NoiseMultiplier, e.cfg.ExpectedBatchSize, e.cfg.LossReduction)
+		}
+		if r1, r2, ok := sharedStream(e.cfg.NoiseMode, st[statusSlots*e.size+fingerprintSlots:statusSlots*e.size+fingerprintSlots+e.probeSlots()]); ok {
+			return fmt.Errorf("optimizer: first step on rank %d of %d: ranks %d and %d draw the same noise stream under %q noise, which would correlate the noise of their slices; give every rank its own generator (for example NewBlockGenerator(seed ^ uint64(rank)), or nil for one keyed from the system's entropy)",
+				e.rank, e.size, r1, r2, ShardedNoise)
 		}
 		e.agreed = true
 	}

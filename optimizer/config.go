@@ -22,6 +22,28 @@ const (
 	Sum Reduction = "sum"
 )
 
+// NoiseMode decides which ranks draw the Gaussian noise of a distributed
+// step. Either way every coordinate of the summed gradient receives exactly
+// one draw of N(0, std²) per step, so the privacy guarantee is the same.
+type NoiseMode string
+
+const (
+	// RankZeroNoise has rank 0 draw the noise for every coordinate, as
+	// Opacus does; the other ranks add nothing. The empty NoiseMode means
+	// RankZeroNoise. Rank 0's step grows by the cost of drawing P variates
+	// (about 12 ns each sequentially), which the other ranks wait for in
+	// the reduction.
+	RankZeroNoise NoiseMode = "rank0"
+	// ShardedNoise has rank r of W draw the noise for its 1/W slice of the
+	// gradient buffer, coordinates [⌊r·P/W⌋, ⌊(r+1)·P/W⌋), so each rank
+	// draws P/W variates. Every rank must then hold its own independent
+	// Generator (for example NewBlockGenerator seeded per rank); the first
+	// step checks that no two ranks draw the same stream. The noise is
+	// reproducible from the ranks' seeds for a given W, but differs between
+	// world sizes.
+	ShardedNoise NoiseMode = "sharded"
+)
+
 // Config holds the settings every DP optimizer shares. Clipping thresholds
 // are given separately (see Clipping), because their shape depends on the
 // optimizer.
@@ -53,6 +75,10 @@ type Config struct {
 	// SecureMode draws noise from a cryptographically secure generator with
 	// the four-draw construction (see AddNoise).
 	SecureMode bool
+
+	// NoiseMode is RankZeroNoise (the default when empty) or ShardedNoise.
+	// A single process draws all the noise in either mode.
+	NoiseMode NoiseMode
 }
 
 // ErrGradientReuse is wrapped by the errors returned when per-sample or
@@ -63,6 +89,12 @@ var ErrGradientReuse = errors.New("gradients reused without ZeroGrad")
 func (c Config) validate() (Config, error) {
 	if c.LossReduction == "" {
 		c.LossReduction = Mean
+	}
+	if c.NoiseMode == "" {
+		c.NoiseMode = RankZeroNoise
+	}
+	if c.NoiseMode != RankZeroNoise && c.NoiseMode != ShardedNoise {
+		return c, fmt.Errorf("optimizer: NoiseMode is %q; use %q (rank 0 draws all the noise, the default) or %q (each rank draws its slice)", c.NoiseMode, RankZeroNoise, ShardedNoise)
 	}
 	switch c.LossReduction {
 	case Mean:

@@ -45,7 +45,11 @@
 //
 //	G = (Σ_r Σ_i Σ_l c_{i,l} g_{i,l} + Z) / (B_w·k·W)   (mean reduction)
 //	G =  Σ_r Σ_i Σ_l c_{i,l} g_{i,l} + Z                 (sum reduction)
-//	c_{i,l} = min(1, C_l / (‖g_{i,l}‖₂ + 1e-6)),  Z ~ N(0, σ²‖C‖₂² I) drawn on rank 0
+//	c_{i,l} = min(1, C_l / (‖g_{i,l}‖₂ + 1e-6)),  Z ~ N(0, σ²‖C‖₂² I)
+//
+// Z is drawn on rank 0 (RankZeroNoise, the default) or, with ShardedNoise,
+// by every rank for its 1/W slice of the coordinates; either way each
+// coordinate receives exactly one draw.
 //
 // Flat clipping (FlatClipping) is the case of a single group holding every
 // layer: the sample norm is taken over all layers and ‖C‖₂ = C. With
@@ -100,6 +104,11 @@
 // a SecureGenerator (ChaCha8 keyed from crypto/rand, per-block keys drawn from
 // it) and the four-draw construction of AddNoise; seeded generators are
 // refused in secure mode. σ = 0 draws nothing.
+//
+// With Config.NoiseMode = ShardedNoise each rank draws only its slice, so
+// every rank needs its own generator: NewBlockGenerator(seed ^ uint64(rank))
+// or similar, or nil (keyed from the system's entropy). The first step
+// refuses ranks that share a stream.
 //
 // # Implementation notes
 //

@@ -91,6 +91,15 @@ type Engine struct {
 
 	norms, sq, factors []float64
 	status             []float64
+
+	// This rank draws the noise of Grads[noiseLo:noiseHi]: all of it on
+	// rank 0 and none elsewhere under RankZeroNoise, its 1/W slice under
+	// ShardedNoise.
+	noiseLo, noiseHi int
+	// probe is one variate drawn from the generator at construction under
+	// ShardedNoise; the first step compares the ranks' probes to catch
+	// ranks that share a stream.
+	probe float64
 }
 
 // NewEngine returns an engine over the arena a, updating a.Params with
@@ -120,7 +129,11 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 		if e.size < 1 || e.rank < 0 || e.rank >= e.size {
 			return nil, fmt.Errorf("optimizer: communicator reports rank %d of size %d", e.rank, e.size)
 		}
-		e.status = make([]float64, statusSlots*e.size+fingerprintSlots)
+		e.status = make([]float64, statusSlots*e.size+fingerprintSlots+e.probeSlots())
+	}
+	e.noiseLo, e.noiseHi = noiseShard(len(a.Params), e.rank, e.size, cfg.NoiseMode)
+	if cfg.NoiseMode == ShardedNoise && e.size > 1 {
+		e.probe = cfg.Generator.NormFloat64()
 	}
 	if mutant.NoiseOverW {
 		e.std /= float64(e.size)
@@ -365,16 +378,16 @@ func (e *Engine) ScaleFactor() float64 {
 	return 1 / (e.cfg.ExpectedBatchSize * float64(e.k) * float64(e.size))
 }
 
-// NoiseAndScale adds the noise of one step to Grads[lo:hi] (on rank 0 only,
-// or always for a single process) from the configured generator, then
+// NoiseAndScale adds the noise of one step to Grads[lo:hi] (the part of it
+// this rank draws under the configured NoiseMode: all of it on rank 0 and
+// none elsewhere by default, always all of it for a single process), then
 // multiplies Grads[lo:hi] by ScaleFactor. Step calls it on the whole
 // buffer; an optimizer that reduces layers as they finish calls it once per
 // range it reduces.
 func (e *Engine) NoiseAndScale(lo, hi int) {
-	g := e.arena.Grads[lo:hi]
-	e.noise(g, e.std)
+	e.noise(lo, hi, e.std)
 	if f := e.ScaleFactor(); f != 1 {
-		floats.Scale(f, g)
+		floats.Scale(f, e.arena.Grads[lo:hi])
 	}
 }
 
@@ -384,22 +397,49 @@ func (e *Engine) NoiseAndScale(lo, hi int) {
 // NoiseStd()·ScaleFactor(), drawn by the same ranks and from the same
 // generator as in NoiseAndScale, and nothing is scaled.
 func (e *Engine) NoiseScaled(lo, hi int) {
-	e.noise(e.arena.Grads[lo:hi], e.std*e.ScaleFactor())
+	e.noise(lo, hi, e.std*e.ScaleFactor())
 }
 
-// noise is the engine's one noise rule: rank 0 (or the single process)
-// adds N(0, std²) per coordinate of g from the configured generator; the
-// other ranks add nothing.
-func (e *Engine) noise(g []float64, std float64) {
-	if e.rank == 0 && !mutant.NoNoise {
-		AddNoise(g, std, e.cfg.Generator, e.cfg.SecureMode)
+// noise is the engine's one noise rule: it adds N(0, std²) from the
+// configured generator to each coordinate of Grads[lo:hi] that this rank
+// draws (see noiseShard), so that over the ranks every coordinate receives
+// exactly one draw.
+func (e *Engine) noise(lo, hi int, std float64) {
+	lo, hi = max(lo, e.noiseLo), min(hi, e.noiseHi)
+	if lo < hi && !mutant.NoNoise {
+		AddNoise(e.arena.Grads[lo:hi], std, e.cfg.Generator, e.cfg.SecureMode)
 	}
+}
+
+// noiseShard returns the range [lo, hi) of the p gradient coordinates that
+// rank r of w draws the noise for: all of them on rank 0 and none on the
+// others under RankZeroNoise; [⌊r·p/w⌋, ⌊(r+1)·p/w⌋) under ShardedNoise, a
+// partition of [0, p) whose parts differ in length by at most one.
+func noiseShard(p, r, w int, mode NoiseMode) (lo, hi int) {
+	if mode == ShardedNoise {
+		return r * p / w, (r + 1) * p / w
+	}
+	if r == 0 {
+		return 0, p
+	}
+	return 0, 0
+}
+
+// probeSlots is the number of status slots the first step uses for the
+// ranks' generator probes: one per rank in distributed mode, whatever the
+// noise mode, so that every rank reduces the same length even when the
+// ranks disagree on the mode. Only ShardedNoise fills and reads them.
+func (e *Engine) probeSlots() int {
+	if e.comm == nil {
+		return 0
+	}
+	return e.size
 }
 
 // Step ends a physical step. It pops the skip FIFO: a skipped step returns
 // (false, nil) and does nothing else. Otherwise it checks that no rank saw a
 // non-finite gradient (and, at the first real step, that all ranks agree on
-// the configuration), adds noise (rank 0 only), scales, sums Grads over the
+// the configuration), adds noise (see NoiseAndScale), scales, sums Grads over the
 // ranks with one AllreduceSum, calls the step hook and applies the wrapped
 // optimizer; it then returns (true, nil). In distributed mode a real step
 // performs two collectives on every rank, even with an empty local batch:

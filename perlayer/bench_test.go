@@ -478,3 +478,106 @@ func BenchmarkFoldedStepCNN(b *testing.B) {
 		b.Fatalf("%d eager steps, want %d", o.EagerSteps(), b.N+1)
 	}
 }
+
+// timedComm is a Communicator that adds the wall time spent in its
+// blocking AllreduceSum to spent.
+type timedComm struct {
+	optimizer.Communicator
+	spent time.Duration
+}
+
+func (c *timedComm) AllreduceSum(buf []float64) error {
+	t0 := time.Now()
+	err := c.Communicator.AllreduceSum(buf)
+	c.spent += time.Since(t0)
+	return err
+}
+
+// BenchmarkNoiseMode compares rank-0 noise with sharded noise under mpirun
+// (W = 2..4), for Simple and the hook-based optimizer (ReduceInStep), on an
+// MLP-sized arena (535,818 parameters: 784-512-256-10) and a 10,485,760-
+// parameter one: each step is an empty batch, σ = 1 block noise, the
+// scaling, the sum-Allreduce and an update that does nothing, so the step
+// is the optimizer's own work. ms/op is the whole step (the reduction
+// synchronises the ranks); r0-work-ms is rank 0's step minus its time in
+// the reduction, which is what the other ranks wait for; wait-ms is the
+// largest time another rank spends in the reduction, per step.
+func BenchmarkNoiseMode(b *testing.B) {
+	w := mpitest.World()
+	if w == nil {
+		b.Skip("a multi-rank benchmark: run it under mpirun (see scripts/bench.sh noise)")
+	}
+	for _, model := range []struct {
+		name   string
+		params int
+	}{{"mlp", 535_818}, {"10M", 10 << 20}} {
+		for _, opt := range []string{"simple", "hooks"} {
+			for _, mode := range []optimizer.NoiseMode{optimizer.RankZeroNoise, optimizer.ShardedNoise} {
+				b.Run(fmt.Sprintf("model=%s/opt=%s/noise=%s/W=%d", model.name, opt, mode, w.Size()), func(b *testing.B) {
+					benchNoiseMode(b, mpitest.BenchWorld(b), model.params, opt, mode)
+				})
+			}
+		}
+	}
+}
+
+func benchNoiseMode(b *testing.B, world *mpi.Comm, params int, opt string, mode optimizer.NoiseMode) {
+	a, srcs, cs := benchModel(b, params)
+	comm := &timedComm{Communicator: world}
+	cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: 16, NoiseMode: mode,
+		Generator: optimizer.NewBlockGenerator(uint64(world.Rank()) + 1)}
+	var step func() error
+	if opt == "simple" {
+		o, err := simple.New(a, nopUpdater{}, cs, cfg, comm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		step = func() error {
+			if err := o.AddBackward(srcs); err != nil {
+				return err
+			}
+			_, err := o.Step()
+			o.ZeroGrad()
+			return err
+		}
+	} else {
+		o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, cs, cfg, comm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer o.Close()
+		step = func() error {
+			if err := o.AddBackward(srcs); err != nil {
+				return err
+			}
+			_, err := o.Step()
+			o.ZeroGrad()
+			return err
+		}
+	}
+	for range 2 { // the checked first step, then a warm one
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	barrier(b, world)
+	comm.spent = 0
+	b.ResetTimer()
+	t0 := time.Now()
+	for range b.N {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	total := time.Since(t0)
+	b.StopTimer()
+	// Every rank's time in the reduction, in its own slot.
+	spent := make([]float64, world.Size())
+	spent[world.Rank()] = comm.spent.Seconds()
+	if err := world.AllreduceSum(spent); err != nil {
+		b.Fatal(err)
+	}
+	n := float64(b.N)
+	b.ReportMetric((total.Seconds()-spent[0])/n*1e3, "r0-work-ms")
+	b.ReportMetric(slices.Max(spent[1:])/n*1e3, "wait-ms")
+}

@@ -216,12 +216,14 @@ type noiseCase struct {
 	secure  bool
 	// concurrent selects ReduceConcurrently.
 	concurrent bool
+	sharded    bool
 }
 
 // TestDistributedNoise checks that the aggregated noise per coordinate has
 // std σ‖C‖₂/(B_w·k·W) at W = 1..4 (mean reduction), on the checked first
 // step and on eager steps, with k = 2 and with a virtual step, and in
-// secure mode. With 200 000 coordinates the estimated std is within 0.5%
+// secure mode, with rank-0 and with sharded noise (where each bucket's
+// noise is drawn by the ranks owning its coordinates). With 200 000 coordinates the estimated std is within 0.5%
 // of the truth with overwhelming probability; the 3% bound fails if every
 // rank added noise (√W ≥ 1.41 times too large for W ≥ 2) or if noise were
 // drawn at every physical or accumulated step (≥ 1.41 times). All ranks
@@ -237,6 +239,10 @@ func TestDistributedNoise(t *testing.T) {
 		{name: "secure", sigma: 1.1, passes: 1, virtual: 1, secure: true},
 		{name: "k=1/concurrent", sigma: 1.3, passes: 1, virtual: 1, concurrent: true},
 		{name: "k=2/concurrent", sigma: 0.7, passes: 2, virtual: 1, concurrent: true},
+		{name: "sharded/k=2", sigma: 0.7, passes: 2, virtual: 1, sharded: true},
+		{name: "sharded/virtual=2", sigma: 1, passes: 1, virtual: 2, sharded: true},
+		{name: "sharded/secure", sigma: 1.1, passes: 1, virtual: 1, secure: true, sharded: true},
+		{name: "sharded/concurrent", sigma: 1.3, passes: 1, virtual: 1, concurrent: true, sharded: true},
 	}
 	mpitest.Run(t, worlds, func(t *testing.T, comm *mpi.Comm) {
 		w := comm.Size()
@@ -249,6 +255,12 @@ func TestDistributedNoise(t *testing.T) {
 			cfg := optimizer.Config{NoiseMultiplier: c.sigma, ExpectedBatchSize: bw, SecureMode: c.secure}
 			if !c.secure {
 				cfg.Generator = optimizer.NewSeededGenerator(7)
+			}
+			if c.sharded {
+				cfg.NoiseMode = optimizer.ShardedNoise
+				if !c.secure {
+					cfg.Generator = optimizer.NewBlockGenerator(7 + uint64(comm.Rank()))
+				}
 			}
 			u, _ := optimizer.NewSGD(1, 0, 0, 0, false)
 			o, err := NewDistributedPerLayerOptimizer(a, u, cs, cfg, comm)
@@ -296,6 +308,9 @@ func TestDistributedNoise(t *testing.T) {
 				std := math.Sqrt(s2 / float64(len(g)))
 				if math.Abs(std/want-1) > 0.03 {
 					t.Errorf("%s W=%d step %d (eager %v): noise std %g, want %g (ratio %.4f)", c.name, w, step, o.EagerSteps() > 0, std, want, std/want)
+				}
+				if rho, bound := optimizertest.MaxShardCorrelation(g, w), 5/math.Sqrt(float64(len(g)/4)); rho > bound {
+					t.Errorf("%s W=%d step %d: neighbouring noise slices correlate (|ρ| = %.4f > %.4f)", c.name, w, step, rho, bound)
 				}
 				// Every rank must hold rank 0's gradient, bit for bit.
 				mine := []float64{g[0], g[len(g)/2], g[len(g)-1]}

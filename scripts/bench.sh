@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks, reported as ratios against baselines measured in the same run.
 #
-#   scripts/bench.sh [section...]     sections: mpi optimizer perlayer nn accountant opacus
+#   scripts/bench.sh [section...]     sections: mpi optimizer perlayer noise nn accountant opacus
 #                                     (default: all but opacus)
 #
 # mpi: the binding's sum-Allreduce under 2 ranks against a raw C MPI_Allreduce
@@ -13,6 +13,12 @@
 # perlayer: under 2 ranks, Simple's and the hook-based optimizer's
 #      communication against a raw AllreduceSum of the same bytes in the same
 #      run, and the share of the reduction hidden behind a simulated backward.
+# noise: rank-0 against sharded noise (perlayer BenchmarkNoiseMode) at 2, 3
+#      and 4 ranks, Simple and the hook-based optimizer, on the MLP-sized
+#      arena and a 10 M-parameter one: the whole step, rank 0's own work
+#      and the other ranks' wait in the reduction. Above 2 ranks the ranks
+#      share the 2 cores (--oversubscribe), so only W = 2 is one rank per
+#      core here.
 # nn:  training-step throughput (samples/s, 2 threads) of the MLP and CNN,
 #      non-private and DP per-layer, against the Opacus figures measured on
 #      these machines (torch 1.13 CPU, 2 threads; Opacus cannot be installed
@@ -38,7 +44,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob
 out=${BENCH_OUT:-out/bench}
 mkdir -p "$out"
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(mpi optimizer perlayer nn accountant)
+[ ${#sections[@]} -gt 0 ] || sections=(mpi optimizer perlayer noise nn accountant)
 
 # mpirun2 runs a command on 2 ranks, one per core, as in the reference
 # measurements (default binding: the Go side uses one goroutine per rank here).
@@ -94,6 +100,19 @@ bench_perlayer() {
 	echo "== perlayer: communication vs raw AllreduceSum, and overlap (2 ranks, same run)"
 	go test -c -o "$out/perlayer.test" ./perlayer
 	gobench "$out/perlayer.test" 'Communication|Overlap' 40 | grep -E '^Benchmark'
+}
+
+bench_noise() {
+	echo "== noise: rank-0 vs sharded noise, step times by world size (same run)"
+	go test -c -o "$out/perlayer.test" ./perlayer
+	local w dir
+	for w in 2 3 4; do
+		dir=$(mktemp -d)
+		DPMPI_MPITEST_CHILD=1 mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$w" --output-filename "$dir" \
+			"$out/perlayer.test" -test.run='^$' -test.bench='NoiseMode' -test.benchtime="${BENCH_NOISE_ITERS:-10}x" >/dev/null
+		grep -E '^Benchmark' "$dir"/1/rank.0/stdout
+		rm -rf "$dir"
+	done
 }
 
 bench_nn() {

@@ -142,29 +142,39 @@ func checkNoise(t *testing.T, g []float64, w int) {
 	}
 }
 
-// Under real mpirun at W = 1..4: the aggregated noise has std
-// σ‖C‖₂/(B_w·k·W), every rank holds the same gradient, and a seeded run
-// reproduces bit for bit.
+// Under real mpirun at W = 1..4, with rank-0 and with sharded noise: the
+// aggregated noise has std σ‖C‖₂/(B_w·k·W), every rank holds the same
+// gradient, and a seeded run reproduces bit for bit.
 func TestNoiseMPI(t *testing.T) {
 	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
 		w, r := comm.Size(), comm.Rank()
-		seeded := func() optimizer.Config {
-			return optimizer.Config{Generator: optimizer.NewSeededGenerator(40 + uint64(r))}
-		}
-		g := noisyStep(t, comm, noiseN, seeded())
-		checkNoise(t, g, w)
-		again := noisyStep(t, comm, noiseN, seeded())
-		if optimizertest.RelDiff(again, g) != 0 {
-			t.Error("two runs with the same seed and W differ")
-		}
-		root := append([]float64(nil), g...)
-		if err := comm.Bcast(root, 0); err != nil {
-			t.Fatal(err)
-		}
-		if optimizertest.RelDiff(g, root) != 0 {
-			t.Errorf("rank %d's gradient differs from rank 0's", r)
+		for _, mode := range []optimizer.NoiseMode{optimizer.RankZeroNoise, optimizer.ShardedNoise} {
+			checkNoiseMode(t, comm, w, r, mode)
 		}
 	})
+}
+
+func checkNoiseMode(t *testing.T, comm *mpi.Comm, w, r int, mode optimizer.NoiseMode) {
+	t.Helper()
+	seeded := func() optimizer.Config {
+		return optimizer.Config{Generator: optimizer.NewSeededGenerator(40 + uint64(r)), NoiseMode: mode}
+	}
+	g := noisyStep(t, comm, noiseN, seeded())
+	checkNoise(t, g, w)
+	if rho, bound := optimizertest.MaxShardCorrelation(g, w), 5/math.Sqrt(noiseN/4); rho > bound {
+		t.Errorf("%s W=%d: neighbouring noise slices correlate (|ρ| = %.4f > %.4f)", mode, w, rho, bound)
+	}
+	again := noisyStep(t, comm, noiseN, seeded())
+	if optimizertest.RelDiff(again, g) != 0 {
+		t.Errorf("%s: two runs with the same seed and W differ", mode)
+	}
+	root := append([]float64(nil), g...)
+	if err := comm.Bcast(root, 0); err != nil {
+		t.Fatal(err)
+	}
+	if optimizertest.RelDiff(g, root) != 0 {
+		t.Errorf("%s: rank %d's gradient differs from rank 0's", mode, r)
+	}
 }
 
 // At the first step the ranks find that they disagree on the thresholds and

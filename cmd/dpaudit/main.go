@@ -22,6 +22,7 @@
 //	--passes K            backward passes accumulated per step (default 1)
 //	--max-physical M      virtual steps: physical batches of at most M samples (default 0: none)
 //	--layers L            model layers (default 4)
+//	--noise rank0|sharded which ranks draw the noise (default rank0)
 //	--canaries M          canaries (parameters per layer) per run (default 32768)
 //	--runs R              independent training runs (default 4)
 //	--max-grad-norm C     clipping threshold per layer, or for flat clipping (default 1)
@@ -102,6 +103,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.x.Delta, "delta", 1e-5, "δ of the headline bound")
 	fs.Float64Var(&c.x.Confidence, "confidence", 0.95, "confidence of every bound, in (0, 1)")
 	seed := fs.Uint64("seed", 1, "seed of the canaries, batches and noise")
+	noise := fs.String("noise", "rank0", "which ranks draw the noise: rank0 or sharded")
 	fs.StringVar(&c.plot, "plot", "", "with --sigmas: write a plot of claimed and empirical ε against σ (.png, .svg, .pdf)")
 	fs.BoolVar(&c.profile, "profile", false, "print the audit at every δ of the privacy profile")
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +113,14 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, usageError{fmt.Errorf("unexpected argument %q; every setting is a flag (see -h)", fs.Arg(0))}
 	}
 	c.x.Optimizer, c.x.Seed = audit.Optimizer(*opt), *seed
+	switch *noise {
+	case "rank0":
+		c.x.NoiseMode = optimizer.RankZeroNoise
+	case "sharded":
+		c.x.NoiseMode = optimizer.ShardedNoise
+	default:
+		return c, usageError{fmt.Errorf("--noise %q: use rank0 or sharded", *noise)}
+	}
 	if !slices.Contains(audit.Optimizers, c.x.Optimizer) {
 		return c, usageError{fmt.Errorf("--optimizer %q: use flat, simple or hooks", *opt)}
 	}
@@ -197,6 +207,9 @@ func printResults(w io.Writer, rs []*audit.Result, profile bool) {
 		sched = fmt.Sprintf("virtual steps (physical batches ≤ %d)", x.MaxPhysical)
 	case x.Passes > 1:
 		sched = fmt.Sprintf("k = %d accumulated passes", x.Passes)
+	}
+	if x.NoiseMode == optimizer.ShardedNoise {
+		sched += ", sharded noise"
 	}
 	fmt.Fprintf(w, "dpaudit: %s optimizer, W = %d, %s, q = %g, %d steps, %d layers, C = %g; %d runs × %d canaries; δ = %g, %.0f%% confidence\n",
 		x.Optimizer, rs[0].World, sched, x.SampleRate, x.Steps, x.Layers, x.MaxGradNorm, x.Runs, x.Canaries, x.Delta, 100*x.Confidence)

@@ -55,6 +55,7 @@ type config struct {
 
 	Seed        uint64
 	Secure      bool
+	Noise       string // "rank0" or "sharded"
 	MaxPhysical int
 
 	Out             string
@@ -156,6 +157,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.Accountant, "accountant", "rdp", "accountant for calibration, the budget guard and progress: rdp or prv (the summary reports both)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the model initialisation, the sampling and the noise (rank r's streams are derived from (seed, r))")
 	fs.BoolVar(&c.Secure, "secure", false, "secure mode: noise and sampling from CSPRNGs keyed by the OS (not reproducible; a resumed run draws fresh noise and the ledger counts replayed steps again)")
+	fs.StringVar(&c.Noise, "noise", "rank0", "which ranks draw the noise: rank0 (rank 0 draws all of it, as Opacus does) or sharded (each rank draws its 1/W slice of the coordinates, so rank 0 no longer waits on P draws per step); the privacy guarantee is the same")
 	fs.IntVar(&c.MaxPhysical, "max-physical-batch", 256, "largest physical batch per rank: a larger local batch is split into virtual steps (0: no limit)")
 	fs.StringVar(&c.Out, "out", "out/dptrain", "output directory: default home of the checkpoints, ledger, metrics, weights and plot")
 	fs.StringVar(&c.CheckpointDir, "checkpoint-dir", "", "checkpoint directory (default <out>/checkpoints)")
@@ -236,6 +238,7 @@ func (c *config) validate(set map[string]bool) error {
 		{"data-format", c.DataFormat, []string{"idx", "csv", "npy"}},
 		{"clipping", c.Clipping, []string{"flat", "per-layer"}},
 		{"dist-optimizer", c.DistOptimizer, []string{"simple", "hooks"}},
+		{"noise", c.Noise, []string{"rank0", "sharded"}},
 		{"optimizer", c.Optimizer, []string{"sgd", "adam"}},
 		{"lr-schedule", c.LRSchedule, []string{"constant", "cosine"}},
 		{"accountant", c.Accountant, []string{"rdp", "prv"}},

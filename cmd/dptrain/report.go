@@ -16,6 +16,14 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
+// noiseDrawers describes --noise for the summary.
+func noiseDrawers(mode string) string {
+	if mode == "sharded" {
+		return "every rank (sharded)"
+	}
+	return "rank 0"
+}
+
 // progress is rank 0's display: a progress bar on a terminal, plain lines
 // otherwise. A nil *progress shows nothing.
 type progress struct {
@@ -201,7 +209,7 @@ func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, s
 	fmt.Fprintf(t.log.out, "\n== dptrain summary ==\n")
 	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.Len())
 	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, h.Steps(), c.Ledger)
-	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2))
+	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g, drawn by %s\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2), noiseDrawers(c.Noise))
 	fmt.Fprintf(t.log.out, "steps           %d of %d (%.2f epochs), %d in this invocation on %d rank(s)\n", t.step, t.plan.total, float64(t.step)/float64(t.plan.spe), steps, t.world)
 	fmt.Fprintf(t.log.out, "wall time       %s, %.0f samples/s\n", wall.Round(time.Millisecond), samples/wall.Seconds())
 	fmt.Fprintf(t.log.out, "files           weights %s, metrics %s", c.WeightsOut, c.Metrics)

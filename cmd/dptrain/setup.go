@@ -51,7 +51,7 @@ func (t *trainer) setup() error {
 	t.id = runIdentity{Model: modelName(c), ModelSpec: modelIdentity(c, spec), Data: dataIdentity(c, t.data.classes), Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
-		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure}
+		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise)}
 	return nil
 }
 
@@ -261,13 +261,25 @@ func (t *trainer) planRun() error {
 	return nil
 }
 
+// noiseIdentity is the run identity's record of --noise: empty for rank-0
+// noise, so that checkpoints written before the flag existed still match.
+func noiseIdentity(mode string) string {
+	if mode == "rank0" {
+		return ""
+	}
+	return mode
+}
+
 // buildOptimizer builds the wrapped updater and the DP optimizer the flags
 // ask for, with clipping thresholds th, and sets the step hook.
 func (t *trainer) buildOptimizer(th []float64) error {
 	c := t.c
 	// Per-rank expected batch size B_w = q·N/W (public), global rate q.
 	bw := t.priv.q * float64(t.data.train.Len()) / float64(t.world)
-	cfg := optimizer.Config{NoiseMultiplier: t.priv.sigma, ExpectedBatchSize: bw, SecureMode: c.Secure}
+	cfg := optimizer.Config{NoiseMultiplier: t.priv.sigma, ExpectedBatchSize: bw, SecureMode: c.Secure, NoiseMode: optimizer.RankZeroNoise}
+	if c.Noise == "sharded" {
+		cfg.NoiseMode = optimizer.ShardedNoise
+	}
 	if !c.Secure {
 		t.rng.noise = optimizer.NewBlockGenerator(c.Seed ^ (0x6e6f697365000000 + uint64(t.rank)))
 		cfg.Generator = t.rng.noise

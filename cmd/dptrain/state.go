@@ -68,6 +68,7 @@ type runIdentity struct {
 	Accountant    string
 	Seed          uint64
 	Secure        bool
+	Noise         string `json:",omitempty"` // "sharded", or empty for rank-0 noise (as in checkpoints written before --noise)
 }
 
 // modelIdentity is the identity of a model given as a spec file: its

@@ -121,3 +121,37 @@ func EmptyRankShard(n, w, r int) (lo, hi int) {
 	lo, hi = Shard(n-n/2, w-2, r-2)
 	return n/2 + lo, n/2 + hi
 }
+
+// MaxShardCorrelation returns the largest absolute Pearson correlation
+// between the noise of neighbouring parts of g when g is split into w
+// contiguous parts as Shard splits samples (part r against part r+1,
+// element by element over the shorter length), and of each part with
+// itself shifted by one coordinate. For independent standard normal noise
+// every correlation over n pairs is about N(0, 1/n), so a bound of 5/√n
+// holds with overwhelming probability, while ranks that drew the same
+// stream give a correlation of 1.
+func MaxShardCorrelation(g []float64, w int) float64 {
+	corr := func(x, y []float64) float64 {
+		n := min(len(x), len(y))
+		var sx, sy, sxx, syy, sxy float64
+		for i := range n {
+			sx += x[i]
+			sy += y[i]
+			sxx += x[i] * x[i]
+			syy += y[i] * y[i]
+			sxy += x[i] * y[i]
+		}
+		f := float64(n)
+		return (sxy - sx*sy/f) / math.Sqrt((sxx-sx*sx/f)*(syy-sy*sy/f))
+	}
+	var worst float64
+	for r := range w {
+		lo, hi := Shard(len(g), w, r)
+		worst = max(worst, math.Abs(corr(g[lo:hi-1], g[lo+1:hi])))
+		if r+1 < w {
+			lo2, hi2 := Shard(len(g), w, r+1)
+			worst = max(worst, math.Abs(corr(g[lo:hi], g[lo2:hi2])))
+		}
+	}
+	return worst
+}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dpmpi/dpmpi/internal/seed"
+
 	"github.com/dpmpi/dpmpi/accountant"
 	"github.com/dpmpi/dpmpi/data"
 	"github.com/dpmpi/dpmpi/optimizer"
@@ -317,11 +319,11 @@ type stepper interface {
 // elsewhere), the inclusion flags and the accountant's history.
 func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []bool, accountant.History, error) {
 	m, L, w, rank := x.Canaries, x.Layers, comm.Size(), comm.Rank()
-	seed := mix(x.Seed, uint64(run))
+	runSeed := seed.Combine(x.Seed, uint64(run))
 	// Canary inclusion: the same on every rank.
 	incl := make([]bool, m)
 	var slots []int // dataset index → canary slot
-	pick := rand.New(rand.NewPCG(seed, 0x696e636c))
+	pick := rand.New(rand.NewPCG(runSeed, 0x696e636c))
 	for j := range incl {
 		if incl[j] = pick.Uint64()&1 == 1; incl[j] {
 			slots = append(slots, j)
@@ -343,7 +345,7 @@ func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []
 	// B_w: a public constant, the expected batch per rank and pass for the
 	// expected data-set size m/2 (never the realised one).
 	bw := x.SampleRate * float64(m) / 2 / float64(w*k)
-	cfg := optimizer.Config{NoiseMultiplier: x.NoiseMultiplier, ExpectedBatchSize: bw, NoiseMode: x.NoiseMode, Generator: optimizer.NewBlockGenerator(mix(seed, uint64(rank)+1))}
+	cfg := optimizer.Config{NoiseMultiplier: x.NoiseMultiplier, ExpectedBatchSize: bw, NoiseMode: x.NoiseMode, Generator: optimizer.NewBlockGenerator(seed.Combine(runSeed, uint64(rank)+1))}
 	cs := make([]float64, L)
 	for l := range cs {
 		cs[l] = x.MaxGradNorm
@@ -367,7 +369,7 @@ func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []
 	acct := accountant.NewWith(accountant.RDP{})
 	qPass := x.SampleRate / float64(k)
 	opt.SetStepHook(func(sigma float64, passes int) error { return acct.Step(sigma, qPass*float64(passes)) })
-	sampler, err := data.NewSampler(data.SamplerConfig{N: len(slots), Rate: x.SampleRate, Rank: rank, World: w, Seed: seed})
+	sampler, err := data.NewSampler(data.SamplerConfig{N: len(slots), Rate: x.SampleRate, Rank: rank, World: w, Seed: runSeed})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("audit: run %d: %w", run, err)
 	}
@@ -473,14 +475,6 @@ func logLR(y, mu, q float64) float64 {
 		return z + math.Log(q+(1-q)*math.Exp(-z))
 	}
 	return math.Log1p(q * math.Expm1(z))
-}
-
-// mix derives a 64-bit seed from two (SplitMix64 of their combination).
-func mix(a, b uint64) uint64 {
-	x := a ^ (b+0x9e3779b97f4a7c15)*0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // diracSource is the per-sample gradient source of one layer for a batch

@@ -24,6 +24,7 @@ func ExampleSampler() {
 	}
 	fmt.Println("steps per epoch:", steps, s.StepsPerEpoch())
 	fmt.Println("shard size:", len(s.Shard()))
+	fmt.Printf("rate %.6f, expected local batch %.2f\n", s.Rate(), s.ExpectedBatchSize())
 	var batch []int
 	for s.Epoch() == 0 {
 		batch = s.Next(batch) // sorted dataset indices, possibly none
@@ -39,6 +40,7 @@ func ExampleSampler() {
 	// Output:
 	// steps per epoch: 235 235
 	// shard size: 15000
+	// rate 0.004255, expected local batch 63.83
 	// state saved at epoch 1 step 0 true
 }
 

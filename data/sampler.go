@@ -2,12 +2,13 @@ package data
 
 import (
 	crand "crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/dpmpi/dpmpi/internal/seed"
 )
 
 // SamplerConfig configures a Sampler.
@@ -100,7 +101,7 @@ func NewSampler(cfg SamplerConfig) (*Sampler, error) {
 			return nil, fmt.Errorf("data: sampler: secure seed: %w", err)
 		}
 	} else {
-		key = derive("dpmpi/data.Sampler stream", cfg.Seed, uint64(cfg.Rank))
+		key = seed.Key("dpmpi/data.Sampler stream", cfg.Seed, uint64(cfg.Rank))
 	}
 	s.src = rand.NewChaCha8(key)
 	s.rng = rand.New(s.src)
@@ -115,19 +116,6 @@ func NewPoisson(n int, q float64, seed uint64) (*Sampler, error) {
 	return NewSampler(SamplerConfig{N: n, Rate: q, Seed: seed})
 }
 
-// derive hashes a label and two numbers into a 32-byte generator key.
-func derive(label string, a, b uint64) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(label))
-	var buf [16]byte
-	binary.LittleEndian.PutUint64(buf[:8], a)
-	binary.LittleEndian.PutUint64(buf[8:], b)
-	h.Write(buf[:])
-	var k [32]byte
-	copy(k[:], h.Sum(nil))
-	return k
-}
-
 // reshard computes the shard of the current epoch.
 func (s *Sampler) reshard() {
 	c := s.cfg
@@ -138,7 +126,7 @@ func (s *Sampler) reshard() {
 		}
 		return
 	}
-	perm := rand.New(rand.NewChaCha8(derive("dpmpi/data.Sampler shuffle", c.ShuffleSeed, uint64(s.epoch)))).Perm(c.N)
+	perm := rand.New(rand.NewChaCha8(seed.Key("dpmpi/data.Sampler shuffle", c.ShuffleSeed, uint64(s.epoch)))).Perm(c.N)
 	for j := c.Rank; j < c.N; j += c.World {
 		s.shard = append(s.shard, perm[j])
 	}

@@ -14,6 +14,16 @@ import (
 
 func TestMain(m *testing.M) { mpitest.Main(m) }
 
+// TestLibraryVersion checks that LibraryVersion names the MPI library,
+// so that a log can identify the MPI build.
+func TestLibraryVersion(t *testing.T) {
+	v := mpi.LibraryVersion()
+	if v == "" || strings.ContainsAny(v, "\x00") {
+		t.Fatalf("LibraryVersion() = %q, want the library's name and version", v)
+	}
+	t.Logf("MPI library: %s", v)
+}
+
 // fill sets buf[i] = (rank+1)·(i+1) + offset, whose sum over W ranks is the
 // exactly representable (i+1)·W(W+1)/2 + W·offset.
 func fill(buf []float64, rank int, offset float64) {

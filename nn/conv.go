@@ -275,11 +275,13 @@ func (c *Conv2d) forward(x, y []float64, n int) {
 }
 
 // forwardProduct stores Y_iᵀ = U_i·Wᵀ, [L × Out], for the sample xs in yt,
-// reading U_i from the padded sample with vecmath.GemmGatherA where it
-// can, and otherwise unrolling it into u first.
+// reading U_i from the padded sample with vecmath.GemmGatherA when Out is
+// a multiple of 8 (its results are those of vecmath.Gemm on the unrolled
+// input, bit for bit), and otherwise unrolling it into u first.
 func (c *Conv2d) forwardProduct(xs, yt, u, pad []float64) {
-	xp, _ := c.padded(xs, pad)
-	if vecmath.GemmGatherA(c.l, c.Out, c.kk, xp, c.rowOff, c.colOff, c.wT, c.Out, yt, c.Out, false) {
+	if c.Out%8 == 0 {
+		xp, _ := c.padded(xs, pad)
+		vecmath.GemmGatherA(c.l, c.Out, c.kk, xp, c.rowOff, c.colOff, c.wT, c.Out, yt, c.Out, false)
 		return
 	}
 	c.im2col(xs, u, pad)
@@ -347,12 +349,10 @@ func (c *Conv2d) sampleGradFrom(xs, dys []float64, w float64, g []float64, wk *c
 		}
 		dys = s
 	}
-	gathered := false
-	if c.blockOff.Len() > 0 {
+	if c.blockOff.Len() > 0 { // K = 4 or 8: kk = In·K² is a multiple of 8
 		xp, _ := c.padded(xs, wk.pad)
-		gathered = vecmath.GemmGather(c.Out, c.kk, c.l, dys, c.l, 1, xp, c.rowOff, c.blockOff, c.half, g, c.kk, add)
-	}
-	if !gathered {
+		vecmath.GemmGather(c.Out, c.kk, c.l, dys, c.l, 1, xp, c.rowOff, c.blockOff, c.half, g, c.kk, add)
+	} else {
 		c.im2col(xs, wk.u, wk.pad)
 		sampleGemm(c.Out, c.kk, c.l, dys, c.l, 1, wk.u, c.kk, g, c.kk, add)
 	}

@@ -132,12 +132,13 @@ func opCols(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
 // per-sample products of a convolution, with A(i, p) = a[i·rsA + p·csA]
 // (csA = 1 for A stored by rows, rsA = 1 for A stored by columns), B
 // k×n with row stride ldb and C m×n with row stride ldc. It uses
-// vecmath's unpacked AVX2 kernels where they apply (amd64 with AVX2 and FMA,
-// n a multiple of 8), which run these shapes at 27–36 GFLOP/s on the
-// benchmark machine where OpenBLAS, packing every operand, reached 15–20,
-// and gemmTile otherwise.
+// vecmath.Gemm for n a multiple of 8 (its unpacked AVX2 kernels run these
+// shapes at 27–36 GFLOP/s on the benchmark machine where OpenBLAS, packing
+// every operand, reached 15–20; its Go twin, the same fused multiply-adds
+// in the same order, elsewhere), and gemmTile for other n.
 func sampleGemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
-	if vecmath.Gemm(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc) {
+	if n%8 == 0 {
+		vecmath.Gemm(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
 		return
 	}
 	ga, tA := blas64.General{Rows: m, Cols: k, Stride: rsA, Data: a}, blas.NoTrans

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	dseed "github.com/dpmpi/dpmpi/internal/seed"
+
 	"github.com/dpmpi/dpmpi/internal/parallel"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
@@ -233,11 +235,7 @@ func (s *Sequential) Init(seed uint64) {
 	if s.bound == nil {
 		panic("nn: Init before Bind")
 	}
-	var key [32]byte
-	for i := 0; i < 8; i++ {
-		key[i] = byte(seed >> (8 * i))
-	}
-	r := rand.New(rand.NewChaCha8(key))
+	r := rand.New(rand.NewChaCha8(dseed.ChaCha8Key(seed)))
 	for _, p := range s.params {
 		p.initParams(r)
 	}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 
+	"github.com/dpmpi/dpmpi/internal/seed"
+
 	"github.com/dpmpi/dpmpi/internal/parallel"
 )
 
@@ -54,7 +56,7 @@ type pcgStream struct {
 	*rand.Rand
 }
 
-func (s *pcgStream) reseed(b int) { s.pcg.Seed(s.key, splitMix(uint64(b)^seededStream)) }
+func (s *pcgStream) reseed(b int) { s.pcg.Seed(s.key, seed.Mix(uint64(b)^seededStream)) }
 
 // NewBlockGenerator returns a BlockGenerator with the given seed.
 func NewBlockGenerator(seed uint64) *BlockGenerator {
@@ -72,7 +74,7 @@ func (g *BlockGenerator) AddNormal(dst []float64, std float64, secure bool) {
 	if std == 0 {
 		return
 	}
-	key := splitMix(g.seed ^ splitMix(g.calls))
+	key := seed.Mix(g.seed ^ seed.Mix(g.calls))
 	g.calls++
 	for len(g.streams) < runtime.GOMAXPROCS(0) {
 		s := new(pcgStream)
@@ -113,14 +115,6 @@ func (g *BlockGenerator) UnmarshalBinary(data []byte) error {
 	g.calls = binary.LittleEndian.Uint64(data[n+8:])
 	g.pcg, g.one = p, rand.New(p)
 	return nil
-}
-
-// splitMix is the SplitMix64 finaliser, a bijective mix of 64 bits.
-func splitMix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // A blockStream is a Generator that can be set to the start of block b's

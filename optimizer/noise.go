@@ -19,8 +19,9 @@ type Generator interface {
 }
 
 // seededStream is the second PCG word of NewSeededGenerator: the ASCII bytes
-// of "dpmpi-no" (noise), so that the noise stream of a seed differs from a
-// plain rand.NewPCG(seed, 0) stream used elsewhere.
+// of "dpmpi-no" (noise), seed.Label("dpmpi-no") (TestSeededStreamLabel), so
+// that the noise stream of a seed differs from a plain rand.NewPCG(seed, 0)
+// stream used elsewhere.
 const seededStream = 0x6470_6d70_692d_6e6f
 
 // NewSeededGenerator returns a reproducible Generator. Its stream is exactly

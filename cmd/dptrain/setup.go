@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dpmpi/dpmpi/internal/seed"
+
 	"github.com/dpmpi/dpmpi/accountant"
 	"github.com/dpmpi/dpmpi/data"
 	"github.com/dpmpi/dpmpi/nn"
@@ -281,7 +283,7 @@ func (t *trainer) buildOptimizer(th []float64) error {
 		cfg.NoiseMode = optimizer.ShardedNoise
 	}
 	if !c.Secure {
-		t.rng.noise = optimizer.NewBlockGenerator(c.Seed ^ (0x6e6f697365000000 + uint64(t.rank)))
+		t.rng.noise = optimizer.NewBlockGenerator(seed.ForRank(c.Seed, "noise", t.rank))
 		cfg.Generator = t.rng.noise
 	}
 	var inner optimizer.Updater

@@ -25,8 +25,10 @@ func Example() {
 	s.Transform(feat, img, s.NewWorkspace())
 	fmt.Printf("order 0 of a constant 0.5 image: %.4f; |order 1| < 1e-12: %v\n", feat[0], math.Abs(feat[49]) < 1e-12)
 	fmt.Println("channel 17 is", s.Paths()[17])
+	fmt.Printf("built with J = %d, L = %d\n", s.Config().J, s.Config().L)
 	// Output:
 	// 81 channels of 7×7 = 3969 features per image
 	// order 0 of a constant 0.5 image: 0.5000; |order 1| < 1e-12: true
 	// channel 17 is {2 0 0 1 0}
+	// built with J = 2, L = 8
 }

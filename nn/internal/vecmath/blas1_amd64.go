@@ -8,8 +8,33 @@ package vecmath
 //go:noescape
 func sumSquaresAVX2(x []float64) float64
 
+// sumSquares is SumSquares: sumSquaresAVX2 for the blocks of sixteen when
+// useAVX2 holds, sumSquaresGo for the rest.
+func sumSquares(x []float64) float64 {
+	n := 0
+	var s float64
+	if useAVX2 && len(x) >= 16 {
+		n = len(x) &^ 15
+		s = sumSquaresAVX2(x[:n])
+	}
+	return sumSquaresGo(s, x[n:])
+}
+
 // addScaledAVX2 is AddScaled for len(x) = len(dst) a positive multiple of
 // 8 (blas1_amd64.s).
 //
 //go:noescape
 func addScaledAVX2(dst []float64, alpha float64, x []float64)
+
+// addScaled is AddScaled: addScaledAVX2 for the blocks of eight when
+// useAVX2 holds, addScaledGo for the rest. len(dst) = len(x).
+func addScaled(dst []float64, alpha float64, x []float64) {
+	n := 0
+	if useAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			addScaledAVX2(dst[:n], alpha, x[:n])
+		}
+	}
+	addScaledGo(dst[n:], alpha, x[n:])
+}

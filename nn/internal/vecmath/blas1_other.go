@@ -2,6 +2,6 @@
 
 package vecmath
 
-func sumSquaresAVX2(x []float64) float64 { panic("vecmath: no vector kernel") }
+func sumSquares(x []float64) float64 { return sumSquaresGo(0, x) }
 
-func addScaledAVX2(dst []float64, alpha float64, x []float64) { panic("vecmath: no vector kernel") }
+func addScaled(dst []float64, alpha float64, x []float64) { addScaledGo(dst, alpha, x) }

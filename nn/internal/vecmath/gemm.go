@@ -1,13 +1,17 @@
 package vecmath
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Gemm computes the m×n matrix product C = A·B, or C += A·B when acc is
-// set, with vector instructions, for the small products of a convolution
-// computed one sample at a time. It reports whether it did: it computes
-// nothing and returns false when the processor has no such kernel (not
-// amd64, or no AVX2 and FMA) or when n is not a multiple of 8, so that the
-// caller can fall back to BLAS.
+// set, for the small products of a convolution computed one sample at a
+// time, with AVX2 and FMA on amd64 (gemm_amd64.s) and in Go elsewhere
+// (gemmGo, the same fused multiply-adds in the same order, so the result
+// is the same bit for bit on every machine). C is computed in blocks of
+// eight columns: n must be a multiple of 8 (a caller with another n uses
+// BLAS).
 //
 // The operands are given by strides, so that transposes need no copy:
 //
@@ -19,17 +23,14 @@ import "fmt"
 // only on m, n and k, so a product repeats bit for bit. Gemm does not pack
 // its operands:
 // they should fit in the caches of one core (a few hundred kilobytes at
-// most). It panics if a stride is negative or a slice is too short for the
-// shapes.
-func Gemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) bool {
-	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || ldb < n || ldc < n {
-		panic(fmt.Sprintf("vecmath: Gemm: bad shape m=%d n=%d k=%d rsA=%d csA=%d ldb=%d ldc=%d", m, n, k, rsA, csA, ldb, ldc))
-	}
-	if !useAVX2 || n%8 != 0 {
-		return false
+// most). It panics if n is not a multiple of 8, a stride is negative or a
+// slice is too short for the shapes.
+func Gemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	if m < 0 || n < 0 || n%8 != 0 || k < 0 || rsA < 0 || csA < 0 || ldb < n || ldc < n {
+		panic(fmt.Sprintf("vecmath: Gemm: bad shape m=%d n=%d k=%d rsA=%d csA=%d ldb=%d ldc=%d (n must be a multiple of 8)", m, n, k, rsA, csA, ldb, ldc))
 	}
 	if m == 0 || n == 0 {
-		return true
+		return
 	}
 	if k > 0 && ((m-1)*rsA+(k-1)*csA >= len(a) || (k-1)*ldb+n > len(b)) || (m-1)*ldc+n > len(c) {
 		panic(fmt.Sprintf("vecmath: Gemm: slices too short: len(a)=%d len(b)=%d len(c)=%d for m=%d n=%d k=%d", len(a), len(b), len(c), m, n, k))
@@ -40,10 +41,9 @@ func Gemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []floa
 				clear(c[i*ldc : i*ldc+n])
 			}
 		}
-		return true
+		return
 	}
 	gemmTiles(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
-	return true
 }
 
 // Offsets is a table of non-negative offsets for GemmGather and
@@ -78,28 +78,26 @@ func (o Offsets) Len() int { return len(o.off) }
 //	B(p, 8q+t) = b[blockOff[q] + rowOff[p] + half + t−4]  (4 ≤ t < 8)
 //
 // so that a block is a run of eight values (half = 4) or two runs of four
-// half apart. It reports whether it computed, as Gemm does, and panics if
-// rowOff has fewer than k offsets, blockOff fewer than n/8, or b is too
-// short for the largest offsets of the tables.
-func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff Offsets, half int, c []float64, ldc int, acc bool) bool {
-	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || half < 0 || ldc < n || rowOff.Len() < k || blockOff.Len() < n/8 {
-		panic(fmt.Sprintf("vecmath: GemmGather: bad shape m=%d n=%d k=%d rsA=%d csA=%d half=%d ldc=%d rowOff.Len()=%d blockOff.Len()=%d",
+// half apart. Its results are those of Gemm on the gathered B, bit for
+// bit. It panics as Gemm does, and if rowOff has fewer than k offsets,
+// blockOff fewer than n/8, or b is too short for the largest offsets of the
+// tables.
+func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff Offsets, half int, c []float64, ldc int, acc bool) {
+	if m < 0 || n < 0 || n%8 != 0 || k < 0 || rsA < 0 || csA < 0 || half < 0 || ldc < n || rowOff.Len() < k || blockOff.Len() < n/8 {
+		panic(fmt.Sprintf("vecmath: GemmGather: bad shape m=%d n=%d k=%d rsA=%d csA=%d half=%d ldc=%d rowOff.Len()=%d blockOff.Len()=%d (n must be a multiple of 8)",
 			m, n, k, rsA, csA, half, ldc, rowOff.Len(), blockOff.Len()))
 	}
-	if !useAVX2 || n%8 != 0 {
-		return false
-	}
 	if m == 0 || n == 0 {
-		return true
+		return
 	}
 	if k == 0 {
-		return Gemm(m, n, 0, a, rsA, csA, b, n, c, ldc, acc)
+		Gemm(m, n, 0, a, rsA, csA, b, n, c, ldc, acc)
+		return
 	}
 	if (m-1)*rsA+(k-1)*csA >= len(a) || blockOff.max+rowOff.max+max(half+4, 8) > len(b) || (m-1)*ldc+n > len(c) {
 		panic(fmt.Sprintf("vecmath: GemmGather: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
 	}
 	gemmGatherTiles(m, n, k, a, rsA, csA, b, rowOff.off, blockOff.off, half, c, ldc, acc)
-	return true
 }
 
 // GemmGatherA is Gemm with A gathered from a, which lets a convolution's
@@ -109,26 +107,133 @@ func GemmGather(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blo
 //
 // for output position i (rowOff[i] the start of its receptive field) and
 // weight p (colOff[p] its offset within a receptive field). B and C are as
-// in Gemm. It reports whether it computed, as Gemm does, and panics if
-// rowOff has fewer than m offsets, colOff fewer than k, or a slice is too
-// short (for a, at the largest offsets of the tables).
-func GemmGatherA(m, n, k int, a []float64, rowOff, colOff Offsets, b []float64, ldb int, c []float64, ldc int, acc bool) bool {
-	if m < 0 || n < 0 || k < 0 || ldb < n || ldc < n || rowOff.Len() < m || colOff.Len() < k {
-		panic(fmt.Sprintf("vecmath: GemmGatherA: bad shape m=%d n=%d k=%d ldb=%d ldc=%d rowOff.Len()=%d colOff.Len()=%d",
+// in Gemm. Its results are those of Gemm on the gathered A, bit for bit.
+// It panics as Gemm does, and if rowOff has fewer than m offsets, colOff
+// fewer than k, or a slice is too short (for a, at the largest offsets of
+// the tables).
+func GemmGatherA(m, n, k int, a []float64, rowOff, colOff Offsets, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	if m < 0 || n < 0 || n%8 != 0 || k < 0 || ldb < n || ldc < n || rowOff.Len() < m || colOff.Len() < k {
+		panic(fmt.Sprintf("vecmath: GemmGatherA: bad shape m=%d n=%d k=%d ldb=%d ldc=%d rowOff.Len()=%d colOff.Len()=%d (n must be a multiple of 8)",
 			m, n, k, ldb, ldc, rowOff.Len(), colOff.Len()))
 	}
-	if !useAVX2 || n%8 != 0 {
-		return false
-	}
 	if m == 0 || n == 0 {
-		return true
+		return
 	}
 	if k == 0 {
-		return Gemm(m, n, 0, a, 0, 0, b, ldb, c, ldc, acc)
+		Gemm(m, n, 0, a, 0, 0, b, ldb, c, ldc, acc)
+		return
 	}
 	if rowOff.max+colOff.max >= len(a) || (k-1)*ldb+n > len(b) || (m-1)*ldc+n > len(c) {
 		panic(fmt.Sprintf("vecmath: GemmGatherA: slices too short: len(a)=%d len(b)=%d len(c)=%d", len(a), len(b), len(c)))
 	}
 	gemmGatherATiles(m, n, k, a, rowOff.off, colOff.off, b, ldb, c, ldc, acc)
-	return true
+}
+
+// panelRows returns the height of the next row panel when m rows remain:
+// the assembly kernels compute 6, 4, 2 or 1 rows at a time.
+func panelRows(m int) int {
+	switch {
+	case m >= 6:
+		return 6
+	case m >= 4:
+		return 4
+	case m >= 2:
+		return 2
+	}
+	return 1
+}
+
+// gemmOperands describes the operands of the three Gemm families for the
+// Go twins: A(i, p) = a[aRow(i) + aCol(p)] with aRow(i) = i·rsA or
+// aRowOff[i] and aCol(p) = p·csA or aColOff[p]; B(p, j) = b[bRow(p) +
+// bCol(j)] with bRow(p) = p·ldb or bRowOff[p] and bCol(j) = j, or for
+// gathered B blockOff[j/8] + j mod 8 (+ half − 4 for j mod 8 ≥ 4). A nil
+// table selects the strided form.
+type gemmOperands struct {
+	a                 []float64
+	rsA, csA          int
+	aRowOff, aColOff  []int
+	b                 []float64
+	ldb               int
+	bRowOff, blockOff []int
+	half              int
+}
+
+// gemmGo is the Go twin of the panel kernels of gemm_amd64.s: for each row
+// panel of panelRows rows, every element of C is a chain of fused
+// multiply-adds over p in order, starting from zero, split for panels of 2
+// and 1 rows into 2 and 4 interleaved streams (step p to stream p mod s
+// while at least s steps remain, the last k mod s steps to stream 0) that
+// are added pairwise at the end; with acc the old C is added last. The
+// results are the assembly's bit for bit (twin_test.go). k ≥ 1.
+func gemmGo(m, n, k int, o *gemmOperands, c []float64, ldc int, acc bool) {
+	for i0 := 0; i0 < m; {
+		r := panelRows(m - i0)
+		s := 1 // streams, as STREAMS in testdata/gen_gemm.py
+		switch r {
+		case 2:
+			s = 2
+		case 1:
+			s = 4
+		}
+		full := k - k%s
+		for i := i0; i < i0+r; i++ {
+			ar := i * o.rsA
+			if o.aRowOff != nil {
+				ar = o.aRowOff[i]
+			}
+			cr := c[i*ldc : i*ldc+n]
+			for j := range cr {
+				bc := j
+				if o.blockOff != nil {
+					bc = o.blockOff[j/8] + j%8
+					if j%8 >= 4 {
+						bc += o.half - 4
+					}
+				}
+				var st [4]float64
+				for p := 0; p < k; p++ {
+					ac := p * o.csA
+					if o.aColOff != nil {
+						ac = o.aColOff[p]
+					}
+					br := p * o.ldb
+					if o.bRowOff != nil {
+						br = o.bRowOff[p]
+					}
+					q := 0
+					if p < full {
+						q = p % s
+					}
+					st[q] = math.FMA(o.a[ar+ac], o.b[br+bc], st[q])
+				}
+				v := st[0]
+				switch s {
+				case 2:
+					v = st[0] + st[1]
+				case 4:
+					v = (st[0] + st[1]) + (st[2] + st[3])
+				}
+				if acc {
+					v += cr[j]
+				}
+				cr[j] = v
+			}
+		}
+		i0 += r
+	}
+}
+
+// gemmTilesGo, gemmGatherTilesGo and gemmGatherATilesGo are the Go twins
+// of gemmTiles, gemmGatherTiles and gemmGatherATiles.
+func gemmTilesGo(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	gemmGo(m, n, k, &gemmOperands{a: a, rsA: rsA, csA: csA, b: b, ldb: ldb}, c, ldc, acc)
+}
+
+func gemmGatherTilesGo(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) {
+	gemmGo(m, n, k, &gemmOperands{a: a, rsA: rsA, csA: csA, b: b, bRowOff: rowOff, blockOff: blockOff, half: half}, c, ldc, acc)
+}
+
+func gemmGatherATilesGo(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	gemmGo(m, n, k, &gemmOperands{a: a, aRowOff: rowOff, aColOff: colOff, b: b, ldb: ldb}, c, ldc, acc)
 }

@@ -48,21 +48,13 @@ func gemmGatherA2x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int,
 //go:noescape
 func gemmGatherA1x8(k int, a *float64, rowOff, colOff *int, b *float64, ldb int, c *float64, ldc, nb int, acc bool)
 
-// panelRows returns the height of the next row panel when m rows remain.
-func panelRows(m int) int {
-	switch {
-	case m >= 6:
-		return 6
-	case m >= 4:
-		return 4
-	case m >= 2:
-		return 2
-	}
-	return 1
-}
-
-// gemmTiles runs the plain kernels over C, one row panel per call.
+// gemmTiles runs the plain kernels over C, one row panel per call, or
+// their Go twin without useAVX2.
 func gemmTiles(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	if !useAVX2 {
+		gemmTilesGo(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
+		return
+	}
 	for i := 0; i < m; {
 		r := panelRows(m - i)
 		ap, cp, nb := &a[i*rsA], &c[i*ldc], n/8
@@ -81,8 +73,12 @@ func gemmTiles(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c [
 }
 
 // gemmGatherTiles runs the gathered-B kernels over C, one row panel per
-// call.
+// call, or their Go twin without useAVX2.
 func gemmGatherTiles(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) {
+	if !useAVX2 {
+		gemmGatherTilesGo(m, n, k, a, rsA, csA, b, rowOff, blockOff, half, c, ldc, acc)
+		return
+	}
 	for i := 0; i < m; {
 		r := panelRows(m - i)
 		ap, cp, op, bp, nb := &a[i*rsA], &c[i*ldc], &rowOff[0], &blockOff[0], n/8
@@ -101,8 +97,12 @@ func gemmGatherTiles(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff
 }
 
 // gemmGatherATiles runs the gathered-A kernels over C, one row panel per
-// call.
+// call, or their Go twin without useAVX2.
 func gemmGatherATiles(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	if !useAVX2 {
+		gemmGatherATilesGo(m, n, k, a, rowOff, colOff, b, ldb, c, ldc, acc)
+		return
+	}
 	for i := 0; i < m; {
 		r := panelRows(m - i)
 		rp, cp, nb := &rowOff[i], &c[i*ldc], n/8

@@ -33,13 +33,11 @@ func MaxPool2(y []float64, arg []int32, x []float64, c, h, w, s int) bool {
 	if c == 0 {
 		return true
 	}
-	if s == 1 && wo >= 4 && useAVX2 {
-		return maxPool2S1(y, arg, x, c, h, w)
-	}
-	return maxPool2Go(y, arg, x[:c*h*w], c, h, w, s)
+	return maxPool2(y, arg, x[:c*h*w], c, h, w, s)
 }
 
-// maxPool2Go is MaxPool2 in Go. Its shapes have been checked.
+// maxPool2Go is MaxPool2 in Go, the Go twin of maxPool2S1AVX2. Its shapes
+// have been checked.
 func maxPool2Go(y []float64, arg []int32, x []float64, c, h, w, s int) bool {
 	if hasNaN(x) {
 		return false

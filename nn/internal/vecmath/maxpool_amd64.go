@@ -9,7 +9,12 @@ package vecmath
 //go:noescape
 func maxPool2S1AVX2(y []float64, arg []int32, x []float64, c, h, w int) (nan bool)
 
-// maxPool2S1 is MaxPool2 with stride 1 for w ≥ 5 on a processor with AVX2.
-func maxPool2S1(y []float64, arg []int32, x []float64, c, h, w int) bool {
-	return !maxPool2S1AVX2(y, arg, x, c, h, w)
+// maxPool2 is MaxPool2 on checked shapes, c > 0: maxPool2S1AVX2 for stride
+// 1 and at least four outputs a row when useAVX2 holds, maxPool2Go
+// otherwise.
+func maxPool2(y []float64, arg []int32, x []float64, c, h, w, s int) bool {
+	if s == 1 && w-1 >= 4 && useAVX2 {
+		return !maxPool2S1AVX2(y, arg, x, c, h, w)
+	}
+	return maxPool2Go(y, arg, x, c, h, w, s)
 }

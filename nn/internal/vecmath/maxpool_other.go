@@ -2,6 +2,6 @@
 
 package vecmath
 
-func maxPool2S1(y []float64, arg []int32, x []float64, c, h, w int) bool {
-	panic("vecmath: no vector kernel")
+func maxPool2(y []float64, arg []int32, x []float64, c, h, w, s int) bool {
+	return maxPool2Go(y, arg, x, c, h, w, s)
 }

@@ -2,4 +2,4 @@
 
 package vecmath
 
-func sumAVX2(x []float64) float64 { panic("vecmath: no vector kernel") }
+func sum(x []float64) float64 { return sumGo(x) }

@@ -9,15 +9,15 @@ package vecmath
 //go:noescape
 func tanhAVX2(y, x []float64)
 
-// haveKernels says that this build has the amd64 assembly kernels.
-const haveKernels = true
-
-func tanh(y, x []float64) int {
-	if !useAVX2 {
-		return 0
+// tanh is Tanh: tanhAVX2 for the blocks of 8 when useAVX2 holds, tanhGo
+// for the rest.
+func tanh(y, x []float64) {
+	n := 0
+	if useAVX2 {
+		tanhAVX2(y, x)
+		n = len(x) &^ 7
 	}
-	tanhAVX2(y, x)
-	return len(x) &^ 7
+	tanhGo(y[n:], x[n:])
 }
 
 // tanhGradAVX2 is TanhGrad for the first len(dy) &^ 3 values
@@ -26,10 +26,13 @@ func tanh(y, x []float64) int {
 //go:noescape
 func tanhGradAVX2(dx, y, dy []float64)
 
-func tanhGrad(dx, y, dy []float64) int {
-	if !useAVX2 {
-		return 0
+// tanhGrad is TanhGrad: tanhGradAVX2 for the blocks of 4 when useAVX2
+// holds, tanhGradGo for the rest.
+func tanhGrad(dx, y, dy []float64) {
+	n := 0
+	if useAVX2 {
+		tanhGradAVX2(dx, y, dy)
+		n = len(dy) &^ 3
 	}
-	tanhGradAVX2(dx, y, dy)
-	return len(dy) &^ 3
+	tanhGradGo(dx[n:], y[n:], dy[n:])
 }

@@ -13,16 +13,12 @@ func TransposeAddBias(y, a, bias []float64, m, n int) {
 	if m < 0 || n < 0 || len(a) < m*n || len(y) < m*n || len(bias) < n {
 		panic(fmt.Sprintf("vecmath: TransposeAddBias: bad shape m=%d n=%d for len(y)=%d len(a)=%d len(bias)=%d", m, n, len(y), len(a), len(bias)))
 	}
-	m4, n4 := 0, 0
-	if useAVX2 && m >= 4 && n >= 4 {
-		m4, n4 = m&^3, n&^3
-		transposeBias4x4(&y[0], &a[0], &bias[0], m, n, m4/4, n4/4)
-	}
-	transposeAddBiasGo(y, a, bias, m, n, m4, n4)
+	transposeAddBias(y, a, bias, m, n)
 }
 
 // transposeAddBiasGo is TransposeAddBias in Go for the values outside the
-// first m4 rows and n4 columns of a.
+// first m4 rows and n4 columns of a (all of them for m4 = n4 = 0): the Go
+// twin of transposeBias4x4, and the rest after it.
 func transposeAddBiasGo(y, a, bias []float64, m, n, m4, n4 int) {
 	for j, b := range bias[:n] {
 		lo := 0

@@ -8,3 +8,14 @@ package vecmath
 //
 //go:noescape
 func transposeBias4x4(y, a, bias *float64, m, n, mb, nb int)
+
+// transposeAddBias is TransposeAddBias: transposeBias4x4 for the 4×4
+// blocks when useAVX2 holds, transposeAddBiasGo for the rest.
+func transposeAddBias(y, a, bias []float64, m, n int) {
+	m4, n4 := 0, 0
+	if useAVX2 && m >= 4 && n >= 4 {
+		m4, n4 = m&^3, n&^3
+		transposeBias4x4(&y[0], &a[0], &bias[0], m, n, m4/4, n4/4)
+	}
+	transposeAddBiasGo(y, a, bias, m, n, m4, n4)
+}

@@ -111,37 +111,6 @@ func BenchmarkCol2im(b *testing.B) {
 	}
 }
 
-// TestTanh checks Tanh against math.Tanh; nn's TestTanh64 covers it in
-// depth.
-func TestTanh(t *testing.T) {
-	x := []float64{0, math.Copysign(0, -1), 1e-300, -0.3, 0.7, 2, -19, math.Inf(1), math.NaN()}
-	y := make([]float64, len(x))
-	n := Tanh(y, x)
-	for i, v := range x[:n] {
-		want := math.Tanh(v)
-		if math.IsNaN(want) != math.IsNaN(y[i]) || !math.IsNaN(want) && math.Abs(y[i]-want) > 4e-16*math.Abs(want) || math.Signbit(y[i]) != math.Signbit(want) && !math.IsNaN(want) {
-			t.Errorf("Tanh(%v) = %v, want %v", v, y[i], want)
-		}
-	}
-}
-
-func TestTanhGrad(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{0, 3, 4, 9, 64} {
-		y, dy, dx := make([]float64, n), make([]float64, n), make([]float64, n)
-		for i := range y {
-			y[i], dy[i] = math.Tanh(r.NormFloat64()), r.NormFloat64()
-		}
-		m := TanhGrad(dx, y, dy)
-		for i := 0; i < m; i++ {
-			want := dy[i] * (1 - y[i]*y[i])
-			if math.Abs(dx[i]-want) > 1e-15*(math.Abs(dy[i])+math.Abs(want)) {
-				t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dx[i], want)
-			}
-		}
-	}
-}
-
 // panicCase is a call that must panic (a programmer error such as a short
 // slice), with a name for the report.
 type panicCase struct {

@@ -1,0 +1,249 @@
+package vecmath
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The tests of this file run each assembly kernel's dispatch (the exported
+// function, which uses the kernel where useAVX2 holds) side by side with
+// its Go twin on the same inputs. Under the purego tag, or on another
+// architecture, both sides are the Go twin and the tests pass trivially;
+// the kernels' own tests (gemm_test.go, sum_test.go, …) check the results
+// against references on every build. The tolerances:
+//
+//   - Gemm, GemmGather, GemmGatherA, Sum, MaxPool2, TransposeAddBias,
+//     Im2col, Col2im: bit for bit (the twins do the same operations in the
+//     same order).
+//   - Tanh: within 3 ulp (the vector kernel uses a longer polynomial
+//     instead of tanh64's table; TestTanh64 bounds both against math.Tanh).
+//   - TanhGrad: 1e-15 relative to |dy| + |dx| (g − (g·y)·y fused against
+//     g·(1 − y·y)).
+//   - SumSquares, AddScaled: 1e-15 relative to Σ|terms| (lane order and
+//     fused multiply-adds against a sum in order).
+
+// twinLens are slice lengths around the kernels' block sizes (4, 8, 16).
+var twinLens = []int{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100}
+
+func randSlice(r *rand.Rand, n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	return x
+}
+
+func sameBits(a, b []float64) int {
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestTwinSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, n := range twinLens {
+		x := randSlice(r, n)
+		if got, want := Sum(x), sumGo(x); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("n=%d: Sum = %v, sumGo = %v", n, got, want)
+		}
+	}
+}
+
+func TestTwinSumSquares(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, n := range twinLens {
+		x := randSlice(r, n)
+		got, want := SumSquares(x), sumSquaresGo(0, x)
+		if math.Abs(got-want) > 1e-15*want {
+			t.Errorf("n=%d: SumSquares = %v, sumSquaresGo = %v", n, got, want)
+		}
+	}
+}
+
+func TestTwinAddScaled(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, n := range twinLens {
+		x, d := randSlice(r, n), randSlice(r, n)
+		got, want := append([]float64(nil), d...), append([]float64(nil), d...)
+		AddScaled(got, 0.7, x)
+		addScaledGo(want, 0.7, x)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-15*(math.Abs(d[i])+math.Abs(0.7*x[i])) {
+				t.Fatalf("n=%d: dst[%d] = %v, addScaledGo gives %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestTwinTanh(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, n := range twinLens {
+		x := randSlice(r, n)
+		got, want := make([]float64, n), make([]float64, n)
+		Tanh(got, x)
+		tanhGo(want, x)
+		for i := range want {
+			if d := ulps(got[i], want[i]); d > 3 {
+				t.Fatalf("n=%d: Tanh(%v) = %v, tanhGo gives %v: %d ulp", n, x[i], got[i], want[i], d)
+			}
+		}
+	}
+}
+
+func TestTwinTanhGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range twinLens {
+		y, dy := make([]float64, n), randSlice(r, n)
+		for i := range y {
+			y[i] = math.Tanh(r.NormFloat64())
+		}
+		got, want := make([]float64, n), make([]float64, n)
+		TanhGrad(got, y, dy)
+		tanhGradGo(want, y, dy)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-15*(math.Abs(dy[i])+math.Abs(want[i])) {
+				t.Fatalf("n=%d: dx[%d] = %v, tanhGradGo gives %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestTwinTransposeAddBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, m := range []int{0, 1, 4, 5, 9, 16} {
+		for _, n := range []int{0, 1, 3, 4, 8, 13} {
+			a, bias := randSlice(r, m*n), randSlice(r, n)
+			got, want := make([]float64, m*n), make([]float64, m*n)
+			TransposeAddBias(got, a, bias, m, n)
+			transposeAddBiasGo(want, a, bias, m, n, 0, 0)
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("m=%d n=%d: y[%d] = %v, Go twin %v", m, n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestTwinMaxPool2(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, sh := range []struct{ c, h, w, s int }{{1, 2, 2, 1}, {2, 5, 5, 1}, {3, 6, 9, 1}, {2, 7, 12, 1}, {2, 8, 8, 2}} {
+		ho, wo := (sh.h-2)/sh.s+1, (sh.w-2)/sh.s+1
+		x := randSlice(r, sh.c*sh.h*sh.w)
+		y, arg := make([]float64, sh.c*ho*wo), make([]int32, sh.c*ho*wo)
+		yg, argg := make([]float64, len(y)), make([]int32, len(arg))
+		ok, okg := MaxPool2(y, arg, x, sh.c, sh.h, sh.w, sh.s), maxPool2Go(yg, argg, x, sh.c, sh.h, sh.w, sh.s)
+		if ok != okg || sameBits(y, yg) >= 0 {
+			t.Fatalf("%+v: MaxPool2 and maxPool2Go differ", sh)
+		}
+		for i := range arg {
+			if arg[i] != argg[i] {
+				t.Fatalf("%+v: arg[%d] = %d, maxPool2Go %d", sh, i, arg[i], argg[i])
+			}
+		}
+		x[len(x)/2] = math.NaN()
+		if MaxPool2(y, arg, x, sh.c, sh.h, sh.w, sh.s) || maxPool2Go(yg, argg, x, sh.c, sh.h, sh.w, sh.s) {
+			t.Fatalf("%+v: a NaN not reported", sh)
+		}
+	}
+}
+
+func TestTwinIm2col(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, k := range []int{3, 4, 8} {
+		const chans, w, s = 2, 13, 1
+		ho, wo := w-k+1, w-k+1
+		hw := w * w
+		xp := randSlice(r, chans*hw)
+		kk := chans * k * k
+		u, ug := make([]float64, ho*wo*kk), make([]float64, ho*wo*kk)
+		Im2col(u, xp, k, chans, hw, w, s, ho, wo)
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				row := oh*wo + ow
+				gatherGo(ug[row*kk:(row+1)*kk], xp[oh*s*w+ow*s:], k, chans, w, hw)
+			}
+		}
+		if i := sameBits(u, ug); i >= 0 {
+			t.Fatalf("k=%d: Im2col u[%d] = %v, gatherGo %v", k, i, u[i], ug[i])
+		}
+		d, dg := randSlice(r, chans*hw), make([]float64, chans*hw)
+		copy(dg, d)
+		Col2im(d, u, k, chans, hw, w, s, ho, wo)
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				row := oh*wo + ow
+				scatterGo(dg[oh*s*w+ow*s:], u[row*kk:(row+1)*kk], k, chans, w, hw)
+			}
+		}
+		if i := sameBits(d, dg); i >= 0 {
+			t.Fatalf("k=%d: Col2im xp[%d] = %v, scatterGo %v", k, i, d[i], dg[i])
+		}
+	}
+}
+
+// TestTwinGemm runs the three Gemm families' kernels against gemmGo for
+// every panel height (m = 1..13), odd and even k (the 2- and 1-row panels'
+// streams and their tails), strided and transposed A, gathered A and B,
+// and acc: the results must agree bit for bit.
+func TestTwinGemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for m := 1; m <= 13; m++ {
+		for _, k := range []int{1, 2, 3, 5, 8, 13} {
+			for _, n := range []int{8, 24} {
+				for _, acc := range []bool{false, true} {
+					a := randSlice(r, m*k)
+					b := randSlice(r, k*n+4)
+					c0 := randSlice(r, m*n)
+					for _, transA := range []bool{false, true} {
+						rsA, csA := k, 1
+						if transA {
+							rsA, csA = 1, m
+						}
+						got, want := append([]float64(nil), c0...), append([]float64(nil), c0...)
+						Gemm(m, n, k, a, rsA, csA, b, n, got, n, acc)
+						gemmTilesGo(m, n, k, a, rsA, csA, b, n, want, n, acc)
+						if i := sameBits(got, want); i >= 0 {
+							t.Fatalf("Gemm m=%d n=%d k=%d acc=%v transA=%v: C[%d] = %v, gemmGo %v", m, n, k, acc, transA, i, got[i], want[i])
+						}
+					}
+					// Gathered B: row p at p·n, block q at 8q+1, half = 4
+					// or 5 (two runs one apart).
+					rowOff, blockOff := make([]int, k), make([]int, n/8)
+					for p := range rowOff {
+						rowOff[p] = p * n
+					}
+					for q := range blockOff {
+						blockOff[q] = 8*q + r.IntN(2)
+					}
+					for _, half := range []int{4, 5} {
+						got, want := append([]float64(nil), c0...), append([]float64(nil), c0...)
+						GemmGather(m, n, k, a, k, 1, b, NewOffsets(rowOff), NewOffsets(blockOff), half, got, n, acc)
+						gemmGatherTilesGo(m, n, k, a, k, 1, b, rowOff, blockOff, half, want, n, acc)
+						if i := sameBits(got, want); i >= 0 {
+							t.Fatalf("GemmGather m=%d n=%d k=%d acc=%v half=%d: C[%d] = %v, gemmGo %v", m, n, k, acc, half, i, got[i], want[i])
+						}
+					}
+					// Gathered A: row i at i (overlapping rows), column p
+					// at 2p.
+					ar, ac := make([]int, m), make([]int, k)
+					for i := range ar {
+						ar[i] = i
+					}
+					for p := range ac {
+						ac[p] = 2 * p
+					}
+					ag := randSlice(r, m+2*k)
+					got, want := append([]float64(nil), c0...), append([]float64(nil), c0...)
+					GemmGatherA(m, n, k, ag, NewOffsets(ar), NewOffsets(ac), b, n, got, n, acc)
+					gemmGatherATilesGo(m, n, k, ag, ar, ac, b, n, want, n, acc)
+					if i := sameBits(got, want); i >= 0 {
+						t.Fatalf("GemmGatherA m=%d n=%d k=%d acc=%v: C[%d] = %v, gemmGo %v", m, n, k, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -384,3 +384,36 @@ func specInit(t *testing.T, path string, seed uint64) []float64 {
 	}
 	return a.Params
 }
+
+// TestDropoutResume: a run of a model with dropout, stopped after 3 steps
+// and resumed to 6, ends with the weights of the uninterrupted run at 2
+// ranks (the masks are keyed by the step and the dataset index, not drawn
+// from a stream), and those differ from the same run without dropout.
+func TestDropoutResume(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, p float64) string {
+		b, _ := json.Marshal(map[string]any{"input": []int{784}, "layers": []map[string]any{
+			{"type": "linear", "out": 32}, {"type": "tanh"}, {"type": "dropout", "p": p}, {"type": "linear", "out": 10}}})
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	drop, keep := write("drop.json", 0.5), write("keep.json", 0)
+	args := func(out, model string, extra ...string) []string {
+		return base(filepath.Join(dir, out), append([]string{"--model", model, "--train-limit", "128", "--test-limit", "32",
+			"--batch-size", "32", "--sigma", "1", "--lr", "0.5", "--checkpoint-every", "3", "--torch-out", "none"}, extra...)...)
+	}
+	mustRun(t, 2, args("full", drop, "--steps", "6")...)
+	mustRun(t, 2, args("res", drop, "--steps", "3")...)
+	mustRun(t, 2, args("res", drop, "--steps", "6", "--resume")...)
+	mustRun(t, 2, args("keep", keep, "--steps", "6")...)
+	full := weights(t, filepath.Join(dir, "full", "weights.bin"))
+	if d := maxDiff(full, weights(t, filepath.Join(dir, "res", "weights.bin"))); d != 0 {
+		t.Errorf("resumed run's weights differ from the uninterrupted run's by %g", d)
+	}
+	if d := maxDiff(full, weights(t, filepath.Join(dir, "keep", "weights.bin"))); d < 1e-6 {
+		t.Errorf("dropout 0.5 ends within %g of dropout 0: not active?", d)
+	}
+}

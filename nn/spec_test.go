@@ -26,9 +26,17 @@ func TestBuiltinSpecs(t *testing.T) {
 		"scatter-linear": func() (*Sequential, error) {
 			return NewSequential([]int{81, 7, 7}, NewGroupNorm(27, 81), Flatten(), NewLinear(81*7*7, 10))
 		},
+		"resnet-gn": func() (*Sequential, error) {
+			return NewSequential([]int{1, 28, 28},
+				NewStdConv2d(1, 16, 8, 2, 3), NewGroupNorm(4, 16), Tanh(),
+				Residual(nil, NewStdConv2d(16, 16, 3, 1, 1), NewGroupNorm(4, 16), Tanh(), NewStdConv2d(16, 16, 3, 1, 1), NewGroupNorm(4, 16)),
+				Tanh(), NewMaxPool2d(2, 2),
+				NewStdConv2d(16, 32, 3, 2, 1), NewGroupNorm(4, 32), Tanh(),
+				Flatten(), NewLinear(32*4*4, 10))
+		},
 	}
-	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp", "scatter-linear"}) {
-		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp scatter-linear]", got)
+	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp", "resnet-gn", "scatter-linear"}) {
+		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp resnet-gn scatter-linear]", got)
 	}
 	for name, build := range want {
 		t.Run(name, func(t *testing.T) {

@@ -32,6 +32,34 @@ var layerBenchModels = []struct {
 	{"Embedding", func() (*Sequential, error) {
 		return NewSequential([]int{64}, NewEmbedding(10000, 64), Flatten(), NewLinear(64*64, 10))
 	}},
+	{"LayerNorm+Dropout", func() (*Sequential, error) {
+		return training(NewSequential([]int{16, 14, 14}, NewLayerNorm(), Dropout(0.2), GlobalAvgPool(), NewLinear(16, 10)))
+	}},
+	{"Conv2d", func() (*Sequential, error) {
+		return NewSequential([]int{16, 14, 14}, NewConv2d(16, 16, 3, 1, 1), Tanh(), GlobalAvgPool(), NewLinear(16, 10))
+	}},
+	{"StdConv2d", func() (*Sequential, error) {
+		return NewSequential([]int{16, 14, 14}, NewStdConv2d(16, 16, 3, 1, 1), Tanh(), GlobalAvgPool(), NewLinear(16, 10))
+	}},
+	{"Residual(GroupNorm, Tanh, Conv2d)", func() (*Sequential, error) {
+		return NewSequential([]int{16, 14, 14}, NewLayerNorm(),
+			Residual(nil, NewGroupNorm(4, 16), Tanh(), NewConv2d(16, 16, 3, 1, 1)), GlobalAvgPool(), NewLinear(16, 10))
+	}},
+}
+
+// training puts a benchmark model in training mode, with dropout keys for
+// a batch of 256.
+func training(s *Sequential, err error) (*Sequential, error) {
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 256)
+	for i := range ids {
+		ids[i] = i
+	}
+	s.SetTraining(true)
+	s.SetDropoutKeys(1, 0, ids)
+	return s, nil
 }
 
 // BenchmarkLayer reports samples/s of a training step for each model of

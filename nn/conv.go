@@ -36,10 +36,25 @@ import (
 // 8, U_i is unrolled into a worker buffer and the products go through
 // BLAS. Each worker goroutine handles a contiguous range of samples with
 // its own buffers, so a sample's data stay in cache.
+//
+// With weight standardisation (NewStdConv2d) the convolution uses, instead
+// of W, Ŵ = (W − mean)/√(var + 1e-5) with the mean and the biased variance
+// of each output channel's In·K·K weights (De et al. 2022; timm's
+// StdConv2d with eps 1e-5). The per-sample weight gradient G_i is then
+// taken with respect to Ŵ and mapped back to W, per output channel, by
+//
+//	g_W = (g_Ŵ − mean(g_Ŵ) − Ŵ·mean(g_Ŵ ⊙ Ŵ))/√(var + 1e-5)
+//
+// so such a layer's per-sample gradients are always materialised, never
+// ghost (not even in Ghost mode). The arena, and the state dict, hold the
+// raw W; the PyTorch twin standardises in its forward pass.
 type Conv2d struct {
 	// In and Out are the input and output channel counts, K the kernel
 	// size, Stride and Pad the stride and zero padding on every side.
 	In, Out, K, Stride, Pad int
+	// Standardize selects weight standardisation (see above); set it
+	// before the layer becomes part of a model.
+	Standardize bool
 
 	h, w, ho, wo int
 	l, kk        int // output positions, In·K·K
@@ -55,7 +70,10 @@ type Conv2d struct {
 	// in work[w].part.
 	early earlyForm
 
-	wT []float64 // the weight transposed, In·K·K × Out, refreshed by prepare
+	wT []float64 // the weight (Ŵ if Standardize) transposed, In·K·K × Out, refreshed by prepare
+	// Standardize only: Ŵ and 1/√(var + ε) per output channel, refreshed
+	// by prepare.
+	what, wrstd []float64
 
 	// Offsets into the padded input for the vecmath kernels that read U_i
 	// from it: of each output position's receptive field (rowOff), of each
@@ -80,6 +98,7 @@ type convWork struct {
 	g      []float64 // numParams, one sample's gradient
 	part   []float64 // partial gradient sum, numParams
 	gd, gu []float64 // L × L Gram matrices of dY_i and U_i
+	gs     []float64 // numParams, one sample's gradient before it is added (Standardize)
 	pad    []float64 // one padded input sample, In × (H+2·Pad) × (W+2·Pad)
 	dpad   []float64 // the same for col2im; im2col needs its borders zero
 }
@@ -90,9 +109,23 @@ func NewConv2d(in, out, k, stride, pad int) *Conv2d {
 	return &Conv2d{In: in, Out: out, K: k, Stride: stride, Pad: pad}
 }
 
-// Kind returns a description such as "Conv2d(1, 16, k=8, s=2, p=3)".
+// NewStdConv2d returns a weight-standardised Conv2d layer (see Conv2d):
+// NewConv2d's layer with Standardize set.
+func NewStdConv2d(in, out, k, stride, pad int) *Conv2d {
+	return &Conv2d{In: in, Out: out, K: k, Stride: stride, Pad: pad, Standardize: true}
+}
+
+// wsEps is the ε of weight standardisation, PyTorch's GroupNorm default.
+const wsEps = 1e-5
+
+// Kind returns a description such as "Conv2d(1, 16, k=8, s=2, p=3)", with
+// ", ws" before the closing parenthesis for weight standardisation.
 func (c *Conv2d) Kind() string {
-	return fmt.Sprintf("Conv2d(%d, %d, k=%d, s=%d, p=%d)", c.In, c.Out, c.K, c.Stride, c.Pad)
+	ws := ""
+	if c.Standardize {
+		ws = ", ws"
+	}
+	return fmt.Sprintf("Conv2d(%d, %d, k=%d, s=%d, p=%d%s)", c.In, c.Out, c.K, c.Stride, c.Pad, ws)
 }
 
 // Weight returns the weight, [Out, In, K, K] row-major, as a view of the
@@ -113,7 +146,10 @@ func (c *Conv2d) Bias() []float64 { return c.b }
 // so the layer is ghost when L²·(Out+K) < Out·K + Out. Only a layer with a
 // single output position (L = 1, a fully connected layer in disguise) is
 // ghost in practice. It is valid once the layer is part of a model.
-func (c *Conv2d) UsesGhost() bool { return c.l*c.l*(c.Out+c.kk) < c.Out*c.kk+c.Out }
+// A weight-standardised layer is never ghost.
+func (c *Conv2d) UsesGhost() bool {
+	return !c.Standardize && c.l*c.l*(c.Out+c.kk) < c.Out*c.kk+c.Out
+}
 
 func (c *Conv2d) setup(in []int) ([]int, error) {
 	if c.In <= 0 || c.Out <= 0 || c.K <= 0 || c.Stride <= 0 || c.Pad < 0 {
@@ -195,6 +231,9 @@ func (c *Conv2d) workers() []convWork {
 		wk.part = ensure(wk.part, c.numParams())
 		wk.gd = ensure(wk.gd, ll)
 		wk.gu = ensure(wk.gu, ll)
+		if c.Standardize {
+			wk.gs = ensure(wk.gs, c.numParams())
+		}
 		np := c.In * (c.h + 2*c.Pad) * (c.w + 2*c.Pad)
 		wk.pad = ensure(wk.pad, np)
 		wk.dpad = ensure(wk.dpad, np)
@@ -255,13 +294,73 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 }
 
 // prepare readies the layer for a forward pass: scratch space for every
-// worker and the transposed weight.
+// worker, Ŵ for weight standardisation and the transposed weight.
 func (c *Conv2d) prepare(int) {
 	c.workers()
+	if c.Standardize {
+		c.standardize()
+	}
+	w := c.weight()
 	c.wT = ensure(c.wT, c.kk*c.Out)
 	for o := 0; o < c.Out; o++ {
-		for k, v := range c.wt[o*c.kk : (o+1)*c.kk] {
+		for k, v := range w[o*c.kk : (o+1)*c.kk] {
 			c.wT[k*c.Out+o] = v
+		}
+	}
+}
+
+// weight returns the weight the convolution applies: Ŵ with weight
+// standardisation (as of the last prepare), W otherwise.
+func (c *Conv2d) weight() []float64 {
+	if c.Standardize {
+		return c.what
+	}
+	return c.wt
+}
+
+// standardize sets Ŵ = (W − mean)/√(var + ε) and 1/√(var + ε) for each
+// output channel, with the mean and biased variance of its In·K·K weights.
+func (c *Conv2d) standardize() {
+	c.what = ensure(c.what, c.Out*c.kk)
+	c.wrstd = ensure(c.wrstd, c.Out)
+	m := float64(c.kk)
+	for o := 0; o < c.Out; o++ {
+		w, wh := c.wt[o*c.kk:(o+1)*c.kk], c.what[o*c.kk:(o+1)*c.kk]
+		var mean float64
+		for _, v := range w {
+			mean += v
+		}
+		mean /= m
+		var vr float64
+		for _, v := range w {
+			d := v - mean
+			vr += d * d
+		}
+		r := 1 / math.Sqrt(vr/m+wsEps)
+		c.wrstd[o] = r
+		for j, v := range w {
+			wh[j] = (v - mean) * r
+		}
+	}
+}
+
+// unstandardize maps g, one sample's weight gradient with respect to Ŵ
+// (Out rows of In·K·K), in place to the gradient with respect to W:
+// (g − mean(g) − Ŵ·mean(g ⊙ Ŵ))/√(var + ε) per output channel.
+func (c *Conv2d) unstandardize(g []float64) {
+	m := float64(c.kk)
+	for o := 0; o < c.Out; o++ {
+		gs, wh := g[o*c.kk:(o+1)*c.kk], c.what[o*c.kk:(o+1)*c.kk]
+		var m1, m2 float64
+		for j, v := range gs {
+			m1 += v
+			m2 += v * wh[j]
+		}
+		m1 /= m
+		m2 /= m
+		r := c.wrstd[o]
+		for j, v := range gs {
+			gs[j] = (v - m1 - wh[j]*m2) * r
 		}
 	}
 }
@@ -321,7 +420,7 @@ func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
 	du, dpad := c.work[wk].du, c.work[wk].dpad
 	for i := 0; i < n; i++ {
 		// A(l, o) = dY_i[o·L + l].
-		sampleGemm(c.l, c.kk, c.Out, dy[i*out:(i+1)*out], 1, c.l, c.wt, c.kk, du, c.kk, false)
+		sampleGemm(c.l, c.kk, c.Out, dy[i*out:(i+1)*out], 1, c.l, c.weight(), c.kk, du, c.kk, false)
 		c.col2im(du, dx[i*in:(i+1)*in], dpad)
 	}
 }
@@ -339,8 +438,26 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 }
 
 // sampleGradFrom is sampleGrad for the sample with input xs and output
-// error dys.
+// error dys. With weight standardisation the gradient is formed with
+// respect to Ŵ and mapped back to W (unstandardize) before it is stored
+// or added.
 func (c *Conv2d) sampleGradFrom(xs, dys []float64, w float64, g []float64, wk *convWork, add bool) {
+	if c.Standardize {
+		c.rawGradFrom(xs, dys, w, wk.gs, wk, false)
+		c.unstandardize(wk.gs)
+		if add {
+			floats.Add(g[:c.numParams()], wk.gs)
+		} else {
+			copy(g, wk.gs)
+		}
+		return
+	}
+	c.rawGradFrom(xs, dys, w, g, wk, add)
+}
+
+// rawGradFrom is sampleGradFrom's product: the gradient with respect to the
+// weight the convolution applies (Ŵ with weight standardisation).
+func (c *Conv2d) rawGradFrom(xs, dys []float64, w float64, g []float64, wk *convWork, add bool) {
 	out := c.Out * c.l
 	if w != 1 {
 		s := wk.dys[:out]
@@ -404,7 +521,7 @@ func (c *Conv2d) accumulate(dst []float64) {
 }
 
 func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
-	if mode == Ghost || (mode == Mixed && c.UsesGhost()) {
+	if !c.Standardize && (mode == Ghost || (mode == Mixed && c.UsesGhost())) {
 		c.ghost.c = c
 		return &c.ghost
 	}

@@ -24,8 +24,9 @@
 // baseline calls model.BackwardSum(dlogits), which adds Σ_i ∇ℓ_i to the
 // arena's Grads.
 //
-// The layers are Linear, Conv2d, ReLU, Tanh, MaxPool2d, AvgPool2d and
-// Flatten, with SoftmaxCrossEntropy as the loss. Each Linear or Conv2d layer
+// The layers are those of the Layer documentation (Linear, Conv2d, Conv1d,
+// Embedding, GroupNorm, LayerNorm, Residual, Dropout, activations, pooling
+// and Flatten), with SoftmaxCrossEntropy as the loss. Each Linear or Conv2d layer
 // is one arena layer holding its weight, in PyTorch layout ([out, in] or
 // [out, in, kh, kw], row-major), followed by its bias; NewArena initialises
 // them as PyTorch does. All data are float64 and batch-major: a batch of n
@@ -52,6 +53,24 @@
 // multiply-adds for the norms and the weighted sum together: Linear layers
 // are ghost, convolutions with more than one output position materialised.
 // The sources stay valid until the next Forward.
+//
+// # Training and evaluation mode: Dropout
+//
+// A Sequential starts in evaluation mode, in which Dropout layers are the
+// identity (PyTorch's model.eval()). SetTraining(true) turns them on; each
+// training Forward then needs one key per sample, given by
+// SetDropoutKeys(seed, step, ids) with ids[i] identifying sample i (its
+// dataset index, say). A value's mask is a hash of (seed, step, id, the
+// layer's position, the value's offset), so it does not depend on the
+// batch's composition, the number of ranks or workers, or how a logical
+// batch is split: a distributed run draws the masks of a single-process
+// one, and a resumed run those of an uninterrupted one. The mask does not
+// depend on the data and acts on one sample only, so per-sample clipping
+// bounds each sample's influence as without dropout.
+//
+// Weight-standardised convolutions (NewStdConv2d, or Conv2d.Standardize)
+// convolve with each output channel's weights standardised (see Conv2d);
+// their per-sample gradients are always materialised.
 //
 // # Implementation notes
 //

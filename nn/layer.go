@@ -13,8 +13,8 @@ import (
 
 // Layer is one stage of a Sequential model. The layers of this package are
 // the only implementations: a Layer is built with NewLinear, NewConv2d,
-// NewConv1d, NewEmbedding, NewGroupNorm, NewLayerNorm, Residual, ReLU, Tanh,
-// GELU, SiLU, ELU, NewMaxPool2d, NewAvgPool2d, GlobalAvgPool or Flatten (or
+// NewStdConv2d, NewConv1d, NewEmbedding, NewGroupNorm, NewLayerNorm, Residual, ReLU, Tanh,
+// GELU, SiLU, ELU, Dropout, NewMaxPool2d, NewAvgPool2d, GlobalAvgPool or Flatten (or
 // from a Spec) and handed to NewSequential, which owns its buffers from then
 // on. A Layer value must not
 // be shared between models.

@@ -96,6 +96,20 @@ var testModels = []testModel{
 			NewLinear(4, 3),
 		}
 	}, 3},
+	// Weight-standardised convolutions (the first one forming its
+	// gradients early, on vecmath's GemmGather for K = 4; the second on an
+	// unrolled input) and dropout in training mode (build gives the keys),
+	// inside a residual branch too.
+	{"dropout-ws", []int{2, 7, 7}, func() []Layer {
+		return []Layer{
+			NewStdConv2d(2, 8, 4, 1, 1), Dropout(0.3), Tanh(),
+			Residual(nil, NewStdConv2d(8, 8, 3, 1, 1), Dropout(0.5), NewGroupNorm(2, 8)),
+			Flatten(), Dropout(0.2), NewLinear(8*6*6, 3),
+		}
+	}, 3},
+	{"std-conv-small", []int{1, 6, 6}, func() []Layer {
+		return []Layer{NewStdConv2d(1, 3, 3, 2, 1), ELU(1), Flatten(), NewLinear(27, 2)}
+	}, 2},
 	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
 		return []Layer{
 			NewConv2d(1, 8, 8, 2, 3), Tanh(),
@@ -139,6 +153,16 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimi
 	y := make([]int, n)
 	for i := range y {
 		y[i] = r.IntN(tm.class)
+	}
+	// Dropout layers drop in training mode, with fixed keys: the same
+	// masks at every pass, so that the model is a fixed function.
+	if s.dropouts > 0 {
+		ids := make([]int, n)
+		for i := range ids {
+			ids[i] = 1000 + 7*i
+		}
+		s.SetTraining(true)
+		s.SetDropoutKeys(42, 5, ids)
 	}
 	return s, a, x, y
 }

@@ -45,6 +45,11 @@ type Sequential struct {
 	errScratch [][][]float64
 	srcs       []optimizer.GradSource
 	state      int // 0 nothing, 1 after forward, 2 after backward
+
+	// drop is read by the model's Dropout layers (dropouts, in a residual
+	// branch too): the training mode and the samples' keys.
+	drop     dropoutCtx
+	dropouts int
 }
 
 // NewSequential checks that the layers fit together for per-sample inputs of
@@ -111,7 +116,55 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 	}
 	s.srcs = make([]optimizer.GradSource, len(s.params))
 	s.planActivations()
+	// Each Dropout layer draws its masks with its own salt: its position
+	// in a depth-first walk over the layers and residual branches.
+	pos := 0
+	var walk func([]Layer)
+	walk = func(ls []Layer) {
+		for _, l := range ls {
+			pos++
+			switch d := l.(type) {
+			case *dropout:
+				d.ctx, d.salt = &s.drop, uint64(pos)
+				s.dropouts++
+			case *residual:
+				walk(d.branch)
+			}
+		}
+	}
+	walk(layers)
 	return s, nil
+}
+
+// SetTraining switches the model between training mode (on) and evaluation
+// mode, the default. The mode matters only to Dropout layers, which are the
+// identity in evaluation mode, as PyTorch's are under model.eval(). A
+// Forward uses the mode set before it, and the Backward after it that
+// Forward's mode. In training mode every Forward needs the samples' keys
+// (SetDropoutKeys) when the model holds a Dropout layer.
+func (s *Sequential) SetTraining(on bool) { s.drop.training = on }
+
+// Training reports whether the model is in training mode.
+func (s *Sequential) Training() bool { return s.drop.training }
+
+// SetDropoutKeys gives the keys of the samples of the next Forward in
+// training mode: ids[i] identifies sample i of the batch (its index in the
+// data set, say), step the pass (the logical step number) and seed the run.
+// The dropout mask of a sample is a hash of (seed, step, ids[i], the
+// layer's position, the value's offset), so it does not depend on the
+// batch's composition, on how the batch is split over ranks or physical
+// batches, or on the number of workers: a run at W ranks draws the masks
+// of the run at one rank, and a resumed run those of an uninterrupted one.
+// The masks do not depend on the data, so per-sample clipping bounds each
+// sample's influence as it does without dropout. ids is copied; the keys
+// hold until the next call. Forward panics in training mode if the model
+// holds a Dropout layer and len(ids) is not the batch size.
+func (s *Sequential) SetDropoutKeys(seed, step uint64, ids []int) {
+	s.drop.seed, s.drop.step = seed, step
+	s.drop.ids = s.drop.ids[:0]
+	for _, id := range ids {
+		s.drop.ids = append(s.drop.ids, uint64(id))
+	}
 }
 
 // planActivations sets fused and dead. An activation between two sample
@@ -131,7 +184,7 @@ func (s *Sequential) planActivations() {
 	}
 	readsInput := func(k int) bool {
 		switch s.layers[k].(type) {
-		case tanh, relu, *pool2d, flatten:
+		case tanh, relu, *pool2d, flatten, *dropout:
 			return false
 		}
 		return true
@@ -142,7 +195,7 @@ func (s *Sequential) planActivations() {
 			return !s.fused[k]
 		case *pool2d:
 			return k > 0 && s.fused[k-1]
-		case *Conv2d, flatten:
+		case *Conv2d, flatten, *dropout:
 			return false
 		}
 		return true
@@ -284,6 +337,10 @@ func (s *Sequential) Forward(x []float64, n int) []float64 {
 	}
 	if n < 0 || len(x) != n*s.sizes[0] {
 		panic(fmt.Sprintf("nn: Forward: len(x) = %d, want n·%d = %d", len(x), s.sizes[0], n*s.sizes[0]))
+	}
+	s.drop.active = s.drop.training && s.dropouts > 0
+	if s.drop.active && len(s.drop.ids) != n {
+		panic(fmt.Sprintf("nn: Forward: training mode with Dropout layers needs one key per sample: SetDropoutKeys gave %d, the batch has %d", len(s.drop.ids), n))
 	}
 	s.grow(n)
 	s.n = n

@@ -33,11 +33,13 @@ import (
 // The layer types and their fields:
 //
 //	linear     in (optional), out
-//	conv2d     in (optional), out, kernel, stride (default 1), padding (default 0)
+//	conv2d     in (optional), out, kernel, stride (default 1), padding (default 0),
+//	           weight_standardization (optional, true or false, default false)
 //	conv1d     the same fields, on inputs of shape [C, L]
 //	maxpool2d  kernel, stride (default kernel)
 //	avgpool2d  kernel, stride (default kernel)
 //	elu        alpha (optional, a positive number, default 1)
+//	dropout    p (the drop probability, a number in [0, 1))
 //	groupnorm  groups, channels (optional)
 //	embedding  vocab, dim (input: token indices of shape [T]; must come first)
 //	residual   branch (a list of layers), projection (optional: one linear,
@@ -68,8 +70,12 @@ type LayerSpec struct {
 	Kernel  *int   `json:"kernel,omitempty"`
 	Stride  *int   `json:"stride,omitempty"`
 	Padding *int   `json:"padding,omitempty"`
-	// Alpha is ELU's α, the one size that is not an integer.
+	// Alpha is ELU's α, a size that is not an integer.
 	Alpha *float64 `json:"alpha,omitempty"`
+	// P is Dropout's drop probability.
+	P *float64 `json:"p,omitempty"`
+	// WeightStandardization selects a weight-standardised conv2d.
+	WeightStandardization *bool `json:"weight_standardization,omitempty"`
 	// Groups and Channels are GroupNorm's.
 	Groups   *int `json:"groups,omitempty"`
 	Channels *int `json:"channels,omitempty"`
@@ -84,11 +90,12 @@ type LayerSpec struct {
 // layerFields lists, for each layer type, its required and optional fields.
 var layerFields = map[string]struct{ required, optional []string }{
 	"linear":        {[]string{"out"}, []string{"in"}},
-	"conv2d":        {[]string{"out", "kernel"}, []string{"in", "stride", "padding"}},
+	"conv2d":        {[]string{"out", "kernel"}, []string{"in", "stride", "padding", "weight_standardization"}},
 	"conv1d":        {[]string{"out", "kernel"}, []string{"in", "stride", "padding"}},
 	"maxpool2d":     {[]string{"kernel"}, []string{"stride"}},
 	"avgpool2d":     {[]string{"kernel"}, []string{"stride"}},
 	"elu":           {nil, []string{"alpha"}},
+	"dropout":       {[]string{"p"}, nil},
 	"groupnorm":     {[]string{"groups"}, []string{"channels"}},
 	"layernorm":     {},
 	"embedding":     {[]string{"vocab", "dim"}, nil},
@@ -254,6 +261,22 @@ func parseLayer(msg json.RawMessage) (LayerSpec, error) {
 			l.Projection = &p
 			continue
 		}
+		if f == "p" {
+			var p float64
+			if err := json.Unmarshal(v, &p); err != nil || !(p >= 0 && p < 1) {
+				return bad, fmt.Errorf("\"p\" is %s, want a drop probability in [0, 1) (0 keeps every value)", v)
+			}
+			l.P = &p
+			continue
+		}
+		if f == "weight_standardization" {
+			var b bool
+			if err := json.Unmarshal(v, &b); err != nil {
+				return bad, fmt.Errorf("\"weight_standardization\" is %s, want true or false", v)
+			}
+			l.WeightStandardization = &b
+			continue
+		}
 		if f == "alpha" {
 			var a float64
 			if err := json.Unmarshal(v, &a); err != nil || !(a > 0) {
@@ -355,7 +378,9 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if err := checkGiven("in", ls.In, in[0], "channels"); err != nil {
 			return nil, err
 		}
-		return NewConv2d(in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0)), nil
+		c := NewConv2d(in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0))
+		c.Standardize = ls.WeightStandardization != nil && *ls.WeightStandardization
+		return c, nil
 	case "conv1d":
 		if len(in) != 2 {
 			return nil, fmt.Errorf("input of shape %v is not [C, L]; a conv1d layer needs sequences", in)
@@ -392,6 +417,8 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		return NewGroupNorm(*ls.Groups, in[0]), nil
 	case "layernorm":
 		return NewLayerNorm(), nil
+	case "dropout":
+		return Dropout(*ls.P), nil
 	case "embedding":
 		return NewEmbedding(*ls.Vocab, *ls.Dim), nil
 	case "residual":

@@ -26,9 +26,17 @@ func TestBuiltinSpecs(t *testing.T) {
 		"scatter-linear": func() (*Sequential, error) {
 			return NewSequential([]int{81, 7, 7}, NewGroupNorm(27, 81), Flatten(), NewLinear(81*7*7, 10))
 		},
+		"resnet-gn": func() (*Sequential, error) {
+			return NewSequential([]int{1, 28, 28},
+				NewStdConv2d(1, 16, 8, 2, 3), NewGroupNorm(4, 16), Tanh(),
+				Residual(nil, NewStdConv2d(16, 16, 3, 1, 1), NewGroupNorm(4, 16), Tanh(), NewStdConv2d(16, 16, 3, 1, 1), NewGroupNorm(4, 16)),
+				Tanh(), NewMaxPool2d(2, 2),
+				NewStdConv2d(16, 32, 3, 2, 1), NewGroupNorm(4, 32), Tanh(),
+				Flatten(), NewLinear(32*4*4, 10))
+		},
 	}
-	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp", "scatter-linear"}) {
-		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp scatter-linear]", got)
+	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp", "resnet-gn", "scatter-linear"}) {
+		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp resnet-gn scatter-linear]", got)
 	}
 	for name, build := range want {
 		t.Run(name, func(t *testing.T) {
@@ -126,6 +134,12 @@ func TestSpecErrors(t *testing.T) {
 		{"not an integer", `{"input": [4], "layers": [{"type": "linear", "out": 2.5}]}`, []string{`"out" is 2.5`, "integer"}},
 		{"a string size", `{"input": [4], "layers": [{"type": "linear", "out": "10"}]}`, []string{`"out" is "10"`, "integer"}},
 		{"bad alpha", `{"input": [4], "layers": [{"type": "elu", "alpha": -1}]}`, []string{"(elu)", `"alpha" is -1`, "positive number"}},
+		{"dropout p of 1", `{"input": [4], "layers": [{"type": "dropout", "p": 1}]}`, []string{"layer 0 (dropout)", `"p" is 1`, "[0, 1)"}},
+		{"dropout negative p", `{"input": [4], "layers": [{"type": "dropout", "p": -0.1}]}`, []string{"layer 0 (dropout)", `"p" is -0.1`}},
+		{"dropout without p", `{"input": [4], "layers": [{"type": "dropout"}]}`, []string{"layer 0 (dropout)", `no "p"`}},
+		{"dropout p a string", `{"input": [4], "layers": [{"type": "dropout", "p": "0.5"}]}`, []string{`"p" is "0.5"`}},
+		{"weight standardization not a bool", `{"input": [1, 8, 8], "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "weight_standardization": 1}]}`, []string{"layer 0 (conv2d)", `"weight_standardization" is 1`, "true or false"}},
+		{"weight standardization on linear", `{"input": [4], "layers": [{"type": "linear", "out": 2, "weight_standardization": true}]}`, []string{"layer 0 (linear)", `"weight_standardization" does not belong`}},
 		{"global pool of vectors", `{"input": [4], "layers": [{"type": "globalavgpool"}]}`, []string{"layer 0 (GlobalAvgPool)", "[C, H, W]"}},
 		{"groups not dividing channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 4}]}`, []string{"layer 0 (GroupNorm(4, 6))", "divide the 6 channels"}},
 		{"wrong channels", `{"input": [6, 4, 4], "layers": [{"type": "groupnorm", "groups": 2, "channels": 4}]}`, []string{"layer 0 (groupnorm)", `"channels" is 4`}},

@@ -252,8 +252,10 @@ func TestDataFlags(t *testing.T) {
 // TestSpecEquivalence: with σ = 0 and q = 1, spec models holding every
 // layer kind of nn end with the same weights at 1 to 4 ranks, with the
 // simple and the hook-based optimizer, after several steps (virtual ones
-// included). Model A reads images: conv2d, groupnorm, layernorm, gelu,
-// silu, elu, tanh, residual blocks with and without a projection, pools,
+// included). Model A reads images: conv2d (weight-standardised too),
+// groupnorm, layernorm, gelu, silu, elu, tanh, dropout (active: its masks
+// are keyed by the sample's dataset index, so the ranks draw the same
+// ones), residual blocks with and without a projection, pools,
 // globalavgpool, linear. Model B reads token indices from a CSV file:
 // embedding, conv1d, layernorm, relu. The tolerance is TestEquivalence's:
 // the ranks sum the same per-sample terms in another order.
@@ -268,21 +270,29 @@ func TestSpecEquivalence(t *testing.T) {
 		}
 		return p
 	}
-	modelA := write("a.json", L{"input": []int{1, 28, 28}, "layers": []L{
-		{"type": "conv2d", "out": 4, "kernel": 4, "stride": 2, "padding": 1},
-		{"type": "groupnorm", "groups": 2},
-		{"type": "gelu"},
-		{"type": "residual", "branch": []L{{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "silu"}}},
-		{"type": "residual",
-			"branch":     []L{{"type": "conv2d", "out": 6, "kernel": 3, "stride": 2, "padding": 1}, {"type": "elu", "alpha": 0.5}},
-			"projection": L{"type": "conv2d", "out": 6, "kernel": 1, "stride": 2}},
-		{"type": "maxpool2d", "kernel": 2, "stride": 1},
-		{"type": "avgpool2d", "kernel": 2, "stride": 1},
-		{"type": "layernorm"},
-		{"type": "tanh"},
-		{"type": "globalavgpool"},
-		{"type": "linear", "out": 10},
-	}})
+	specA := func(p ...float64) L {
+		return L{"input": []int{1, 28, 28}, "layers": []L{
+			{"type": "conv2d", "out": 4, "kernel": 4, "stride": 2, "padding": 1, "weight_standardization": true},
+			{"type": "groupnorm", "groups": 2},
+			{"type": "gelu"},
+			{"type": "dropout", "p": p[0]},
+			{"type": "residual", "branch": []L{{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1, "weight_standardization": true},
+				{"type": "dropout", "p": p[1]}, {"type": "silu"}}},
+			{"type": "residual",
+				"branch":     []L{{"type": "conv2d", "out": 6, "kernel": 3, "stride": 2, "padding": 1}, {"type": "elu", "alpha": 0.5}},
+				"projection": L{"type": "conv2d", "out": 6, "kernel": 1, "stride": 2}},
+			{"type": "maxpool2d", "kernel": 2, "stride": 1},
+			{"type": "avgpool2d", "kernel": 2, "stride": 1},
+			{"type": "layernorm"},
+			{"type": "tanh"},
+			{"type": "globalavgpool"},
+			{"type": "dropout", "p": p[2]},
+			{"type": "linear", "out": 10},
+		}}
+	}
+	modelA := write("a.json", specA(0.3, 0.2, 0.5))
+	// Model A without dropping, to show that the dropout above is active.
+	modelA0 := write("a0.json", specA(0, 0, 0))
 	modelB := write("b.json", L{"input": []int{784}, "layers": []L{
 		{"type": "embedding", "vocab": 8, "dim": 3},
 		{"type": "conv1d", "out": 4, "kernel": 1},
@@ -343,6 +353,16 @@ func TestSpecEquivalence(t *testing.T) {
 			}
 		}
 		t.Logf("model %s: %d parameters agree within 1e-9 at 1-4 ranks, simple and hooks", tc.name, len(ref))
+		if tc.name == "A" {
+			out := filepath.Join(dir, "A0")
+			mustRun(t, 1, append([]string{"--out", out, "--progress", "none", "--plot", "none", "--torch-out", "none",
+				"--sample-rate", "1", "--steps", "3", "--sigma", "0", "--max-grad-norm", "0.5", "--lr", "0.3",
+				"--momentum", "0.9", "--max-physical-batch", "12", "--checkpoint-every", "0", "--seed", "3",
+				"--model", modelA0}, tc.args[2:]...)...)
+			if d := maxDiff(ref, weights(t, filepath.Join(out, "weights.bin"))); d < 1e-6 {
+				t.Errorf("model A with p = 0 ends within %g of the run with dropout: is dropout active in training?", d)
+			}
+		}
 	}
 }
 
@@ -363,4 +383,37 @@ func specInit(t *testing.T, path string, seed uint64) []float64 {
 		t.Fatal(err)
 	}
 	return a.Params
+}
+
+// TestDropoutResume: a run of a model with dropout, stopped after 3 steps
+// and resumed to 6, ends with the weights of the uninterrupted run at 2
+// ranks (the masks are keyed by the step and the dataset index, not drawn
+// from a stream), and those differ from the same run without dropout.
+func TestDropoutResume(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, p float64) string {
+		b, _ := json.Marshal(map[string]any{"input": []int{784}, "layers": []map[string]any{
+			{"type": "linear", "out": 32}, {"type": "tanh"}, {"type": "dropout", "p": p}, {"type": "linear", "out": 10}}})
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	drop, keep := write("drop.json", 0.5), write("keep.json", 0)
+	args := func(out, model string, extra ...string) []string {
+		return base(filepath.Join(dir, out), append([]string{"--model", model, "--train-limit", "128", "--test-limit", "32",
+			"--batch-size", "32", "--sigma", "1", "--lr", "0.5", "--checkpoint-every", "3", "--torch-out", "none"}, extra...)...)
+	}
+	mustRun(t, 2, args("full", drop, "--steps", "6")...)
+	mustRun(t, 2, args("res", drop, "--steps", "3")...)
+	mustRun(t, 2, args("res", drop, "--steps", "6", "--resume")...)
+	mustRun(t, 2, args("keep", keep, "--steps", "6")...)
+	full := weights(t, filepath.Join(dir, "full", "weights.bin"))
+	if d := maxDiff(full, weights(t, filepath.Join(dir, "res", "weights.bin"))); d != 0 {
+		t.Errorf("resumed run's weights differ from the uninterrupted run's by %g", d)
+	}
+	if d := maxDiff(full, weights(t, filepath.Join(dir, "keep", "weights.bin"))); d < 1e-6 {
+		t.Errorf("dropout 0.5 ends within %g of dropout 0: not active?", d)
+	}
 }

@@ -131,6 +131,10 @@ func (t *trainer) trainStep(b *batchBufs) error {
 	for phys, skip := range data.Split(b.batch, m) {
 		n := len(phys)
 		t.data.train.Batch(phys, b.x[:n*d], b.y[:n])
+		// Dropout masks keyed by (seed, step, dataset index): the same at
+		// any number of ranks and physical batches, and after a resume.
+		t.net.model.SetTraining(true)
+		t.net.model.SetDropoutKeys(t.c.Seed, uint64(t.step), phys)
 		l, err := t.physStep(b.x[:n*d], b.y[:n], n, skip)
 		if err != nil {
 			return err
@@ -250,6 +254,7 @@ func (t *trainer) hook(sigma float64, k int) error {
 func (t *trainer) evaluate() (acc, loss float64, err error) {
 	const eb = 500
 	test, k := t.data.test, t.data.classes
+	t.net.model.SetTraining(false) // Dropout is the identity
 	d := test.Dim()
 	x := make([]float64, eb*d)
 	y := make([]int, eb)

@@ -114,7 +114,7 @@ func TestWriteFileAtomic(t *testing.T) {
 }
 
 // torchModels are dpmpi models with their torch.nn twins: dptrain's CNN and
-// MLP, and a model holding the other layer kinds nn has today.
+// MLP, and models holding the other layer kinds nn has today.
 var torchModels = []struct {
 	name   string
 	in     []int
@@ -170,6 +170,17 @@ var torchModels = []struct {
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.GroupNorm(4, 8), nn.SiLU(), " +
 		"nn.Conv2d(8, 8, 3, 2, 1), nn.LayerNorm([8, 7, 7]), nn.GELU(), " +
 		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 12), nn.LayerNorm([12]), nn.Linear(12, 10))", false},
+	// Weight-standardised convolutions (the state dict holds the raw W;
+	// StdConv2d standardises in its forward) and Dropout in evaluation
+	// mode, the default of both sides.
+	{"stdconv-dropout", []int{1, 28, 28}, func() []nn.Layer {
+		return []nn.Layer{
+			nn.NewStdConv2d(1, 8, 4, 2, 1), nn.NewGroupNorm(2, 8), nn.Tanh(), nn.Dropout(0.3),
+			nn.Residual(nil, nn.NewStdConv2d(8, 8, 3, 1, 1), nn.Dropout(0.5), nn.ELU(1)),
+			nn.NewMaxPool2d(2, 2), nn.Flatten(), nn.Dropout(0.2), nn.NewLinear(8*7*7, 10)}
+	}, "nn.Sequential(StdConv2d(1, 8, 4, 2, 1), nn.GroupNorm(2, 8), nn.Tanh(), nn.Dropout(0.3), " +
+		"Residual(nn.Sequential(StdConv2d(8, 8, 3, 1, 1), nn.Dropout(0.5), nn.ELU(1.0))), " +
+		"nn.MaxPool2d(2, 2), nn.Flatten(), nn.Dropout(0.2), nn.Linear(392, 10))", false},
 }
 
 // TestTorchRoundTrip writes each model's weights as safetensors, loads them

@@ -5,7 +5,8 @@ writes their logits on given inputs, for nn/safetensors's round-trip test.
 
 JOBS.json lists the models: [{"model": EXPR, "weights": PATH, "inputs": PATH,
 "shape": [C, H, W], "logits": PATH, "tokens": BOOL}, ...]. EXPR is a torch.nn expression
-(evaluated with torch.nn as `nn` and dpmpi's block as `Residual`), for example "nn.Sequential(nn.Linear(784,
+(evaluated with torch.nn as `nn`, dpmpi's block as `Residual` and its
+weight-standardised convolution as `StdConv2d`), for example "nn.Sequential(nn.Linear(784,
 10))"; the inputs file holds the inputs flat, and shape is one sample's
 shape; tokens says the inputs are token indices (passed as int64). The safetensors files are parsed here with json and numpy, so only
 Debian's python3-torch is needed (torch 1.13 has no safetensors reader), and
@@ -33,6 +34,17 @@ class Residual(nn.Module):
         return self.branch(x) + (self.proj(x) if self.proj is not None else x)
 
 
+class StdConv2d(nn.Conv2d):
+    """dpmpi's weight-standardised Conv2d: the weight of each output channel
+    standardised with its mean and biased variance, eps 1e-5, in forward."""
+
+    def forward(self, x):
+        w = self.weight
+        m = w.mean(dim=(1, 2, 3), keepdim=True)
+        v = w.var(dim=(1, 2, 3), unbiased=False, keepdim=True)
+        return self._conv_forward(x, (w - m) / torch.sqrt(v + 1e-5), self.bias)
+
+
 def load_safetensors(path):
     with open(path, "rb") as f:
         b = f.read()
@@ -54,7 +66,7 @@ def main():
     with open(sys.argv[1]) as f:
         jobs = json.load(f)
     for job in jobs:
-        model = eval(job["model"], {"nn": nn, "Residual": Residual}).double()
+        model = eval(job["model"], {"nn": nn, "Residual": Residual, "StdConv2d": StdConv2d}).double()
         state = {k: v.double() for k, v in load_safetensors(job["weights"]).items()}
         model.load_state_dict(state, strict=True)
         model.eval()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
+	"github.com/dpmpi/dpmpi/internal/seed"
 )
 
 // dropout is inverted dropout: in training mode each value is kept with
@@ -57,7 +58,7 @@ func (d *dropout) on() bool { return d.ctx != nil && d.ctx.active && d.p > 0 }
 
 func (d *dropout) prepare(n int) {
 	if d.on() {
-		d.keep = ensureBytes(d.keep, n*d.size)
+		d.keep = ensure(d.keep, n*d.size)
 	}
 }
 
@@ -110,31 +111,13 @@ func (d *dropout) backwardSamples(_, _, dy, dx []float64, first, n, _ int) {
 // (seed, step, the sample's key, salt, j), so it does not depend on where
 // the sample sits in the batch, nor on the number of ranks or workers.
 func (c *dropoutCtx) mask(keep []uint8, salt uint64, i int, thr uint64) {
-	base := mix64(mix64(mix64(mix64(c.seed)^c.step)^c.ids[i]) ^ salt)
+	base := seed.Finalise(seed.Finalise(seed.Finalise(seed.Finalise(c.seed)^c.step)^c.ids[i]) ^ salt)
 	for j := range keep {
-		h := mix64(base+uint64(j+1)*0x9e3779b97f4a7c15) >> 11
+		h := seed.Finalise(base+uint64(j+1)*0x9e3779b97f4a7c15) >> 11
 		var k uint8
 		if h >= thr {
 			k = 1
 		}
 		keep[j] = k
 	}
-}
-
-// mix64 is SplitMix64's finaliser, a bijection of uint64 whose outputs pass
-// statistical tests of randomness for consecutive inputs.
-func mix64(z uint64) uint64 {
-	z ^= z >> 30
-	z *= 0xbf58476d1ce4e5b9
-	z ^= z >> 27
-	z *= 0x94d049bb133111eb
-	return z ^ z>>31
-}
-
-// ensureBytes returns b if it holds at least n bytes, else a new slice of n.
-func ensureBytes(b []uint8, n int) []uint8 {
-	if cap(b) >= n {
-		return b[:n]
-	}
-	return make([]uint8, n)
 }

@@ -48,9 +48,9 @@ func workers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // ensure returns buf if it holds at least n values, otherwise a new slice of
 // length n.
-func ensure(buf []float64, n int) []float64 {
+func ensure[T any](buf []T, n int) []T {
 	if cap(buf) >= n {
 		return buf[:n]
 	}
-	return make([]float64, n)
+	return make([]T, n)
 }

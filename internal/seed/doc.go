@@ -16,7 +16,9 @@
 //   - cmd/dptrain: rank r's noise seed is ForRank(seed, "noise", r).
 //   - audit: run and rank seeds are Combine(seed, run) and Combine(runSeed,
 //     rank+1).
-//   - nn: Sequential.Init's ChaCha8 key is ChaCha8Key(seed).
+//   - nn: Sequential.Init's ChaCha8 key is ChaCha8Key(seed); a Dropout
+//     mask value is the top 53 bits of Finalise(base + (j+1)·golden), with
+//     base the Finalise chain over (seed, step, sample key, layer salt).
 //
 // The functions are pure and allocation-free except Key, which hashes.
 // None is a cryptographic key derivation in the sense of secret keys:

@@ -8,9 +8,11 @@ import (
 // golden is SplitMix64's increment, 2^64 divided by the golden ratio.
 const golden = 0x9e3779b97f4a7c15
 
-// finalise is SplitMix64's output function (Stafford's variant 13), a
-// bijection of 64 bits.
-func finalise(x uint64) uint64 {
+// Finalise is SplitMix64's output function (Stafford's variant 13), a
+// bijection of 64 bits whose outputs pass statistical tests of randomness
+// for consecutive inputs. Mix and Combine are built on it; it serves as a
+// hash where a key is chained through several words.
+func Finalise(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
@@ -18,12 +20,12 @@ func finalise(x uint64) uint64 {
 
 // Mix returns SplitMix64 of x: the finaliser applied to x + 0x9e3779b97f4a7c15.
 // It is a bijection, so distinct inputs give distinct outputs.
-func Mix(x uint64) uint64 { return finalise(x + golden) }
+func Mix(x uint64) uint64 { return Finalise(x + golden) }
 
 // Combine derives one 64-bit seed from two: the SplitMix64 finaliser of
 // a ^ (b + 0x9e3779b97f4a7c15)·0xbf58476d1ce4e5b9. For a fixed a it is a
 // bijection of b, so the seeds of runs or ranks 0, 1, 2, … differ.
-func Combine(a, b uint64) uint64 { return finalise(a ^ (b+golden)*0xbf58476d1ce4e5b9) }
+func Combine(a, b uint64) uint64 { return Finalise(a ^ (b+golden)*0xbf58476d1ce4e5b9) }
 
 // Label packs the first eight bytes of s, big-endian and padded with zero
 // bytes, into a word: Label("noise") = 0x6e6f697365000000 and

@@ -20,6 +20,12 @@ func TestBuiltinSpecs(t *testing.T) {
 				NewConv2d(16, 32, 4, 2, 0), Tanh(), NewMaxPool2d(2, 1),
 				Flatten(), NewLinear(32*4*4, 32), Tanh(), NewLinear(32, 10))
 		},
+		"cnn-gn": func() (*Sequential, error) {
+			return NewSequential([]int{1, 28, 28},
+				NewConv2d(1, 16, 8, 2, 3), NewGroupNorm(4, 16), Tanh(), NewMaxPool2d(2, 1),
+				NewConv2d(16, 32, 4, 2, 0), NewGroupNorm(4, 32), Tanh(), NewMaxPool2d(2, 1),
+				Flatten(), NewLinear(32*4*4, 32), Tanh(), NewLinear(32, 10))
+		},
 		"mlp": func() (*Sequential, error) {
 			return NewSequential([]int{784}, NewLinear(784, 128), ReLU(), NewLinear(128, 10))
 		},
@@ -35,8 +41,8 @@ func TestBuiltinSpecs(t *testing.T) {
 				Flatten(), NewLinear(32*4*4, 10))
 		},
 	}
-	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "mlp", "resnet-gn", "scatter-linear"}) {
-		t.Fatalf("BuiltinSpecs() = %v, want [cnn mlp resnet-gn scatter-linear]", got)
+	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "cnn-gn", "mlp", "resnet-gn", "scatter-linear"}) {
+		t.Fatalf("BuiltinSpecs() = %v, want [cnn cnn-gn mlp resnet-gn scatter-linear]", got)
 	}
 	for name, build := range want {
 		t.Run(name, func(t *testing.T) {

@@ -40,6 +40,7 @@ type config struct {
 	LRSchedule  string
 	Momentum    float64
 	WeightDecay float64
+	EMA         float64 // decay of the weights' moving average; 0: none
 
 	BatchSize  float64 // expected global batch size; 0 if SampleRate given
 	SampleRate float64
@@ -136,7 +137,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.Var(&std, "normalize-std", "CSV/NPY features: then divide by these public constants (`S` or S1,S2,...)")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
-	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), mlp (784-128 ReLU-10), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
+	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), cnn-gn (the same with GroupNorm after each conv), mlp (784-128 ReLU-10), resnet-gn, scatter-linear (GroupNorm + linear on ScatterNet features from dpfeatures), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
 	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model) or per-layer (one threshold per layer)")
 	fs.StringVar(&c.DistOptimizer, "dist-optimizer", "simple", "distributed per-layer optimizer: simple (one Allreduce after backward) or hooks (per-layer buckets reduced during backward); flat clipping always uses DistributedDPOptimizer")
 	fs.Float64Var(&c.MaxGradNorm, "max-grad-norm", 1.0, "total clipping threshold `C`: flat clipping clips to C; per-layer clipping, unless --max-grad-norms is given, uses C_l = C/sqrt(L) for each of the L layers so that the total sensitivity is C")
@@ -146,6 +147,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.LRSchedule, "lr-schedule", "constant", "learning-rate schedule over the planned steps: constant, or cosine (lr·(1+cos(π·t/T))/2 at step t of T)")
 	fs.Float64Var(&c.Momentum, "momentum", 0, "SGD momentum")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "L2 weight decay of the wrapped optimizer")
+	fs.Float64Var(&c.EMA, "ema", 0, "evaluate and write an exponential moving average of the weights with this `decay` in (0,1), warmed up as min(decay, (1+t)/(10+t)) at step t; free of privacy cost (0: the weights themselves)")
 	fs.Float64Var(&batch, "batch-size", 0, "expected global (logical) batch size `B`; the sample rate is q = B/N. Give this or --sample-rate (default B = 256)")
 	fs.Float64Var(&c.SampleRate, "sample-rate", 0, "Poisson sample rate `q` in (0,1]; alternative to --batch-size")
 	fs.Float64Var(&c.Epochs, "epochs", 0, "train for this many epochs of round(1/q) steps (default 1); alternative to --steps")
@@ -270,6 +272,9 @@ func (c *config) validate(set map[string]bool) error {
 	}
 	if err := pos("lr", c.LR); err != nil {
 		return err
+	}
+	if c.EMA < 0 || c.EMA >= 1 {
+		return fmt.Errorf("--ema must be a decay in (0,1), such as 0.999, or 0 for none; got %v", c.EMA)
 	}
 	if c.Momentum < 0 || c.Momentum >= 1 || c.WeightDecay < 0 {
 		return fmt.Errorf("--momentum must be in [0,1) and --weight-decay ≥ 0, got %v and %v", c.Momentum, c.WeightDecay)

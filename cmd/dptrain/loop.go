@@ -56,6 +56,9 @@ func (t *trainer) loop() (stopReason, error) {
 			return 0, fmt.Errorf("step %d: %w", t.step+1, err)
 		}
 		t.step++
+		if t.net.avg != nil {
+			t.net.avg.update(t.net.arena.Params, t.step)
+		}
 		if err := t.afterStep(); err != nil {
 			return 0, err
 		}
@@ -249,9 +252,19 @@ func (t *trainer) hook(sigma float64, k int) error {
 	return t.priv.acct.Step(sigma, q)
 }
 
-// evaluate computes test accuracy and mean loss; each rank takes a strided
-// part of the test set. Collective.
+// evaluate computes test accuracy and mean loss of the evaluated weights:
+// the moving average with --ema, the parameters otherwise. Collective.
 func (t *trainer) evaluate() (acc, loss float64, err error) {
+	err = t.net.avg.with(t.net.arena.Params, func() error {
+		acc, loss, err = t.evaluateParams()
+		return err
+	})
+	return acc, loss, err
+}
+
+// evaluateParams computes test accuracy and mean loss of the parameters;
+// each rank takes a strided part of the test set. Collective.
+func (t *trainer) evaluateParams() (acc, loss float64, err error) {
 	const eb = 500
 	test, k := t.data.test, t.data.classes
 	t.net.model.SetTraining(false) // Dropout is the identity

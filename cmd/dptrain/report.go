@@ -175,14 +175,20 @@ func (t *trainer) banner() {
 // prints the summary (rank 0).
 func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, samples float64) error {
 	c := t.c
-	if err := writeWeights(c.WeightsOut, t.net.arena); err != nil {
-		return fmt.Errorf("writing --weights-out: %w", err)
-	}
 	h := t.priv.acct.History()
-	if c.TorchOut != "none" {
-		if err := t.writeTorch(h); err != nil {
-			return fmt.Errorf("writing --torch-out: %w", err)
+	err := t.net.avg.with(t.net.arena.Params, func() error {
+		if err := writeWeights(c.WeightsOut, t.net.arena); err != nil {
+			return fmt.Errorf("writing --weights-out: %w", err)
 		}
+		if c.TorchOut != "none" {
+			if err := t.writeTorch(h); err != nil {
+				return fmt.Errorf("writing --torch-out: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	epsText := func(name string) string {
 		if h.Steps() == 0 {

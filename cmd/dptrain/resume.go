@@ -26,7 +26,7 @@ func (t *trainer) fresh() error {
 
 // resumeMsg is what rank 0 broadcasts on --resume: the checkpoint and the
 // ledger's records. Its encoding is two sections (see state.go): the
-// checkpoint's dptrain/2 payload, then the records as a JSON array.
+// checkpoint's dptrain/3 payload, then the records as a JSON array.
 type resumeMsg struct {
 	state  *ckptState
 	ledger []accountant.LedgerRecord
@@ -158,6 +158,12 @@ func (t *trainer) reconcile(s *ckptState, entries []accountant.LedgerRecord) err
 // resume covers the steps since the resume only.
 func (t *trainer) restore(s *ckptState) error {
 	copy(t.net.arena.Params, s.Params)
+	if a := t.net.avg; a != nil {
+		if len(s.Average) != len(a.avg) {
+			return fmt.Errorf("--resume: the checkpoint holds %d averaged parameters for --ema, this model %d (was it written without --ema?)", len(s.Average), len(a.avg))
+		}
+		copy(a.avg, s.Average)
+	}
 	if err := t.net.opt.Updater().UnmarshalBinary(s.Optim); err != nil {
 		return fmt.Errorf("--resume: optimizer state: %w", err)
 	}
@@ -187,6 +193,14 @@ func (s *streams) marshal() (rankState, error) {
 		}
 	}
 	return rankState{Sampler: sb, Noise: nb}, nil
+}
+
+// average returns a copy of the --ema average, nil without --ema.
+func (t *trainer) average() []float64 {
+	if t.net.avg == nil {
+		return nil
+	}
+	return append([]float64(nil), t.net.avg.avg...)
 }
 
 // saveCheckpoint gathers every rank's sampler and noise state on rank 0,
@@ -219,5 +233,6 @@ func (t *trainer) saveCheckpoint() error {
 		return err
 	}
 	return writeCheckpoint(t.c.CheckpointDir, &ckptState{ID: t.id, Step: t.step, Params: append([]float64(nil), t.net.arena.Params...),
-		Optim: ob, Accountant: ab, Ranks: ranks})
+		Average: t.average(),
+		Optim:   ob, Accountant: ab, Ranks: ranks})
 }

@@ -21,13 +21,15 @@ import (
 // rank 0 through package checkpoint (atomic replacement, SHA-256 of the
 // payload). Its kind names the payload's encoding:
 //
-// dptrain/2, written by this program: a sequence of sections, each a uint64
+// dptrain/3, written by this program: a sequence of sections, each a uint64
 // little-endian byte count n followed by n bytes, with nothing after the
 // last one:
 //
 //	section            contents
 //	header             JSON object {"ID": run identity, "Step": s, "Ranks": W}
 //	parameters         the arena's P parameters, float64 little-endian
+//	average            the moving average of the parameters (--ema), P
+//	                   float64 little-endian; empty without --ema
 //	optimizer          the wrapped optimizer's state (Updater.MarshalBinary)
 //	accountant         the accountant's state (its JSON)
 //	2W rank sections   for each rank r = 0..W−1: its sampler state
@@ -35,11 +37,12 @@ import (
 //	                   generator's state (BlockGenerator.MarshalBinary;
 //	                   empty in secure mode)
 //
-// dptrain/1, written by earlier versions: ckptState encoded with
-// encoding/gob. It is read (and a resumed run writes dptrain/2 from then
-// on).
+// dptrain/2, written by earlier versions, is dptrain/3 without the average
+// section; dptrain/1, older still, is ckptState encoded with encoding/gob.
+// Both are read (and a resumed run writes dptrain/3 from then on).
 const (
-	ckptKind   = "dptrain/2"
+	ckptKind   = "dptrain/3"
+	ckptKindV2 = "dptrain/2"
 	ckptKindV1 = "dptrain/1"
 	ckptName   = "checkpoint.ckpt"
 )
@@ -68,7 +71,8 @@ type runIdentity struct {
 	Accountant    string
 	Seed          uint64
 	Secure        bool
-	Noise         string `json:",omitempty"` // "sharded", or empty for rank-0 noise (as in checkpoints written before --noise)
+	Noise         string  `json:",omitempty"` // "sharded", or empty for rank-0 noise (as in checkpoints written before --noise)
+	EMA           float64 `json:",omitempty"` // --ema decay; 0 (as in checkpoints written before --ema) without
 }
 
 // modelIdentity is the identity of a model given as a spec file: its
@@ -115,6 +119,7 @@ type ckptState struct {
 	ID         runIdentity
 	Step       int // logical steps applied to Params
 	Params     []float64
+	Average    []float64 // the --ema average; nil without --ema
 	Optim      []byte
 	Accountant []byte // accountant JSON
 	Ranks      []rankState
@@ -168,22 +173,47 @@ func (r *sections) end() error {
 	return r.err
 }
 
-// encode returns the dptrain/2 payload of s.
+// appendFloats appends v to dst as one section of float64 little-endian
+// values.
+func appendFloats(dst []byte, v []float64) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(8*len(v)))
+	for _, x := range v {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(x))
+	}
+	return dst
+}
+
+// floats reads the next section as float64 little-endian values, named what
+// in errors.
+func (r *sections) floats(what string) []float64 {
+	b := r.next(what)
+	if r.err == nil && len(b)%8 != 0 {
+		r.err = fmt.Errorf("the %s section holds %d bytes, not a whole number of float64 values", what, len(b))
+	}
+	if r.err != nil {
+		return nil
+	}
+	v := make([]float64, len(b)/8)
+	for i := range v {
+		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return v
+}
+
+// encode returns the dptrain/3 payload of s.
 func (s *ckptState) encode() ([]byte, error) {
 	h, err := json.Marshal(ckptHeader{ID: s.ID, Step: s.Step, Ranks: len(s.Ranks)})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the checkpoint header: %w", err)
 	}
-	size := 8*(4+2*len(s.Ranks)) + len(h) + 8*len(s.Params) + len(s.Optim) + len(s.Accountant)
+	size := 8*(5+2*len(s.Ranks)) + len(h) + 8*(len(s.Params)+len(s.Average)) + len(s.Optim) + len(s.Accountant)
 	for _, r := range s.Ranks {
 		size += len(r.Sampler) + len(r.Noise)
 	}
 	out := make([]byte, 0, size)
 	out = appendSection(out, h)
-	out = binary.LittleEndian.AppendUint64(out, uint64(8*len(s.Params)))
-	for _, v := range s.Params {
-		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
-	}
+	out = appendFloats(out, s.Params)
+	out = appendFloats(out, s.Average)
 	out = appendSection(out, s.Optim)
 	out = appendSection(out, s.Accountant)
 	for _, r := range s.Ranks {
@@ -199,12 +229,12 @@ func decodeState(kind string, payload []byte) (*ckptState, error) {
 	var s *ckptState
 	var err error
 	switch kind {
-	case ckptKind:
-		s, err = decodeV2(payload)
+	case ckptKind, ckptKindV2:
+		s, err = decodeSections(payload, kind == ckptKind)
 	case ckptKindV1:
 		s, err = decodeV1(payload)
 	default:
-		return nil, fmt.Errorf("%w: kind %q is not a dptrain checkpoint (this program reads %s and %s)", checkpoint.ErrCorrupt, kind, ckptKind, ckptKindV1)
+		return nil, fmt.Errorf("%w: kind %q is not a dptrain checkpoint (this program reads %s, %s and %s)", checkpoint.ErrCorrupt, kind, ckptKind, ckptKindV2, ckptKindV1)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s payload does not decode: %v", checkpoint.ErrCorrupt, kind, err)
@@ -212,7 +242,9 @@ func decodeState(kind string, payload []byte) (*ckptState, error) {
 	return s, nil
 }
 
-func decodeV2(payload []byte) (*ckptState, error) {
+// decodeSections decodes a dptrain/3 payload, or a dptrain/2 one (without
+// the average section) if !average.
+func decodeSections(payload []byte, average bool) (*ckptState, error) {
 	r := sections{b: payload}
 	var h ckptHeader
 	if hb := r.next("header"); r.err == nil {
@@ -223,13 +255,11 @@ func decodeV2(payload []byte) (*ckptState, error) {
 			return nil, fmt.Errorf("header: %d ranks", h.Ranks)
 		}
 	}
-	pb := r.next("parameters")
-	if len(pb)%8 != 0 {
-		return nil, fmt.Errorf("the parameters section holds %d bytes, not a whole number of float64 values", len(pb))
-	}
-	s := &ckptState{ID: h.ID, Step: h.Step, Params: make([]float64, len(pb)/8)}
-	for i := range s.Params {
-		s.Params[i] = math.Float64frombits(binary.LittleEndian.Uint64(pb[8*i:]))
+	s := &ckptState{ID: h.ID, Step: h.Step, Params: r.floats("parameters")}
+	if average {
+		if s.Average = r.floats("average"); len(s.Average) == 0 {
+			s.Average = nil
+		}
 	}
 	s.Optim = nonEmpty(r.next("optimizer"))
 	s.Accountant = nonEmpty(r.next("accountant"))
@@ -282,7 +312,7 @@ func loadCheckpoint(dir string) (*ckptState, error) {
 		}
 		return nil, fmt.Errorf("--resume: refusing checkpoint: %w", err)
 	}
-	if kind != ckptKind && kind != ckptKindV1 {
+	if kind != ckptKind && kind != ckptKindV2 && kind != ckptKindV1 {
 		return nil, fmt.Errorf("--resume: checkpoint %s holds %q, not a %s checkpoint", path, kind, ckptKind)
 	}
 	s, err := decodeState(kind, payload)

@@ -26,10 +26,13 @@ func encodeV1(s *ckptState) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeV1 writes s to dir as a dptrain/1 checkpoint.
+// writeV1 writes s to dir as a dptrain/1 checkpoint, which holds no
+// average.
 func writeV1(t *testing.T, dir string, s *ckptState) {
 	t.Helper()
-	p, err := encodeV1(s)
+	old := *s
+	old.Average = nil
+	p, err := encodeV1(&old)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +51,8 @@ func testStates() map[string]*ckptState {
 	secure.Secure, secure.World, secure.Seed = true, 1, 1
 	return map[string]*ckptState{
 		"three ranks": {ID: id, Step: 17, Params: []float64{1.5, -0.25, math.SmallestNonzeroFloat64, math.Inf(-1), 0},
-			Optim: []byte("dpmpiopt\x03SGD..."), Accountant: []byte(`{"history":[]}`),
+			Average: []float64{1.25, -0.5, 0, math.MaxFloat64, -0.0},
+			Optim:   []byte("dpmpiopt\x03SGD..."), Accountant: []byte(`{"history":[]}`),
 			Ranks: []rankState{{Sampler: []byte{1, 2}, Noise: []byte{3}}, {Sampler: []byte{4}, Noise: []byte{5, 6}}, {Sampler: []byte{7}, Noise: []byte{8}}}},
 		"secure": {ID: secure, Step: 3, Params: []float64{math.NaN()},
 			Optim: []byte{9}, Accountant: []byte(`{}`), Ranks: []rankState{{Sampler: []byte{1}}}},
@@ -73,23 +77,56 @@ func sameState(t *testing.T, got, want *ckptState) {
 	}
 }
 
+// writeV2 writes s as a dptrain/2 checkpoint (dptrain/3 without the
+// average section), as versions before --ema did.
+func writeV2(t *testing.T, dir string, s *ckptState) {
+	t.Helper()
+	v2 := *s
+	v2.Average = nil
+	p, err := v2.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 8 + int(binary.LittleEndian.Uint64(p))       // after the header
+	off += 8 + int(binary.LittleEndian.Uint64(p[off:])) // after the parameters
+	if binary.LittleEndian.Uint64(p[off:]) != 0 {
+		t.Fatal("the empty average section is not where the format says")
+	}
+	p = append(p[:off:off], p[off+8:]...)
+	if err := checkpoint.Write(filepath.Join(dir, ckptName), ckptKindV2, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Checkpoints are read back as written, in the current format and in the
-// dptrain/1 format of earlier versions.
+// dptrain/2 and dptrain/1 formats of earlier versions (which hold no
+// average).
 func TestCheckpointFormats(t *testing.T) {
 	for name, s := range testStates() {
-		for _, kind := range []string{ckptKind, ckptKindV1} {
+		for _, kind := range []string{ckptKind, ckptKindV2, ckptKindV1} {
 			t.Run(name+"/"+kind, func(t *testing.T) {
 				dir := t.TempDir()
-				if kind == ckptKindV1 {
+				want := s
+				switch kind {
+				case ckptKindV1:
 					writeV1(t, dir, s)
-				} else if err := writeCheckpoint(dir, s); err != nil {
-					t.Fatal(err)
+				case ckptKindV2:
+					writeV2(t, dir, s)
+				default:
+					if err := writeCheckpoint(dir, s); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if kind != ckptKind {
+					old := *s
+					old.Average = nil
+					want = &old
 				}
 				got, err := loadCheckpoint(dir)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sameState(t, got, s)
+				sameState(t, got, want)
 				k, _, err := checkpoint.Read(filepath.Join(dir, ckptName))
 				if err != nil || k != kind {
 					t.Errorf("file kind %q (%v), want %q", k, err, kind)
@@ -99,7 +136,7 @@ func TestCheckpointFormats(t *testing.T) {
 	}
 }
 
-// A dptrain/2 payload that does not decode (with a valid checksum, so that
+// A dptrain/3 payload that does not decode (with a valid checksum, so that
 // only the framing can catch it) is refused with what is wrong.
 func TestCheckpointBadPayload(t *testing.T) {
 	good, err := testStates()["three ranks"].encode()
@@ -114,7 +151,7 @@ func TestCheckpointBadPayload(t *testing.T) {
 		}
 		return off + 8, off + 8 + int(binary.LittleEndian.Uint64(b[off:]))
 	}
-	_, accEnd := section(good, 3)
+	_, accEnd := section(good, 4)
 	tests := []struct {
 		name    string
 		payload []byte

@@ -66,6 +66,7 @@ type learner struct {
 	arena *optimizer.Arena
 	opt   dpOptimizer
 	ready func(int, optimizer.GradSource) error // nil: clip after the whole backward pass
+	avg   *average                              // --ema; nil without
 	loss  lossBufs
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dpmpi/dpmpi/internal/fingerprint"
+	"github.com/dpmpi/dpmpi/internal/mutant"
 )
 
 // statusSlots is the number of per-rank values in the status vector every
@@ -42,6 +43,10 @@ func (e *Engine) fingerprint() [fingerprintFields]uint64 {
 		h.Write([]byte("flat"))
 	}
 	h.Float64s(e.clip.thresholds...)
+	if a := e.adapt; a != nil {
+		h.Write([]byte("adaptive"))
+		h.Float64s(a.q.TargetQuantile, a.q.LearningRate, a.q.CountNoiseStd)
+	}
 	thresholds := f.Sum64()
 	f.Reset()
 	h.Write([]byte(e.cfg.LossReduction))
@@ -72,6 +77,15 @@ func sharedStream(mode NoiseMode, probes []float64) (r1, r2 int, ok bool) {
 	return 0, 0, false
 }
 
+// noiseCounts stores this rank's centred clipped counts in dst, with rank
+// 0's noise N(0, CountNoiseStd²) added to each.
+func (e *Engine) noiseCounts(dst []float64) {
+	copy(dst, e.adapt.counts)
+	if e.rank == 0 && e.adapt.q.CountNoiseStd > 0 && !mutant.NoNoise {
+		AddNoise(dst, e.adapt.q.CountNoiseStd, e.cfg.Generator, e.cfg.SecureMode)
+	}
+}
+
 // collectiveCheck reports a non-finite gradient seen on any rank and, at
 // the first real step, a configuration that differs between ranks. In
 // distributed mode it performs one small AllreduceSum on every rank, so
@@ -82,9 +96,14 @@ func (e *Engine) collectiveCheck() error {
 			err := *e.bad
 			return &err
 		}
+		if e.adapt != nil {
+			e.noiseCounts(e.adapt.noisy)
+		}
 		return nil
 	}
-	n := statusSlots * e.size
+	counts := statusSlots * e.size // the clipped counts' slots
+	fpAt := counts + e.countSlots()
+	n := fpAt
 	if !e.agreed {
 		n += fingerprintSlots + e.probeSlots()
 	}
@@ -94,25 +113,31 @@ func (e *Engine) collectiveCheck() error {
 		o := statusSlots * e.rank
 		st[o], st[o+1], st[o+2] = 1, float64(e.bad.LayerIndex), float64(e.bad.Sample)
 	}
+	if e.adapt != nil {
+		e.noiseCounts(st[counts:fpAt])
+	}
 	var fp [fingerprintFields]uint64
 	if !e.agreed {
 		fp = e.fingerprint()
-		fingerprint.Put(st[statusSlots*e.size:], fp[:])
-		st[statusSlots*e.size+fingerprintSlots+e.rank] = e.probe
+		fingerprint.Put(st[fpAt:], fp[:])
+		st[fpAt+fingerprintSlots+e.rank] = e.probe
 	}
 	if err := e.comm.AllreduceSum(st); err != nil {
 		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the step status: %w", e.steps, e.rank, err)
 	}
+	if e.adapt != nil {
+		copy(e.adapt.noisy, st[counts:fpAt])
+	}
 	if !e.agreed {
 		var differ []string
-		for _, i := range fingerprint.Differ(st[statusSlots*e.size:], fp[:], e.size) {
+		for _, i := range fingerprint.Differ(st[fpAt:], fp[:], e.size) {
 			differ = append(differ, fingerprintNames[i])
 		}
 		if len(differ) > 0 {
 			return fmt.Errorf("optimizer: first step on rank %d of %d: the ranks disagree on the %s (this rank: %d layers, %d parameters, thresholds %v, σ %v, expected batch size %v, reduction %q); build the optimizer with identical arguments on every rank",
 				e.rank, e.size, strings.Join(differ, ", "), len(e.arena.Layers), len(e.arena.Params), e.clip.thresholds, e.cfg.NoiseMultiplier, e.cfg.ExpectedBatchSize, e.cfg.LossReduction)
 		}
-		if r1, r2, ok := sharedStream(e.cfg.NoiseMode, st[statusSlots*e.size+fingerprintSlots:statusSlots*e.size+fingerprintSlots+e.probeSlots()]); ok {
+		if r1, r2, ok := sharedStream(e.cfg.NoiseMode, st[fpAt+fingerprintSlots:fpAt+fingerprintSlots+e.probeSlots()]); ok {
 			return fmt.Errorf("optimizer: first step on rank %d of %d: ranks %d and %d draw the same noise stream under %q noise, which would correlate the noise of their slices; give every rank its own generator (for example NewBlockGenerator(seed ^ uint64(rank)), or nil for one keyed from the system's entropy)",
 				e.rank, e.size, r1, r2, ShardedNoise)
 		}

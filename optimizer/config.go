@@ -79,6 +79,13 @@ type Config struct {
 	// NoiseMode is RankZeroNoise (the default when empty) or ShardedNoise.
 	// A single process draws all the noise in either mode.
 	NoiseMode NoiseMode
+
+	// Adaptive, if not nil, adapts the clipping thresholds to a target
+	// quantile of the per-sample norms after every real step (see
+	// QuantileClipping); the thresholds given to the constructor are the
+	// starting point. NoiseMultiplier is then the noise multiplier of the
+	// gradient and the clipped counts together.
+	Adaptive *QuantileClipping
 }
 
 // ErrGradientReuse is wrapped by the errors returned when per-sample or

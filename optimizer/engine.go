@@ -91,6 +91,7 @@ type Engine struct {
 
 	norms, sq, factors []float64
 	status             []float64
+	adapt              *adaptState // nil: fixed thresholds
 
 	// This rank draws the noise of Grads[noiseLo:noiseHi]: all of it on
 	// rank 0 and none elsewhere under RankZeroNoise, its 1/W slice under
@@ -123,22 +124,47 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 	}
 	e := &Engine{arena: a, inner: inner, clip: clip, cfg: cfg, comm: comm, size: 1}
 	e.clip.thresholds = clip.Thresholds()
-	e.std = mutant.SigmaScale * cfg.NoiseMultiplier * clip.Sensitivity()
+	if cfg.Adaptive != nil {
+		if e.adapt, err = newAdaptState(*cfg.Adaptive, len(e.clip.thresholds), cfg.NoiseMultiplier, cfg); err != nil {
+			return nil, err
+		}
+	}
 	if comm != nil {
 		e.rank, e.size = comm.Rank(), comm.Size()
 		if e.size < 1 || e.rank < 0 || e.rank >= e.size {
 			return nil, fmt.Errorf("optimizer: communicator reports rank %d of size %d", e.rank, e.size)
 		}
-		e.status = make([]float64, statusSlots*e.size+fingerprintSlots+e.probeSlots())
+		e.status = make([]float64, statusSlots*e.size+e.countSlots()+fingerprintSlots+e.probeSlots())
 	}
+	e.setStd()
 	e.noiseLo, e.noiseHi = noiseShard(len(a.Params), e.rank, e.size, cfg.NoiseMode)
 	if cfg.NoiseMode == ShardedNoise && e.size > 1 {
 		e.probe = cfg.Generator.NormFloat64()
 	}
+	return e, nil
+}
+
+// setStd sets the gradient noise std from the noise multiplier of the
+// gradient (σ, or z_grad with adaptive thresholds) and the current
+// thresholds.
+func (e *Engine) setStd() {
+	z := e.cfg.NoiseMultiplier
+	if e.adapt != nil {
+		z = e.adapt.zGrad
+	}
+	e.std = mutant.SigmaScale * z * e.clip.Sensitivity()
 	if mutant.NoiseOverW {
 		e.std /= float64(e.size)
 	}
-	return e, nil
+}
+
+// countSlots is the number of status slots of the clipped counts: one per
+// threshold with adaptive thresholds, none otherwise.
+func (e *Engine) countSlots() int {
+	if e.adapt == nil {
+		return 0
+	}
+	return len(e.clip.thresholds)
 }
 
 // Arena returns the arena the engine clips into and updates.
@@ -157,7 +183,8 @@ func (e *Engine) Clipping() Clipping {
 }
 
 // NoiseStd returns the std of the noise added per coordinate to the clipped
-// sum: σ·C (flat) or σ·‖(C_1..C_L)‖₂ (per layer).
+// sum: σ·C (flat) or σ·‖(C_1..C_L)‖₂ (per layer), with the current
+// thresholds and, under Config.Adaptive, z_grad in place of σ.
 func (e *Engine) NoiseStd() float64 { return e.std }
 
 // Rank returns this process's rank (0 for a single process).
@@ -209,6 +236,9 @@ func (e *Engine) ZeroGrad() {
 	if !e.lastSkipped {
 		clear(e.arena.Grads)
 		e.bad = nil
+		if e.adapt != nil {
+			clear(e.adapt.counts)
+		}
 	}
 	e.k = 0
 	e.consumed = false
@@ -329,12 +359,17 @@ func (e *Engine) clipLayer(l int, src GradSource, c float64) {
 		// A non-finite gradient may reach Grads here; the step fails
 		// and ZeroGrad clears it.
 		ca.ClipAdd(e.arena.Grad(l), c, e.norms, e.factors)
-		e.checkNorms(l, e.norms)
+		if e.checkNorms(l, e.norms) && e.adapt != nil {
+			e.adapt.count(l, e.norms, c)
+		}
 		return
 	}
 	src.Norms(e.norms)
 	if !e.checkNorms(l, e.norms) {
 		return
+	}
+	if e.adapt != nil {
+		e.adapt.count(l, e.norms, c)
 	}
 	for i, n := range e.norms {
 		e.factors[i] = ClipFactor(c, n)
@@ -360,7 +395,11 @@ func (e *Engine) clipFlat(srcs []GradSource) {
 	}
 	c := e.clip.thresholds[0]
 	for i, s := range e.sq {
-		e.factors[i] = ClipFactor(c, math.Sqrt(s))
+		e.sq[i] = math.Sqrt(s) // the samples' norms over all layers
+		e.factors[i] = ClipFactor(c, e.sq[i])
+	}
+	if e.adapt != nil {
+		e.adapt.count(0, e.sq, c)
 	}
 	for l, s := range srcs {
 		s.AddWeighted(e.arena.Grad(l), e.factors)
@@ -510,6 +549,10 @@ func (e *Engine) step(finish func() error, checkFirst bool) (bool, error) {
 		}
 	}
 	e.inner.Update(e.arena.Params, e.arena.Grads)
+	if e.adapt != nil {
+		e.adapt.update(e.clip.thresholds, e.cfg.ExpectedBatchSize*float64(e.k)*float64(e.size))
+		e.setStd()
+	}
 	e.steps++
 	return true, nil
 }

@@ -801,8 +801,24 @@ func (o *DistributedPerLayerOptimizer) Config() optimizer.Config { return o.e.Co
 func (o *DistributedPerLayerOptimizer) Clipping() optimizer.Clipping { return o.e.Clipping() }
 
 // NoiseStd returns the noise std per coordinate of the clipped sum,
-// σ·‖(C_1..C_L)‖₂.
+// σ·‖(C_1..C_L)‖₂ (z_grad·‖(C_1..C_L)‖₂ with adaptive thresholds; see
+// optimizer.QuantileClipping).
 func (o *DistributedPerLayerOptimizer) NoiseStd() float64 { return o.e.NoiseStd() }
+
+// MechanismNoise returns the noise multipliers of the mechanisms a step
+// releases (optimizer.Engine.MechanismNoise): nil with fixed thresholds,
+// [z_grad, z_count] with adaptive ones.
+func (o *DistributedPerLayerOptimizer) MechanismNoise() []float64 { return o.e.MechanismNoise() }
+
+// SetThresholds replaces the per-layer thresholds (optimizer.Engine.SetThresholds),
+// as when resuming an adaptive run; call it right after ZeroGrad, with the
+// same values on every rank.
+func (o *DistributedPerLayerOptimizer) SetThresholds(th []float64) error {
+	if err := o.idle("SetThresholds"); err != nil {
+		return err
+	}
+	return o.e.SetThresholds(th)
+}
 
 // Rank returns this process's rank.
 func (o *DistributedPerLayerOptimizer) Rank() int { return o.e.Rank() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,6 +31,14 @@ type LedgerRecord struct {
 	// record the same step twice.
 	Step int
 
+	// Parts, if not nil, are the noise multipliers of the Gaussian
+	// mechanisms the step released together on its sampled batch, for
+	// example the gradient's and the clipped counts' of adaptive clipping
+	// (optimizer.QuantileClipping). Together they are one Gaussian
+	// mechanism with noise multiplier (Σ z⁻²)^(−½), which must equal
+	// NoiseMultiplier (to a relative 10⁻¹²); the accountant records that.
+	Parts []float64
+
 	// Tag is an opaque label, for example a fingerprint of the state the
 	// step started from; "" means none. It must be valid UTF-8 without
 	// spaces or control characters.
@@ -48,8 +57,9 @@ type LedgerRecord struct {
 //	1 1.1 0.0042666666666666667 step=1 tag=3f2a91c0e5d4b7a8c9d0e1f2 9c1e2f3a
 //
 // record is the 1-based record number, always one more than the previous
-// line's; sigma and q are σ and q; "step=N" and "tag=T" are present only
-// when set; the last field is the CRC-32 (IEEE, hexadecimal) of everything
+// line's; sigma and q are σ and q; "step=N", "parts=Z1,Z2,…" (the
+// mechanisms that σ combines, LedgerRecord.Parts) and "tag=T" are present
+// only when set, in that order; the last field is the CRC-32 (IEEE, hexadecimal) of everything
 // on the line before the space that precedes it. Version 1 files (header
 // "# dpmpi privacy ledger v1: step sigma q crc32", records without step and
 // tag) are read too.
@@ -228,8 +238,8 @@ func parseRecord(text []byte, version int) (r LedgerRecord, num int, reason stri
 	if version == 1 && len(f) != 3 {
 		return r, 0, fmt.Sprintf("%d fields, want 4", len(f)+1)
 	}
-	if len(f) < 3 || len(f) > 5 {
-		return r, 0, fmt.Sprintf("%d fields, want 4 to 6", len(f)+1)
+	if len(f) < 3 || len(f) > 6 {
+		return r, 0, fmt.Sprintf("%d fields, want 4 to 7", len(f)+1)
 	}
 	num, err1 := strconv.Atoi(f[0])
 	sigma, err2 := strconv.ParseFloat(f[1], 64)
@@ -247,6 +257,19 @@ func parseRecord(text []byte, version int) (r LedgerRecord, num int, reason stri
 		r.Step = s
 		opt = opt[1:]
 	}
+	if len(opt) > 0 && strings.HasPrefix(opt[0], "parts=") {
+		for _, z := range strings.Split(opt[0][len("parts="):], ",") {
+			v, err := strconv.ParseFloat(z, 64)
+			if err != nil {
+				return r, 0, fmt.Sprintf("bad parts field %q", opt[0])
+			}
+			r.Parts = append(r.Parts, v)
+		}
+		if err := checkParts(sigma, r.Parts); err != nil {
+			return r, 0, err.Error()
+		}
+		opt = opt[1:]
+	}
 	if len(opt) > 0 && strings.HasPrefix(opt[0], "tag=") {
 		r.Tag = opt[0][len("tag="):]
 		if err := validTag(r.Tag); err != nil || r.Tag == "" {
@@ -261,6 +284,25 @@ func parseRecord(text []byte, version int) (r LedgerRecord, num int, reason stri
 		return r, 0, err.Error()
 	}
 	return r, num, ""
+}
+
+// checkParts reports whether the mechanisms parts combine into one with
+// noise multiplier sigma: σ⁻² = Σ z⁻².
+func checkParts(sigma float64, parts []float64) error {
+	if parts == nil {
+		return nil
+	}
+	inv := 0.0
+	for _, z := range parts {
+		if !(z > 0) || math.IsInf(z, 0) {
+			return fmt.Errorf("accountant: ledger record: mechanism noise multiplier %v in parts %v is not finite and > 0", z, parts)
+		}
+		inv += 1 / (z * z)
+	}
+	if c := 1 / math.Sqrt(inv); math.Abs(c-sigma) > 1e-12*sigma {
+		return fmt.Errorf("accountant: ledger record: parts %v combine to a noise multiplier of %v, not the recorded σ = %v; the step's privacy would be misstated", parts, c, sigma)
+	}
+	return nil
 }
 
 // validTag reports whether t can be stored as a record's tag.
@@ -293,7 +335,10 @@ func (l *Ledger) AppendRecord(r LedgerRecord) error {
 	if err := validTag(r.Tag); err != nil {
 		return err
 	}
-	if l.version == 1 && (r.Step != 0 || r.Tag != "") {
+	if err := checkParts(r.NoiseMultiplier, r.Parts); err != nil {
+		return err
+	}
+	if l.version == 1 && (r.Step != 0 || r.Tag != "" || r.Parts != nil) {
 		return fmt.Errorf("accountant: ledger %s is in format v1, which has no step numbers or tags; start a new ledger with CreateLedger", l.path)
 	}
 	b := l.buf[:0]
@@ -305,6 +350,14 @@ func (l *Ledger) AppendRecord(r LedgerRecord) error {
 	if r.Step != 0 {
 		b = append(b, " step="...)
 		b = strconv.AppendInt(b, int64(r.Step), 10)
+	}
+	for i, z := range r.Parts {
+		if i == 0 {
+			b = append(b, " parts="...)
+		} else {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, z, 'g', -1, 64)
 	}
 	if r.Tag != "" {
 		b = append(b, " tag="...)

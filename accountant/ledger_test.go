@@ -2,6 +2,7 @@ package accountant
 
 import (
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -241,5 +242,51 @@ func TestLedgerReadsV1(t *testing.T) {
 	os.WriteFile(path, []byte(bad), 0o644)
 	if _, err := ReadLedger(path); err == nil || !strings.Contains(err.Error(), "line 2 is damaged") {
 		t.Errorf("a step field in a v1 ledger: %v", err)
+	}
+}
+
+// A step that releases several Gaussian mechanisms records their noise
+// multipliers (parts) beside the σ they combine into; the accountant uses
+// σ. Parts that do not combine into σ are refused when written and are a
+// damaged record when read.
+func TestLedgerParts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.ledger")
+	l, err := CreateLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zg, zc := 1.1377, 204.8
+	sigma := 1 / math.Sqrt(1/(zg*zg)+1/(zc*zc))
+	want := []LedgerRecord{
+		{NoiseMultiplier: sigma, SampleRate: 0.03, Step: 1, Parts: []float64{zg, zc}, Tag: "ab"},
+		{NoiseMultiplier: sigma, SampleRate: 0.03, Step: 2, Parts: []float64{zg, zc}},
+		{NoiseMultiplier: 2, SampleRate: 0.03, Parts: []float64{2}},
+	}
+	for _, r := range want {
+		if err := l.AppendRecord(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range [][]float64{{zg, zc * 2}, {zg}, {zg, 0}, {zg, math.Inf(1)}} {
+		if err := l.AppendRecord(LedgerRecord{NoiseMultiplier: sigma, SampleRate: 0.03, Parts: bad}); err == nil {
+			t.Errorf("parts %v for σ = %v accepted", bad, sigma)
+		}
+	}
+	l.Close()
+	got, err := ReadLedgerRecords(path)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ReadLedgerRecords = %+v, %v; want %+v", got, err, want)
+	}
+	if h, err := ReadLedger(path); err != nil || !reflect.DeepEqual(h, History{{sigma, 0.03, 2}, {2, 0.03, 1}}) {
+		t.Errorf("ReadLedger = %v, %v; want σ = %v twice, then 2", h, err, sigma)
+	}
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(string(data), "\n")
+	body := "4 1.1 0.03 parts=1.2,5"
+	os.WriteFile(path, []byte(strings.Join(lines[:4], "\n")+"\n"+body+" "+crcHex(body)+"\n"), 0o644)
+	var te *TornRecordError
+	if _, err := ReadLedgerRecords(path); !errorsAs(err, &te) || !strings.Contains(err.Error(), "combine") {
+		t.Errorf("a last record whose parts do not combine to σ: %v, want a damaged-record error", err)
 	}
 }

@@ -91,3 +91,56 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 		}
 	})
 }
+
+// Under real MPI at W = 1..4, with noise (rank 0's count noise, a different
+// generator and different norms on every rank), adaptive thresholds stay
+// bit for bit the same on every rank, and they move.
+func TestAdaptiveIdenticalMPI(t *testing.T) {
+	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
+		w, r := comm.Size(), comm.Rank()
+		a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1}, optimizer.LayerSpec{Name: "c", Len: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: 16, Generator: optimizer.NewSeededGenerator(uint64(9 + r)),
+			Adaptive: &optimizer.QuantileClipping{TargetQuantile: 0.6, LearningRate: 0.2, CountNoiseStd: 4}}
+		e, err := optimizer.NewEngine(a, mustSGD(t, 0.1), optimizer.PerLayerClipping([]float64{1, 1, 1}), cfg, comm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen := optimizer.NewSeededGenerator(uint64(100 + r))
+		for s := range 20 {
+			srcs := make([]optimizer.GradSource, 3)
+			for l := range srcs {
+				rows := make([]float64, 8+r+s%3) // ranks hold different numbers of samples
+				for i := range rows {
+					rows[i] = float64(l+1) * gen.NormFloat64()
+				}
+				srcs[l] = optimizer.NewDenseSource(len(rows), 1, rows)
+			}
+			if err := e.AddBackward(srcs); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Step(); err != nil {
+				t.Fatal(err)
+			}
+			e.ZeroGrad()
+		}
+		th := e.Clipping().Thresholds()
+		all := make([]float64, 3*w) // every rank's thresholds, gathered by a sum
+		copy(all[3*r:], th)
+		if err := comm.AllreduceSum(all); err != nil {
+			t.Fatal(err)
+		}
+		for q := range w {
+			for l := range 3 {
+				if all[3*q+l] != th[l] {
+					t.Errorf("rank %d: rank %d's threshold %d is %v, this rank's %v", r, q, l, all[3*q+l], th[l])
+				}
+			}
+		}
+		if th[0] == 1 || th[1] == 1 || th[2] == 1 {
+			t.Errorf("thresholds %v did not move", th)
+		}
+	})
+}

@@ -73,7 +73,8 @@ type scenario struct {
 	passes    int
 	virtual   int
 	n         int
-	empty     int // rank with an empty shard, or -1
+	empty     int  // rank with an empty shard, or -1
+	adaptive  bool // thresholds adapt to the median norm (noise-free)
 }
 
 // shard returns rank r's samples of a global batch of n: contiguous
@@ -127,7 +128,11 @@ func (sc scenario) run(t *testing.T, p *optimizertest.Problem, a *optimizer.Aren
 
 func (sc scenario) config(w int) optimizer.Config {
 	b := 12.0 / float64(w)
-	return optimizer.Config{ExpectedBatchSize: b, LossReduction: sc.reduction, Generator: optimizer.NewSeededGenerator(1)}
+	cfg := optimizer.Config{ExpectedBatchSize: b, LossReduction: sc.reduction, Generator: optimizer.NewSeededGenerator(1)}
+	if sc.adaptive {
+		cfg.Adaptive = &optimizer.QuantileClipping{TargetQuantile: 0.5, LearningRate: 0.3}
+	}
+	return cfg
 }
 
 // TestDistributedEquivalence compares, with σ = 0, the parameters after
@@ -135,6 +140,7 @@ func (sc scenario) config(w int) optimizer.Config {
 // process), SimpleDistributedPerLayerOptimizer and
 // DistributedPerLayerOptimizer (both Progress modes) on shards at W = 1..4,
 // and checks that every logical step after the first was reduced eagerly.
+// With adaptive thresholds the thresholds, too, must agree.
 func TestDistributedEquivalence(t *testing.T) {
 	scenarios := []scenario{
 		{name: "sgd", updater: "sgd", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1},
@@ -146,6 +152,9 @@ func TestDistributedEquivalence(t *testing.T) {
 		{name: "adam/virtual=2/k=2", updater: "adam", steps: 3, passes: 2, virtual: 2, n: 9, empty: -1},
 		{name: "sgd/empty-rank", updater: "sgd", steps: 3, passes: 1, virtual: 1, n: 12, empty: 1},
 		{name: "adam/empty-rank/k=2", updater: "adam", steps: 3, passes: 2, virtual: 1, n: 7, empty: 2},
+		{name: "sgd/adaptive", updater: "sgd", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1, adaptive: true},
+		{name: "adam/virtual=2/k=2/adaptive", updater: "adam", steps: 3, passes: 2, virtual: 2, n: 9, empty: -1, adaptive: true},
+		{name: "sgd/empty-rank/adaptive", updater: "sgd", steps: 4, passes: 1, virtual: 1, n: 12, empty: 1, adaptive: true},
 	}
 	mpitest.Run(t, worlds, func(t *testing.T, comm *mpi.Comm) {
 		w, r := comm.Size(), comm.Rank()
@@ -196,6 +205,17 @@ func TestDistributedEquivalence(t *testing.T) {
 					}
 					if d := optimizertest.RelDiff(got[s], gotSimple[s]); d > 1e-12 {
 						t.Errorf("%s %v W=%d rank %d: Distributed after step %d differs from Simple by %g relative", sc.name, prog, w, r, s, d)
+					}
+				}
+				if sc.adaptive {
+					th := ref.Clipping().Thresholds()
+					if slices.Equal(th, testThresholds) {
+						t.Errorf("%s: the adaptive thresholds did not move", sc.name)
+					}
+					for name, got := range map[string][]float64{"Simple": sim.Clipping().Thresholds(), "Distributed": o.Clipping().Thresholds()} {
+						if d := optimizertest.RelDiff(got, th); d > 1e-12 {
+							t.Errorf("%s %v W=%d rank %d: %s thresholds %v, DPPerLayerOptimizer's %v", sc.name, prog, w, r, name, got, th)
+						}
 					}
 				}
 				if o.Steps() != sc.steps || o.EagerSteps() != sc.steps-1 {

@@ -78,11 +78,17 @@ func sharedStream(mode NoiseMode, probes []float64) (r1, r2 int, ok bool) {
 }
 
 // noiseCounts stores this rank's centred clipped counts in dst, with rank
-// 0's noise N(0, CountNoiseStd²) added to each.
+// 0's noise N(0, CountNoiseStd²) added to each. The variates come from the
+// generator's NormFloat64, one at a time (the secure construction in secure
+// mode), never through VectorGenerator.AddNormal: a BlockGenerator keys the
+// gradient's noise by its count of AddNormal calls, which the counts thus
+// leave alone, so the gradient noise of a step does not depend on whether
+// the counts were noised before or after it (the hooks optimizer does
+// either, depending on the step).
 func (e *Engine) noiseCounts(dst []float64) {
 	copy(dst, e.adapt.counts)
 	if e.rank == 0 && e.adapt.q.CountNoiseStd > 0 && !mutant.NoNoise {
-		AddNoise(dst, e.adapt.q.CountNoiseStd, e.cfg.Generator, e.cfg.SecureMode)
+		addNoiseSeq(dst, e.adapt.q.CountNoiseStd, e.cfg.Generator, e.cfg.SecureMode)
 	}
 }
 

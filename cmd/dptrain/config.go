@@ -35,6 +35,10 @@ type config struct {
 	MaxGradNorm   float64
 	MaxGradNorms  []float64 // explicit per-layer thresholds; nil means derived
 
+	TargetQuantile float64 // adaptive clipping: the target quantile γ
+	ClipLR         float64 // adaptive clipping: the geometric step η
+	CountNoiseStd  float64 // adaptive clipping: σ_b; 0 means B/20
+
 	Optimizer   string
 	LR          float64
 	LRSchedule  string
@@ -74,6 +78,15 @@ type config struct {
 	Progress        string
 	Throttle        time.Duration
 }
+
+// perLayer reports whether the run clips each layer on its own.
+func (c *config) perLayer() bool {
+	return c.Clipping == "per-layer" || c.Clipping == "adaptive-per-layer"
+}
+
+// adaptive reports whether the thresholds adapt (private quantile
+// estimation).
+func (c *config) adaptive() bool { return strings.HasPrefix(c.Clipping, "adaptive-") }
 
 type floatList []float64
 
@@ -138,7 +151,10 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
 	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), cnn-gn (the same with GroupNorm after each conv), mlp (784-128 ReLU-10), resnet-gn, scatter-linear (GroupNorm + linear on ScatterNet features from dpfeatures), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
-	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model) or per-layer (one threshold per layer)")
+	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model), per-layer (one threshold per layer), or adaptive-flat / adaptive-per-layer (the same, with thresholds that follow --target-quantile of the norms by private quantile estimation, starting from --max-grad-norm(s))")
+	fs.Float64Var(&c.TargetQuantile, "target-quantile", 0.5, "adaptive clipping: the fraction `γ` of samples whose norm each threshold should exceed")
+	fs.Float64Var(&c.ClipLR, "clip-lr", 0.2, "adaptive clipping: the step `η` of the update C ← C·exp(−η(b̃−γ)), b̃ the noisy fraction of unclipped samples")
+	fs.Float64Var(&c.CountNoiseStd, "count-noise-std", 0, "adaptive clipping: the std `σ_b` of the noise on each threshold's clipped count (default: the expected batch size / 20); σ is split between the gradient and the counts (docs/dptrain.md)")
 	fs.StringVar(&c.DistOptimizer, "dist-optimizer", "simple", "distributed per-layer optimizer: simple (one Allreduce after backward) or hooks (per-layer buckets reduced during backward); flat clipping always uses DistributedDPOptimizer")
 	fs.Float64Var(&c.MaxGradNorm, "max-grad-norm", 1.0, "total clipping threshold `C`: flat clipping clips to C; per-layer clipping, unless --max-grad-norms is given, uses C_l = C/sqrt(L) for each of the L layers so that the total sensitivity is C")
 	fs.Var(&norms, "max-grad-norms", "explicit per-layer thresholds `C1,C2,...`, one per layer (cnn: 4, mlp: 2); implies --clipping per-layer")
@@ -187,10 +203,19 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	c.NormMean, c.NormStd = mean, std
 	if len(norms) > 0 {
 		c.MaxGradNorms = norms
-		if set["clipping"] && c.Clipping != "per-layer" {
+		if set["clipping"] && !c.perLayer() {
 			return nil, errors.New("--max-grad-norms gives per-layer thresholds but --clipping is " + c.Clipping)
 		}
-		c.Clipping = "per-layer"
+		if !set["clipping"] {
+			c.Clipping = "per-layer"
+		}
+	}
+	if !c.adaptive() {
+		for _, f := range []string{"target-quantile", "clip-lr", "count-noise-std"} {
+			if set[f] {
+				return nil, fmt.Errorf("--%s applies to adaptive clipping only; add --clipping adaptive-per-layer or adaptive-flat", f)
+			}
+		}
 	}
 	if set["batch-size"] && set["sample-rate"] {
 		return nil, errors.New("--batch-size and --sample-rate both given; give one (q = B/N)")
@@ -238,7 +263,7 @@ func (c *config) validate(set map[string]bool) error {
 		allowed     []string
 	}{
 		{"data-format", c.DataFormat, []string{"idx", "csv", "npy"}},
-		{"clipping", c.Clipping, []string{"flat", "per-layer"}},
+		{"clipping", c.Clipping, []string{"flat", "per-layer", "adaptive-flat", "adaptive-per-layer"}},
 		{"dist-optimizer", c.DistOptimizer, []string{"simple", "hooks"}},
 		{"noise", c.Noise, []string{"rank0", "sharded"}},
 		{"optimizer", c.Optimizer, []string{"sgd", "adam"}},
@@ -272,6 +297,17 @@ func (c *config) validate(set map[string]bool) error {
 	}
 	if err := pos("lr", c.LR); err != nil {
 		return err
+	}
+	if c.adaptive() {
+		if !(c.TargetQuantile > 0 && c.TargetQuantile < 1) {
+			return fmt.Errorf("--target-quantile must be in (0,1), such as 0.5 for the median norm; got %v", c.TargetQuantile)
+		}
+		if err := pos("clip-lr", c.ClipLR); err != nil {
+			return err
+		}
+		if c.CountNoiseStd < 0 || math.IsInf(c.CountNoiseStd, 0) || math.IsNaN(c.CountNoiseStd) {
+			return fmt.Errorf("--count-noise-std must be finite and > 0 (or 0 for the expected batch size / 20); got %v", c.CountNoiseStd)
+		}
 	}
 	if c.EMA < 0 || c.EMA >= 1 {
 		return fmt.Errorf("--ema must be a decay in (0,1), such as 0.999, or 0 for none; got %v", c.EMA)

@@ -101,18 +101,21 @@ func (t *trainer) stateNow() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return stateTag(t.net.arena.Params, noise, s), nil
+	return stateTag(t.net.arena.Params, noise, s, t.adaptiveThresholds()), nil
 }
 
 // stateTag hashes what decides the next step's release on this rank:
-// parameters, noise generator state and sampler state.
-// It is the first 12 bytes of the SHA-256 of the parameters, the noise
-// state's length, the noise state and the sampler state, in hex.
-func stateTag(params []float64, noise, sampler []byte) string {
+// parameters, noise generator state, sampler state and, with adaptive
+// clipping, the thresholds. It is the first 12 bytes of the SHA-256 of the
+// parameters, the noise state's length, the noise state, the sampler state
+// and the thresholds (nothing for fixed ones, so that their tags are those
+// of earlier versions), in hex.
+func stateTag(params []float64, noise, sampler []byte, thresholds []float64) string {
 	h := fingerprint.NewHasher(sha256.New())
 	h.Float64s(params...)
 	h.Uint64(uint64(len(noise)))
 	h.Write(noise)
 	h.Write(sampler)
+	h.Float64s(thresholds...)
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -92,7 +92,7 @@ func TestStateTag(t *testing.T) {
 	}
 	tags := map[string]bool{}
 	for _, tt := range tests {
-		got := stateTag(tt.params, tt.noise, tt.sampler)
+		got := stateTag(tt.params, tt.noise, tt.sampler, nil)
 		if want := oldStateTag(tt.params, tt.noise, tt.sampler); got != want {
 			t.Errorf("%s: tag %s, earlier versions %s", tt.name, got, want)
 		}
@@ -102,7 +102,11 @@ func TestStateTag(t *testing.T) {
 		tags[got] = true
 	}
 	// The noise state's length separates it from the sampler state.
-	if stateTag(nil, []byte("ab"), []byte("c")) == stateTag(nil, []byte("a"), []byte("bc")) {
+	if stateTag(nil, []byte("ab"), []byte("c"), nil) == stateTag(nil, []byte("a"), []byte("bc"), nil) {
 		t.Error("moving a byte from the noise state to the sampler state keeps the tag")
+	}
+	// Adaptive thresholds are part of the state.
+	if a, b := stateTag(nil, nil, nil, []float64{1, 2}), stateTag(nil, nil, nil, []float64{1, 2.5}); a == b || a == stateTag(nil, nil, nil, nil) {
+		t.Error("the adaptive thresholds do not change the tag")
 	}
 }

@@ -19,6 +19,9 @@ type dpOptimizer interface {
 	ZeroGrad()
 	Updater() optimizer.Updater
 	AddBackward([]optimizer.GradSource) error
+	Clipping() optimizer.Clipping
+	MechanismNoise() []float64
+	SetThresholds([]float64) error
 }
 
 // stopReason says why the loop ended.
@@ -99,7 +102,7 @@ func (t *trainer) logLoss(f stepFlags) error {
 		l := f.lossSum / f.lossN
 		eps := t.epsilon()
 		t.log.prog.update(t.step, l, eps)
-		if err := t.writeMetric(metric{Step: t.step, Epoch: t.epoch(), Loss: &l, Epsilon: eps, Sigma: t.priv.sigma}); err != nil {
+		if err := t.writeMetric(metric{Step: t.step, Epoch: t.epoch(), Loss: &l, Epsilon: eps, Sigma: t.priv.sigma, Thresholds: t.adaptiveThresholds()}); err != nil {
 			return err
 		}
 	}
@@ -245,7 +248,8 @@ func (t *trainer) hook(sigma float64, k int) error {
 	}
 	q := t.priv.q * float64(k)
 	if t.priv.ledger != nil {
-		if err := t.priv.ledger.AppendRecord(accountant.LedgerRecord{NoiseMultiplier: sigma, SampleRate: q, Step: t.step + 1, Tag: t.next.state}); err != nil {
+		rec := accountant.LedgerRecord{NoiseMultiplier: sigma, SampleRate: q, Step: t.step + 1, Parts: t.net.opt.MechanismNoise(), Tag: t.next.state}
+		if err := t.priv.ledger.AppendRecord(rec); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -298,7 +299,7 @@ func sameLedger(t *testing.T, got, want []accountant.LedgerRecord) {
 		t.Fatalf("ledger holds %d entries, the uninterrupted run's %d", len(got), len(want))
 	}
 	for i := range got {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Fatalf("ledger entry %d is %+v, the uninterrupted run's %+v", i, got[i], want[i])
 		}
 	}

@@ -121,6 +121,17 @@ type metric struct {
 	TestLoss *float64 `json:"test_loss,omitempty"`
 	Epsilon  float64  `json:"epsilon"`
 	Sigma    float64  `json:"sigma"`
+	// Thresholds are the adaptive clipping thresholds after the step.
+	Thresholds []float64 `json:"thresholds,omitempty"`
+}
+
+// adaptiveThresholds returns the current thresholds with adaptive
+// clipping, nil with fixed ones.
+func (t *trainer) adaptiveThresholds() []float64 {
+	if !t.c.adaptive() {
+		return nil
+	}
+	return t.net.opt.Clipping().Thresholds()
 }
 
 // writeMetric appends one record to the metrics file (rank 0; a no-op
@@ -161,6 +172,10 @@ func (t *trainer) banner() {
 	}
 	fmt.Fprintf(t.log.out, "dptrain: %d rank(s), model %s, %s clipping %v (‖C‖₂=%.4g), %s lr=%v momentum=%v\n",
 		t.world, c.Model, c.Clipping, th, floats.Norm(th, 2), c.Optimizer, c.LR, c.Momentum)
+	if z := t.net.opt.MechanismNoise(); z != nil {
+		fmt.Fprintf(t.log.out, "dptrain: adaptive thresholds: target quantile %v, clip lr %v, count noise σ_b=%.4g; σ split as gradient z=%.6g, counts z=%.6g\n",
+			c.TargetQuantile, c.ClipLR, t.countNoiseStd(), z[0], z[1])
+	}
 	fmt.Fprintf(t.log.out, "dptrain: N=%d q=%.6g (expected batch %.1f global, %.2f per rank), %d steps (%d per epoch), σ=%.6g (%s), δ=%g\n",
 		t.data.train.Len(), t.priv.q, t.priv.q*float64(t.data.train.Len()), t.priv.q*float64(t.data.train.Len())/float64(t.world), t.plan.total, t.plan.spe, t.priv.sigma, how, c.Delta)
 	if t.step > 0 {
@@ -216,6 +231,10 @@ func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, s
 	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.Len())
 	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, h.Steps(), c.Ledger)
 	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g, drawn by %s\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2), noiseDrawers(c.Noise))
+	if z := t.net.opt.MechanismNoise(); z != nil {
+		fmt.Fprintf(t.log.out, "thresholds      adaptive to quantile %v: %.4g (started at %.4g); σ = %.6g split as gradient z = %.6g, counts z = %.6g (σ_b = %.4g)\n",
+			c.TargetQuantile, t.net.opt.Clipping().Thresholds(), t.id.Thresholds, t.priv.sigma, z[0], z[1], t.countNoiseStd())
+	}
 	fmt.Fprintf(t.log.out, "steps           %d of %d (%.2f epochs), %d in this invocation on %d rank(s)\n", t.step, t.plan.total, float64(t.step)/float64(t.plan.spe), steps, t.world)
 	fmt.Fprintf(t.log.out, "wall time       %s, %.0f samples/s\n", wall.Round(time.Millisecond), samples/wall.Seconds())
 	fmt.Fprintf(t.log.out, "files           weights %s, metrics %s", c.WeightsOut, c.Metrics)

@@ -167,6 +167,11 @@ func (t *trainer) restore(s *ckptState) error {
 	if err := t.net.opt.Updater().UnmarshalBinary(s.Optim); err != nil {
 		return fmt.Errorf("--resume: optimizer state: %w", err)
 	}
+	if t.c.adaptive() {
+		if err := t.net.opt.SetThresholds(s.Thresholds); err != nil {
+			return fmt.Errorf("--resume: the checkpoint's adaptive thresholds: %w", err)
+		}
+	}
 	rs := s.Ranks[t.rank]
 	if err := t.rng.sampler.UnmarshalBinary(rs.Sampler); err != nil {
 		return fmt.Errorf("--resume: sampler state of rank %d: %w", t.rank, err)
@@ -233,6 +238,6 @@ func (t *trainer) saveCheckpoint() error {
 		return err
 	}
 	return writeCheckpoint(t.c.CheckpointDir, &ckptState{ID: t.id, Step: t.step, Params: append([]float64(nil), t.net.arena.Params...),
-		Average: t.average(),
-		Optim:   ob, Accountant: ab, Ranks: ranks})
+		Average: t.average(), Thresholds: t.adaptiveThresholds(),
+		Optim: ob, Accountant: ab, Ranks: ranks})
 }

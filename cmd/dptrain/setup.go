@@ -53,7 +53,8 @@ func (t *trainer) setup() error {
 	t.id = runIdentity{Model: modelName(c), ModelSpec: modelIdentity(c, spec), Data: dataIdentity(c, t.data.classes), Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
-		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA}
+		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA,
+		Adaptive: t.adaptiveIdentity()}
 	if c.EMA > 0 {
 		t.net.avg = newAverage(c.EMA, t.net.arena.Params)
 	}
@@ -216,7 +217,7 @@ func labelsFile(dir string, train bool) string {
 
 // thresholds returns the per-layer (or single flat) clipping thresholds.
 func thresholds(c *config, layers int) ([]float64, error) {
-	if c.Clipping == "flat" {
+	if !c.perLayer() {
 		return []float64{c.MaxGradNorm}, nil
 	}
 	if c.MaxGradNorms != nil {
@@ -266,6 +267,24 @@ func (t *trainer) planRun() error {
 	return nil
 }
 
+// countNoiseStd is σ_b of adaptive clipping: --count-noise-std, or the
+// expected global batch size / 20 (Andrew et al. 2021).
+func (t *trainer) countNoiseStd() float64 {
+	if t.c.CountNoiseStd > 0 {
+		return t.c.CountNoiseStd
+	}
+	return t.priv.q * float64(t.data.train.Len()) / 20
+}
+
+// adaptiveIdentity is the run identity's record of the adaptive clipping
+// settings; empty for fixed thresholds.
+func (t *trainer) adaptiveIdentity() string {
+	if !t.c.adaptive() {
+		return ""
+	}
+	return fmt.Sprintf("quantile=%v lr=%v count-noise-std=%v", t.c.TargetQuantile, t.c.ClipLR, t.countNoiseStd())
+}
+
 // noiseIdentity is the run identity's record of --noise: empty for rank-0
 // noise, so that checkpoints written before the flag existed still match.
 func noiseIdentity(mode string) string {
@@ -285,6 +304,9 @@ func (t *trainer) buildOptimizer(th []float64) error {
 	if c.Noise == "sharded" {
 		cfg.NoiseMode = optimizer.ShardedNoise
 	}
+	if c.adaptive() {
+		cfg.Adaptive = &optimizer.QuantileClipping{TargetQuantile: c.TargetQuantile, LearningRate: c.ClipLR, CountNoiseStd: t.countNoiseStd()}
+	}
 	if !c.Secure {
 		t.rng.noise = optimizer.NewBlockGenerator(seed.ForRank(c.Seed, "noise", t.rank))
 		cfg.Generator = t.rng.noise
@@ -301,7 +323,7 @@ func (t *trainer) buildOptimizer(th []float64) error {
 	}
 	a := t.net.arena
 	switch {
-	case c.Clipping == "flat":
+	case !c.perLayer():
 		o, err := optimizer.NewDistributedDPOptimizer(a, inner, th[0], cfg, t.comm)
 		if err != nil {
 			return err

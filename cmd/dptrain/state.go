@@ -26,7 +26,8 @@ import (
 // last one:
 //
 //	section            contents
-//	header             JSON object {"ID": run identity, "Step": s, "Ranks": W}
+//	header             JSON object {"ID": run identity, "Step": s, "Ranks": W,
+//	                   "Thresholds": the adaptive thresholds (absent when fixed)}
 //	parameters         the arena's P parameters, float64 little-endian
 //	average            the moving average of the parameters (--ema), P
 //	                   float64 little-endian; empty without --ema
@@ -73,6 +74,7 @@ type runIdentity struct {
 	Secure        bool
 	Noise         string  `json:",omitempty"` // "sharded", or empty for rank-0 noise (as in checkpoints written before --noise)
 	EMA           float64 `json:",omitempty"` // --ema decay; 0 (as in checkpoints written before --ema) without
+	Adaptive      string  `json:",omitempty"` // adaptive clipping's settings; empty for fixed thresholds
 }
 
 // modelIdentity is the identity of a model given as a spec file: its
@@ -120,16 +122,18 @@ type ckptState struct {
 	Step       int // logical steps applied to Params
 	Params     []float64
 	Average    []float64 // the --ema average; nil without --ema
+	Thresholds []float64 // the adaptive thresholds after Step steps; nil for fixed ones
 	Optim      []byte
 	Accountant []byte // accountant JSON
 	Ranks      []rankState
 }
 
-// ckptHeader is the header section of a dptrain/2 payload.
+// ckptHeader is the header section of a dptrain/3 payload.
 type ckptHeader struct {
-	ID    runIdentity
-	Step  int
-	Ranks int
+	ID         runIdentity
+	Step       int
+	Ranks      int
+	Thresholds []float64 `json:",omitempty"` // the current adaptive thresholds
 }
 
 // appendSection appends b to dst as one section: its length, then b.
@@ -202,7 +206,7 @@ func (r *sections) floats(what string) []float64 {
 
 // encode returns the dptrain/3 payload of s.
 func (s *ckptState) encode() ([]byte, error) {
-	h, err := json.Marshal(ckptHeader{ID: s.ID, Step: s.Step, Ranks: len(s.Ranks)})
+	h, err := json.Marshal(ckptHeader{ID: s.ID, Step: s.Step, Ranks: len(s.Ranks), Thresholds: s.Thresholds})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the checkpoint header: %w", err)
 	}
@@ -255,7 +259,7 @@ func decodeSections(payload []byte, average bool) (*ckptState, error) {
 			return nil, fmt.Errorf("header: %d ranks", h.Ranks)
 		}
 	}
-	s := &ckptState{ID: h.ID, Step: h.Step, Params: r.floats("parameters")}
+	s := &ckptState{ID: h.ID, Step: h.Step, Params: r.floats("parameters"), Thresholds: h.Thresholds}
 	if average {
 		if s.Average = r.floats("average"); len(s.Average) == 0 {
 			s.Average = nil

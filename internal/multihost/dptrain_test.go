@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -272,7 +273,7 @@ func sameLedger(t *testing.T, got, want []accountant.LedgerRecord) {
 		t.Fatalf("the ledger holds %d records, the run across hosts %d", len(got), len(want))
 	}
 	for i := range got {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("ledger record %d is %+v, the run across hosts' %+v", i+1, got[i], want[i])
 		}
 	}

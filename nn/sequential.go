@@ -46,6 +46,12 @@ type Sequential struct {
 	srcs       []optimizer.GradSource
 	state      int // 0 nothing, 1 after forward, 2 after backward
 
+	// mult is the augmentation multiplicity (rows per sample of the
+	// sources; 0 or 1: none) and groups the grouped sources' state, one
+	// per arena layer (see SetMultiplicity).
+	mult   int
+	groups []groupState
+
 	// drop is read by the model's Dropout layers (dropouts, in a residual
 	// branch too): the training mode and the samples' keys.
 	drop     dropoutCtx
@@ -481,6 +487,14 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 	if len(dout) != n*s.sizes[L] {
 		panic(fmt.Sprintf("nn: Backward: len(dout) = %d, want %d", len(dout), n*s.sizes[L]))
 	}
+	if s.mult > 1 {
+		if sum {
+			return fmt.Errorf("nn: BackwardSum under augmentation multiplicity %d: the batch gradient would count every augmented copy; use Backward, or SetMultiplicity(1)", s.mult)
+		}
+		if n%s.mult != 0 {
+			return fmt.Errorf("nn: Backward: %d rows are not a whole number of samples of %d augmented copies each (SetMultiplicity)", n, s.mult)
+		}
+	}
 	s.errs[L] = dout
 	first := -1 // first layer with parameters: nothing before it needs an error
 	if len(s.params) > 0 {
@@ -499,7 +513,7 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 	if first >= 0 {
 		if c, ok := s.layers[first].(*Conv2d); ok {
 			c.early = earlyNone
-			if sum || s.mode == Materialized || s.mode == Mixed && !c.UsesGhost() {
+			if m := s.layerMode(c); sum || m == Materialized || m == Mixed && !c.UsesGhost() {
 				early = c
 			}
 		}
@@ -512,7 +526,13 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 			p.accumulate(s.bound.Grad(a))
 			return nil
 		}
-		src := p.source(s.mode)
+		src := p.source(s.layerMode(p))
+		if s.mult > 1 {
+			var err error
+			if src, err = s.group(a, src); err != nil {
+				return err
+			}
+		}
 		s.srcs[a] = src
 		if ready != nil {
 			if err := ready(a, src); err != nil {

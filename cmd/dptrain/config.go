@@ -46,6 +46,10 @@ type config struct {
 	WeightDecay float64
 	EMA         float64 // decay of the weights' moving average; 0: none
 
+	Multiplicity int    // augmented copies per sample, averaged before clipping
+	Augment      string // image augmentations of the copies: flip, crop=P
+	AugmentViews string // precomputed views of the training features, comma-separated .npy files
+
 	BatchSize  float64 // expected global batch size; 0 if SampleRate given
 	SampleRate float64
 	Epochs     float64
@@ -163,6 +167,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.LRSchedule, "lr-schedule", "constant", "learning-rate schedule over the planned steps: constant, or cosine (lr·(1+cos(π·t/T))/2 at step t of T)")
 	fs.Float64Var(&c.Momentum, "momentum", 0, "SGD momentum")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "L2 weight decay of the wrapped optimizer")
+	fs.IntVar(&c.Multiplicity, "multiplicity", 0, "augmentation multiplicity `K` (De et al. 2022): each sample enters the step as K augmented copies whose gradients are averaged before clipping, at no privacy cost (default 1, or 1 + the number of --augment-views)")
+	fs.StringVar(&c.Augment, "augment", "", "augment the training images of shape [C,H,W]: a comma-separated `list` of flip (mirror left-right with probability ½) and crop=P (shift by up to P pixels each way, zero-filled), drawn afresh for every copy, step and sample")
+	fs.StringVar(&c.AugmentViews, "augment-views", "", "with --data-format npy: precomputed views of the training features (for example dpfeatures --flip's features of the mirrored images), comma-separated .npy `files` with the training features' shape and row order; the copies of a sample are the sample and its views")
 	fs.Float64Var(&c.EMA, "ema", 0, "evaluate and write an exponential moving average of the weights with this `decay` in (0,1), warmed up as min(decay, (1+t)/(10+t)) at step t; free of privacy cost (0: the weights themselves)")
 	fs.Float64Var(&batch, "batch-size", 0, "expected global (logical) batch size `B`; the sample rate is q = B/N. Give this or --sample-rate (default B = 256)")
 	fs.Float64Var(&c.SampleRate, "sample-rate", 0, "Poisson sample rate `q` in (0,1]; alternative to --batch-size")
@@ -308,6 +315,12 @@ func (c *config) validate(set map[string]bool) error {
 		if c.CountNoiseStd < 0 || math.IsInf(c.CountNoiseStd, 0) || math.IsNaN(c.CountNoiseStd) {
 			return fmt.Errorf("--count-noise-std must be finite and > 0 (or 0 for the expected batch size / 20); got %v", c.CountNoiseStd)
 		}
+	}
+	if c.Multiplicity < 0 {
+		return fmt.Errorf("--multiplicity must be ≥ 1, got %d", c.Multiplicity)
+	}
+	if c.AugmentViews != "" && (c.DataFormat != "npy" || c.Augment != "") {
+		return errors.New("--augment-views needs --data-format npy and no --augment (the views are the copies)")
 	}
 	if c.EMA < 0 || c.EMA >= 1 {
 		return fmt.Errorf("--ema must be a decay in (0,1), such as 0.999, or 0 for none; got %v", c.EMA)

@@ -140,10 +140,18 @@ func (t *trainer) trainStep(b *batchBufs) error {
 		// Dropout masks keyed by (seed, step, dataset index): the same at
 		// any number of ranks and physical batches, and after a resume.
 		t.net.model.SetTraining(true)
-		t.net.model.SetDropoutKeys(t.c.Seed, uint64(t.step), phys)
-		l, err := t.physStep(b.x[:n*d], b.y[:n], n, skip)
+		x, y, keys, rows := b.x[:n*d], b.y[:n], phys, n
+		if t.aug != nil {
+			x, y, keys = t.aug.expand(phys, x, y, t.step)
+			rows = n * t.aug.k
+		}
+		t.net.model.SetDropoutKeys(t.c.Seed, uint64(t.step), keys)
+		l, err := t.physStep(x, y, rows, skip)
 		if err != nil {
 			return err
+		}
+		if t.aug != nil {
+			l /= float64(t.aug.k) // the loss of a sample is its copies' mean
 		}
 		t.tally.lossSum += l
 		t.tally.lossN += float64(n)

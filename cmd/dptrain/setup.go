@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -34,6 +35,18 @@ func (t *trainer) setup() error {
 	if t.net.arena, err = t.net.model.NewArena(c.Seed); err != nil {
 		return err
 	}
+	views, err := loadViews(c, t.data.train)
+	if err != nil {
+		return err
+	}
+	if t.aug, err = newAugmenter(c, t.net.model.InShape(), views); err != nil {
+		return err
+	}
+	if t.aug != nil && t.aug.k > 1 {
+		if err := t.net.model.SetMultiplicity(t.aug.k); err != nil {
+			return err
+		}
+	}
 	th, err := thresholds(c, t.net.model.NumLayers())
 	if err != nil {
 		return err
@@ -54,7 +67,7 @@ func (t *trainer) setup() error {
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
 		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA,
-		Adaptive: t.adaptiveIdentity()}
+		Adaptive: t.adaptiveIdentity(), Augment: t.augmentIdentity()}
 	if c.EMA > 0 {
 		t.net.avg = newAverage(c.EMA, t.net.arena.Params)
 	}
@@ -193,6 +206,47 @@ func loadTable(c *config) (dataset, error) {
 		return dataset{}, fmt.Errorf("--test-data samples have shape %v but --train-data samples have %v", test.Shape, train.Shape)
 	}
 	return dataset{train: train.Head(c.TrainLimit), test: test.Head(c.TestLimit), classes: train.Classes}, nil
+}
+
+// loadViews reads --augment-views: feature files of the training set's
+// shape, read with its labels, normalisation and --train-limit.
+func loadViews(c *config, train labelled) ([]labelled, error) {
+	if c.AugmentViews == "" {
+		return nil, nil
+	}
+	tr, ok := train.(*data.Table)
+	if !ok {
+		return nil, errors.New("--augment-views needs --data-format npy")
+	}
+	_, labels, _ := strings.Cut(c.TrainData, ",")
+	var views []labelled
+	for _, f := range strings.Split(c.AugmentViews, ",") {
+		v, err := data.ReadNPYFiles(f, labels, data.NPYOptions{Classes: tr.Classes, Normalization: data.Normalization{Mean: c.NormMean, Std: c.NormStd}})
+		if err != nil {
+			return nil, fmt.Errorf("--augment-views: %w", err)
+		}
+		v = v.Head(c.TrainLimit)
+		if v.Len() != tr.Len() || !slices.Equal(v.Shape, tr.Shape) {
+			return nil, fmt.Errorf("--augment-views %s: %d samples of shape %v, but the training data has %d of shape %v; a view must hold every training sample, in the same order", f, v.Len(), v.Shape, tr.Len(), tr.Shape)
+		}
+		views = append(views, v)
+	}
+	return views, nil
+}
+
+// augmentIdentity is the run identity's record of the augmentation flags:
+// empty without augmentation.
+func (t *trainer) augmentIdentity() string {
+	if t.aug == nil {
+		return ""
+	}
+	base := make([]string, 0)
+	for _, f := range strings.Split(t.c.AugmentViews, ",") {
+		if f != "" {
+			base = append(base, filepath.Base(f))
+		}
+	}
+	return fmt.Sprintf("multiplicity=%d augment=%s views=%s", t.aug.k, t.c.Augment, strings.Join(base, ","))
 }
 
 // labelsFile names the labels file data.LoadIDXSplit reads for a split of

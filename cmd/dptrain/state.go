@@ -75,6 +75,7 @@ type runIdentity struct {
 	Noise         string  `json:",omitempty"` // "sharded", or empty for rank-0 noise (as in checkpoints written before --noise)
 	EMA           float64 `json:",omitempty"` // --ema decay; 0 (as in checkpoints written before --ema) without
 	Adaptive      string  `json:",omitempty"` // adaptive clipping's settings; empty for fixed thresholds
+	Augment       string  `json:",omitempty"` // the augmentation flags; empty for none
 }
 
 // modelIdentity is the identity of a model given as a spec file: its

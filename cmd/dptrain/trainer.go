@@ -29,6 +29,7 @@ type trainer struct {
 	next  nextStep // the step about to run, for the step hook
 	tally tally
 	stop  *atomic.Bool // set by SIGTERM/SIGUSR1
+	aug   *augmenter   // --multiplicity, --augment, --augment-views; nil: none
 }
 
 // team is this rank's place in the job.

@@ -53,6 +53,7 @@ func extract(args []string, stdout, stderr io.Writer) error {
 	l := fs.Int("l", 8, "number of angles L")
 	order := fs.Int("order", 2, "maximum scattering order (1 or 2)")
 	limit := fs.Int("limit", 0, "transform only the first N images of each split (0: all)")
+	flip := fs.Bool("flip", false, "also write train_features_flip.npy, the features of the training images mirrored left-right, in the same order: a view for dptrain --augment-views")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -92,8 +93,13 @@ func extract(args []string, stdout, stderr io.Writer) error {
 		}
 		start := time.Now()
 		feat := filepath.Join(*out, split.name+"_features.npy")
-		if err := writeFeatures(feat, s, d, n, *dtype == "float64"); err != nil {
+		if err := writeFeatures(feat, s, d, n, *dtype == "float64", false); err != nil {
 			return err
+		}
+		if *flip && split.train {
+			if err := writeFeatures(filepath.Join(*out, "train_features_flip.npy"), s, d, n, *dtype == "float64", true); err != nil {
+				return err
+			}
 		}
 		labels := make([]int64, n)
 		for i := range labels {
@@ -114,9 +120,10 @@ func extract(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeFeatures transforms the first n images of d and writes their
-// coefficients to path as a NumPy array [n, Channels, rows, cols].
-func writeFeatures(path string, s *scatter.Scattering, d *data.Images, n int, f64 bool) (err error) {
+// writeFeatures transforms the first n images of d, mirrored left-right if
+// mirror is set, and writes their coefficients to path as a NumPy array [n,
+// Channels, rows, cols].
+func writeFeatures(path string, s *scatter.Scattering, d *data.Images, n int, f64, mirror bool) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -142,7 +149,12 @@ func writeFeatures(path string, s *scatter.Scattering, d *data.Images, n int, f6
 	for lo := 0; lo < n; lo += chunk {
 		k := min(chunk, n-lo)
 		for i, p := range d.Pixels[lo*in : (lo+k)*in] {
-			imgs[i] = float64(p) / 255
+			j := i
+			if mirror { // pixel (r, c) of an image goes to (r, Cols−1−c)
+				c := i % d.Cols
+				j = i - c + d.Cols - 1 - c
+			}
+			imgs[j] = float64(p) / 255
 		}
 		s.TransformBatch(feats[:k*dim], imgs[:k*in], k)
 		for _, v := range feats[:k*dim] {

@@ -58,14 +58,25 @@ func TestRoundTrip(t *testing.T) {
 	for _, dtype := range []string{"float32", "float64"} {
 		out := t.TempDir()
 		var stdout, stderr bytes.Buffer
-		if code := run([]string{"--data", dir, "--out", out, "--dtype", dtype}, &stdout, &stderr); code != 0 {
+		if code := run([]string{"--data", dir, "--out", out, "--dtype", dtype, "--flip"}, &stdout, &stderr); code != 0 {
 			t.Fatalf("%s: exit %d: %s", dtype, code, stderr.String())
 		}
 		if !strings.Contains(stdout.String(), "train: 3 images") || !strings.Contains(stdout.String(), "[2, 81, 7, 7]") {
 			t.Errorf("%s: output %q", dtype, stdout.String())
 		}
-		for k, split := range []string{"train", "test"} {
-			tab, err := data.ReadNPYFiles(filepath.Join(out, split+"_features.npy"), filepath.Join(out, split+"_labels.npy"), data.NPYOptions{Classes: 10})
+		if _, err := os.Stat(filepath.Join(out, "test_features_flip.npy")); err == nil {
+			t.Error("--flip wrote mirrored test features; it is for the training images only")
+		}
+		for k, split := range []string{"train", "test", "train_flip"} {
+			mirror := split == "train_flip"
+			if mirror {
+				k, split = 0, "train"
+			}
+			name := split + "_features.npy"
+			if mirror {
+				name = "train_features_flip.npy"
+			}
+			tab, err := data.ReadNPYFiles(filepath.Join(out, name), filepath.Join(out, split+"_labels.npy"), data.NPYOptions{Classes: 10})
 			if err != nil {
 				t.Fatalf("%s %s: %v", dtype, split, err)
 			}
@@ -78,7 +89,11 @@ func TestRoundTrip(t *testing.T) {
 			img := make([]float64, 784)
 			for i := range n {
 				for p := range img {
-					img[p] = float64(pix[k][i*784+p]) / 255
+					q := p
+					if mirror {
+						q = p - p%28 + 27 - p%28
+					}
+					img[p] = float64(pix[k][i*784+q]) / 255
 				}
 				s.Transform(want, img, ws)
 				for f, w := range want {

@@ -98,24 +98,12 @@ func TestAdaptiveRun(t *testing.T) {
 
 // Adaptive flags are errors where they do not apply or are out of range.
 func TestAdaptiveFlags(t *testing.T) {
-	dir := t.TempDir()
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
+	checkFlagErrors(t, []flagCase{
 		{[]string{"--target-quantile", "0.7"}, "--target-quantile applies to adaptive clipping only"},
 		{[]string{"--clipping", "flat", "--clip-lr", "0.1"}, "--clip-lr applies to adaptive clipping only"},
 		{[]string{"--clipping", "adaptive-flat", "--target-quantile", "1"}, "--target-quantile must be in (0,1)"},
 		{[]string{"--clipping", "adaptive-per-layer", "--clip-lr", "-1"}, "--clip-lr"},
 		{[]string{"--clipping", "adaptive-per-layer", "--count-noise-std", "0.1"}, "raise CountNoiseStd"},
 		{[]string{"--clipping", "adaptive"}, "--clipping \"adaptive\""},
-	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			args := base(filepath.Join(dir, "x"), append([]string{"--train-limit", "64", "--test-limit", "16", "--batch-size", "32", "--steps", "2", "--sigma", "1"}, tt.args...)...)
-			r := runJob(t, 2, args...)
-			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("exit %d, want an error containing %q:\n%s", r.code, tt.want, r.stderr)
-			}
-		})
-	}
+	})
 }

@@ -151,24 +151,12 @@ func TestAugmentImages(t *testing.T) {
 
 // Augmentation flags are checked before anything runs.
 func TestAugmentFlags(t *testing.T) {
-	dir := t.TempDir()
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
+	checkFlagErrors(t, []flagCase{
 		{[]string{"--multiplicity", "2"}, "would average identical copies"},
 		{[]string{"--augment", "rotate"}, "unknown augmentation"},
 		{[]string{"--augment", "crop=0"}, "crop=P"},
 		{[]string{"--augment", "flip"}, "needs [C, H, W]"}, // the mlp takes [784]
 		{[]string{"--augment-views", "v.npy"}, "--augment-views needs --data-format npy"},
 		{[]string{"--multiplicity", "-1"}, "--multiplicity must be ≥ 1"},
-	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			args := base(filepath.Join(dir, "x"), append([]string{"--train-limit", "64", "--test-limit", "16", "--batch-size", "32", "--steps", "2", "--sigma", "1"}, tt.args...)...)
-			r := runJob(t, 2, args...)
-			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("exit %d, want an error containing %q:\n%s", r.code, tt.want, r.stderr)
-			}
-		})
-	}
+	})
 }

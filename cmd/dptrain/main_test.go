@@ -426,6 +426,28 @@ func copyDir(t *testing.T, src, dst string) {
 	}
 }
 
+// flagCase is a set of flags and the error they must give.
+type flagCase struct {
+	args []string
+	want string
+}
+
+// checkFlagErrors runs a small 2-rank job with each case's flags added and
+// checks that it fails with the case's error.
+func checkFlagErrors(t *testing.T, cases []flagCase) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, tt := range cases {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			args := base(filepath.Join(dir, "x"), append([]string{"--train-limit", "64", "--test-limit", "16", "--batch-size", "32", "--steps", "2", "--sigma", "1"}, tt.args...)...)
+			r := runJob(t, 2, args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, want an error containing %q:\n%s", r.code, tt.want, r.stderr)
+			}
+		})
+	}
+}
+
 // TestBadInput: every mistake is a clear error.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // QuantileClipping makes the clipping thresholds adaptive by private
@@ -48,11 +50,21 @@ type QuantileClipping struct {
 	// count. It must be > 0 when NoiseMultiplier is, and large enough that
 	// z_count > σ.
 	CountNoiseStd float64
+	// KeepTotal, with per-layer clipping, adapts only the split of the
+	// thresholds: after each update they are rescaled so that their L2
+	// norm, the sensitivity, stays that of the starting thresholds, and the
+	// noise std stays fixed. The thresholds then settle where every layer
+	// clips the same fraction of its samples (the updates of all layers
+	// balance), that fraction being set by the total rather than by
+	// TargetQuantile: the split of one hand-chosen total follows the
+	// layers' norm distributions instead of being equal.
+	KeepTotal bool
 }
 
 // adaptState is an engine's quantile-estimation state.
 type adaptState struct {
 	q             QuantileClipping
+	total         float64 // the starting thresholds' L2 norm, kept with KeepTotal
 	zGrad, zCount float64
 	counts        []float64 // this rank's centred counts since the last zeroing ZeroGrad
 	noisy         []float64 // the step's noisy counts summed over the ranks
@@ -103,6 +115,9 @@ func (s *adaptState) update(th []float64, expected float64) {
 	for t := range th {
 		frac := s.noisy[t]/expected + 0.5
 		th[t] *= math.Exp(-s.q.LearningRate * (frac - s.q.TargetQuantile))
+	}
+	if s.q.KeepTotal {
+		floats.Scale(s.total/floats.Norm(th, 2), th)
 	}
 }
 

@@ -335,3 +335,68 @@ func TestAdaptiveConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// With KeepTotal the thresholds keep their starting L2 norm and settle where
+// both layers clip the same fraction of their samples: for uniform(0,4)
+// and exponential (mean 2) norms, at C_0 = 4p and C_1 = −2·ln(1−p) for the
+// p with C_0² + C_1² = 0.5².
+func TestAdaptiveKeepTotal(t *testing.T) {
+	const b = 512
+	a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "u", Len: 1}, optimizer.LayerSpec{Name: "e", Len: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: b, Generator: optimizer.NewSeededGenerator(3),
+		Adaptive: &optimizer.QuantileClipping{TargetQuantile: 0.5, LearningRate: 0.2, CountNoiseStd: b / 20, KeepTotal: true}}
+	e := newEngine(t, a, optimizer.PerLayerClipping([]float64{0.3, 0.4}), cfg)
+	std := e.NoiseStd()
+	rng := rand.New(rand.NewPCG(9, 9))
+	var mean [2]float64
+	for s := range 600 {
+		srcs := make([]optimizer.GradSource, 2)
+		for l := range srcs {
+			norms := make([]float64, b)
+			for i := range norms {
+				norms[i] = normDists[l].draw(rng)
+			}
+			srcs[l] = normRows(norms)
+		}
+		if err := e.AddBackward(srcs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Step(); err != nil {
+			t.Fatal(err)
+		}
+		e.ZeroGrad()
+		th := e.Clipping().Thresholds()
+		if n := math.Hypot(th[0], th[1]); math.Abs(n-0.5) > 1e-12 {
+			t.Fatalf("step %d: thresholds %v have norm %v, want the starting 0.5", s, th, n)
+		}
+		if s >= 400 {
+			mean[0] += th[0] / 200
+			mean[1] += th[1] / 200
+		}
+	}
+	lo, hi := 0.0, 0.5 // bisect for p
+	for range 60 {
+		p := (lo + hi) / 2
+		if math.Hypot(normDists[0].quantile(p), normDists[1].quantile(p)) > 0.5 {
+			hi = p
+		} else {
+			lo = p
+		}
+	}
+	for l := range mean {
+		if want := normDists[l].quantile(lo); math.Abs(mean[l]/want-1) > 0.05 {
+			t.Errorf("layer %d: mean threshold %v, want %v (both layers at quantile %.4f) ± 5%%", l, mean[l], want, lo)
+		}
+	}
+	if !closeTo(e.NoiseStd(), std, 1e-12) {
+		t.Errorf("noise std moved from %v to %v", std, e.NoiseStd())
+	}
+	flat := cfg
+	flat.Adaptive = &optimizer.QuantileClipping{TargetQuantile: 0.5, LearningRate: 0.2, CountNoiseStd: b / 20, KeepTotal: true}
+	if _, err := optimizer.NewEngine(oneLayer(t, 1), mustSGD(t, 1), optimizer.FlatClipping(1), flat, nil); err == nil {
+		t.Error("KeepTotal with flat clipping accepted")
+	}
+}

@@ -46,6 +46,9 @@ func (e *Engine) fingerprint() [fingerprintFields]uint64 {
 	if a := e.adapt; a != nil {
 		h.Write([]byte("adaptive"))
 		h.Float64s(a.q.TargetQuantile, a.q.LearningRate, a.q.CountNoiseStd)
+		if a.q.KeepTotal {
+			h.Write([]byte("keep-total"))
+		}
 	}
 	thresholds := f.Sum64()
 	f.Reset()

@@ -128,6 +128,10 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 		if e.adapt, err = newAdaptState(*cfg.Adaptive, len(e.clip.thresholds), cfg.NoiseMultiplier, cfg); err != nil {
 			return nil, err
 		}
+		if cfg.Adaptive.KeepTotal && !clip.perLayer {
+			return nil, errors.New("optimizer: adaptive clipping: KeepTotal adapts the split of per-layer thresholds; flat clipping has a single threshold to adapt (leave KeepTotal unset)")
+		}
+		e.adapt.total = clip.Sensitivity()
 	}
 	if comm != nil {
 		e.rank, e.size = comm.Rank(), comm.Size()

@@ -14,6 +14,8 @@
 #   cnn             the README's end-to-end tanh CNN (per-layer clipping), 40 epochs
 #   cnn-adaptive    the cnn recipe with adaptive per-layer thresholds (private quantile
 #                   estimation, --target-quantile 0.5) instead of the hand-tuned equal split
+#   cnn-split       the cnn recipe with the total ‖C‖₂ = 0.1 split by the layers' norms
+#                   (--clipping adaptive-split) instead of equally
 #   cnn-fast        the same CNN with GroupNorm (cnn-gn), flat clipping, 8 epochs, weights
 #                   averaged (--ema 0.999): the ≤ 60 s recipe
 #   mlp-csv         the built-in MLP trained from Fashion-MNIST written as CSV (bin/dpdata)
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
 
-recipes=(cnn cnn-adaptive cnn-fast mlp-csv scatter-linear)
+recipes=(cnn cnn-adaptive cnn-split cnn-fast mlp-csv scatter-linear)
 name=scatter-linear
 seed=1
 extra=()
@@ -63,6 +65,9 @@ cnn)
 		--batch-size 2048 --epochs 40) ;;
 cnn-adaptive)
 	args=(--model cnn --clipping adaptive-per-layer --target-quantile 0.5 --max-grad-norm 0.1 --optimizer sgd
+		--lr 4 --momentum 0.9 --batch-size 2048 --epochs 40) ;;
+cnn-split)
+	args=(--model cnn --clipping adaptive-split --max-grad-norm 0.1 --optimizer sgd
 		--lr 4 --momentum 0.9 --batch-size 2048 --epochs 40) ;;
 cnn-fast)
 	args=(--model cnn-gn --clipping flat --max-grad-norm 0.5 --optimizer sgd --lr 4 --momentum 0.9

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // thresholdRecords returns the thresholds of the metrics records that
@@ -51,6 +53,7 @@ func TestAdaptiveRun(t *testing.T) {
 		{"--clipping", "adaptive-per-layer", "--dist-optimizer", "simple"},
 		{"--clipping", "adaptive-per-layer", "--dist-optimizer", "hooks"},
 		{"--clipping", "adaptive-flat", "--target-quantile", "0.8", "--count-noise-std", "3"},
+		{"--clipping", "adaptive-split"},
 	} {
 		name := strings.Join(kind[1:], "-")
 		t.Run(name, func(t *testing.T) {
@@ -81,6 +84,11 @@ func TestAdaptiveRun(t *testing.T) {
 			}
 			if slices.Equal(s.Thresholds, s.ID.Thresholds) {
 				t.Errorf("thresholds %v did not move from the start %v", s.Thresholds, s.ID.Thresholds)
+			}
+			if kind[1] == "adaptive-split" {
+				if got, want := floats.Norm(s.Thresholds, 2), floats.Norm(s.ID.Thresholds, 2); math.Abs(got/want-1) > 1e-12 {
+					t.Errorf("adaptive-split thresholds %v have total %v, want the starting %v", s.Thresholds, got, want)
+				}
 			}
 			r, err := loadCheckpoint(filepath.Join(dir, name+"-resumed", "checkpoints"))
 			if err != nil {

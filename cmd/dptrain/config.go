@@ -85,7 +85,7 @@ type config struct {
 
 // perLayer reports whether the run clips each layer on its own.
 func (c *config) perLayer() bool {
-	return c.Clipping == "per-layer" || c.Clipping == "adaptive-per-layer"
+	return c.Clipping == "per-layer" || c.Clipping == "adaptive-per-layer" || c.Clipping == "adaptive-split"
 }
 
 // adaptive reports whether the thresholds adapt (private quantile
@@ -155,7 +155,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
 	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), cnn-gn (the same with GroupNorm after each conv), mlp (784-128 ReLU-10), resnet-gn, scatter-linear (GroupNorm + linear on ScatterNet features from dpfeatures), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
-	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model), per-layer (one threshold per layer), or adaptive-flat / adaptive-per-layer (the same, with thresholds that follow --target-quantile of the norms by private quantile estimation, starting from --max-grad-norm(s))")
+	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model), per-layer (one threshold per layer), adaptive-flat / adaptive-per-layer (the same, with thresholds that follow --target-quantile of the norms by private quantile estimation, starting from --max-grad-norm(s)), or adaptive-split (per-layer thresholds whose total ‖C‖₂ stays --max-grad-norm while the split follows the layers' norms, so that every layer clips the same fraction of its samples)")
 	fs.Float64Var(&c.TargetQuantile, "target-quantile", 0.5, "adaptive clipping: the fraction `γ` of samples whose norm each threshold should exceed")
 	fs.Float64Var(&c.ClipLR, "clip-lr", 0.2, "adaptive clipping: the step `η` of the update C ← C·exp(−η(b̃−γ)), b̃ the noisy fraction of unclipped samples")
 	fs.Float64Var(&c.CountNoiseStd, "count-noise-std", 0, "adaptive clipping: the std `σ_b` of the noise on each threshold's clipped count (default: the expected batch size / 20); σ is split between the gradient and the counts (docs/dptrain.md)")
@@ -270,7 +270,7 @@ func (c *config) validate(set map[string]bool) error {
 		allowed     []string
 	}{
 		{"data-format", c.DataFormat, []string{"idx", "csv", "npy"}},
-		{"clipping", c.Clipping, []string{"flat", "per-layer", "adaptive-flat", "adaptive-per-layer"}},
+		{"clipping", c.Clipping, []string{"flat", "per-layer", "adaptive-flat", "adaptive-per-layer", "adaptive-split"}},
 		{"dist-optimizer", c.DistOptimizer, []string{"simple", "hooks"}},
 		{"noise", c.Noise, []string{"rank0", "sharded"}},
 		{"optimizer", c.Optimizer, []string{"sgd", "adam"}},

@@ -359,7 +359,8 @@ func (t *trainer) buildOptimizer(th []float64) error {
 		cfg.NoiseMode = optimizer.ShardedNoise
 	}
 	if c.adaptive() {
-		cfg.Adaptive = &optimizer.QuantileClipping{TargetQuantile: c.TargetQuantile, LearningRate: c.ClipLR, CountNoiseStd: t.countNoiseStd()}
+		cfg.Adaptive = &optimizer.QuantileClipping{TargetQuantile: c.TargetQuantile, LearningRate: c.ClipLR, CountNoiseStd: t.countNoiseStd(),
+			KeepTotal: c.Clipping == "adaptive-split"}
 	}
 	if !c.Secure {
 		t.rng.noise = optimizer.NewBlockGenerator(seed.ForRank(c.Seed, "noise", t.rank))

@@ -114,7 +114,7 @@ func TestLoadSpecFile(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != "Conv2d(2, 3, k=3, s=1, p=0) GroupNorm(3, 3) ReLU AvgPool2d(2, stride=2) Flatten Linear(12, 4) GELU SiLU ELU(alpha=0.5) Tanh LayerNorm([4]) Residual([Linear(4, 4), SiLU] + x) Residual([Linear(4, 3)] + Linear(4, 3)) Linear(3, 2)" {
 		t.Fatalf("layers %s", got)
 	}
-	if _, err := LoadSpec(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") || !strings.Contains(err.Error(), "cnn, mlp") {
+	if _, err := LoadSpec(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") || !strings.Contains(err.Error(), "cnn, cnn-gn, mlp") {
 		t.Fatalf("missing file: %v, want an error naming the file and the built-in models", err)
 	}
 }

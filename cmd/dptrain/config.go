@@ -45,6 +45,7 @@ type config struct {
 	Momentum    float64
 	WeightDecay float64
 	EMA         float64 // decay of the weights' moving average; 0: none
+	EMAWarmup   float64 // the average's warm-up w: decay min(EMA, (1+t)/(w+t))
 
 	Multiplicity int    // augmented copies per sample, averaged before clipping
 	Augment      string // image augmentations of the copies: flip, crop=P
@@ -170,7 +171,8 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.IntVar(&c.Multiplicity, "multiplicity", 0, "augmentation multiplicity `K` (De et al. 2022): each sample enters the step as K augmented copies whose gradients are averaged before clipping, at no privacy cost (default 1, or 1 + the number of --augment-views)")
 	fs.StringVar(&c.Augment, "augment", "", "augment the training images of shape [C,H,W]: a comma-separated `list` of flip (mirror left-right with probability ½) and crop=P (shift by up to P pixels each way, zero-filled), drawn afresh for every copy, step and sample")
 	fs.StringVar(&c.AugmentViews, "augment-views", "", "with --data-format npy: precomputed views of the training features (for example dpfeatures --flip's features of the mirrored images), comma-separated .npy `files` with the training features' shape and row order; the copies of a sample are the sample and its views")
-	fs.Float64Var(&c.EMA, "ema", 0, "evaluate and write an exponential moving average of the weights with this `decay` in (0,1), warmed up as min(decay, (1+t)/(10+t)) at step t; free of privacy cost (0: the weights themselves)")
+	fs.Float64Var(&c.EMA, "ema", 0, "evaluate and write an exponential moving average of the weights with this `decay` in (0,1), warmed up as min(decay, (1+t)/(w+t)) at step t (w: --ema-warmup); free of privacy cost (0: the weights themselves)")
+	fs.Float64Var(&c.EMAWarmup, "ema-warmup", 10, "warm-up `w` > 1 of --ema: step s of T weighs about (s/T)^(w−1), so the average spans about the last T/(w−1) steps (10: TensorFlow's; 2: about the uniform average of all steps)")
 	fs.Float64Var(&batch, "batch-size", 0, "expected global (logical) batch size `B`; the sample rate is q = B/N. Give this or --sample-rate (default B = 256)")
 	fs.Float64Var(&c.SampleRate, "sample-rate", 0, "Poisson sample rate `q` in (0,1]; alternative to --batch-size")
 	fs.Float64Var(&c.Epochs, "epochs", 0, "train for this many epochs of round(1/q) steps (default 1); alternative to --steps")
@@ -324,6 +326,9 @@ func (c *config) validate(set map[string]bool) error {
 	}
 	if c.EMA < 0 || c.EMA >= 1 {
 		return fmt.Errorf("--ema must be a decay in (0,1), such as 0.999, or 0 for none; got %v", c.EMA)
+	}
+	if !(c.EMAWarmup > 1) || math.IsInf(c.EMAWarmup, 0) {
+		return fmt.Errorf("--ema-warmup must be a finite number > 1 (10: TensorFlow's warm-up); got %v", c.EMAWarmup)
 	}
 	if c.Momentum < 0 || c.Momentum >= 1 || c.WeightDecay < 0 {
 		return fmt.Errorf("--momentum must be in [0,1) and --weight-decay ≥ 0, got %v and %v", c.Momentum, c.WeightDecay)

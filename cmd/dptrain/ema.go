@@ -9,25 +9,27 @@ import "gonum.org/v1/gonum/floats"
 // communicating, and it costs no privacy.
 //
 // After logical step t (counted from 1) it folds in the parameters p with
-// decay d_t = min(decay, (1+t)/(10+t)), the warm-up of TensorFlow's
-// ExponentialMovingAverage: early steps, whose parameters are far from the
-// later ones, are forgotten quickly, and a run of T steps averages over
-// about min(1/(1−decay), T/10) of its last steps.
+// decay d_t = min(decay, (1+t)/(w+t)), with w = 10 (--ema-warmup) the
+// warm-up of TensorFlow's ExponentialMovingAverage: early steps, whose
+// parameters are far from the later ones, are forgotten quickly. Without
+// the decay bound, step s of T weighs about (s/T)^(w−1) in the average,
+// so a run averages over about min(1/(1−decay), T/(w−1)) of its last steps.
 type average struct {
-	decay float64
-	avg   []float64
-	raw   []float64 // the training parameters while the average stands in for them
+	decay  float64
+	warmup float64
+	avg    []float64
+	raw    []float64 // the training parameters while the average stands in for them
 }
 
 // newAverage starts an average of the parameters p with the given decay in
-// (0, 1).
-func newAverage(decay float64, p []float64) *average {
-	return &average{decay: decay, avg: append([]float64(nil), p...), raw: make([]float64, len(p))}
+// (0, 1) and warm-up w > 1.
+func newAverage(decay, warmup float64, p []float64) *average {
+	return &average{decay: decay, warmup: warmup, avg: append([]float64(nil), p...), raw: make([]float64, len(p))}
 }
 
 // update folds in the parameters p after logical step t ≥ 1.
 func (a *average) update(p []float64, t int) {
-	d := min(a.decay, float64(1+t)/float64(10+t))
+	d := min(a.decay, (1+float64(t))/(a.warmup+float64(t)))
 	floats.Scale(d, a.avg)
 	floats.AddScaled(a.avg, 1-d, p)
 }

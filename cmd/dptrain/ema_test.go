@@ -9,28 +9,30 @@ import (
 )
 
 // The average follows e_t = d_t·e_{t−1} + (1−d_t)·p_t with d_t =
-// min(decay, (1+t)/(10+t)), starting from the initial parameters.
+// min(decay, (1+t)/(w+t)), starting from the initial parameters.
 func TestAverageUpdate(t *testing.T) {
 	tests := []struct {
-		name  string
-		decay float64
-		steps int
+		name          string
+		decay, warmup float64
+		steps         int
 	}{
-		{"warm-up throughout", 0.999, 40}, // d_t = (1+t)/(10+t)
-		{"decay from step 8", 0.5, 20},    // warm-up to t = 8, then 0.5
-		{"decay from step 80", 0.9, 200},  // warm-up to t = 80, then 0.9
+		{"warm-up throughout", 0.999, 10, 40}, // d_t = (1+t)/(10+t)
+		{"decay from step 8", 0.5, 10, 20},    // warm-up to t = 8, then 0.5
+		{"decay from step 80", 0.9, 10, 200},  // warm-up to t = 80, then 0.9
+		{"uniform average", 0.9999, 2, 50},    // d_t = (1+t)/(2+t)
+		{"warm-up 3.5", 0.99, 3.5, 300},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := []float64{1, -2, 0.5}
-			a := newAverage(tt.decay, p)
+			a := newAverage(tt.decay, tt.warmup, p)
 			want := append([]float64(nil), p...)
 			for s := 1; s <= tt.steps; s++ {
 				for i := range p {
 					p[i] = math.Sin(float64(s*(i+1))) * 3 // parameters that move every step
 				}
 				a.update(p, s)
-				d := math.Min(tt.decay, float64(1+s)/float64(10+s))
+				d := math.Min(tt.decay, float64(1+s)/(tt.warmup+float64(s)))
 				for i := range want {
 					want[i] = d*want[i] + (1-d)*p[i]
 				}
@@ -48,7 +50,7 @@ func TestAverageUpdate(t *testing.T) {
 // fails; a nil average leaves them alone.
 func TestAverageWith(t *testing.T) {
 	p := []float64{1, 2}
-	a := newAverage(0.9, []float64{5, 6})
+	a := newAverage(0.9, 10, []float64{5, 6})
 	boom := errors.New("boom")
 	var seen []float64
 	err := a.with(p, func() error { seen = append(seen, p...); return boom })

@@ -66,10 +66,10 @@ func (t *trainer) setup() error {
 	t.id = runIdentity{Model: modelName(c), ModelSpec: modelIdentity(c, spec), Data: dataIdentity(c, t.data.classes), Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
-		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA,
+		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA, EMAWarmup: emaWarmupIdentity(c),
 		Adaptive: t.adaptiveIdentity(), Augment: t.augmentIdentity()}
 	if c.EMA > 0 {
-		t.net.avg = newAverage(c.EMA, t.net.arena.Params)
+		t.net.avg = newAverage(c.EMA, c.EMAWarmup, t.net.arena.Params)
 	}
 	return nil
 }
@@ -206,6 +206,15 @@ func loadTable(c *config) (dataset, error) {
 		return dataset{}, fmt.Errorf("--test-data samples have shape %v but --train-data samples have %v", test.Shape, train.Shape)
 	}
 	return dataset{train: train.Head(c.TrainLimit), test: test.Head(c.TestLimit), classes: train.Classes}, nil
+}
+
+// emaWarmupIdentity is the run identity's record of --ema-warmup: 0 for the
+// default 10 or without --ema, as in checkpoints written before the flag.
+func emaWarmupIdentity(c *config) float64 {
+	if c.EMA == 0 || c.EMAWarmup == 10 {
+		return 0
+	}
+	return c.EMAWarmup
 }
 
 // loadViews reads --augment-views: feature files of the training set's

@@ -74,6 +74,7 @@ type runIdentity struct {
 	Secure        bool
 	Noise         string  `json:",omitempty"` // "sharded", or empty for rank-0 noise (as in checkpoints written before --noise)
 	EMA           float64 `json:",omitempty"` // --ema decay; 0 (as in checkpoints written before --ema) without
+	EMAWarmup     float64 `json:",omitempty"` // --ema-warmup; 0 for the default 10
 	Adaptive      string  `json:",omitempty"` // adaptive clipping's settings; empty for fixed thresholds
 	Augment       string  `json:",omitempty"` // the augmentation flags; empty for none
 }

@@ -122,8 +122,8 @@ func TestAugmentViews(t *testing.T) {
 }
 
 // Image augmentation with multiplicity is the same at 1 and 2 ranks (q = 1,
-// σ = 0) and after a resume: the copies are keyed by sample and step, not
-// by rank or invocation.
+// σ = 0), with either per-layer optimizer, and after a resume: the copies
+// are keyed by sample and step, not by rank or invocation.
 func TestAugmentImages(t *testing.T) {
 	dir := t.TempDir()
 	args := func(out string, steps string, extra ...string) []string {
@@ -134,12 +134,16 @@ func TestAugmentImages(t *testing.T) {
 	}
 	mustRun(t, 1, args("one", "4")...)
 	mustRun(t, 2, args("two", "4")...)
+	mustRun(t, 2, args("hooks", "4", "--dist-optimizer", "hooks")...)
 	mustRun(t, 2, args("resumed", "2")...)
 	mustRun(t, 2, args("resumed", "4", "--resume")...)
 	mustRun(t, 2, args("plain", "4", "--multiplicity", "1", "--augment", "")...)
 	one := weights(t, filepath.Join(dir, "one", "weights.bin"))
 	if d := maxDiff(weights(t, filepath.Join(dir, "two", "weights.bin")), one); d > 1e-9 {
 		t.Errorf("2 ranks differ from 1 by %g", d)
+	}
+	if d := maxDiff(weights(t, filepath.Join(dir, "hooks", "weights.bin")), one); d > 1e-9 {
+		t.Errorf("the hooks optimizer at 2 ranks differs from simple at 1 by %g", d)
 	}
 	if d := maxDiff(weights(t, filepath.Join(dir, "resumed", "weights.bin")), one); d > 1e-9 {
 		t.Errorf("the resumed run differs from the uninterrupted one by %g", d)

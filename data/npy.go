@@ -110,6 +110,10 @@ func readNPY(path string) ([]float64, []int, error) {
 		return nil, nil, fail("the header claims %d bytes but the file has %d; the file is truncated or corrupt", headEnd, st.Size())
 	}
 	r, err := npy.NewReader(br)
+	if errors.Is(err, strconv.ErrRange) {
+		// A dimension beyond this platform's int (on 32-bit machines).
+		return nil, nil, fail("the shape in the header does not fit in this platform's %d-bit int (%v); the file is corrupt or too large for this machine", strconv.IntSize, err)
+	}
 	if err != nil {
 		return nil, nil, fail("reading the header: %v", err)
 	}

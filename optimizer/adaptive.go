@@ -70,9 +70,10 @@ type adaptState struct {
 	noisy         []float64 // the step's noisy counts summed over the ranks
 }
 
-// newAdaptState validates q for l thresholds and noise multiplier sigma
-// and splits sigma.
-func newAdaptState(q QuantileClipping, l int, sigma float64, cfg Config) (*adaptState, error) {
+// newAdaptState validates q for l thresholds under cfg and splits cfg's
+// noise multiplier.
+func newAdaptState(q QuantileClipping, l int, cfg Config) (*adaptState, error) {
+	sigma := cfg.NoiseMultiplier
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case !(q.TargetQuantile > 0 && q.TargetQuantile < 1):

@@ -62,21 +62,8 @@ func TestAdaptiveConvergence(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			mean := make([]float64, len(normDists))
 			for s := range steps {
-				srcs := make([]optimizer.GradSource, len(normDists))
-				for l, d := range normDists {
-					norms := make([]float64, b)
-					for i := range norms {
-						norms[i] = d.draw(rng)
-					}
-					srcs[l] = normRows(norms)
-				}
-				if err := e.AddBackward(srcs); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := e.Step(); err != nil {
-					t.Fatal(err)
-				}
-				e.ZeroGrad()
+				srcs := drawSources(rng, normDists, b)
+				stepOnce(t, e, srcs)
 				if s >= steps-tail {
 					for l, c := range e.Clipping().Thresholds() {
 						mean[l] += c / tail
@@ -111,13 +98,7 @@ func TestAdaptiveFlat(t *testing.T) {
 		for i, v := range x {
 			l0[i], l1[i] = 3*v, 4*v
 		}
-		if err := e.AddBackward([]optimizer.GradSource{normRows(l0), normRows(l1)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Step(); err != nil {
-			t.Fatal(err)
-		}
-		e.ZeroGrad()
+		stepOnce(t, e, []optimizer.GradSource{normRows(l0), normRows(l1)})
 	}
 	if c := e.Clipping().Thresholds()[0]; math.Abs(c/10-1) > 0.05 {
 		t.Errorf("flat threshold %v after 300 noise-free steps, want the median total norm 10 ± 5%%", c)
@@ -164,20 +145,43 @@ func TestAdaptiveNoiseSplit(t *testing.T) {
 	}
 }
 
-// stepEmpty runs one real step of engine e on an empty batch.
-func stepEmpty(t *testing.T, e interface {
+// stepper is the part of the optimizers the adaptive tests drive.
+type stepper interface {
 	AddBackward([]optimizer.GradSource) error
 	Step() (bool, error)
 	ZeroGrad()
-}) {
+}
+
+// stepOnce runs one real step of e on one backward pass of srcs.
+func stepOnce(t *testing.T, e stepper, srcs []optimizer.GradSource) {
 	t.Helper()
-	if err := e.AddBackward([]optimizer.GradSource{optimizer.NewDenseSource(0, 1, nil)}); err != nil {
+	if err := e.AddBackward(srcs); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Step(); err != nil {
 		t.Fatal(err)
 	}
 	e.ZeroGrad()
+}
+
+// stepEmpty runs one real step of e on an empty batch.
+func stepEmpty(t *testing.T, e stepper) {
+	t.Helper()
+	stepOnce(t, e, []optimizer.GradSource{optimizer.NewDenseSource(0, 1, nil)})
+}
+
+// drawSources returns one source per distribution, each of b samples whose
+// norms are drawn from it.
+func drawSources(rng *rand.Rand, dists []normDist, b int) []optimizer.GradSource {
+	srcs := make([]optimizer.GradSource, len(dists))
+	for l, d := range dists {
+		norms := make([]float64, b)
+		for i := range norms {
+			norms[i] = d.draw(rng)
+		}
+		srcs[l] = normRows(norms)
+	}
+	return srcs
 }
 
 // The counts' noise has std σ_b, drawn once per step (on rank 0 only in a
@@ -353,21 +357,8 @@ func TestAdaptiveKeepTotal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	var mean [2]float64
 	for s := range 600 {
-		srcs := make([]optimizer.GradSource, 2)
-		for l := range srcs {
-			norms := make([]float64, b)
-			for i := range norms {
-				norms[i] = normDists[l].draw(rng)
-			}
-			srcs[l] = normRows(norms)
-		}
-		if err := e.AddBackward(srcs); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Step(); err != nil {
-			t.Fatal(err)
-		}
-		e.ZeroGrad()
+		srcs := drawSources(rng, normDists[:2], b)
+		stepOnce(t, e, srcs)
 		th := e.Clipping().Thresholds()
 		if n := math.Hypot(th[0], th[1]); math.Abs(n-0.5) > 1e-12 {
 			t.Fatalf("step %d: thresholds %v have norm %v, want the starting 0.5", s, th, n)

@@ -125,7 +125,7 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 	e := &Engine{arena: a, inner: inner, clip: clip, cfg: cfg, comm: comm, size: 1}
 	e.clip.thresholds = clip.Thresholds()
 	if cfg.Adaptive != nil {
-		if e.adapt, err = newAdaptState(*cfg.Adaptive, len(e.clip.thresholds), cfg.NoiseMultiplier, cfg); err != nil {
+		if e.adapt, err = newAdaptState(*cfg.Adaptive, len(e.clip.thresholds), cfg); err != nil {
 			return nil, err
 		}
 		if cfg.Adaptive.KeepTotal && !clip.perLayer {

@@ -118,13 +118,7 @@ func TestAdaptiveIdenticalMPI(t *testing.T) {
 				}
 				srcs[l] = optimizer.NewDenseSource(len(rows), 1, rows)
 			}
-			if err := e.AddBackward(srcs); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.Step(); err != nil {
-				t.Fatal(err)
-			}
-			e.ZeroGrad()
+			stepOnce(t, e, srcs)
 		}
 		th := e.Clipping().Thresholds()
 		all := make([]float64, 3*w) // every rank's thresholds, gathered by a sum

@@ -53,6 +53,7 @@ func extract(args []string, stdout, stderr io.Writer) error {
 	l := fs.Int("l", 8, "number of angles L")
 	order := fs.Int("order", 2, "maximum scattering order (1 or 2)")
 	limit := fs.Int("limit", 0, "transform only the first N images of each split (0: all)")
+	power := fs.Float64("power", 1, "compress every coefficient v to max(v, 0)^`P` (scatter.Compress; 0.5: the square root); 1 writes Kymatio's coefficients unchanged")
 	flip := fs.Bool("flip", false, "also write train_features_flip.npy, the features of the training images mirrored left-right, in the same order: a view for dptrain --augment-views")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,6 +70,9 @@ func extract(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("--dtype %q; want float32 or float64", *dtype)}
 	case *limit < 0:
 		return usageError{fmt.Errorf("--limit %d; want 0 (all images) or a positive count", *limit)}
+	}
+	if err := scatter.CheckPower(*power); err != nil {
+		return usageError{fmt.Errorf("--power: %w", err)}
 	}
 	s, err := scatter.New(scatter.Config{Rows: 28, Cols: 28, J: *j, L: *l, MaxOrder: *order})
 	if err != nil {
@@ -93,11 +97,11 @@ func extract(args []string, stdout, stderr io.Writer) error {
 		}
 		start := time.Now()
 		feat := filepath.Join(*out, split.name+"_features.npy")
-		if err := writeFeatures(feat, s, d, n, *dtype == "float64", false); err != nil {
+		if err := writeFeatures(feat, s, d, n, *dtype == "float64", false, *power); err != nil {
 			return err
 		}
 		if *flip && split.train {
-			if err := writeFeatures(filepath.Join(*out, "train_features_flip.npy"), s, d, n, *dtype == "float64", true); err != nil {
+			if err := writeFeatures(filepath.Join(*out, "train_features_flip.npy"), s, d, n, *dtype == "float64", true, *power); err != nil {
 				return err
 			}
 		}
@@ -121,9 +125,9 @@ func extract(args []string, stdout, stderr io.Writer) error {
 }
 
 // writeFeatures transforms the first n images of d, mirrored left-right if
-// mirror is set, and writes their coefficients to path as a NumPy array [n,
-// Channels, rows, cols].
-func writeFeatures(path string, s *scatter.Scattering, d *data.Images, n int, f64, mirror bool) (err error) {
+// mirror is set, compresses the coefficients to the given power unless it
+// is 1, and writes them to path as a NumPy array [n, Channels, rows, cols].
+func writeFeatures(path string, s *scatter.Scattering, d *data.Images, n int, f64, mirror bool, power float64) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -157,6 +161,9 @@ func writeFeatures(path string, s *scatter.Scattering, d *data.Images, n int, f6
 			imgs[j] = float64(p) / 255
 		}
 		s.TransformBatch(feats[:k*dim], imgs[:k*in], k)
+		if power != 1 {
+			scatter.Compress(feats[:k*dim], power)
+		}
 		for _, v := range feats[:k*dim] {
 			if f64 {
 				binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,10 +56,14 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dtype := range []string{"float32", "float64"} {
+	for _, c := range []struct {
+		dtype string
+		power float64
+	}{{"float32", 1}, {"float64", 1}, {"float64", 0.5}, {"float32", 0.3}} {
+		dtype := c.dtype
 		out := t.TempDir()
 		var stdout, stderr bytes.Buffer
-		if code := run([]string{"--data", dir, "--out", out, "--dtype", dtype, "--flip"}, &stdout, &stderr); code != 0 {
+		if code := run([]string{"--data", dir, "--out", out, "--dtype", dtype, "--flip", "--power", fmt.Sprint(c.power)}, &stdout, &stderr); code != 0 {
 			t.Fatalf("%s: exit %d: %s", dtype, code, stderr.String())
 		}
 		if !strings.Contains(stdout.String(), "train: 3 images") || !strings.Contains(stdout.String(), "[2, 81, 7, 7]") {
@@ -96,12 +101,15 @@ func TestRoundTrip(t *testing.T) {
 					img[p] = float64(pix[k][i*784+q]) / 255
 				}
 				s.Transform(want, img, ws)
+				if c.power != 1 {
+					scatter.Compress(want, c.power)
+				}
 				for f, w := range want {
 					if dtype == "float32" {
 						w = float64(float32(w))
 					}
 					if got := tab.Features[i*s.Dim()+f]; got != w {
-						t.Fatalf("%s %s: image %d feature %d = %v, want %v", dtype, split, i, f, got, w)
+						t.Fatalf("%s --power %v %s: image %d feature %d = %v, want %v", dtype, c.power, split, i, f, got, w)
 					}
 				}
 				if tab.Labels[i] != int32((i+k)%10) {
@@ -139,6 +147,8 @@ func TestErrors(t *testing.T) {
 		{"no out", []string{"--data", dir}, 2, "--out DIR is required"},
 		{"dtype", []string{"--out", t.TempDir(), "--dtype", "float16"}, 2, `--dtype "float16"`},
 		{"limit", []string{"--out", t.TempDir(), "--limit", "-1"}, 2, "--limit -1"},
+		{"power", []string{"--out", t.TempDir(), "--power", "0"}, 2, "--power: scatter: compression power 0"},
+		{"negative power", []string{"--out", t.TempDir(), "--power", "-1"}, 2, "compression power -1"},
 		{"order", []string{"--out", t.TempDir(), "--order", "3"}, 2, "MaxOrder = 3"},
 		{"args", []string{"--out", t.TempDir(), "extra"}, 2, "unexpected arguments"},
 		{"missing data", []string{"--out", t.TempDir(), "--data", t.TempDir()}, 1, "not found"},

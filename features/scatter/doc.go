@@ -43,6 +43,8 @@
 // with constants the caller gives, and its documentation lists the three
 // sound options (GroupNorm in the model, public constants, or a
 // differentially private estimate whose cost the accountant composes).
+// Compress, a fixed power max(v, 0)^p of every coefficient, evens out their
+// heavy tails before either.
 //
 // # Conventions
 //

@@ -32,3 +32,13 @@ func Example() {
 	// channel 17 is {2 0 0 1 0}
 	// built with J = 2, L = 8
 }
+
+func ExampleCompress() {
+	// Coefficients of blank regions come out of the FFT as rounding noise
+	// of either sign; Compress clamps them before taking the power.
+	coef := []float64{-2e-4, 0.0025, 0.04, 0.25}
+	scatter.Compress(coef, 0.5)
+	fmt.Println(coef)
+	// Output:
+	// [0 0.05 0.2 0.5]
+}

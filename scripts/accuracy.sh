@@ -23,16 +23,19 @@
 #   scatter-linear  ScatterNet features (J = 2, L = 8; computed once by bin/dpfeatures into
 #                   out/scatter, about 2–4 minutes, no privacy cost) + GroupNorm + linear,
 #                   100 epochs at batch 8192, weights averaged (--ema 0.999)
+#   scatter-sqrt    the same on the square roots of the coefficients (dpfeatures --power 0.5,
+#                   computed once into out/scatter-sqrt)
 #
 # The recipes' measured results are in docs/dptrain.md. Environment: OUT (default
-# out/accuracy), NP (default 2), TAGS (build tags of dptrain, default openblas:
+# out/accuracy), NP (default 2), FEATURES and SQRT_FEATURES (the feature directories of the
+# scatter recipes), TAGS (build tags of dptrain, default openblas:
 # OpenBLAS GEMMs, which scripts/setup.sh installs; TAGS= for the pure-Go build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
 
-recipes=(cnn cnn-adaptive cnn-split cnn-fast mlp-csv scatter-linear)
+recipes=(cnn cnn-adaptive cnn-split cnn-fast mlp-csv scatter-linear scatter-sqrt)
 name=scatter-linear
 seed=1
 extra=()
@@ -80,9 +83,13 @@ mlp-csv)
 	args=(--data-format csv --train-data "$csv/fashion-train.csv" --test-data "$csv/fashion-test.csv"
 		--classes 10 --normalize-mean 72.93 --normalize-std 90.015 --model mlp --clipping per-layer
 		--max-grad-norm 1 --lr 2 --momentum 0.9 --batch-size 2048 --epochs 20) ;;
-scatter-linear)
-	feat=${FEATURES:-out/scatter}
-	[ -s "$feat/test_labels.npy" ] || bin/dpfeatures --out "$feat"
+scatter-linear | scatter-sqrt)
+	if [ "$name" = scatter-linear ]; then
+		feat=${FEATURES:-out/scatter} power=1
+	else
+		feat=${SQRT_FEATURES:-out/scatter-sqrt} power=0.5
+	fi
+	[ -s "$feat/test_labels.npy" ] || bin/dpfeatures --power "$power" --out "$feat"
 	args=(--data-format npy --train-data "$feat/train_features.npy,$feat/train_labels.npy"
 		--test-data "$feat/test_features.npy,$feat/test_labels.npy" --classes 10
 		--model scatter-linear --clipping flat --max-grad-norm 0.1 --lr 8 --momentum 0.9

@@ -10,7 +10,7 @@
 #   scripts/accuracy.sh [NAME] [--seed S] [-- extra dptrain flags]
 #   scripts/accuracy.sh --list
 #
-# Recipes (NAME; with no NAME, the best one, scatter-linear):
+# Recipes (NAME; with no NAME, the best one, scatter-sqrt):
 #   cnn             the README's end-to-end tanh CNN (per-layer clipping), 40 epochs
 #   cnn-adaptive    the cnn recipe with adaptive per-layer thresholds (private quantile
 #                   estimation, --target-quantile 0.5) instead of the hand-tuned equal split
@@ -36,7 +36,7 @@ export PATH=$PATH:/usr/local/go/bin
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
 
 recipes=(cnn cnn-adaptive cnn-split cnn-fast mlp-csv scatter-linear scatter-sqrt)
-name=scatter-linear
+name=scatter-sqrt
 seed=1
 extra=()
 while [ $# -gt 0 ]; do

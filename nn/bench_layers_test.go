@@ -9,47 +9,47 @@ import "testing"
 // parameter layer is never back-propagated through.
 var layerBenchModels = []struct {
 	name  string
-	build func() (*Sequential, error)
+	build func() (*Sequential[float64], error)
 }{
-	{"GroupNorm", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewGroupNorm(4, 16), GlobalAvgPool(), NewLinear(16, 10))
+	{"GroupNorm", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewGroupNorm[float64](4, 16), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"LayerNorm", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewLayerNorm(), GlobalAvgPool(), NewLinear(16, 10))
+	{"LayerNorm", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewLayerNorm[float64](), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"LayerNorm+GELU", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewLayerNorm(), GELU(), GlobalAvgPool(), NewLinear(16, 10))
+	{"LayerNorm+GELU", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewLayerNorm[float64](), GELU[float64](), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"LayerNorm+SiLU", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewLayerNorm(), SiLU(), GlobalAvgPool(), NewLinear(16, 10))
+	{"LayerNorm+SiLU", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewLayerNorm[float64](), SiLU[float64](), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"LayerNorm+ELU", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewLayerNorm(), ELU(1), GlobalAvgPool(), NewLinear(16, 10))
+	{"LayerNorm+ELU", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewLayerNorm[float64](), ELU[float64](1), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"Conv1d", func() (*Sequential, error) {
-		return NewSequential([]int{16, 128}, NewConv1d(16, 32, 5, 1, 2), Tanh(), NewConv1d(32, 32, 5, 2, 2), Flatten(), NewLinear(32*64, 10))
+	{"Conv1d", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 128}, NewConv1d[float64](16, 32, 5, 1, 2), Tanh[float64](), NewConv1d[float64](32, 32, 5, 2, 2), Flatten[float64](), NewLinear[float64](32*64, 10))
 	}},
-	{"Embedding", func() (*Sequential, error) {
-		return NewSequential([]int{64}, NewEmbedding(10000, 64), Flatten(), NewLinear(64*64, 10))
+	{"Embedding", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{64}, NewEmbedding[float64](10000, 64), Flatten[float64](), NewLinear[float64](64*64, 10))
 	}},
-	{"LayerNorm+Dropout", func() (*Sequential, error) {
-		return training(NewSequential([]int{16, 14, 14}, NewLayerNorm(), Dropout(0.2), GlobalAvgPool(), NewLinear(16, 10)))
+	{"LayerNorm+Dropout", func() (*Sequential[float64], error) {
+		return training(NewSequential[float64]([]int{16, 14, 14}, NewLayerNorm[float64](), Dropout[float64](0.2), GlobalAvgPool[float64](), NewLinear[float64](16, 10)))
 	}},
-	{"Conv2d", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewConv2d(16, 16, 3, 1, 1), Tanh(), GlobalAvgPool(), NewLinear(16, 10))
+	{"Conv2d", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewConv2d[float64](16, 16, 3, 1, 1), Tanh[float64](), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"StdConv2d", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewStdConv2d(16, 16, 3, 1, 1), Tanh(), GlobalAvgPool(), NewLinear(16, 10))
+	{"StdConv2d", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewStdConv2d[float64](16, 16, 3, 1, 1), Tanh[float64](), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
-	{"Residual(GroupNorm, Tanh, Conv2d)", func() (*Sequential, error) {
-		return NewSequential([]int{16, 14, 14}, NewLayerNorm(),
-			Residual(nil, NewGroupNorm(4, 16), Tanh(), NewConv2d(16, 16, 3, 1, 1)), GlobalAvgPool(), NewLinear(16, 10))
+	{"Residual(GroupNorm, Tanh, Conv2d)", func() (*Sequential[float64], error) {
+		return NewSequential[float64]([]int{16, 14, 14}, NewLayerNorm[float64](),
+			Residual[float64](nil, NewGroupNorm[float64](4, 16), Tanh[float64](), NewConv2d[float64](16, 16, 3, 1, 1)), GlobalAvgPool[float64](), NewLinear[float64](16, 10))
 	}},
 }
 
 // training puts a benchmark model in training mode, with dropout keys for
 // a batch of 256.
-func training(s *Sequential, err error) (*Sequential, error) {
+func training(s *Sequential[float64], err error) (*Sequential[float64], error) {
 	if err != nil {
 		return nil, err
 	}

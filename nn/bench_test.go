@@ -4,27 +4,27 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // The benchmark models of issue 6, the ones Opacus was timed with.
-func benchMLP() (*Sequential, error) {
-	return NewSequential([]int{784},
-		NewLinear(784, 512), ReLU(), NewLinear(512, 256), ReLU(), NewLinear(256, 10))
+func benchMLP() (*Sequential[float64], error) {
+	return NewSequential[float64]([]int{784},
+		NewLinear[float64](784, 512), ReLU[float64](), NewLinear[float64](512, 256), ReLU[float64](), NewLinear[float64](256, 10))
 }
 
-func benchCNN() (*Sequential, error) {
-	return NewSequential([]int{1, 28, 28},
-		NewConv2d(1, 16, 8, 2, 3), Tanh(), NewMaxPool2d(2, 1),
-		NewConv2d(16, 32, 4, 2, 0), Tanh(), NewMaxPool2d(2, 1),
-		Flatten(), NewLinear(32*4*4, 32), Tanh(), NewLinear(32, 10))
+func benchCNN() (*Sequential[float64], error) {
+	return NewSequential[float64]([]int{1, 28, 28},
+		NewConv2d[float64](1, 16, 8, 2, 3), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+		NewConv2d[float64](16, 32, 4, 2, 0), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+		Flatten[float64](), NewLinear[float64](32*4*4, 32), Tanh[float64](), NewLinear[float64](32, 10))
 }
 
 // trainStep is one benchmark step: forward, loss, backward and, for the
 // private modes, per-layer clipping into the arena's gradient.
 type trainStep struct {
-	s       *Sequential
-	a       *optimizer.Arena
+	s       *Sequential[float64]
+	a       *optimizer.Arena[float64]
 	x       []float64
 	y       []int
 	d       []float64
@@ -32,10 +32,10 @@ type trainStep struct {
 	factors []float64
 	private bool
 	clip    float64
-	ready   func(int, optimizer.GradSource) error
+	ready   func(int, optimizer.GradSource[float64]) error
 }
 
-func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode GradMode, private bool) *trainStep {
+func newTrainStep(tb testing.TB, build func() (*Sequential[float64], error), n int, mode GradMode, private bool) *trainStep {
 	s, err := build()
 	if err != nil {
 		tb.Fatal(err)
@@ -52,7 +52,7 @@ func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode 
 	for i := range t.x {
 		t.x[i] = r.NormFloat64()
 	}
-	if e, ok := s.Layers()[0].(*Embedding); ok { // token indices
+	if e, ok := s.Layers()[0].(*Embedding[float64]); ok { // token indices
 		for i := range t.x {
 			t.x[i] = float64(r.IntN(e.Vocab))
 		}
@@ -63,8 +63,8 @@ func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode 
 	// Per-layer clipping as DPPerLayerOptimizer does it: norms, factors
 	// min(1, C/(‖g‖+1e-6)), weighted sum into the layer's gradient, in one
 	// pass where the source offers it.
-	t.ready = func(l int, src optimizer.GradSource) error {
-		if ca, ok := src.(optimizer.ClipAdder); ok {
+	t.ready = func(l int, src optimizer.GradSource[float64]) error {
+		if ca, ok := src.(optimizer.ClipAdder[float64]); ok {
 			ca.ClipAdd(t.a.Grad(l), t.clip, t.norms, t.factors)
 			return nil
 		}
@@ -90,7 +90,7 @@ func (t *trainStep) run() error {
 	return t.s.Backward(t.d, t.ready)
 }
 
-func benchStep(b *testing.B, build func() (*Sequential, error), mode GradMode, private bool) {
+func benchStep(b *testing.B, build func() (*Sequential[float64], error), mode GradMode, private bool) {
 	const n = 256
 	t := newTrainStep(b, build, n, mode, private)
 	if err := t.run(); err != nil { // size the buffers

@@ -6,13 +6,11 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/floats"
 
 	"github.com/dpmpi/dpmpi/internal/l2norm"
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
 )
 
 // Conv2d is a two-dimensional convolution (cross-correlation, as in
@@ -48,7 +46,7 @@ import (
 // so such a layer's per-sample gradients are always materialised, never
 // ghost (not even in Ghost mode). The arena, and the state dict, hold the
 // raw W; the PyTorch twin standardises in its forward pass.
-type Conv2d struct {
+type Conv2d[F Float] struct {
 	// In and Out are the input and output channel counts, K the kernel
 	// size, Stride and Pad the stride and zero padding on every side.
 	In, Out, K, Stride, Pad int
@@ -59,21 +57,22 @@ type Conv2d struct {
 	h, w, ho, wo int
 	l, kk        int // output positions, In·K·K
 
-	wt, b []float64
+	wt, b []F
 
 	// state of the current backward pass
 	n     int
-	x, dy []float64
+	x, dy []F
 	// early reports whether the per-sample gradients of the current
 	// backward pass were formed while its output errors were computed
 	// (see beginEarly): as the B×n block in denseBuf, or summed per worker
 	// in work[w].part.
 	early earlyForm
 
-	wT []float64 // the weight (Ŵ if Standardize) transposed, In·K·K × Out, refreshed by prepare
+	wT []F // the weight (Ŵ if Standardize) transposed, In·K·K × Out, refreshed by prepare
 	// Standardize only: Ŵ and 1/√(var + ε) per output channel, refreshed
 	// by prepare.
-	what, wrstd []float64
+	what  []F
+	wrstd []float64
 
 	// Offsets into the padded input for the vecmath kernels that read U_i
 	// from it: of each output position's receptive field (rowOff), of each
@@ -83,36 +82,36 @@ type Conv2d struct {
 	rowOff, colOff, blockOff vecmath.Offsets
 	half                     int
 
-	work     []convWork // per worker
-	ghost    convGhost
-	explicit convExplicit
-	dense    optimizer.DenseSource
-	denseBuf []float64
+	work     []convWork[F] // per worker
+	ghost    convGhost[F]
+	explicit convExplicit[F]
+	dense    optimizer.DenseSource[F]
+	denseBuf []F
 }
 
 // convWork is one worker's scratch space.
-type convWork struct {
-	u, du  []float64 // L × In·K·K
-	yt     []float64 // L × Out, one sample's output before the bias, transposed
-	dys    []float64 // Out × L, a scaled output error
-	g      []float64 // numParams, one sample's gradient
-	part   []float64 // partial gradient sum, numParams
-	gd, gu []float64 // L × L Gram matrices of dY_i and U_i
-	gs     []float64 // numParams, one sample's gradient before it is added (Standardize)
-	pad    []float64 // one padded input sample, In × (H+2·Pad) × (W+2·Pad)
-	dpad   []float64 // the same for col2im; im2col needs its borders zero
+type convWork[F Float] struct {
+	u, du  []F // L × In·K·K
+	yt     []F // L × Out, one sample's output before the bias, transposed
+	dys    []F // Out × L, a scaled output error
+	g      []F // numParams, one sample's gradient
+	part   []F // partial gradient sum, numParams
+	gd, gu []F // L × L Gram matrices of dY_i and U_i
+	gs     []F // numParams, one sample's gradient before it is added (Standardize)
+	pad    []F // one padded input sample, In × (H+2·Pad) × (W+2·Pad)
+	dpad   []F // the same for col2im; im2col needs its borders zero
 }
 
 // NewConv2d returns a Conv2d layer with in input channels, out output
 // channels, a k×k kernel, the given stride and zero padding pad.
-func NewConv2d(in, out, k, stride, pad int) *Conv2d {
-	return &Conv2d{In: in, Out: out, K: k, Stride: stride, Pad: pad}
+func NewConv2d[F Float](in, out, k, stride, pad int) *Conv2d[F] {
+	return &Conv2d[F]{In: in, Out: out, K: k, Stride: stride, Pad: pad}
 }
 
 // NewStdConv2d returns a weight-standardised Conv2d layer (see Conv2d):
 // NewConv2d's layer with Standardize set.
-func NewStdConv2d(in, out, k, stride, pad int) *Conv2d {
-	return &Conv2d{In: in, Out: out, K: k, Stride: stride, Pad: pad, Standardize: true}
+func NewStdConv2d[F Float](in, out, k, stride, pad int) *Conv2d[F] {
+	return &Conv2d[F]{In: in, Out: out, K: k, Stride: stride, Pad: pad, Standardize: true}
 }
 
 // wsEps is the ε of weight standardisation, PyTorch's GroupNorm default.
@@ -120,7 +119,7 @@ const wsEps = 1e-5
 
 // Kind returns a description such as "Conv2d(1, 16, k=8, s=2, p=3)", with
 // ", ws" before the closing parenthesis for weight standardisation.
-func (c *Conv2d) Kind() string {
+func (c *Conv2d[F]) Kind() string {
 	ws := ""
 	if c.Standardize {
 		ws = ", ws"
@@ -130,10 +129,10 @@ func (c *Conv2d) Kind() string {
 
 // Weight returns the weight, [Out, In, K, K] row-major, as a view of the
 // arena (nil before binding).
-func (c *Conv2d) Weight() []float64 { return c.wt }
+func (c *Conv2d[F]) Weight() []F { return c.wt }
 
 // Bias returns the bias as a view of the arena (nil before binding).
-func (c *Conv2d) Bias() []float64 { return c.b }
+func (c *Conv2d[F]) Bias() []F { return c.b }
 
 // UsesGhost reports whether Mixed mode computes this layer's per-sample
 // gradients in ghost form. Per-layer clipping needs both the norms and the
@@ -147,11 +146,11 @@ func (c *Conv2d) Bias() []float64 { return c.b }
 // single output position (L = 1, a fully connected layer in disguise) is
 // ghost in practice. It is valid once the layer is part of a model.
 // A weight-standardised layer is never ghost.
-func (c *Conv2d) UsesGhost() bool {
+func (c *Conv2d[F]) UsesGhost() bool {
 	return !c.Standardize && c.l*c.l*(c.Out+c.kk) < c.Out*c.kk+c.Out
 }
 
-func (c *Conv2d) setup(in []int) ([]int, error) {
+func (c *Conv2d[F]) setup(in []int) ([]int, error) {
 	if c.In <= 0 || c.Out <= 0 || c.K <= 0 || c.Stride <= 0 || c.Pad < 0 {
 		return nil, fmt.Errorf("channels, kernel and stride must be positive and padding non-negative")
 	}
@@ -170,18 +169,18 @@ func (c *Conv2d) setup(in []int) ([]int, error) {
 	return []int{c.Out, c.ho, c.wo}, nil
 }
 
-func (c *Conv2d) numParams() int    { return c.Out*c.kk + c.Out }
-func (c *Conv2d) paramShape() []int { return []int{c.Out*c.kk + c.Out} }
-func (c *Conv2d) bind(p []float64) {
+func (c *Conv2d[F]) numParams() int    { return c.Out*c.kk + c.Out }
+func (c *Conv2d[F]) paramShape() []int { return []int{c.Out*c.kk + c.Out} }
+func (c *Conv2d[F]) bind(p []F) {
 	c.wt, c.b = p[:c.Out*c.kk:c.Out*c.kk], p[c.Out*c.kk:]
 }
-func (c *Conv2d) initParams(r *rand.Rand) { uniformInit(c.wt, c.kk, r); uniformInit(c.b, c.kk, r) }
+func (c *Conv2d[F]) initParams(r *rand.Rand) { uniformInit(c.wt, c.kk, r); uniformInit(c.b, c.kk, r) }
 
 // gatherOffsets sets rowOff and colOff, and for 4×4 and 8×8 kernels, in
 // which a block of eight columns of U_i (the weights of one input channel)
 // is one kernel row of eight values or two of four, blockOff and half
 // (blockOff is empty otherwise). Offsets are into the padded input.
-func (c *Conv2d) gatherOffsets() {
+func (c *Conv2d[F]) gatherOffsets() {
 	wp := c.w + 2*c.Pad
 	hwp := (c.h + 2*c.Pad) * wp
 	var rows, cols, blocks []int
@@ -211,14 +210,14 @@ func (c *Conv2d) gatherOffsets() {
 }
 
 // grow sizes the per-worker scratch space; the batch size does not matter.
-func (c *Conv2d) grow(n int) { c.workers() }
+func (c *Conv2d[F]) grow(n int) { c.workers() }
 
 // workers makes sure there is scratch space for every worker and returns
 // it. It must be called outside parallel loops.
-func (c *Conv2d) workers() []convWork {
+func (c *Conv2d[F]) workers() []convWork[F] {
 	p := workers()
 	if len(c.work) < p {
-		c.work = append(c.work, make([]convWork, p-len(c.work))...)
+		c.work = append(c.work, make([]convWork[F], p-len(c.work))...)
 	}
 	lk, ll := c.l*c.kk, c.l*c.l
 	for i := range c.work {
@@ -245,7 +244,7 @@ func (c *Conv2d) workers() []convWork {
 // channel with zero borders, in buf, and the padded row width. Without
 // padding it returns xs itself. buf's borders are zero from its allocation
 // and are never written, so only the interior is copied.
-func (c *Conv2d) padded(xs, buf []float64) ([]float64, int) {
+func (c *Conv2d[F]) padded(xs, buf []F) ([]F, int) {
 	if c.Pad == 0 {
 		return xs, c.w
 	}
@@ -262,7 +261,7 @@ func (c *Conv2d) padded(xs, buf []float64) ([]float64, int) {
 // im2col unrolls one sample xs into u, [L × In·K·K], through the worker's
 // padding buffer pad (vecmath.Im2col: SSE2 moves for K = 4 and 8 on
 // amd64).
-func (c *Conv2d) im2col(xs, u, pad []float64) {
+func (c *Conv2d[F]) im2col(xs, u, pad []F) {
 	xp, W := c.padded(xs, pad)
 	vecmath.Im2col(u, xp, c.K, c.In, (c.h+2*c.Pad)*W, W, c.Stride, c.ho, c.wo)
 }
@@ -272,7 +271,7 @@ func (c *Conv2d) im2col(xs, u, pad []float64) {
 // order (vecmath.Col2im: four values at a time with AVX for K = 4 and 8 on
 // amd64, the same sums). With padding it sums into the worker's padding
 // buffer pad and copies the interior out.
-func (c *Conv2d) col2im(du, dxs, pad []float64) {
+func (c *Conv2d[F]) col2im(du, dxs, pad []F) {
 	K, P := c.K, c.Pad
 	W := c.w + 2*P
 	hw := (c.h + 2*P) * W
@@ -295,7 +294,7 @@ func (c *Conv2d) col2im(du, dxs, pad []float64) {
 
 // prepare readies the layer for a forward pass: scratch space for every
 // worker, Ŵ for weight standardisation and the transposed weight.
-func (c *Conv2d) prepare(int) {
+func (c *Conv2d[F]) prepare(int) {
 	c.workers()
 	if c.Standardize {
 		c.standardize()
@@ -311,7 +310,7 @@ func (c *Conv2d) prepare(int) {
 
 // weight returns the weight the convolution applies: Ŵ with weight
 // standardisation (as of the last prepare), W otherwise.
-func (c *Conv2d) weight() []float64 {
+func (c *Conv2d[F]) weight() []F {
 	if c.Standardize {
 		return c.what
 	}
@@ -320,7 +319,7 @@ func (c *Conv2d) weight() []float64 {
 
 // standardize sets Ŵ = (W − mean)/√(var + ε) and 1/√(var + ε) for each
 // output channel, with the mean and biased variance of its In·K·K weights.
-func (c *Conv2d) standardize() {
+func (c *Conv2d[F]) standardize() {
 	c.what = ensure(c.what, c.Out*c.kk)
 	c.wrstd = ensure(c.wrstd, c.Out)
 	m := float64(c.kk)
@@ -328,18 +327,18 @@ func (c *Conv2d) standardize() {
 		w, wh := c.wt[o*c.kk:(o+1)*c.kk], c.what[o*c.kk:(o+1)*c.kk]
 		var mean float64
 		for _, v := range w {
-			mean += v
+			mean += float64(v)
 		}
 		mean /= m
 		var vr float64
 		for _, v := range w {
-			d := v - mean
+			d := float64(v) - mean
 			vr += d * d
 		}
 		r := 1 / math.Sqrt(vr/m+wsEps)
 		c.wrstd[o] = r
 		for j, v := range w {
-			wh[j] = (v - mean) * r
+			wh[j] = F((float64(v) - mean) * r)
 		}
 	}
 }
@@ -347,25 +346,25 @@ func (c *Conv2d) standardize() {
 // unstandardize maps g, one sample's weight gradient with respect to Ŵ
 // (Out rows of In·K·K), in place to the gradient with respect to W:
 // (g − mean(g) − Ŵ·mean(g ⊙ Ŵ))/√(var + ε) per output channel.
-func (c *Conv2d) unstandardize(g []float64) {
+func (c *Conv2d[F]) unstandardize(g []F) {
 	m := float64(c.kk)
 	for o := 0; o < c.Out; o++ {
 		gs, wh := g[o*c.kk:(o+1)*c.kk], c.what[o*c.kk:(o+1)*c.kk]
 		var m1, m2 float64
 		for j, v := range gs {
-			m1 += v
-			m2 += v * wh[j]
+			m1 += float64(v)
+			m2 += float64(v * wh[j])
 		}
 		m1 /= m
 		m2 /= m
 		r := c.wrstd[o]
 		for j, v := range gs {
-			gs[j] = (v - m1 - wh[j]*m2) * r
+			gs[j] = F((float64(v) - m1 - float64(wh[j])*m2) * r)
 		}
 	}
 }
 
-func (c *Conv2d) forward(x, y []float64, n int) {
+func (c *Conv2d[F]) forward(x, y []F, n int) {
 	c.prepare(n)
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	parallel.Split(n, workers(), func(wk, lo, hi int) {
@@ -377,7 +376,7 @@ func (c *Conv2d) forward(x, y []float64, n int) {
 // reading U_i from the padded sample with vecmath.GemmGatherA when Out is
 // a multiple of 8 (its results are those of vecmath.Gemm on the unrolled
 // input, bit for bit), and otherwise unrolling it into u first.
-func (c *Conv2d) forwardProduct(xs, yt, u, pad []float64) {
+func (c *Conv2d[F]) forwardProduct(xs, yt, u, pad []F) {
 	if c.Out%8 == 0 {
 		xp, _ := c.padded(xs, pad)
 		vecmath.GemmGatherA(c.l, c.Out, c.kk, xp, c.rowOff, c.colOff, c.wT, c.Out, yt, c.Out, false)
@@ -391,7 +390,7 @@ func (c *Conv2d) forwardProduct(xs, yt, u, pad []float64) {
 // long dimension is its rows, and stores its transpose plus the bias in
 // the NCHW output (vecmath.TransposeAddBias: 4×4 blocks in AVX2 registers
 // on amd64).
-func (c *Conv2d) forwardSamples(x, y []float64, _, n, wk int) {
+func (c *Conv2d[F]) forwardSamples(x, y []F, _, n, wk int) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	L, O := c.l, c.Out
 	u, pad, yt := c.work[wk].u, c.work[wk].pad, c.work[wk].yt
@@ -401,9 +400,9 @@ func (c *Conv2d) forwardSamples(x, y []float64, _, n, wk int) {
 	}
 }
 
-func (c *Conv2d) beginBackward(x, dy []float64, n int) { c.x, c.dy, c.n = x, dy, n }
+func (c *Conv2d[F]) beginBackward(x, dy []F, n int) { c.x, c.dy, c.n = x, dy, n }
 
-func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
+func (c *Conv2d[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
@@ -415,7 +414,7 @@ func (c *Conv2d) backward(x, y, dy, dx []float64, n int) {
 }
 
 // backwardSamples computes dU_i = dY_iᵀ·W and folds it into dX_i (col2im).
-func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
+func (c *Conv2d[F]) backwardSamples(_, _, dy, dx []F, _, n, wk int) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	du, dpad := c.work[wk].du, c.work[wk].dpad
 	for i := 0; i < n; i++ {
@@ -432,7 +431,7 @@ func (c *Conv2d) backwardSamples(_, _, dy, dx []float64, _, n, wk int) {
 // scaled before the product rather than through the product's alpha, so
 // that a zero weight times a non-finite gradient gives NaN, as the
 // materialised form does, where BLAS would skip the product.
-func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add bool) {
+func (c *Conv2d[F]) sampleGrad(i int, w float64, g []F, wk *convWork[F], add bool) {
 	in, out := c.In*c.h*c.w, c.Out*c.l
 	c.sampleGradFrom(c.x[i*in:(i+1)*in], c.dy[i*out:(i+1)*out], w, g, wk, add)
 }
@@ -441,12 +440,12 @@ func (c *Conv2d) sampleGrad(i int, w float64, g []float64, wk *convWork, add boo
 // error dys. With weight standardisation the gradient is formed with
 // respect to Ŵ and mapped back to W (unstandardize) before it is stored
 // or added.
-func (c *Conv2d) sampleGradFrom(xs, dys []float64, w float64, g []float64, wk *convWork, add bool) {
+func (c *Conv2d[F]) sampleGradFrom(xs, dys []F, w float64, g []F, wk *convWork[F], add bool) {
 	if c.Standardize {
 		c.rawGradFrom(xs, dys, w, wk.gs, wk, false)
 		c.unstandardize(wk.gs)
 		if add {
-			floats.Add(g[:c.numParams()], wk.gs)
+			addTo(g[:c.numParams()], wk.gs)
 		} else {
 			copy(g, wk.gs)
 		}
@@ -457,12 +456,13 @@ func (c *Conv2d) sampleGradFrom(xs, dys []float64, w float64, g []float64, wk *c
 
 // rawGradFrom is sampleGradFrom's product: the gradient with respect to the
 // weight the convolution applies (Ŵ with weight standardisation).
-func (c *Conv2d) rawGradFrom(xs, dys []float64, w float64, g []float64, wk *convWork, add bool) {
+func (c *Conv2d[F]) rawGradFrom(xs, dys []F, w float64, g []F, wk *convWork[F], add bool) {
 	out := c.Out * c.l
 	if w != 1 {
 		s := wk.dys[:out]
+		f := F(w)
 		for j, v := range dys {
-			s[j] = w * v
+			s[j] = f * v
 		}
 		dys = s
 	}
@@ -487,7 +487,7 @@ func (c *Conv2d) rawGradFrom(xs, dys []float64, w float64, g []float64, wk *conv
 // addWeighted adds Σ_i w_i·g_i to dst, with w nil meaning all ones: each
 // worker sums its samples into its own buffer, and the buffers are added to
 // dst in worker order.
-func (c *Conv2d) addWeighted(dst, w []float64) {
+func (c *Conv2d[F]) addWeighted(dst []F, w []float64) {
 	if c.n == 0 {
 		return
 	}
@@ -510,22 +510,22 @@ func (c *Conv2d) addWeighted(dst, w []float64) {
 	}
 }
 
-func (c *Conv2d) accumulate(dst []float64) {
+func (c *Conv2d[F]) accumulate(dst []F) {
 	if c.early != earlySum {
 		c.addWeighted(dst, nil)
 		return
 	}
 	for wk := 0; wk < min(workers(), c.n); wk++ {
-		floats.Add(dst, c.work[wk].part)
+		addTo(dst, c.work[wk].part)
 	}
 }
 
-func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
+func (c *Conv2d[F]) source(mode GradMode) optimizer.GradSource[F] {
 	if !c.Standardize && (mode == Ghost || (mode == Mixed && c.UsesGhost())) {
 		c.ghost.c = c
 		return &c.ghost
 	}
-	c.explicit = convExplicit{c: c, block: c.early == earlyBlock}
+	c.explicit = convExplicit[F]{c: c, block: c.early == earlyBlock}
 	return &c.explicit
 }
 
@@ -547,7 +547,7 @@ const (
 // error) or, with sum, added per worker for accumulate. x is the layer's
 // input. It must be called outside parallel loops, before the samples are
 // split over workers as parallel splits them.
-func (c *Conv2d) beginEarly(x []float64, n int, sum bool) {
+func (c *Conv2d[F]) beginEarly(x []F, n int, sum bool) {
 	c.workers()
 	c.x, c.n = x, n
 	if sum {
@@ -562,7 +562,7 @@ func (c *Conv2d) beginEarly(x []float64, n int, sum bool) {
 
 // earlySample forms the gradient of sample i, whose output error is dy, on
 // worker wk; first reports whether i is the worker's first sample.
-func (c *Conv2d) earlySample(i int, first bool, dy []float64, wk int) {
+func (c *Conv2d[F]) earlySample(i int, first bool, dy []F, wk int) {
 	in, ws := c.In*c.h*c.w, &c.work[wk]
 	xs := c.x[i*in : (i+1)*in]
 	if c.early == earlySum {
@@ -583,15 +583,15 @@ func (c *Conv2d) earlySample(i int, first bool, dy []float64, wk int) {
 //   - Norms writes the B×n block (as optimizer.DenseSource) so that a
 //     later AddWeighted or ClipAdd reads it instead of recomputing it;
 //   - AddWeighted before Norms sums w_i·G_i one sample at a time.
-type convExplicit struct {
-	c     *Conv2d
+type convExplicit[F Float] struct {
+	c     *Conv2d[F]
 	block bool // the B×n block is written, in c.dense
 }
 
-func (s *convExplicit) Samples() int { return s.c.n }
-func (s *convExplicit) Len() int     { return s.c.numParams() }
+func (s *convExplicit[F]) Samples() int { return s.c.n }
+func (s *convExplicit[F]) Len() int     { return s.c.numParams() }
 
-func (s *convExplicit) Norms(dst []float64) {
+func (s *convExplicit[F]) Norms(dst []float64) {
 	c := s.c
 	if len(dst) != c.n {
 		panic("nn: Norms: len(dst) != Samples()")
@@ -611,7 +611,7 @@ func (s *convExplicit) Norms(dst []float64) {
 	c.dense.Norms(dst)
 }
 
-func (s *convExplicit) AddWeighted(dst, w []float64) {
+func (s *convExplicit[F]) AddWeighted(dst []F, w []float64) {
 	c := s.c
 	if len(w) != c.n || len(dst) != c.numParams() {
 		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")
@@ -623,7 +623,7 @@ func (s *convExplicit) AddWeighted(dst, w []float64) {
 	c.addWeighted(dst, w)
 }
 
-func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+func (s *convExplicit[F]) ClipAdd(dst []F, maxNorm float64, norms, factors []float64) {
 	c := s.c
 	if len(norms) != c.n || len(factors) != c.n || len(dst) != c.numParams() {
 		panic("nn: ClipAdd: len(norms) or len(factors) != Samples() or len(dst) != Len()")
@@ -645,41 +645,45 @@ func (s *convExplicit) ClipAdd(dst []float64, maxNorm float64, norms, factors []
 			f := optimizer.ClipFactor(maxNorm, norms[i])
 			factors[i] = f
 			if i == lo {
-				floats.ScaleTo(ws.part, f, ws.g)
+				scaleTo(ws.part, f, ws.g)
 			} else {
-				vecmath.AddScaled(ws.part, f, ws.g)
+				vecmath.AddScaled(ws.part, F(f), ws.g)
 			}
 		}
 	})
 	for wk := 0; wk < p; wk++ {
-		floats.Add(dst, work[wk].part)
+		addTo(dst, work[wk].part)
 	}
 }
 
 // norm2 returns the L2 norm of v from its sum of squares by
-// vecmath.SumSquares, with internal/l2norm's overflow fallback.
-func norm2(v []float64) float64 { return l2norm.FromSumSquares(v, vecmath.SumSquares(v)) }
+// vecmath.SumSquares, accumulated in float64, with internal/l2norm's
+// overflow fallback for float64 (a float64 sum of float32 squares cannot
+// overflow).
+func norm2[F Float](v []F) float64 {
+	ss := vecmath.SumSquares(v)
+	if is32[F]() {
+		return math.Sqrt(ss)
+	}
+	return l2norm.FromSumSquares(as64(v), ss)
+}
 
 // uMat and yMat are sample matrices as BLAS operands: U_i, [L × In·K·K],
 // and Y_i or dY_i, [Out × L].
-func (c *Conv2d) uMat(u []float64) blas64.General {
-	return blas64.General{Rows: c.l, Cols: c.kk, Stride: c.kk, Data: u[:c.l*c.kk]}
-}
-func (c *Conv2d) yMat(ys []float64) blas64.General {
-	return blas64.General{Rows: c.Out, Cols: c.l, Stride: c.l, Data: ys[:c.Out*c.l]}
-}
+func (c *Conv2d[F]) uMat(u []F) general[F]  { return mat(u, c.l, c.kk) }
+func (c *Conv2d[F]) yMat(ys []F) general[F] { return mat(ys, c.Out, c.l) }
 
 // convGhost is the ghost per-sample gradient source of a Conv2d layer. With
 // δ_s the output error and u_s the unrolled input at output position s,
 // g_i = [Σ_s δ_s u_sᵀ, Σ_s δ_s], so ‖g_i‖² = Σ_{s,t} ⟨δ_s,δ_t⟩(⟨u_s,u_t⟩+1).
-type convGhost struct {
-	c *Conv2d
+type convGhost[F Float] struct {
+	c *Conv2d[F]
 }
 
-func (g *convGhost) Samples() int { return g.c.n }
-func (g *convGhost) Len() int     { return g.c.numParams() }
+func (g *convGhost[F]) Samples() int { return g.c.n }
+func (g *convGhost[F]) Len() int     { return g.c.numParams() }
 
-func (g *convGhost) Norms(dst []float64) {
+func (g *convGhost[F]) Norms(dst []float64) {
 	c := g.c
 	if len(dst) != c.n {
 		panic("nn: Norms: len(dst) != Samples()")
@@ -691,15 +695,13 @@ func (g *convGhost) Norms(dst []float64) {
 		u, gd, gu, pad := work[wk].u, work[wk].gd, work[wk].gu, work[wk].pad
 		for i := lo; i < hi; i++ {
 			c.im2col(c.x[i*in:(i+1)*in], u, pad)
-			syrk(blas.Trans, c.yMat(c.dy[i*out:(i+1)*out]),
-				blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gd})
-			syrk(blas.NoTrans, c.uMat(u),
-				blas64.Symmetric{Uplo: blas.Upper, N: L, Stride: L, Data: gu})
+			syrk(blas.Trans, c.yMat(c.dy[i*out:(i+1)*out]), L, gd)
+			syrk(blas.NoTrans, c.uMat(u), L, gu)
 			var diag, off float64
 			for s := 0; s < L; s++ {
-				diag += gd[s*L+s] * (gu[s*L+s] + 1)
+				diag += float64(gd[s*L+s]) * (float64(gu[s*L+s]) + 1)
 				for t := s + 1; t < L; t++ {
-					off += gd[s*L+t] * (gu[s*L+t] + 1)
+					off += float64(gd[s*L+t]) * (float64(gu[s*L+t]) + 1)
 				}
 			}
 			sq := diag + 2*off
@@ -711,7 +713,7 @@ func (g *convGhost) Norms(dst []float64) {
 	})
 }
 
-func (g *convGhost) AddWeighted(dst, w []float64) {
+func (g *convGhost[F]) AddWeighted(dst []F, w []float64) {
 	c := g.c
 	if len(w) != c.n || len(dst) != c.numParams() {
 		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")

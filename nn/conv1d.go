@@ -6,10 +6,9 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // Conv1d is a one-dimensional convolution over inputs of shape [In, L]
@@ -23,48 +22,48 @@ import (
 // gradient is G_i = dY_i·U_i. The ghost norm ‖G_i‖² = ⟨dY_iᵀdY_i, U_iU_iᵀ⟩
 // needs two Lo×Lo Gram matrices instead of the Out×In·K product; Mixed mode
 // takes it when Lo² < Out·In·K.
-type Conv1d struct {
+type Conv1d[F Float] struct {
 	// In and Out are the channel counts, K the kernel size, Stride and Pad
 	// the stride and the zero padding at each end.
 	In, Out, K, Stride, Pad int
 
 	l, lo, kk int // input and output lengths, In·K
-	w, b      []float64
+	w, b      []F
 
 	n     int
-	x, dy []float64
+	x, dy []F
 
-	work  []conv1dWork
-	dense optimizer.DenseSource
-	gbuf  []float64
-	ghost conv1dGhost
+	work  []conv1dWork[F]
+	dense optimizer.DenseSource[F]
+	gbuf  []F
+	ghost conv1dGhost[F]
 	mode  GradMode
 }
 
 // conv1dWork is one worker's scratch.
-type conv1dWork struct {
-	u, du  []float64 // Lo × In·K
-	ga, gb []float64 // Lo × Lo Gram matrices
-	part   []float64 // the worker's share of Σ_i w_i·g_i
+type conv1dWork[F Float] struct {
+	u, du  []F // Lo × In·K
+	ga, gb []F // Lo × Lo Gram matrices
+	part   []F // the worker's share of Σ_i w_i·g_i
 }
 
 // NewConv1d returns a Conv1d layer.
-func NewConv1d(in, out, k, stride, pad int) *Conv1d {
-	return &Conv1d{In: in, Out: out, K: k, Stride: stride, Pad: pad}
+func NewConv1d[F Float](in, out, k, stride, pad int) *Conv1d[F] {
+	return &Conv1d[F]{In: in, Out: out, K: k, Stride: stride, Pad: pad}
 }
 
 // Kind returns "Conv1d(in, out, k=K, s=S, p=P)".
-func (c *Conv1d) Kind() string {
+func (c *Conv1d[F]) Kind() string {
 	return fmt.Sprintf("Conv1d(%d, %d, k=%d, s=%d, p=%d)", c.In, c.Out, c.K, c.Stride, c.Pad)
 }
 
 // Weight returns the weight, [Out, In, K] row-major, as a view of the arena.
-func (c *Conv1d) Weight() []float64 { return c.w }
+func (c *Conv1d[F]) Weight() []F { return c.w }
 
 // Bias returns the bias as a view of the arena.
-func (c *Conv1d) Bias() []float64 { return c.b }
+func (c *Conv1d[F]) Bias() []F { return c.b }
 
-func (c *Conv1d) setup(in []int) ([]int, error) {
+func (c *Conv1d[F]) setup(in []int) ([]int, error) {
 	if c.In <= 0 || c.Out <= 0 || c.K <= 0 || c.Stride <= 0 || c.Pad < 0 {
 		return nil, fmt.Errorf("channels, kernel and stride must be positive and padding non-negative")
 	}
@@ -80,33 +79,33 @@ func (c *Conv1d) setup(in []int) ([]int, error) {
 	return []int{c.Out, c.lo}, nil
 }
 
-func (c *Conv1d) numParams() int    { return c.Out*c.kk + c.Out }
-func (c *Conv1d) paramShape() []int { return []int{c.numParams()} }
-func (c *Conv1d) bind(p []float64)  { c.w, c.b = p[:c.Out*c.kk:c.Out*c.kk], p[c.Out*c.kk:] }
-func (c *Conv1d) initParams(r *rand.Rand) {
+func (c *Conv1d[F]) numParams() int    { return c.Out*c.kk + c.Out }
+func (c *Conv1d[F]) paramShape() []int { return []int{c.numParams()} }
+func (c *Conv1d[F]) bind(p []F)        { c.w, c.b = p[:c.Out*c.kk:c.Out*c.kk], p[c.Out*c.kk:] }
+func (c *Conv1d[F]) initParams(r *rand.Rand) {
 	uniformInit(c.w, c.kk, r)
 	uniformInit(c.b, c.kk, r)
 }
 
-func (c *Conv1d) grow(int) {
+func (c *Conv1d[F]) grow(int) {
 	for len(c.work) < workers() {
-		c.work = append(c.work, conv1dWork{
-			u: make([]float64, c.lo*c.kk), du: make([]float64, c.lo*c.kk),
-			ga: make([]float64, c.lo*c.lo), gb: make([]float64, c.lo*c.lo),
-			part: make([]float64, c.numParams()),
+		c.work = append(c.work, conv1dWork[F]{
+			u: make([]F, c.lo*c.kk), du: make([]F, c.lo*c.kk),
+			ga: make([]F, c.lo*c.lo), gb: make([]F, c.lo*c.lo),
+			part: make([]F, c.numParams()),
 		})
 	}
 }
 
 // unroll writes sample x's receptive fields into u (Lo × In·K).
-func (c *Conv1d) unroll(x, u []float64) {
+func (c *Conv1d[F]) unroll(x, u []F) {
 	for t := range c.lo {
 		row := u[t*c.kk : (t+1)*c.kk]
 		for ch := range c.In {
 			xs := x[ch*c.l : (ch+1)*c.l]
 			for j := range c.K {
 				p := t*c.Stride + j - c.Pad
-				v := 0.0
+				var v F
 				if p >= 0 && p < c.l {
 					v = xs[p]
 				}
@@ -117,7 +116,7 @@ func (c *Conv1d) unroll(x, u []float64) {
 }
 
 // fold adds the unrolled gradient du back onto dx, the inverse of unroll.
-func (c *Conv1d) fold(du, dx []float64) {
+func (c *Conv1d[F]) fold(du, dx []F) {
 	clear(dx[:c.In*c.l])
 	for t := range c.lo {
 		row := du[t*c.kk : (t+1)*c.kk]
@@ -131,11 +130,9 @@ func (c *Conv1d) fold(du, dx []float64) {
 	}
 }
 
-func (c *Conv1d) mat(data []float64, r, cols int) blas64.General {
-	return blas64.General{Rows: r, Cols: cols, Stride: cols, Data: data[:r*cols]}
-}
+func (c *Conv1d[F]) mat(data []F, r, cols int) general[F] { return mat(data, r, cols) }
 
-func (c *Conv1d) forward(x, y []float64, n int) {
+func (c *Conv1d[F]) forward(x, y []F, n int) {
 	c.grow(n)
 	in, out := c.In*c.l, c.Out*c.lo
 	parallel.Split(n, workers(), func(wk, lo, hi int) {
@@ -154,9 +151,9 @@ func (c *Conv1d) forward(x, y []float64, n int) {
 	})
 }
 
-func (c *Conv1d) beginBackward(x, dy []float64, n int) { c.x, c.dy, c.n = x, dy, n }
+func (c *Conv1d[F]) beginBackward(x, dy []F, n int) { c.x, c.dy, c.n = x, dy, n }
 
-func (c *Conv1d) backward(x, y, dy, dx []float64, n int) {
+func (c *Conv1d[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
@@ -173,14 +170,14 @@ func (c *Conv1d) backward(x, y, dy, dx []float64, n int) {
 
 // sampleGrad stores sample i's gradient [G_i, row sums of dY_i] in g, with
 // u as scratch.
-func (c *Conv1d) sampleGrad(g, u []float64, i int) {
+func (c *Conv1d[F]) sampleGrad(g, u []F, i int) {
 	in, out := c.In*c.l, c.Out*c.lo
 	c.unroll(c.x[i*in:(i+1)*in], u)
 	dy := c.dy[i*out : (i+1)*out]
 	gemmTile(blas.NoTrans, blas.NoTrans, 1, c.mat(dy, c.Out, c.lo), c.mat(u, c.lo, c.kk), 0, c.mat(g, c.Out, c.kk))
 	gb := g[c.Out*c.kk:]
 	for o := range c.Out {
-		var s float64
+		var s F
 		for _, v := range dy[o*c.lo : (o+1)*c.lo] {
 			s += v
 		}
@@ -190,9 +187,9 @@ func (c *Conv1d) sampleGrad(g, u []float64, i int) {
 
 // UsesGhost reports whether Mixed mode computes this layer's norms from
 // Gram matrices rather than from materialised gradients.
-func (c *Conv1d) UsesGhost() bool { return c.lo*c.lo < c.Out*c.kk }
+func (c *Conv1d[F]) UsesGhost() bool { return c.lo*c.lo < c.Out*c.kk }
 
-func (c *Conv1d) source(mode GradMode) optimizer.GradSource {
+func (c *Conv1d[F]) source(mode GradMode) optimizer.GradSource[F] {
 	if mode == Ghost || mode == Mixed && c.UsesGhost() {
 		c.ghost.c = c
 		return &c.ghost
@@ -210,7 +207,7 @@ func (c *Conv1d) source(mode GradMode) optimizer.GradSource {
 
 // addWeighted adds Σ_i w_i·g_i (w nil: all 1) to dst, summed per worker and
 // then in worker order.
-func (c *Conv1d) addWeighted(dst, w []float64) {
+func (c *Conv1d[F]) addWeighted(dst []F, w []float64) {
 	n := c.n
 	if n == 0 {
 		return
@@ -230,11 +227,12 @@ func (c *Conv1d) addWeighted(dst, w []float64) {
 			}
 			c.unroll(c.x[i*in:(i+1)*in], wb.u)
 			dy := c.dy[i*out : (i+1)*out]
-			gemmTile(blas.NoTrans, blas.NoTrans, wi, c.mat(dy, c.Out, c.lo), c.mat(wb.u, c.lo, c.kk), 1, c.mat(wb.part, c.Out, c.kk))
+			f := F(wi)
+			gemmTile(blas.NoTrans, blas.NoTrans, f, c.mat(dy, c.Out, c.lo), c.mat(wb.u, c.lo, c.kk), 1, c.mat(wb.part, c.Out, c.kk))
 			gb := wb.part[c.Out*c.kk:]
 			for o := range c.Out {
 				for _, v := range dy[o*c.lo : (o+1)*c.lo] {
-					gb[o] += wi * v
+					gb[o] += f * v
 				}
 			}
 		}
@@ -246,22 +244,22 @@ func (c *Conv1d) addWeighted(dst, w []float64) {
 	}
 }
 
-func (c *Conv1d) accumulate(dst []float64) { c.addWeighted(dst, nil) }
+func (c *Conv1d[F]) accumulate(dst []F) { c.addWeighted(dst, nil) }
 
 // state returns the weight [Out, In, K] and the bias [Out], the layout of
 // torch.nn.Conv1d.
-func (c *Conv1d) state() []Tensor {
-	return []Tensor{{"weight", []int{c.Out, c.In, c.K}, c.w}, {"bias", []int{c.Out}, c.b}}
+func (c *Conv1d[F]) state() []tensor[F] {
+	return []tensor[F]{{"weight", []int{c.Out, c.In, c.K}, c.w}, {"bias", []int{c.Out}, c.b}}
 }
 
 // conv1dGhost is Conv1d's ghost source: norms from Gram matrices, the
 // weighted sum from per-sample products.
-type conv1dGhost struct{ c *Conv1d }
+type conv1dGhost[F Float] struct{ c *Conv1d[F] }
 
-func (g *conv1dGhost) Samples() int { return g.c.n }
-func (g *conv1dGhost) Len() int     { return g.c.numParams() }
+func (g *conv1dGhost[F]) Samples() int { return g.c.n }
+func (g *conv1dGhost[F]) Len() int     { return g.c.numParams() }
 
-func (g *conv1dGhost) Norms(dst []float64) {
+func (g *conv1dGhost[F]) Norms(dst []float64) {
 	c := g.c
 	if len(dst) != c.n {
 		panic("nn: Norms: len(dst) != Samples()")
@@ -277,12 +275,12 @@ func (g *conv1dGhost) Norms(dst []float64) {
 			gemmTile(blas.Trans, blas.NoTrans, 1, c.mat(dy, c.Out, c.lo), c.mat(dy, c.Out, c.lo), 0, c.mat(wb.gb, c.lo, c.lo))
 			var ss float64
 			for j, a := range wb.ga[:c.lo*c.lo] {
-				ss += a * wb.gb[j]
+				ss += float64(a) * float64(wb.gb[j])
 			}
 			for o := range c.Out {
 				var s float64
 				for _, v := range dy[o*c.lo : (o+1)*c.lo] {
-					s += v
+					s += float64(v)
 				}
 				ss += s * s
 			}
@@ -291,7 +289,7 @@ func (g *conv1dGhost) Norms(dst []float64) {
 	})
 }
 
-func (g *conv1dGhost) AddWeighted(dst, w []float64) {
+func (g *conv1dGhost[F]) AddWeighted(dst []F, w []float64) {
 	if len(w) != g.c.n || len(dst) != g.c.numParams() {
 		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")
 	}

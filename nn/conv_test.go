@@ -20,7 +20,7 @@ func TestConvCol2im(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, tc := range cases {
-		c := NewConv2d(tc.cin, 2, tc.k, tc.s, tc.p)
+		c := NewConv2d[float64](tc.cin, 2, tc.k, tc.s, tc.p)
 		if _, err := c.setup([]int{tc.cin, tc.h, tc.w}); err != nil {
 			t.Fatal(err)
 		}

@@ -12,11 +12,11 @@ import (
 // it is the identity. The mask is a function of the model's dropout keys
 // (see Sequential.SetDropoutKeys), the layer's position and the value's
 // offset within the sample, never of the data or of the batch's layout.
-type dropout struct {
+type dropout[F Float] struct {
 	p     float64
-	thr   uint64  // a value is kept when its 53-bit draw is ≥ thr
-	scale float64 // 1/(1 − p)
-	salt  uint64  // the layer's position in the model, set by NewSequential
+	thr   uint64 // a value is kept when its 53-bit draw is ≥ thr
+	scale F      // 1/(1 − p), rounded to F
+	salt  uint64 // the layer's position in the model, set by NewSequential
 	ctx   *dropoutCtx
 	size  int
 	keep  []uint8 // n × size, the mask of the last training forward pass
@@ -38,38 +38,38 @@ type dropoutCtx struct {
 // the default, it is the identity. The masks come from the keys given to
 // Sequential.SetDropoutKeys, so they depend only on a seed, the step and
 // each sample's identity. It panics unless 0 ≤ p < 1.
-func Dropout(p float64) Layer {
+func Dropout[F Float](p float64) Layer[F] {
 	if !(p >= 0 && p < 1) {
 		panic(fmt.Sprintf("nn: Dropout: p = %v must be in [0, 1)", p))
 	}
-	return &dropout{p: p, thr: uint64(p * (1 << 53)), scale: 1 / (1 - p)}
+	return &dropout[F]{p: p, thr: uint64(p * (1 << 53)), scale: F(1 / (1 - p))}
 }
 
-func (d *dropout) Kind() string   { return fmt.Sprintf("Dropout(p=%g)", d.p) }
-func (d *dropout) numParams() int { return 0 }
+func (d *dropout[F]) Kind() string   { return fmt.Sprintf("Dropout(p=%g)", d.p) }
+func (d *dropout[F]) numParams() int { return 0 }
 
-func (d *dropout) setup(in []int) ([]int, error) {
+func (d *dropout[F]) setup(in []int) ([]int, error) {
 	d.size = prod(in)
 	return append([]int(nil), in...), nil
 }
 
 // on reports whether the current pass drops values.
-func (d *dropout) on() bool { return d.ctx != nil && d.ctx.active && d.p > 0 }
+func (d *dropout[F]) on() bool { return d.ctx != nil && d.ctx.active && d.p > 0 }
 
-func (d *dropout) prepare(n int) {
+func (d *dropout[F]) prepare(n int) {
 	if d.on() {
 		d.keep = ensure(d.keep, n*d.size)
 	}
 }
 
-func (d *dropout) forward(x, y []float64, n int) {
+func (d *dropout[F]) forward(x, y []F, n int) {
 	d.prepare(n)
 	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		d.forwardSamples(x[lo*d.size:hi*d.size], y[lo*d.size:hi*d.size], lo, hi-lo, wk)
 	})
 }
 
-func (d *dropout) forwardSamples(x, y []float64, first, n, _ int) {
+func (d *dropout[F]) forwardSamples(x, y []F, first, n, _ int) {
 	if !d.on() {
 		copy(y[:n*d.size], x[:n*d.size])
 		return
@@ -80,12 +80,12 @@ func (d *dropout) forwardSamples(x, y []float64, first, n, _ int) {
 		xs, ys := x[i*d.size:(i+1)*d.size], y[i*d.size:(i+1)*d.size]
 		for j, k := range keep {
 			// x·0 rather than 0, so that a NaN stays NaN, as in PyTorch.
-			ys[j] = xs[j] * (float64(k) * d.scale)
+			ys[j] = xs[j] * (F(k) * d.scale)
 		}
 	}
 }
 
-func (d *dropout) backward(x, y, dy, dx []float64, n int) {
+func (d *dropout[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
@@ -94,14 +94,14 @@ func (d *dropout) backward(x, y, dy, dx []float64, n int) {
 	})
 }
 
-func (d *dropout) backwardSamples(_, _, dy, dx []float64, first, n, _ int) {
+func (d *dropout[F]) backwardSamples(_, _, dy, dx []F, first, n, _ int) {
 	if !d.on() {
 		copy(dx[:n*d.size], dy[:n*d.size])
 		return
 	}
 	keep := d.keep[first*d.size : (first+n)*d.size]
 	for j, k := range keep {
-		dx[j] = dy[j] * (float64(k) * d.scale)
+		dx[j] = dy[j] * (F(k) * d.scale)
 	}
 }
 

@@ -8,13 +8,13 @@ import (
 	"testing"
 )
 
-// dropModel returns a model of two Dropout(p) layers on samples of 400
+// dropModel returns a model of two Dropout[float64](p) layers on samples of 400
 // values, with an ELU between them (the identity on the non-negative
 // values the tests give, and a layer that keeps the first Dropout's output
 // in a batch buffer), then a Linear layer, bound and initialised.
-func dropModel(t *testing.T, p float64) *Sequential {
+func dropModel(t *testing.T, p float64) *Sequential[float64] {
 	t.Helper()
-	s, err := NewSequential([]int{400}, Dropout(p), ELU(1), Dropout(p), NewLinear(400, 2))
+	s, err := NewSequential[float64]([]int{400}, Dropout[float64](p), ELU[float64](1), Dropout[float64](p), NewLinear[float64](400, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func dropModel(t *testing.T, p float64) *Sequential {
 
 // masks runs the first Dropout layer of a dropModel on ones and returns each
 // sample's output.
-func masks(s *Sequential, seed, step uint64, ids []int) [][]float64 {
+func masks(s *Sequential[float64], seed, step uint64, ids []int) [][]float64 {
 	x := make([]float64, len(ids)*400)
 	for i := range x {
 		x[i] = 1
@@ -133,7 +133,7 @@ func TestDropoutLayersDiffer(t *testing.T) {
 // Forward and Backward; in evaluation mode it is the output error.
 func TestDropoutBackward(t *testing.T) {
 	for _, train := range []bool{true, false} {
-		s, err := NewSequential([]int{50}, NewLinear(50, 50), Dropout(0.4), NewLinear(50, 3))
+		s, err := NewSequential[float64]([]int{50}, NewLinear[float64](50, 50), Dropout[float64](0.4), NewLinear[float64](50, 3))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestDropoutNeedsKeys(t *testing.T) {
 		}()
 		s.Forward(make([]float64, 3*400), 3)
 	}()
-	m, err := NewSequential([]int{4}, NewLinear(4, 2))
+	m, err := NewSequential[float64]([]int{4}, NewLinear[float64](4, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestDropoutNeedsKeys(t *testing.T) {
 	}
 	m.SetTraining(true)
 	m.Forward(make([]float64, 8), 2)
-	if _, ok := Dropout(0.5).(*dropout); !ok {
+	if _, ok := Dropout[float64](0.5).(*dropout[float64]); !ok {
 		t.Fatal("Dropout is not a *dropout")
 	}
 	for _, p := range []float64{-0.1, 1, math.NaN()} {
@@ -209,7 +209,7 @@ func TestDropoutNeedsKeys(t *testing.T) {
 					t.Errorf("Dropout(%v) did not panic", p)
 				}
 			}()
-			Dropout(p)
+			Dropout[float64](p)
 		}()
 	}
 }
@@ -219,12 +219,12 @@ func TestDropoutNeedsKeys(t *testing.T) {
 // weights with mean 0 and variance var/(var + 1e-5).
 func TestStdConvIsConvOfStandardizedWeight(t *testing.T) {
 	for _, k := range []int{3, 4} {
-		ws, plain := NewStdConv2d(2, 8, k, 1, 1), NewConv2d(2, 8, k, 1, 1)
-		a, err := NewSequential([]int{2, 7, 7}, ws, Flatten())
+		ws, plain := NewStdConv2d[float64](2, 8, k, 1, 1), NewConv2d[float64](2, 8, k, 1, 1)
+		a, err := NewSequential[float64]([]int{2, 7, 7}, ws, Flatten[float64]())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := NewSequential([]int{2, 7, 7}, plain, Flatten())
+		b, err := NewSequential[float64]([]int{2, 7, 7}, plain, Flatten[float64]())
 		if err != nil {
 			t.Fatal(err)
 		}

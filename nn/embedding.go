@@ -8,13 +8,13 @@ import (
 	"slices"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // Embedding maps each of a sample's T token indices to a learned vector of
 // Dim values, torch.nn.Embedding(Vocab, Dim): input [T] (indices stored as
-// float64 integers in [0, Vocab)), output [T, Dim], weight [Vocab, Dim] (the
-// arena layer, no bias). An index that is not such an integer gives NaN
+// integers of type F in [0, Vocab), exact below 2²⁴ for float32), output
+// [T, Dim], weight [Vocab, Dim] (the arena layer, no bias). An index that is not such an integer gives NaN
 // outputs, which the optimizer's finite check then reports.
 //
 // Its input is data, not a differentiable value, so it must come before
@@ -23,36 +23,38 @@ import (
 // positions; the ghost source computes the norms and the weighted sum from
 // those sparse rows and never forms the B×Vocab×Dim block (Mixed and Ghost
 // modes). Materialized mode forms it, for testing on small vocabularies.
-type Embedding struct {
+type Embedding[F Float] struct {
 	// Vocab is the number of tokens, Dim the size of a token's vector.
 	Vocab, Dim int
 
 	t int // tokens per sample
-	w []float64
+	w []F
 
 	n     int
-	x, dy []float64
+	x, dy []F
 
 	order [][]int32 // per worker: a sample's positions sorted by token
-	ghost embeddingGhost
-	dense optimizer.DenseSource
-	gbuf  []float64
+	ghost embeddingGhost[F]
+	dense optimizer.DenseSource[F]
+	gbuf  []F
 }
 
 // NewEmbedding returns an Embedding layer of vocab tokens of dim values.
-func NewEmbedding(vocab, dim int) *Embedding { return &Embedding{Vocab: vocab, Dim: dim} }
+func NewEmbedding[F Float](vocab, dim int) *Embedding[F] {
+	return &Embedding[F]{Vocab: vocab, Dim: dim}
+}
 
 // Kind returns "Embedding(vocab, dim)".
-func (e *Embedding) Kind() string { return fmt.Sprintf("Embedding(%d, %d)", e.Vocab, e.Dim) }
+func (e *Embedding[F]) Kind() string { return fmt.Sprintf("Embedding(%d, %d)", e.Vocab, e.Dim) }
 
 // Weight returns the embedding table, [Vocab, Dim] row-major, as a view of
 // the arena.
-func (e *Embedding) Weight() []float64 { return e.w }
+func (e *Embedding[F]) Weight() []F { return e.w }
 
 // takesData marks a layer whose input is data, which no gradient reaches.
-func (e *Embedding) takesData() {}
+func (e *Embedding[F]) takesData() {}
 
-func (e *Embedding) setup(in []int) ([]int, error) {
+func (e *Embedding[F]) setup(in []int) ([]int, error) {
 	if e.Vocab <= 0 || e.Dim <= 0 {
 		return nil, fmt.Errorf("vocabulary and dimension must be positive")
 	}
@@ -63,18 +65,19 @@ func (e *Embedding) setup(in []int) ([]int, error) {
 	return []int{e.t, e.Dim}, nil
 }
 
-func (e *Embedding) numParams() int    { return e.Vocab * e.Dim }
-func (e *Embedding) paramShape() []int { return []int{e.numParams()} }
-func (e *Embedding) bind(p []float64)  { e.w = p }
+func (e *Embedding[F]) numParams() int    { return e.Vocab * e.Dim }
+func (e *Embedding[F]) paramShape() []int { return []int{e.numParams()} }
+func (e *Embedding[F]) bind(p []F)        { e.w = p }
 
-// initParams draws the table from N(0, 1), as PyTorch does.
-func (e *Embedding) initParams(r *rand.Rand) {
+// initParams draws the table from N(0, 1), as PyTorch does, in float64
+// rounded to F.
+func (e *Embedding[F]) initParams(r *rand.Rand) {
 	for i := range e.w {
-		e.w[i] = r.NormFloat64()
+		e.w[i] = F(r.NormFloat64())
 	}
 }
 
-func (e *Embedding) grow(int) {
+func (e *Embedding[F]) grow(int) {
 	for len(e.order) < workers() {
 		e.order = append(e.order, make([]int32, e.t))
 	}
@@ -82,14 +85,15 @@ func (e *Embedding) grow(int) {
 
 // token returns the index x encodes, or -1 if it is not a token of the
 // vocabulary.
-func (e *Embedding) token(x float64) int {
+func (e *Embedding[F]) token(v F) int {
+	x := float64(v)
 	if x < 0 || x >= float64(e.Vocab) || x != math.Trunc(x) {
 		return -1
 	}
 	return int(x)
 }
 
-func (e *Embedding) forward(x, y []float64, n int) {
+func (e *Embedding[F]) forward(x, y []F, n int) {
 	parallel.Split(n*e.t, workers(), func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
 			dst := y[p*e.Dim : (p+1)*e.Dim]
@@ -97,18 +101,18 @@ func (e *Embedding) forward(x, y []float64, n int) {
 				copy(dst, e.w[v*e.Dim:(v+1)*e.Dim])
 			} else {
 				for j := range dst {
-					dst[j] = math.NaN()
+					dst[j] = F(math.NaN())
 				}
 			}
 		}
 	})
 }
 
-func (e *Embedding) beginBackward(x, dy []float64, n int) { e.x, e.dy, e.n = x, dy, n }
+func (e *Embedding[F]) beginBackward(x, dy []F, n int) { e.x, e.dy, e.n = x, dy, n }
 
 // backward has no input gradient to compute: NewSequential places the
 // layer before every layer with parameters, where none is asked for.
-func (e *Embedding) backward(x, y, dy, dx []float64, n int) {
+func (e *Embedding[F]) backward(x, y, dy, dx []F, n int) {
 	if dx != nil {
 		panic("nn: Embedding asked for an input gradient")
 	}
@@ -117,7 +121,7 @@ func (e *Embedding) backward(x, y, dy, dx []float64, n int) {
 // rows calls row(v, pos) for each distinct token v of sample i, with pos
 // the positions holding it in increasing order (order is scratch for them);
 // tokens outside the vocabulary come first, as v = -1.
-func (e *Embedding) rows(i int, order []int32, row func(v int, pos []int32)) {
+func (e *Embedding[F]) rows(i int, order []int32, row func(v int, pos []int32)) {
 	xs := e.x[i*e.t : (i+1)*e.t]
 	for p := range order {
 		order[p] = int32(p)
@@ -134,7 +138,7 @@ func (e *Embedding) rows(i int, order []int32, row func(v int, pos []int32)) {
 	}
 }
 
-func (e *Embedding) source(mode GradMode) optimizer.GradSource {
+func (e *Embedding[F]) source(mode GradMode) optimizer.GradSource[F] {
 	if mode != Materialized {
 		e.ghost.e = e
 		return &e.ghost
@@ -151,41 +155,42 @@ func (e *Embedding) source(mode GradMode) optimizer.GradSource {
 }
 
 // addSample adds w·g_i to dst, and NaN where a token is invalid.
-func (e *Embedding) addSample(dst []float64, i int, w float64) {
+func (e *Embedding[F]) addSample(dst []F, i int, w float64) {
 	xs := e.x[i*e.t : (i+1)*e.t]
+	f := F(w)
 	for p, x := range xs {
 		v := e.token(x)
 		if v < 0 {
-			dst[0] = math.NaN()
+			dst[0] = F(math.NaN())
 			continue
 		}
 		d := e.dy[(i*e.t+p)*e.Dim : (i*e.t+p+1)*e.Dim]
 		r := dst[v*e.Dim : (v+1)*e.Dim]
 		for j, g := range d {
-			r[j] += w * g
+			r[j] += f * g
 		}
 	}
 }
 
-func (e *Embedding) accumulate(dst []float64) {
+func (e *Embedding[F]) accumulate(dst []F) {
 	for i := range e.n {
 		e.addSample(dst, i, 1)
 	}
 }
 
 // state returns the table [Vocab, Dim], the layout of torch.nn.Embedding.
-func (e *Embedding) state() []Tensor {
-	return []Tensor{{"weight", []int{e.Vocab, e.Dim}, e.w}}
+func (e *Embedding[F]) state() []tensor[F] {
+	return []tensor[F]{{"weight", []int{e.Vocab, e.Dim}, e.w}}
 }
 
 // embeddingGhost computes an Embedding's per-sample norms and weighted sum
 // from each sample's sparse rows.
-type embeddingGhost struct{ e *Embedding }
+type embeddingGhost[F Float] struct{ e *Embedding[F] }
 
-func (g *embeddingGhost) Samples() int { return g.e.n }
-func (g *embeddingGhost) Len() int     { return g.e.numParams() }
+func (g *embeddingGhost[F]) Samples() int { return g.e.n }
+func (g *embeddingGhost[F]) Len() int     { return g.e.numParams() }
 
-func (g *embeddingGhost) Norms(dst []float64) {
+func (g *embeddingGhost[F]) Norms(dst []float64) {
 	e := g.e
 	if len(dst) != e.n {
 		panic("nn: Norms: len(dst) != Samples()")
@@ -202,7 +207,7 @@ func (g *embeddingGhost) Norms(dst []float64) {
 				for j := range e.Dim {
 					var s float64
 					for _, p := range pos {
-						s += e.dy[(i*e.t+int(p))*e.Dim+j]
+						s += float64(e.dy[(i*e.t+int(p))*e.Dim+j])
 					}
 					ss += s * s
 				}
@@ -215,7 +220,7 @@ func (g *embeddingGhost) Norms(dst []float64) {
 // AddWeighted adds Σ_i w[i]·g_i to dst, sample by sample on one goroutine:
 // samples share rows of dst, and a per-worker copy of the whole table would
 // cost more than the sum.
-func (g *embeddingGhost) AddWeighted(dst, w []float64) {
+func (g *embeddingGhost[F]) AddWeighted(dst []F, w []float64) {
 	e := g.e
 	if len(w) != e.n || len(dst) != e.numParams() {
 		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")

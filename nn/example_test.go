@@ -5,15 +5,15 @@ import (
 	"log"
 
 	"github.com/dpmpi/dpmpi/nn"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // A private training step with per-layer clipping: the ready callback fires
 // for each Linear layer as soon as its per-sample gradients exist, last
 // layer first, and clips them into the arena's gradient buffer.
 func ExampleSequential_Backward() {
-	model, err := nn.NewSequential([]int{4},
-		nn.NewLinear(4, 8), nn.ReLU(), nn.NewLinear(8, 3))
+	model, err := nn.NewSequential[float64]([]int{4},
+		nn.NewLinear[float64](4, 8), nn.ReLU[float64](), nn.NewLinear[float64](8, 3))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func ExampleSequential_Backward() {
 	}
 	const C = 1.0 // per-layer threshold
 	norms, factors := make([]float64, n), make([]float64, n)
-	err = model.Backward(dlogits, func(l int, src optimizer.GradSource) error {
+	err = model.Backward(dlogits, func(l int, src optimizer.GradSource[float64]) error {
 		src.Norms(norms)
 		for i, v := range norms {
 			factors[i] = min(1, C/(v+1e-6))
@@ -51,9 +51,9 @@ func ExampleSequential_Backward() {
 // The non-private path accumulates the batch gradient Σ_i ∇ℓ_i directly
 // into the arena.
 func ExampleSequential_BackwardSum() {
-	model, err := nn.NewSequential([]int{1, 6, 6},
-		nn.NewConv2d(1, 2, 3, 1, 1), nn.Tanh(), nn.NewMaxPool2d(2, 2),
-		nn.Flatten(), nn.NewLinear(2*3*3, 2))
+	model, err := nn.NewSequential[float64]([]int{1, 6, 6},
+		nn.NewConv2d[float64](1, 2, 3, 1, 1), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 2),
+		nn.Flatten[float64](), nn.NewLinear[float64](2*3*3, 2))
 	if err != nil {
 		log.Fatal(err)
 	}

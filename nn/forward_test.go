@@ -18,7 +18,7 @@ func TestConvForwardDirect(t *testing.T) {
 	}
 	for _, tc := range cases {
 		const n = 3
-		s, err := NewSequential([]int{tc.cin, tc.h, tc.w}, NewConv2d(tc.cin, tc.cout, tc.k, tc.s, tc.p))
+		s, err := NewSequential[float64]([]int{tc.cin, tc.h, tc.w}, NewConv2d[float64](tc.cin, tc.cout, tc.k, tc.s, tc.p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +26,7 @@ func TestConvForwardDirect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := s.Layers()[0].(*Conv2d)
+		c := s.Layers()[0].(*Conv2d[float64])
 		r := rand.New(rand.NewPCG(1, 1))
 		x := make([]float64, n*tc.cin*tc.h*tc.w)
 		for i := range x {
@@ -74,9 +74,9 @@ func TestPoolForwardDirect(t *testing.T) {
 	cases := []struct{ c, h, w, k, s int }{{2, 5, 6, 2, 1}, {3, 7, 7, 3, 2}, {1, 4, 4, 2, 2}}
 	for _, tc := range cases {
 		for _, isMax := range []bool{true, false} {
-			var l Layer = NewAvgPool2d(tc.k, tc.s)
+			var l Layer[float64] = NewAvgPool2d[float64](tc.k, tc.s)
 			if isMax {
-				l = NewMaxPool2d(tc.k, tc.s)
+				l = NewMaxPool2d[float64](tc.k, tc.s)
 			}
 			if _, err := l.setup([]int{tc.c, tc.h, tc.w}); err != nil {
 				t.Fatal(err)
@@ -116,14 +116,14 @@ func TestPoolForwardDirect(t *testing.T) {
 
 // TestLinearForwardDirect compares Linear with y = Wx + b.
 func TestLinearForwardDirect(t *testing.T) {
-	s, err := NewSequential([]int{3}, NewLinear(3, 2))
+	s, err := NewSequential[float64]([]int{3}, NewLinear[float64](3, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.NewArena(1); err != nil {
 		t.Fatal(err)
 	}
-	l := s.Layers()[0].(*Linear)
+	l := s.Layers()[0].(*Linear[float64])
 	copy(l.Weight(), []float64{1, 2, 3, -1, 0, 2})
 	copy(l.Bias(), []float64{0.5, -0.5})
 	out := s.Forward([]float64{1, 1, 1, 2, 0, -1}, 2)
@@ -139,7 +139,7 @@ func TestLinearForwardDirect(t *testing.T) {
 // maximum, and that with ties the gradient goes to the first maximum in
 // row-major order, as in PyTorch.
 func TestMaxPoolNaNAndTies(t *testing.T) {
-	l := NewMaxPool2d(2, 2)
+	l := NewMaxPool2d[float64](2, 2)
 	if _, err := l.setup([]int{1, 2, 4}); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestMaxPoolNaNAndTies(t *testing.T) {
 // than hiding it as a 0, maps −0, negatives and −Inf to +0, and that its
 // gradient is 0 where the output is not positive (NaN included).
 func TestReLUNaN(t *testing.T) {
-	l := ReLU()
+	l := ReLU[float64]()
 	x := []float64{math.NaN(), math.Copysign(0, -1), -2, math.Inf(-1), 3, math.Inf(1)}
 	y := make([]float64, len(x))
 	l.forward(x, y, 1)

@@ -2,10 +2,11 @@ package nn
 
 import (
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
+	vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
 )
 
 // BLAS threading policy
@@ -25,21 +26,46 @@ import (
 // result depends only on the batch and on the worker count (GOMAXPROCS),
 // never on scheduling.
 
-// gemm computes c = alpha·op(a)·op(b) + beta·c through gonum's blas64, which
-// is pure Go by default and OpenBLAS with the build tag openblas, on the
-// calling goroutine. For beta = 0 it clears c itself and passes beta = 1:
+// general is a row-major matrix of F, the operand type of the package's
+// matrix products: blas64.General or blas32.General, chosen once per call.
+type general[F Float] struct {
+	Rows, Cols, Stride int
+	Data               []F
+}
+
+// mat returns data as an r×c matrix with row stride c.
+func mat[F Float](data []F, r, c int) general[F] {
+	return general[F]{Rows: r, Cols: c, Stride: c, Data: data[:r*c]}
+}
+
+// g64 and g32 view g as gonum's matrix types; F must be the element type.
+func g64[F Float](g general[F]) blas64.General {
+	return blas64.General{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: as64(g.Data)}
+}
+
+func g32[F Float](g general[F]) blas32.General {
+	return blas32.General{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: as32(g.Data)}
+}
+
+// gemm computes c = alpha·op(a)·op(b) + beta·c through gonum's blas64 for
+// float64 and blas32 for float32, both pure Go by default and OpenBLAS
+// (DGEMM, SGEMM) with the build tag openblas, on the calling goroutine. For beta = 0 it clears c itself and passes beta = 1:
 // Go's memclr is faster than OpenBLAS's separate scaling pass over c (the
 // CNN step, with about 1,300 small products, took 5–10% less CPU time),
 // and the result is the same (a NaN in the old c is not propagated either
 // way).
-func gemm(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+func gemm[F Float](tA, tB blas.Transpose, alpha F, a, b general[F], beta F, c general[F]) {
 	if beta == 0 {
 		for r := 0; r < c.Rows; r++ {
 			clear(c.Data[r*c.Stride : r*c.Stride+c.Cols])
 		}
 		beta = 1
 	}
-	blas64.Gemm(tA, tB, alpha, a, b, beta, c)
+	if is32[F]() {
+		blas32.Gemm(tA, tB, float32(alpha), g32(a), g32(b), float32(beta), g32(c))
+		return
+	}
+	blas64.Gemm(tA, tB, float64(alpha), g64(a), g64(b), float64(beta), g64(c))
 }
 
 // gemmTile is gemm for a product computed inside a worker goroutine. With
@@ -49,7 +75,7 @@ func gemm(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float6
 // on every call); each element of c is still computed over the full inner
 // dimension in one call. With OpenBLAS, which is single-threaded here, it
 // is gemm.
-func gemmTile(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+func gemmTile[F Float](tA, tB blas.Transpose, alpha F, a, b general[F], beta F, c general[F]) {
 	if !gemmTiles {
 		gemm(tA, tB, alpha, a, b, beta, c)
 		return
@@ -64,9 +90,14 @@ func gemmTile(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta fl
 	}
 }
 
-// syrk computes the upper triangle of c = op(a)·op(a)ᵀ.
-func syrk(t blas.Transpose, a blas64.General, c blas64.Symmetric) {
-	blas64.Syrk(t, 1, a, 0, c)
+// syrk computes the upper triangle of c = op(a)·op(a)ᵀ, c being n×n with
+// row stride n.
+func syrk[F Float](t blas.Transpose, a general[F], n int, c []F) {
+	if is32[F]() {
+		blas32.Syrk(t, 1, g32(a), 0, blas32.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: as32(c)})
+		return
+	}
+	blas64.Syrk(t, 1, g64(a), 0, blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: as64(c)})
 }
 
 // gemmParMin is the number of multiply-adds below which gemmPar does not
@@ -80,7 +111,7 @@ const gemmParMin = 1 << 18
 // one worker, over the full inner dimension, so the result depends only on
 // the worker count. Products of fewer than gemmParMin multiply-adds, and
 // every product when gemmSplits is false, run as one call.
-func gemmPar(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+func gemmPar[F Float](tA, tB blas.Transpose, alpha F, a, b general[F], beta F, c general[F]) {
 	m, n := c.Rows, c.Cols
 	k := a.Cols
 	if tA == blas.Trans {
@@ -103,17 +134,17 @@ func gemmPar(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta flo
 }
 
 // rows returns rows [lo, hi) of g.
-func rows(g blas64.General, lo, hi int) blas64.General {
-	return blas64.General{Rows: hi - lo, Cols: g.Cols, Stride: g.Stride, Data: g.Data[lo*g.Stride:]}
+func rows[F Float](g general[F], lo, hi int) general[F] {
+	return general[F]{Rows: hi - lo, Cols: g.Cols, Stride: g.Stride, Data: g.Data[lo*g.Stride:]}
 }
 
 // cols returns columns [lo, hi) of g.
-func cols(g blas64.General, lo, hi int) blas64.General {
-	return blas64.General{Rows: g.Rows, Cols: hi - lo, Stride: g.Stride, Data: g.Data[lo:]}
+func cols[F Float](g general[F], lo, hi int) general[F] {
+	return general[F]{Rows: g.Rows, Cols: hi - lo, Stride: g.Stride, Data: g.Data[lo:]}
 }
 
 // opRows returns the part of g whose op(g) is rows [lo, hi) of op(g).
-func opRows(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
+func opRows[F Float](g general[F], t blas.Transpose, lo, hi int) general[F] {
 	if t == blas.NoTrans {
 		return rows(g, lo, hi)
 	}
@@ -121,7 +152,7 @@ func opRows(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
 }
 
 // opCols returns the part of g whose op(g) is columns [lo, hi) of op(g).
-func opCols(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
+func opCols[F Float](g general[F], t blas.Transpose, lo, hi int) general[F] {
 	if t == blas.NoTrans {
 		return cols(g, lo, hi)
 	}
@@ -136,23 +167,23 @@ func opCols(g blas64.General, t blas.Transpose, lo, hi int) blas64.General {
 // shapes at 27–36 GFLOP/s on the benchmark machine where OpenBLAS, packing
 // every operand, reached 15–20; its Go twin, the same fused multiply-adds
 // in the same order, elsewhere), and gemmTile for other n.
-func sampleGemm(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+func sampleGemm[F Float](m, n, k int, a []F, rsA, csA int, b []F, ldb int, c []F, ldc int, acc bool) {
 	if n%8 == 0 {
 		vecmath.Gemm(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
 		return
 	}
-	ga, tA := blas64.General{Rows: m, Cols: k, Stride: rsA, Data: a}, blas.NoTrans
+	ga, tA := general[F]{Rows: m, Cols: k, Stride: rsA, Data: a}, blas.NoTrans
 	switch {
 	case csA == 1:
 	case rsA == 1:
-		ga, tA = blas64.General{Rows: k, Cols: m, Stride: csA, Data: a}, blas.Trans
+		ga, tA = general[F]{Rows: k, Cols: m, Stride: csA, Data: a}, blas.Trans
 	default:
 		panic("nn: sampleGemm: A must have unit row or column stride")
 	}
-	beta := 0.0
+	var beta F
 	if acc {
 		beta = 1
 	}
-	gemmTile(tA, blas.NoTrans, 1, ga, blas64.General{Rows: k, Cols: n, Stride: ldb, Data: b},
-		beta, blas64.General{Rows: m, Cols: n, Stride: ldc, Data: c})
+	gemmTile(tA, blas.NoTrans, 1, ga, general[F]{Rows: k, Cols: n, Stride: ldb, Data: b},
+		beta, general[F]{Rows: m, Cols: n, Stride: ldc, Data: c})
 }

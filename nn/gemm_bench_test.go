@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // BenchmarkConvGEMM times the per-sample products of the benchmark CNN's
@@ -30,10 +29,10 @@ func BenchmarkConvGEMM(b *testing.B) {
 		{"square", blas.NoTrans, blas.NoTrans, 512, 512, 512},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	mat := func(rows, cols int) blas64.General { return randGeneral(r, rows, cols) }
+	mat := func(rows, cols int) general[float64] { return randGeneral(r, rows, cols) }
 	for _, s := range shapes {
 		b.Run(fmt.Sprintf("%s-%dx%dx%d", s.name, s.m, s.n, s.k), func(b *testing.B) {
-			var a, bm blas64.General
+			var a, bm general[float64]
 			if s.tA == blas.NoTrans {
 				a = mat(s.m, s.k)
 			} else {

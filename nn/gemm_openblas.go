@@ -10,6 +10,7 @@ package nn
 import "C"
 
 import (
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
 )
@@ -26,8 +27,9 @@ const gemmSplits = true
 // does not need it.
 const gemmTiles = false
 
-// With the openblas tag, every blas64 call in the program, this package's
-// GEMMs included, goes to OpenBLAS through gonum's netlib binding.
+// With the openblas tag, every blas64 and blas32 call in the program, this
+// package's GEMMs (DGEMM for float64 models, SGEMM for float32 ones)
+// included, goes to OpenBLAS through gonum's netlib binding.
 //
 // The package runs its own worker goroutines and calls BLAS from inside
 // them, so init sets OpenBLAS to one thread with openblas_set_num_threads(1):
@@ -40,4 +42,5 @@ const gemmTiles = false
 func init() {
 	C.openblas_set_num_threads(1)
 	blas64.Use(netlib.Implementation{})
+	blas32.Use(netlib.Implementation{})
 }

@@ -8,9 +8,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // TestGemmSplit checks gemmPar and gemmTile against one gemm call on
@@ -20,7 +19,7 @@ import (
 // the worker count).
 func TestGemmSplit(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	mat := func(rows, cols int) blas64.General { return randGeneral(r, rows, cols) }
+	mat := func(rows, cols int) general[float64] { return randGeneral(r, rows, cols) }
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2, 3} {
 		runtime.GOMAXPROCS(procs)
@@ -36,12 +35,12 @@ func TestGemmSplit(t *testing.T) {
 						b = mat(s.n, s.k)
 					}
 					c0 := mat(s.m, s.n)
-					want := blas64.General{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]float64(nil), c0.Data...)}
+					want := general[float64]{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]float64(nil), c0.Data...)}
 					gemm(tA, tB, 0.5, a, b, 2, want)
-					for fname, f := range map[string]func(blas.Transpose, blas.Transpose, float64, blas64.General, blas64.General, float64, blas64.General){"gemmPar": gemmPar, "gemmTile": gemmTile} {
+					for fname, f := range map[string]func(blas.Transpose, blas.Transpose, float64, general[float64], general[float64], float64, general[float64]){"gemmPar": gemmPar[float64], "gemmTile": gemmTile[float64]} {
 						var prev []float64
 						for run := 0; run < 2; run++ {
-							got := blas64.General{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]float64(nil), c0.Data...)}
+							got := general[float64]{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]float64(nil), c0.Data...)}
 							f(tA, tB, 0.5, a, b, 2, got)
 							for i, v := range got.Data {
 								if d := math.Abs(v - want.Data[i]); d > 1e-12*(1+math.Abs(want.Data[i])) {
@@ -90,7 +89,7 @@ func TestBatchGradientDeterministic(t *testing.T) {
 					for i := range w {
 						w[i] = 1 / float64(i+1)
 					}
-					if err := s.Backward(d, func(l int, src optimizer.GradSource) error {
+					if err := s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 						src.AddWeighted(a.Grad(l), w)
 						return nil
 					}); err != nil {
@@ -120,10 +119,10 @@ func TestBatchGradientDeterministic(t *testing.T) {
 }
 
 // randGeneral returns a rows×cols matrix of standard normal values from r.
-func randGeneral(r *rand.Rand, rows, cols int) blas64.General {
+func randGeneral(r *rand.Rand, rows, cols int) general[float64] {
 	d := make([]float64, rows*cols)
 	for i := range d {
 		d[i] = r.NormFloat64()
 	}
-	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: d}
+	return general[float64]{Rows: rows, Cols: cols, Stride: cols, Data: d}
 }

@@ -18,7 +18,7 @@ func loopCPU(b *testing.B, f func()) {
 	}
 	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
-func benchConvLayer(b *testing.B, conv *Conv2d, in []int) ([]float64, []float64) {
+func benchConvLayer(b *testing.B, conv *Conv2d[float64], in []int) ([]float64, []float64) {
 	if _, err := conv.setup(in); err != nil {
 		b.Fatal(err)
 	}
@@ -32,19 +32,19 @@ func benchConvLayer(b *testing.B, conv *Conv2d, in []int) ([]float64, []float64)
 }
 
 func BenchmarkIm2colConv1(b *testing.B) {
-	c := NewConv2d(1, 16, 8, 2, 3)
+	c := NewConv2d[float64](1, 16, 8, 2, 3)
 	x, u := benchConvLayer(b, c, []int{1, 28, 28})
 	loopCPU(b, func() { c.im2col(x, u, c.work[0].pad) })
 }
 
 func BenchmarkIm2colConv2(b *testing.B) {
-	c := NewConv2d(16, 32, 4, 2, 0)
+	c := NewConv2d[float64](16, 32, 4, 2, 0)
 	x, u := benchConvLayer(b, c, []int{16, 13, 13})
 	loopCPU(b, func() { c.im2col(x, u, c.work[0].pad) })
 }
 
 func BenchmarkCol2imConv2(b *testing.B) {
-	c := NewConv2d(16, 32, 4, 2, 0)
+	c := NewConv2d[float64](16, 32, 4, 2, 0)
 	x, u := benchConvLayer(b, c, []int{16, 13, 13})
 	loopCPU(b, func() { c.col2im(u, x, c.work[0].dpad) })
 }

@@ -6,19 +6,20 @@ import (
 	"math/rand/v2"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
-
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
 )
 
-// Layer is one stage of a Sequential model. The layers of this package are
+// Layer is one stage of a Sequential model over elements of type F
+// (float32 or float64): its input, output and parameters are []F. The
+// layers of this package are
 // the only implementations: a Layer is built with NewLinear, NewConv2d,
 // NewStdConv2d, NewConv1d, NewEmbedding, NewGroupNorm, NewLayerNorm, Residual, ReLU, Tanh,
 // GELU, SiLU, ELU, Dropout, NewMaxPool2d, NewAvgPool2d, GlobalAvgPool or Flatten (or
 // from a Spec) and handed to NewSequential, which owns its buffers from then
 // on. A Layer value must not
 // be shared between models.
-type Layer interface {
+type Layer[F Float] interface {
 	// Kind returns a short description of the layer, for example
 	// "Linear(784, 512)".
 	Kind() string
@@ -29,47 +30,47 @@ type Layer interface {
 	// layers.
 	numParams() int
 	// forward computes y from x for n samples.
-	forward(x, y []float64, n int)
+	forward(x, y []F, n int)
 	// backward computes dx from dy (dx may be nil when not needed). x and y
 	// are the layer's input and output from the last forward pass.
-	backward(x, y, dy, dx []float64, n int)
+	backward(x, y, dy, dx []F, n int)
 }
 
 // sampleLayer is a layer whose forward pass treats every sample on its
 // own, so that Sequential can run a chain of them over one sample at a time
 // on each worker while the sample's activations are in cache.
-type sampleLayer interface {
-	Layer
+type sampleLayer[F Float] interface {
+	Layer[F]
 	// prepare readies the layer for forwardSamples on a batch of n
 	// samples; it is called outside parallel loops.
 	prepare(n int)
 	// forwardSamples computes y from x for the n samples first, …,
 	// first+n−1 of the batch, which x and y hold (and only those), on
 	// worker wk.
-	forwardSamples(x, y []float64, first, n, wk int)
+	forwardSamples(x, y []F, first, n, wk int)
 	// backwardSamples computes dx from dy for the n samples first, …,
 	// first+n−1 of the batch, which x, y, dy and dx hold (and only those),
 	// on worker wk, after a forward pass over the whole batch.
-	backwardSamples(x, y, dy, dx []float64, first, n, wk int)
+	backwardSamples(x, y, dy, dx []F, first, n, wk int)
 }
 
 // paramLayer is a layer with parameters: a weight followed by a bias in one
 // arena layer.
-type paramLayer interface {
-	Layer
+type paramLayer[F Float] interface {
+	Layer[F]
 	paramShape() []int
-	bind(p []float64)
+	bind(p []F)
 	initParams(rng *rand.Rand)
 	// grow sizes per-batch buffers for at least n samples.
 	grow(n int)
 	// beginBackward records the layer input x and output error dy of the
 	// current backward pass; it precedes source, accumulate and backward.
-	beginBackward(x, dy []float64, n int)
+	beginBackward(x, dy []F, n int)
 	// source returns the per-sample gradient source of the current
 	// backward pass in the given form (Mixed resolved by the layer).
-	source(mode GradMode) optimizer.GradSource
+	source(mode GradMode) optimizer.GradSource[F]
 	// accumulate adds Σ_i g_i to dst, the layer's gradient slice.
-	accumulate(dst []float64)
+	accumulate(dst []F)
 }
 
 // prod returns the product of the elements of s.
@@ -83,36 +84,57 @@ func prod(s []int) int {
 
 // uniformInit fills p with draws from U(-bound, bound), bound = 1/√fanIn,
 // which is PyTorch's default initialisation of both weight
-// (kaiming_uniform with a = √5) and bias of Linear and Conv2d layers.
-func uniformInit(p []float64, fanIn int, rng *rand.Rand) {
+// (kaiming_uniform with a = √5) and bias of Linear and Conv2d layers. The
+// draws are made in float64 and rounded to F, so that a float32 model
+// starts at the float32 rounding of the float64 model of the same seed.
+func uniformInit[F Float](p []F, fanIn int, rng *rand.Rand) {
 	bound := 1 / math.Sqrt(float64(fanIn))
 	for i := range p {
-		p[i] = (2*rng.Float64() - 1) * bound
+		p[i] = F((2*rng.Float64() - 1) * bound)
 	}
 }
 
 // relu is the rectified linear unit, max(0, x).
-type relu struct{}
+type relu[F Float] struct{}
 
 // ReLU returns a layer computing max(0, x) element-wise; a NaN input gives
 // NaN (as in PyTorch) and its gradient is 0.
-func ReLU() Layer { return relu{} }
+func ReLU[F Float]() Layer[F] { return relu[F]{} }
 
-func (relu) Kind() string                  { return "ReLU" }
-func (relu) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
-func (relu) numParams() int                { return 0 }
-func (relu) forward(x, y []float64, n int) {
+func (relu[F]) Kind() string                  { return "ReLU" }
+func (relu[F]) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
+func (relu[F]) numParams() int                { return 0 }
+func (relu[F]) forward(x, y []F, n int) {
 	parallel.For(len(x), parallel.ElemGrain, func(lo, hi int) { reluSlice(y[lo:hi], x[lo:hi]) })
 }
-func (relu) prepare(int)                                {}
-func (relu) forwardSamples(x, y []float64, _, _, _ int) { reluSlice(y, x) }
+func (relu[F]) prepare(int)                          {}
+func (relu[F]) forwardSamples(x, y []F, _, _, _ int) { reluSlice(y, x) }
 
 // reluSlice stores max(0, x[i]) in y[i], and NaN for a NaN, as PyTorch
 // does, so that a NaN reaching the layer is not silently turned into a
 // finite activation. The selection is made on bit patterns, which compiles
 // to a conditional move: activations are positive or not at random, and a
 // branch would mispredict on half of them.
-func reluSlice(y, x []float64) {
+func reluSlice[F Float](y, x []F) {
+	if is32[F]() {
+		reluSlice32(as32(y), as32(x))
+		return
+	}
+	reluSlice64(as64(y), as64(x))
+}
+
+func reluSlice32(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		b := math.Float32bits(v)
+		if v <= 0 {
+			b = 0
+		}
+		y[i] = math.Float32frombits(b)
+	}
+}
+
+func reluSlice64(y, x []float64) {
 	y = y[:len(x)]
 	for i, v := range x {
 		b := math.Float64bits(v)
@@ -122,16 +144,35 @@ func reluSlice(y, x []float64) {
 		y[i] = math.Float64frombits(b)
 	}
 }
-func (relu) backward(x, y, dy, dx []float64, n int) {
+func (relu[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
 	parallel.For(len(dy), parallel.ElemGrain, func(lo, hi int) { reluGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
 }
-func (relu) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { reluGradSlice(dx, y, dy) }
+func (relu[F]) backwardSamples(x, y, dy, dx []F, _, _, _ int) { reluGradSlice(dx, y, dy) }
 
 // reluGradSlice stores in dx[i] dy[i] where y[i] > 0 and 0 elsewhere.
-func reluGradSlice(dx, y, dy []float64) {
+func reluGradSlice[F Float](dx, y, dy []F) {
+	if is32[F]() {
+		reluGradSlice32(as32(dx), as32(y), as32(dy))
+		return
+	}
+	reluGradSlice64(as64(dx), as64(y), as64(dy))
+}
+
+func reluGradSlice32(dx, y, dy []float32) {
+	dx, y = dx[:len(dy)], y[:len(dy)]
+	for i, g := range dy {
+		b := math.Float32bits(g)
+		if !(y[i] > 0) {
+			b = 0
+		}
+		dx[i] = math.Float32frombits(b)
+	}
+}
+
+func reluGradSlice64(dx, y, dy []float64) {
 	dx, y = dx[:len(dy)], y[:len(dy)]
 	for i, g := range dy {
 		b := math.Float64bits(g)
@@ -143,83 +184,85 @@ func reluGradSlice(dx, y, dy []float64) {
 }
 
 // tanh is the hyperbolic tangent.
-type tanh struct{}
+type tanh[F Float] struct{}
 
 // Tanh returns a layer computing tanh(x) element-wise, within a few ulp of
-// math.Tanh.
-func Tanh() Layer { return tanh{} }
+// the correctly rounded result in F.
+func Tanh[F Float]() Layer[F] { return tanh[F]{} }
 
-func (tanh) Kind() string                  { return "Tanh" }
-func (tanh) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
-func (tanh) numParams() int                { return 0 }
-func (tanh) forward(x, y []float64, n int) {
+func (tanh[F]) Kind() string                  { return "Tanh" }
+func (tanh[F]) setup(in []int) ([]int, error) { return append([]int(nil), in...), nil }
+func (tanh[F]) numParams() int                { return 0 }
+func (tanh[F]) forward(x, y []F, n int) {
 	parallel.For(len(x), parallel.ElemGrain, func(lo, hi int) { tanhSlice(y[lo:hi], x[lo:hi]) })
 }
-func (tanh) prepare(int)                                {}
-func (tanh) forwardSamples(x, y []float64, _, _, _ int) { tanhSlice(y, x) }
-func (tanh) backward(x, y, dy, dx []float64, n int) {
+func (tanh[F]) prepare(int)                          {}
+func (tanh[F]) forwardSamples(x, y []F, _, _, _ int) { tanhSlice(y, x) }
+func (tanh[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
 	parallel.For(len(dy), parallel.ElemGrain, func(lo, hi int) { tanhGradSlice(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
 }
-func (tanh) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { tanhGradSlice(dx, y, dy) }
+func (tanh[F]) backwardSamples(x, y, dy, dx []F, _, _, _ int) { tanhGradSlice(dx, y, dy) }
 
 // tanhGradSlice stores in dx[i] the gradient through tanh dy[i]·(1 − y[i]²),
 // four at a time with AVX2 where available (vecmath.TanhGrad); the vector
 // form rounds as g − (g·y)·y, within an ulp or two of this.
-func tanhGradSlice(dx, y, dy []float64) { vecmath.TanhGrad(dx, y, dy) }
+func tanhGradSlice[F Float](dx, y, dy []F) { vecmath.TanhGrad(dx, y, dy) }
 
 // flatten reshapes each sample to a vector.
-type flatten struct{}
+type flatten[F Float] struct{}
 
 // Flatten returns a layer that reshapes each sample to one dimension, as
 // torch.nn.Flatten does; the values are copied unchanged (row-major order).
-func Flatten() Layer { return flatten{} }
+func Flatten[F Float]() Layer[F] { return flatten[F]{} }
 
-func (flatten) Kind() string                  { return "Flatten" }
-func (flatten) setup(in []int) ([]int, error) { return []int{prod(in)}, nil }
-func (flatten) numParams() int                { return 0 }
-func (flatten) forward(x, y []float64, n int) { copy(y, x) }
-func (flatten) prepare(int)                   {}
-func (flatten) forwardSamples(x, y []float64, _, _, _ int) {
+func (flatten[F]) Kind() string                  { return "Flatten" }
+func (flatten[F]) setup(in []int) ([]int, error) { return []int{prod(in)}, nil }
+func (flatten[F]) numParams() int                { return 0 }
+func (flatten[F]) forward(x, y []F, n int)       { copy(y, x) }
+func (flatten[F]) prepare(int)                   {}
+func (flatten[F]) forwardSamples(x, y []F, _, _, _ int) {
 	copy(y, x)
 }
-func (flatten) backward(x, y, dy, dx []float64, n int) {
+func (flatten[F]) backward(x, y, dy, dx []F, n int) {
 	if dx != nil {
 		copy(dx, dy)
 	}
 }
-func (flatten) backwardSamples(x, y, dy, dx []float64, _, _, _ int) { copy(dx, dy) }
+func (flatten[F]) backwardSamples(x, y, dy, dx []F, _, _, _ int) { copy(dx, dy) }
 
 // pool2d is a max or average pooling layer without padding.
-type pool2d struct {
+type pool2d[F Float] struct {
 	max       bool
 	k, stride int
 	c, h, w   int
 	ho, wo    int
-	arg       []int32     // argmax offsets within a sample, max pooling only
-	tmp       [][]float64 // one sample's output size per worker, for backwardTanhSamples
+	arg       []int32 // argmax offsets within a sample, max pooling only
+	tmp       [][]F   // one sample's output size per worker, for backwardTanhSamples
 }
 
 // NewMaxPool2d returns a max-pooling layer with a k×k window and the given
 // stride, without padding, on inputs of shape [C, H, W].
-func NewMaxPool2d(k, stride int) Layer { return &pool2d{max: true, k: k, stride: stride} }
+func NewMaxPool2d[F Float](k, stride int) Layer[F] {
+	return &pool2d[F]{max: true, k: k, stride: stride}
+}
 
 // NewAvgPool2d returns an average-pooling layer with a k×k window and the
 // given stride, without padding, on inputs of shape [C, H, W].
-func NewAvgPool2d(k, stride int) Layer { return &pool2d{k: k, stride: stride} }
+func NewAvgPool2d[F Float](k, stride int) Layer[F] { return &pool2d[F]{k: k, stride: stride} }
 
-func (p *pool2d) Kind() string {
+func (p *pool2d[F]) Kind() string {
 	if p.max {
 		return fmt.Sprintf("MaxPool2d(%d, stride=%d)", p.k, p.stride)
 	}
 	return fmt.Sprintf("AvgPool2d(%d, stride=%d)", p.k, p.stride)
 }
 
-func (p *pool2d) numParams() int { return 0 }
+func (p *pool2d[F]) numParams() int { return 0 }
 
-func (p *pool2d) setup(in []int) ([]int, error) {
+func (p *pool2d[F]) setup(in []int) ([]int, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("needs input of shape [C, H, W], got %v", in)
 	}
@@ -235,17 +278,17 @@ func (p *pool2d) setup(in []int) ([]int, error) {
 	return []int{p.c, p.ho, p.wo}, nil
 }
 
-func (p *pool2d) prepare(n int) {
+func (p *pool2d[F]) prepare(n int) {
 	out := p.c * p.ho * p.wo
 	if p.max && len(p.arg) < n*out {
 		p.arg = make([]int32, n*out)
 	}
 	for len(p.tmp) < workers() {
-		p.tmp = append(p.tmp, make([]float64, out))
+		p.tmp = append(p.tmp, make([]F, out))
 	}
 }
 
-func (p *pool2d) forward(x, y []float64, n int) {
+func (p *pool2d[F]) forward(x, y []F, n int) {
 	p.prepare(n)
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
 	parallel.Split(n, workers(), func(wk, lo, hi int) {
@@ -253,10 +296,10 @@ func (p *pool2d) forward(x, y []float64, n int) {
 	})
 }
 
-func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
+func (p *pool2d[F]) forwardSamples(x, y []F, first, n, _ int) {
 	C, H, W, K, S, Ho, Wo := p.c, p.h, p.w, p.k, p.stride, p.ho, p.wo
 	in, out := C*H*W, C*Ho*Wo
-	inv := 1 / float64(K*K)
+	inv := F(1 / float64(K*K))
 	for i := 0; i < n; i++ {
 		xs, ys := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
 		if p.max {
@@ -283,7 +326,7 @@ func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
 			for oh := 0; oh < Ho; oh++ {
 				for ow := 0; ow < Wo; ow++ {
 					r0, c0 := oh*S, ow*S
-					s := 0.0
+					var s F
 					for a := 0; a < K; a++ {
 						off := (r0+a)*W + c0
 						for _, v := range xc[off : off+K] {
@@ -303,7 +346,7 @@ func (p *pool2d) forwardSamples(x, y []float64, first, n, _ int) {
 // window is the maximum, and with several the last one in row-major order
 // is taken, as PyTorch's CPU kernel does (a value replaces the maximum if
 // it is larger or NaN).
-func windowMax(xs []float64, start, w, K int) (float64, int32) {
+func windowMax[F Float](xs []F, start, w, K int) (F, int32) {
 	best, bi := xs[start], start
 	for a := 0; a < K; a++ {
 		off := start + a*w
@@ -316,7 +359,7 @@ func windowMax(xs []float64, start, w, K int) (float64, int32) {
 	return best, int32(bi)
 }
 
-func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
+func (p *pool2d[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
@@ -335,7 +378,7 @@ func (p *pool2d) backward(x, y, dy, dx []float64, n int) {
 // position that is the maximum of several windows receives the sum of
 // their products rather than the product of their sum: the same up to
 // rounding.
-func (p *pool2d) backwardTanhSamples(y, dy, dx []float64, first, n, wk int) {
+func (p *pool2d[F]) backwardTanhSamples(y, dy, dx []F, first, n, wk int) {
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
 	clear(dx[:n*in])
 	t := p.tmp[wk][:out]
@@ -349,10 +392,10 @@ func (p *pool2d) backwardTanhSamples(y, dy, dx []float64, first, n, wk int) {
 	}
 }
 
-func (p *pool2d) backwardSamples(_, _, dy, dx []float64, first, n, _ int) {
+func (p *pool2d[F]) backwardSamples(_, _, dy, dx []F, first, n, _ int) {
 	in, out := p.c*p.h*p.w, p.c*p.ho*p.wo
 	clear(dx[:n*in])
-	inv := 1 / float64(p.k*p.k)
+	inv := F(1 / float64(p.k*p.k))
 	for i := 0; i < n; i++ {
 		dxs, dys := dx[i*in:(i+1)*in], dy[i*out:(i+1)*out]
 		if p.max {

@@ -6,45 +6,44 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // Linear is a fully connected layer y = x·Wᵀ + b with weight W of shape
-// [Out, In] and bias b of length Out. Its parameters are one arena layer: W
-// row-major, then b.
-type Linear struct {
+// [Out, In] and bias b of length Out, over elements of type F (float32 or
+// float64). Its parameters are one arena layer: W row-major, then b.
+type Linear[F Float] struct {
 	// In and Out are the input and output feature counts.
 	In, Out int
 
-	w, b []float64
+	w, b []F
 
 	// state of the last backward pass
 	n     int
-	x, dy []float64
+	x, dy []F
 
-	ghost    linearGhost
-	dense    optimizer.DenseSource
-	denseBuf []float64
+	ghost    linearGhost[F]
+	dense    optimizer.DenseSource[F]
+	denseBuf []F
 }
 
 // NewLinear returns a Linear layer with in inputs and out outputs. Its input
 // must be one-dimensional per sample (use Flatten after convolutions).
-func NewLinear(in, out int) *Linear { return &Linear{In: in, Out: out} }
+func NewLinear[F Float](in, out int) *Linear[F] { return &Linear[F]{In: in, Out: out} }
 
 // Kind returns "Linear(in, out)".
-func (l *Linear) Kind() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.Out) }
+func (l *Linear[F]) Kind() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.Out) }
 
 // Weight returns the layer's weight, [Out, In] row-major, as a view of the
 // arena the model is bound to (nil before binding).
-func (l *Linear) Weight() []float64 { return l.w }
+func (l *Linear[F]) Weight() []F { return l.w }
 
 // Bias returns the layer's bias as a view of the arena (nil before binding).
-func (l *Linear) Bias() []float64 { return l.b }
+func (l *Linear[F]) Bias() []F { return l.b }
 
-func (l *Linear) setup(in []int) ([]int, error) {
+func (l *Linear[F]) setup(in []int) ([]int, error) {
 	if l.In <= 0 || l.Out <= 0 {
 		return nil, fmt.Errorf("sizes must be positive")
 	}
@@ -54,16 +53,16 @@ func (l *Linear) setup(in []int) ([]int, error) {
 	return []int{l.Out}, nil
 }
 
-func (l *Linear) numParams() int          { return l.Out*l.In + l.Out }
-func (l *Linear) paramShape() []int       { return []int{l.Out*l.In + l.Out} }
-func (l *Linear) bind(p []float64)        { l.w, l.b = p[:l.Out*l.In:l.Out*l.In], p[l.Out*l.In:] }
-func (l *Linear) initParams(r *rand.Rand) { uniformInit(l.w, l.In, r); uniformInit(l.b, l.In, r) }
+func (l *Linear[F]) numParams() int          { return l.Out*l.In + l.Out }
+func (l *Linear[F]) paramShape() []int       { return []int{l.Out*l.In + l.Out} }
+func (l *Linear[F]) bind(p []F)              { l.w, l.b = p[:l.Out*l.In:l.Out*l.In], p[l.Out*l.In:] }
+func (l *Linear[F]) initParams(r *rand.Rand) { uniformInit(l.w, l.In, r); uniformInit(l.b, l.In, r) }
 
-func (l *Linear) grow(n int) {
+func (l *Linear[F]) grow(n int) {
 	l.ghost.scaled = ensure(l.ghost.scaled, n*l.Out)
 }
 
-func (l *Linear) forward(x, y []float64, n int) {
+func (l *Linear[F]) forward(x, y []F, n int) {
 	y = y[:n*l.Out]
 	for i := 0; i < n; i++ {
 		copy(y[i*l.Out:(i+1)*l.Out], l.b)
@@ -71,33 +70,24 @@ func (l *Linear) forward(x, y []float64, n int) {
 	if n == 0 {
 		return
 	}
-	gemmPar(blas.NoTrans, blas.Trans, 1,
-		blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: x[:n*l.In]},
-		blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.w},
-		1, blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: y})
+	gemmPar(blas.NoTrans, blas.Trans, 1, mat(x, n, l.In), mat(l.w, l.Out, l.In), 1, mat(y, n, l.Out))
 }
 
-func (l *Linear) beginBackward(x, dy []float64, n int) { l.x, l.dy, l.n = x, dy, n }
+func (l *Linear[F]) beginBackward(x, dy []F, n int) { l.x, l.dy, l.n = x, dy, n }
 
-func (l *Linear) backward(x, y, dy, dx []float64, n int) {
+func (l *Linear[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil || n == 0 {
 		return
 	}
-	gemmPar(blas.NoTrans, blas.NoTrans, 1,
-		blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: dy[:n*l.Out]},
-		blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.w},
-		0, blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: dx[:n*l.In]})
+	gemmPar(blas.NoTrans, blas.NoTrans, 1, mat(dy, n, l.Out), mat(l.w, l.Out, l.In), 0, mat(dx, n, l.In))
 }
 
-func (l *Linear) accumulate(dst []float64) {
+func (l *Linear[F]) accumulate(dst []F) {
 	if l.n == 0 {
 		return
 	}
 	n := l.n
-	gemmPar(blas.Trans, blas.NoTrans, 1,
-		blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: l.dy[:n*l.Out]},
-		blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: l.x[:n*l.In]},
-		1, blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: dst[:l.Out*l.In]})
+	gemmPar(blas.Trans, blas.NoTrans, 1, mat(l.dy, n, l.Out), mat(l.x, n, l.In), 1, mat(dst, l.Out, l.In))
 	db := dst[l.Out*l.In:]
 	for i := 0; i < n; i++ {
 		for o, g := range l.dy[i*l.Out : (i+1)*l.Out] {
@@ -106,7 +96,7 @@ func (l *Linear) accumulate(dst []float64) {
 	}
 }
 
-func (l *Linear) source(mode GradMode) optimizer.GradSource {
+func (l *Linear[F]) source(mode GradMode) optimizer.GradSource[F] {
 	if mode != Materialized {
 		l.ghost.l = l
 		return &l.ghost
@@ -131,16 +121,17 @@ func (l *Linear) source(mode GradMode) optimizer.GradSource {
 }
 
 // linearGhost is the ghost per-sample gradient source of a Linear layer:
-// g_i = [δ_i ⊗ a_i, δ_i], so ‖g_i‖² = ‖δ_i‖²(‖a_i‖²+1).
-type linearGhost struct {
-	l      *Linear
-	scaled []float64
+// g_i = [δ_i ⊗ a_i, δ_i], so ‖g_i‖² = ‖δ_i‖²(‖a_i‖²+1), both squared norms
+// accumulated in float64.
+type linearGhost[F Float] struct {
+	l      *Linear[F]
+	scaled []F
 }
 
-func (g *linearGhost) Samples() int { return g.l.n }
-func (g *linearGhost) Len() int     { return g.l.numParams() }
+func (g *linearGhost[F]) Samples() int { return g.l.n }
+func (g *linearGhost[F]) Len() int     { return g.l.numParams() }
 
-func (g *linearGhost) Norms(dst []float64) {
+func (g *linearGhost[F]) Norms(dst []float64) {
 	l := g.l
 	if len(dst) != l.n {
 		panic("nn: Norms: len(dst) != Samples()")
@@ -151,10 +142,10 @@ func (g *linearGhost) Norms(dst []float64) {
 			d := l.dy[i*l.Out : (i+1)*l.Out]
 			var aa, dd float64
 			for _, v := range a {
-				aa += v * v
+				aa += float64(v) * float64(v)
 			}
 			for _, v := range d {
-				dd += v * v
+				dd += float64(v) * float64(v)
 			}
 			dst[i] = math.Sqrt(dd * (aa + 1))
 		}
@@ -166,7 +157,8 @@ func (g *linearGhost) Norms(dst []float64) {
 	parallel.Split(l.n, workers(), norms)
 }
 
-func (g *linearGhost) AddWeighted(dst, w []float64) {
+// AddWeighted adds Σ_i w_i·g_i to dst, with each weight rounded to F.
+func (g *linearGhost[F]) AddWeighted(dst []F, w []float64) {
 	l := g.l
 	if len(w) != l.n || len(dst) != l.numParams() {
 		panic("nn: AddWeighted: len(w) != Samples() or len(dst) != Len()")
@@ -178,14 +170,12 @@ func (g *linearGhost) AddWeighted(dst, w []float64) {
 	s := g.scaled[:n*l.Out]
 	db := dst[l.Out*l.In:]
 	for i, wi := range w {
+		f := F(wi)
 		for o, d := range l.dy[i*l.Out : (i+1)*l.Out] {
-			v := wi * d
+			v := f * d
 			s[i*l.Out+o] = v
 			db[o] += v
 		}
 	}
-	gemmPar(blas.Trans, blas.NoTrans, 1,
-		blas64.General{Rows: n, Cols: l.Out, Stride: l.Out, Data: s},
-		blas64.General{Rows: n, Cols: l.In, Stride: l.In, Data: l.x[:n*l.In]},
-		1, blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: dst[:l.Out*l.In]})
+	gemmPar(blas.Trans, blas.NoTrans, 1, mat(s, n, l.Out), mat(l.x, n, l.In), 1, mat(dst, l.Out, l.In))
 }

@@ -5,8 +5,7 @@ import (
 	"math"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/optimizer"
-	"gonum.org/v1/gonum/floats"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // SetMultiplicity makes Backward present every k consecutive rows of the
@@ -26,27 +25,27 @@ import (
 // to Linear layers only. k = 1, the default, is no multiplicity. It returns
 // an error if k < 1. Backward fails on a batch whose rows are not a
 // multiple of k, and BackwardSum fails under multiplicity.
-func (s *Sequential) SetMultiplicity(k int) error {
+func (s *Sequential[F]) SetMultiplicity(k int) error {
 	if k < 1 {
 		return fmt.Errorf("nn: SetMultiplicity(%d): the multiplicity must be ≥ 1 (1: every row is its own sample)", k)
 	}
 	s.mult = k
 	if len(s.groups) != len(s.params) {
-		s.groups = make([]groupState, len(s.params))
+		s.groups = make([]groupState[F], len(s.params))
 	}
 	return nil
 }
 
 // Multiplicity returns the rows per sample of Backward's sources.
-func (s *Sequential) Multiplicity() int { return max(s.mult, 1) }
+func (s *Sequential[F]) Multiplicity() int { return max(s.mult, 1) }
 
 // layerMode is the grad mode of layer p's sources: the model's, or under
 // multiplicity ghost for Linear layers and materialised for the others.
-func (s *Sequential) layerMode(p paramLayer) GradMode {
+func (s *Sequential[F]) layerMode(p paramLayer[F]) GradMode {
 	if s.mult <= 1 {
 		return s.mode
 	}
-	if _, ok := p.(*Linear); ok && s.mode != Materialized {
+	if _, ok := p.(*Linear[F]); ok && s.mode != Materialized {
 		return Ghost
 	}
 	return Materialized
@@ -54,34 +53,35 @@ func (s *Sequential) layerMode(p paramLayer) GradMode {
 
 // groupState is an arena layer's grouped source and its buffers, reused
 // between steps.
-type groupState struct {
-	dense optimizer.DenseSource
-	buf   []float64
-	lin   groupedLinear
+type groupState[F Float] struct {
+	dense optimizer.DenseSource[F]
+	buf   []F
+	norms []float64
+	lin   groupedLinear[F]
 }
 
 // group returns arena layer a's source src over n·k rows as a source over n
 // samples (see SetMultiplicity).
-func (s *Sequential) group(a int, src optimizer.GradSource) (optimizer.GradSource, error) {
+func (s *Sequential[F]) group(a int, src optimizer.GradSource[F]) (optimizer.GradSource[F], error) {
 	k, g := s.mult, &s.groups[a]
 	switch v := src.(type) {
-	case *linearGhost:
+	case *linearGhost[F]:
 		g.lin.g, g.lin.k = v, k
 		g.lin.w = ensure(g.lin.w, v.l.n)
 		return &g.lin, nil
-	case *convExplicit:
+	case *convExplicit[F]:
 		// Write the rows' block, then average it like any dense source.
-		norms := ensure(g.buf, v.Samples())
-		v.Norms(norms)
+		g.norms = ensure(g.norms, v.Samples())
+		v.Norms(g.norms)
 		return groupDense(g, &v.c.dense, k), nil
-	case *optimizer.DenseSource:
+	case *optimizer.DenseSource[F]:
 		return groupDense(g, v, k), nil
 	}
 	return nil, fmt.Errorf("nn: augmentation multiplicity: the per-sample gradients of layer %d (%s) are a %T, which cannot be grouped", a, s.names[a], src)
 }
 
 // groupDense averages the rows of d in groups of k into g.dense.
-func groupDense(g *groupState, d *optimizer.DenseSource, k int) *optimizer.DenseSource {
+func groupDense[F Float](g *groupState[F], d *optimizer.DenseSource[F], k int) *optimizer.DenseSource[F] {
 	n, cols := d.Samples()/k, d.Len()
 	g.buf = ensure(g.buf, n*cols)
 	buf := g.buf
@@ -90,9 +90,9 @@ func groupDense(g *groupState, d *optimizer.DenseSource, k int) *optimizer.Dense
 			row := buf[i*cols : (i+1)*cols]
 			copy(row, d.Row(i*k))
 			for j := 1; j < k; j++ {
-				floats.Add(row, d.Row(i*k+j))
+				addTo(row, d.Row(i*k+j))
 			}
-			floats.Scale(1/float64(k), row)
+			scaleTo(row, 1/float64(k), row)
 		}
 	})
 	g.dense.Reset(n, cols, buf)
@@ -102,16 +102,16 @@ func groupDense(g *groupState, d *optimizer.DenseSource, k int) *optimizer.Dense
 // groupedLinear is the ghost source of a Linear layer under multiplicity k.
 // Sample i's gradient is (1/k)·Σ_r [δ_r ⊗ a_r, δ_r] over its rows r, so its
 // squared norm is (1/k²)·Σ_{r,r'} ⟨δ_r,δ_r'⟩(⟨a_r,a_r'⟩+1).
-type groupedLinear struct {
-	g *linearGhost
+type groupedLinear[F Float] struct {
+	g *linearGhost[F]
 	k int
 	w []float64 // the rows' weights
 }
 
-func (s *groupedLinear) Samples() int { return s.g.l.n / s.k }
-func (s *groupedLinear) Len() int     { return s.g.Len() }
+func (s *groupedLinear[F]) Samples() int { return s.g.l.n / s.k }
+func (s *groupedLinear[F]) Len() int     { return s.g.Len() }
 
-func (s *groupedLinear) Norms(dst []float64) {
+func (s *groupedLinear[F]) Norms(dst []float64) {
 	l, k := s.g.l, s.k
 	if len(dst) != s.Samples() {
 		panic("nn: Norms: len(dst) != Samples()")
@@ -122,7 +122,7 @@ func (s *groupedLinear) Norms(dst []float64) {
 			for r := i * k; r < (i+1)*k; r++ {
 				ar, dr := l.x[r*l.In:(r+1)*l.In], l.dy[r*l.Out:(r+1)*l.Out]
 				for q := r; q < (i+1)*k; q++ {
-					v := floats.Dot(dr, l.dy[q*l.Out:(q+1)*l.Out]) * (floats.Dot(ar, l.x[q*l.In:(q+1)*l.In]) + 1)
+					v := dot64(dr, l.dy[q*l.Out:(q+1)*l.Out]) * (dot64(ar, l.x[q*l.In:(q+1)*l.In]) + 1)
 					if q != r {
 						v *= 2
 					}
@@ -134,7 +134,7 @@ func (s *groupedLinear) Norms(dst []float64) {
 	})
 }
 
-func (s *groupedLinear) AddWeighted(dst, w []float64) {
+func (s *groupedLinear[F]) AddWeighted(dst []F, w []float64) {
 	if len(w) != s.Samples() {
 		panic("nn: AddWeighted: len(w) != Samples()")
 	}

@@ -9,120 +9,120 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // testModel is a model under test with its per-sample input shape.
 type testModel struct {
 	name   string
 	in     []int
-	layers func() []Layer
+	layers func() []Layer[float64]
 	class  int
 }
 
 var testModels = []testModel{
-	{"mlp", []int{5}, func() []Layer {
-		return []Layer{NewLinear(5, 4), ReLU(), NewLinear(4, 3), Tanh(), NewLinear(3, 3)}
+	{"mlp", []int{5}, func() []Layer[float64] {
+		return []Layer[float64]{NewLinear[float64](5, 4), ReLU[float64](), NewLinear[float64](4, 3), Tanh[float64](), NewLinear[float64](3, 3)}
 	}, 3},
-	{"cnn", []int{2, 9, 8}, func() []Layer {
-		return []Layer{
-			NewConv2d(2, 3, 3, 2, 1), Tanh(), NewMaxPool2d(2, 1),
-			NewConv2d(3, 4, 2, 1, 0), ReLU(), NewAvgPool2d(2, 1),
-			Flatten(), NewLinear(4*2*1, 3),
+	{"cnn", []int{2, 9, 8}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](2, 3, 3, 2, 1), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+			NewConv2d[float64](3, 4, 2, 1, 0), ReLU[float64](), NewAvgPool2d[float64](2, 1),
+			Flatten[float64](), NewLinear[float64](4*2*1, 3),
 		}
 	}, 3},
-	{"cnn-pad-stride", []int{1, 9, 9}, func() []Layer {
-		return []Layer{
-			NewConv2d(1, 2, 4, 2, 3), Tanh(), NewAvgPool2d(2, 2),
-			Flatten(), NewLinear(2*3*3, 2),
+	{"cnn-pad-stride", []int{1, 9, 9}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](1, 2, 4, 2, 3), Tanh[float64](), NewAvgPool2d[float64](2, 2),
+			Flatten[float64](), NewLinear[float64](2*3*3, 2),
 		}
 	}, 2},
 	// Channel counts and In·K·K multiples of 8, so that the convolutions
 	// run on vecmath's kernels where the machine has them: Gemm on an
 	// unrolled input for K = 2 and 3, GemmGather for K = 4 and 8 (padded or
 	// not, one or several input channels).
-	{"cnn-vector", []int{2, 7, 7}, func() []Layer {
-		return []Layer{
-			NewConv2d(2, 8, 2, 1, 0), Tanh(), NewMaxPool2d(2, 1),
-			NewConv2d(8, 16, 4, 1, 1), ReLU(),
-			Flatten(), NewLinear(16*4*4, 3),
+	{"cnn-vector", []int{2, 7, 7}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](2, 8, 2, 1, 0), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+			NewConv2d[float64](8, 16, 4, 1, 1), ReLU[float64](),
+			Flatten[float64](), NewLinear[float64](16*4*4, 3),
 		}
 	}, 3},
 	// The element-wise activations computed from their inputs and global
 	// average pooling.
-	{"activations", []int{2, 6, 6}, func() []Layer {
-		return []Layer{
-			NewConv2d(2, 4, 3, 1, 1), GELU(), NewConv2d(4, 4, 3, 1, 0), SiLU(),
-			GlobalAvgPool(), NewLinear(4, 5), ELU(0.7), NewLinear(5, 3),
+	{"activations", []int{2, 6, 6}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](2, 4, 3, 1, 1), GELU[float64](), NewConv2d[float64](4, 4, 3, 1, 0), SiLU[float64](),
+			GlobalAvgPool[float64](), NewLinear[float64](4, 5), ELU[float64](0.7), NewLinear[float64](5, 3),
 		}
 	}, 3},
 	// Per-sample normalisation: GroupNorm on images and on vectors,
 	// LayerNorm on images and on vectors.
-	{"norms", []int{4, 3, 3}, func() []Layer {
-		return []Layer{
-			NewConv2d(4, 4, 2, 1, 1), NewGroupNorm(2, 4), Tanh(), NewLayerNorm(),
-			Flatten(), NewLinear(64, 6), NewGroupNorm(3, 6), ReLU(), NewLinear(6, 5), NewLayerNorm(), NewLinear(5, 3),
+	{"norms", []int{4, 3, 3}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](4, 4, 2, 1, 1), NewGroupNorm[float64](2, 4), Tanh[float64](), NewLayerNorm[float64](),
+			Flatten[float64](), NewLinear[float64](64, 6), NewGroupNorm[float64](3, 6), ReLU[float64](), NewLinear[float64](6, 5), NewLayerNorm[float64](), NewLinear[float64](5, 3),
 		}
 	}, 3},
 	// One-dimensional convolutions, padded and strided; the second takes
 	// the ghost norms in Mixed mode where Lo² < Out·In·K (the last two).
-	{"conv1d", []int{2, 9}, func() []Layer {
-		return []Layer{
-			NewConv1d(2, 4, 3, 1, 1), Tanh(), NewConv1d(4, 3, 2, 2, 0), SiLU(),
-			NewConv1d(3, 4, 2, 2, 1), Flatten(), NewLinear(12, 3),
+	{"conv1d", []int{2, 9}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv1d[float64](2, 4, 3, 1, 1), Tanh[float64](), NewConv1d[float64](4, 3, 2, 2, 0), SiLU[float64](),
+			NewConv1d[float64](3, 4, 2, 2, 1), Flatten[float64](), NewLinear[float64](12, 3),
 		}
 	}, 3},
 	// Token embeddings, with a token repeated within a sample (the input
 	// is drawn by build from the vocabulary; see tokens).
-	{"embedding", []int{6}, func() []Layer {
-		return []Layer{NewEmbedding(5, 3), Tanh(), Flatten(), NewLinear(18, 4), ReLU(), NewLinear(4, 3)}
+	{"embedding", []int{6}, func() []Layer[float64] {
+		return []Layer[float64]{NewEmbedding[float64](5, 3), Tanh[float64](), Flatten[float64](), NewLinear[float64](18, 4), ReLU[float64](), NewLinear[float64](4, 3)}
 	}, 3},
 	// Residual blocks: identity and 1×1-convolution shortcuts, GroupNorm
 	// in a branch.
-	{"residual", []int{4, 6, 6}, func() []Layer {
-		return []Layer{
-			NewConv2d(4, 4, 3, 1, 1),
-			Residual(nil, NewGroupNorm(2, 4), SiLU(), NewConv2d(4, 4, 3, 1, 1)),
-			Residual(NewConv2d(4, 8, 1, 2, 0), NewConv2d(4, 8, 3, 2, 1), Tanh()),
-			GlobalAvgPool(), NewLinear(8, 3),
+	{"residual", []int{4, 6, 6}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](4, 4, 3, 1, 1),
+			Residual[float64](nil, NewGroupNorm[float64](2, 4), SiLU[float64](), NewConv2d[float64](4, 4, 3, 1, 1)),
+			Residual[float64](NewConv2d[float64](4, 8, 1, 2, 0), NewConv2d[float64](4, 8, 3, 2, 1), Tanh[float64]()),
+			GlobalAvgPool[float64](), NewLinear[float64](8, 3),
 		}
 	}, 3},
 	// Blocks holding the model's first parameters, a Linear shortcut, and a
 	// block inside a block.
-	{"residual-nested", []int{5}, func() []Layer {
-		return []Layer{
-			Residual(nil, NewLinear(5, 5), ReLU()),
-			Residual(NewLinear(5, 4), NewLinear(5, 4), Tanh(), Residual(nil, NewLinear(4, 4), ELU(1))),
-			NewLinear(4, 3),
+	{"residual-nested", []int{5}, func() []Layer[float64] {
+		return []Layer[float64]{
+			Residual[float64](nil, NewLinear[float64](5, 5), ReLU[float64]()),
+			Residual[float64](NewLinear[float64](5, 4), NewLinear[float64](5, 4), Tanh[float64](), Residual[float64](nil, NewLinear[float64](4, 4), ELU[float64](1))),
+			NewLinear[float64](4, 3),
 		}
 	}, 3},
 	// Weight-standardised convolutions (the first one forming its
 	// gradients early, on vecmath's GemmGather for K = 4; the second on an
 	// unrolled input) and dropout in training mode (build gives the keys),
 	// inside a residual branch too.
-	{"dropout-ws", []int{2, 7, 7}, func() []Layer {
-		return []Layer{
-			NewStdConv2d(2, 8, 4, 1, 1), Dropout(0.3), Tanh(),
-			Residual(nil, NewStdConv2d(8, 8, 3, 1, 1), Dropout(0.5), NewGroupNorm(2, 8)),
-			Flatten(), Dropout(0.2), NewLinear(8*6*6, 3),
+	{"dropout-ws", []int{2, 7, 7}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewStdConv2d[float64](2, 8, 4, 1, 1), Dropout[float64](0.3), Tanh[float64](),
+			Residual[float64](nil, NewStdConv2d[float64](8, 8, 3, 1, 1), Dropout[float64](0.5), NewGroupNorm[float64](2, 8)),
+			Flatten[float64](), Dropout[float64](0.2), NewLinear[float64](8*6*6, 3),
 		}
 	}, 3},
-	{"std-conv-small", []int{1, 6, 6}, func() []Layer {
-		return []Layer{NewStdConv2d(1, 3, 3, 2, 1), ELU(1), Flatten(), NewLinear(27, 2)}
+	{"std-conv-small", []int{1, 6, 6}, func() []Layer[float64] {
+		return []Layer[float64]{NewStdConv2d[float64](1, 3, 3, 2, 1), ELU[float64](1), Flatten[float64](), NewLinear[float64](27, 2)}
 	}, 2},
-	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer {
-		return []Layer{
-			NewConv2d(1, 8, 8, 2, 3), Tanh(),
-			NewConv2d(8, 8, 3, 1, 0), Tanh(),
-			Flatten(), NewLinear(8*4*4, 2),
+	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer[float64] {
+		return []Layer[float64]{
+			NewConv2d[float64](1, 8, 8, 2, 3), Tanh[float64](),
+			NewConv2d[float64](8, 8, 3, 1, 0), Tanh[float64](),
+			Flatten[float64](), NewLinear[float64](8*4*4, 2),
 		}
 	}, 2},
 }
 
 // build returns a bound, initialised model and random inputs and labels.
-func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimizer.Arena, []float64, []int) {
+func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential[float64], *optimizer.Arena[float64], []float64, []int) {
 	t.Helper()
-	s, err := NewSequential(tm.in, tm.layers()...)
+	s, err := NewSequential[float64](tm.in, tm.layers()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimi
 	// Normalisation layers start at γ = 1, β = 0, where a gradient that
 	// forgets γ or β would go unnoticed: move them away from it.
 	for _, l := range s.Layers() {
-		if nl, ok := l.(*norm); ok {
+		if nl, ok := l.(*norm[float64]); ok {
 			for i := range nl.gamma {
 				nl.gamma[i], nl.beta[i] = 1+0.5*r.NormFloat64(), 0.3*r.NormFloat64()
 			}
@@ -145,7 +145,7 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimi
 		x[i] = r.NormFloat64()
 	}
 	// A model that starts with an embedding takes token indices.
-	if e, ok := s.Layers()[0].(*Embedding); ok {
+	if e, ok := s.Layers()[0].(*Embedding[float64]); ok {
 		for i := range x {
 			x[i] = float64(r.IntN(e.Vocab))
 		}
@@ -169,7 +169,7 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimi
 
 // losses returns the per-example losses of the model at its current
 // parameters.
-func losses(t testing.TB, s *Sequential, x []float64, y []int, classes int) []float64 {
+func losses(t testing.TB, s *Sequential[float64], x []float64, y []int, classes int) []float64 {
 	n := len(y)
 	out := s.Forward(x, n)
 	l := make([]float64, n)
@@ -182,7 +182,7 @@ func losses(t testing.TB, s *Sequential, x []float64, y []int, classes int) []fl
 // perSample runs forward and backward in the given mode and returns, per
 // arena layer, each sample's gradient extracted through AddWeighted with a
 // one-hot weight, and the sources' norms.
-func perSample(t testing.TB, s *Sequential, mode GradMode, x []float64, y []int, classes int) (g [][][]float64, norms [][]float64) {
+func perSample(t testing.TB, s *Sequential[float64], mode GradMode, x []float64, y []int, classes int) (g [][][]float64, norms [][]float64) {
 	n := len(y)
 	s.SetGradMode(mode)
 	out := s.Forward(x, n)
@@ -327,7 +327,7 @@ func TestClipAdd(t *testing.T) {
 			t.Run(tm.name+"/"+mode.String(), func(t *testing.T) {
 				s, a, x, y := build(t, tm, n, 3)
 				s.SetGradMode(mode)
-				backward := func() []optimizer.GradSource {
+				backward := func() []optimizer.GradSource[float64] {
 					out := s.Forward(x, n)
 					d := make([]float64, len(out))
 					if err := SoftmaxCrossEntropy(out, y, tm.class, nil, d); err != nil {
@@ -353,7 +353,7 @@ func TestClipAdd(t *testing.T) {
 				}
 				clipAdders := 0
 				for l, src := range backward() {
-					ca, ok := src.(optimizer.ClipAdder)
+					ca, ok := src.(optimizer.ClipAdder[float64])
 					if !ok {
 						continue
 					}
@@ -441,7 +441,7 @@ func TestReadyOrderAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []int
-	err := s.Backward(d, func(l int, src optimizer.GradSource) error {
+	err := s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 		order = append(order, l)
 		if src.Samples() != 4 {
 			return fmt.Errorf("layer %d has %d samples", l, src.Samples())
@@ -456,7 +456,7 @@ func TestReadyOrderAndErrors(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	order = order[:0]
-	err = s.Backward(d, func(l int, _ optimizer.GradSource) error {
+	err = s.Backward(d, func(l int, _ optimizer.GradSource[float64]) error {
 		order = append(order, l)
 		if l == 1 {
 			return boom
@@ -479,7 +479,7 @@ func TestEmptyBatch(t *testing.T) {
 			t.Fatalf("%s: %d outputs for an empty batch", tm.name, len(out))
 		}
 		calls := 0
-		if err := s.Backward(nil, func(l int, src optimizer.GradSource) error {
+		if err := s.Backward(nil, func(l int, src optimizer.GradSource[float64]) error {
 			calls++
 			src.Norms(nil)
 			dst := make([]float64, src.Len())
@@ -535,29 +535,29 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 }
 
 func TestNewSequentialErrors(t *testing.T) {
-	lin := NewLinear(4, 2)
+	lin := NewLinear[float64](4, 2)
 	cases := []struct {
 		name   string
 		in     []int
-		layers []Layer
+		layers []Layer[float64]
 		want   string
 	}{
 		{"no layers", []int{4}, nil, "no layers"},
-		{"linear on image", []int{1, 2, 2}, []Layer{NewLinear(4, 2)}, "Flatten"},
-		{"wrong width", []int{5}, []Layer{NewLinear(4, 2)}, "layer 0"},
-		{"conv channels", []int{2, 8, 8}, []Layer{NewConv2d(1, 2, 3, 1, 0)}, "[1, H, W]"},
-		{"kernel too big", []int{1, 2, 2}, []Layer{NewConv2d(1, 2, 3, 1, 0)}, "smaller than"},
-		{"pool too big", []int{1, 2, 2}, []Layer{NewMaxPool2d(3, 1)}, "smaller than"},
-		{"shared layer", []int{4}, []Layer{lin, ReLU(), NewLinear(2, 4), lin}, "same value"},
-		{"embedding after parameters", []int{4}, []Layer{NewLinear(4, 4), NewEmbedding(3, 2)}, "put the Embedding(3, 2) first"},
-		{"embedding of images", []int{1, 2, 2}, []Layer{NewEmbedding(3, 2)}, "[T] (token indices)"},
-		{"groups not dividing", []int{6, 2, 2}, []Layer{NewGroupNorm(4, 6)}, "divide the 6 channels"},
-		{"conv1d on images", []int{1, 8, 8}, []Layer{NewConv1d(1, 2, 3, 1, 0)}, "[1, L]"},
-		{"global pool of vectors", []int{8}, []Layer{GlobalAvgPool()}, "[C, H, W]"},
+		{"linear on image", []int{1, 2, 2}, []Layer[float64]{NewLinear[float64](4, 2)}, "Flatten"},
+		{"wrong width", []int{5}, []Layer[float64]{NewLinear[float64](4, 2)}, "layer 0"},
+		{"conv channels", []int{2, 8, 8}, []Layer[float64]{NewConv2d[float64](1, 2, 3, 1, 0)}, "[1, H, W]"},
+		{"kernel too big", []int{1, 2, 2}, []Layer[float64]{NewConv2d[float64](1, 2, 3, 1, 0)}, "smaller than"},
+		{"pool too big", []int{1, 2, 2}, []Layer[float64]{NewMaxPool2d[float64](3, 1)}, "smaller than"},
+		{"shared layer", []int{4}, []Layer[float64]{lin, ReLU[float64](), NewLinear[float64](2, 4), lin}, "same value"},
+		{"embedding after parameters", []int{4}, []Layer[float64]{NewLinear[float64](4, 4), NewEmbedding[float64](3, 2)}, "put the Embedding(3, 2) first"},
+		{"embedding of images", []int{1, 2, 2}, []Layer[float64]{NewEmbedding[float64](3, 2)}, "[T] (token indices)"},
+		{"groups not dividing", []int{6, 2, 2}, []Layer[float64]{NewGroupNorm[float64](4, 6)}, "divide the 6 channels"},
+		{"conv1d on images", []int{1, 8, 8}, []Layer[float64]{NewConv1d[float64](1, 2, 3, 1, 0)}, "[1, L]"},
+		{"global pool of vectors", []int{8}, []Layer[float64]{GlobalAvgPool[float64]()}, "[C, H, W]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := NewSequential(c.in, c.layers...)
+			_, err := NewSequential[float64](c.in, c.layers...)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
@@ -566,11 +566,11 @@ func TestNewSequentialErrors(t *testing.T) {
 }
 
 func TestBindAndInit(t *testing.T) {
-	s, err := NewSequential([]int{784}, NewLinear(784, 10))
+	s, err := NewSequential[float64]([]int{784}, NewLinear[float64](784, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, _ := optimizer.NewArena(optimizer.LayerSpec{Name: "x", Len: 10})
+	wrong, _ := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "x", Len: 10})
 	if err := s.Bind(wrong); err == nil {
 		t.Fatal("Bind accepted an arena of the wrong size")
 	}
@@ -610,7 +610,7 @@ func TestDeterministic(t *testing.T) {
 		d := make([]float64, len(out))
 		SoftmaxCrossEntropy(out, y, 3, nil, d)
 		var got []float64
-		s.Backward(d, func(l int, src optimizer.GradSource) error {
+		s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 			nm := make([]float64, n)
 			src.Norms(nm)
 			src.AddWeighted(a.Grad(l), nm)
@@ -653,7 +653,7 @@ func TestAllocsPerStep(t *testing.T) {
 	step := func() {
 		out := s.Forward(x, 16)
 		SoftmaxCrossEntropy(out, y, 3, nil, d)
-		s.Backward(d, func(l int, src optimizer.GradSource) error {
+		s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 			src.Norms(nm)
 			src.AddWeighted(a.Grad(l), nm)
 			return nil
@@ -676,15 +676,15 @@ func TestAllocsPerStep(t *testing.T) {
 // single output position is ghost, and Linear layers always are.
 func TestMixedCostModel(t *testing.T) {
 	tests := []struct {
-		conv  *Conv2d
+		conv  *Conv2d[float64]
 		in    []int
 		ghost bool
 	}{
-		{NewConv2d(1, 16, 8, 2, 3), []int{1, 28, 28}, false},
-		{NewConv2d(16, 32, 4, 2, 0), []int{16, 13, 13}, false},
-		{NewConv2d(32, 64, 4, 1, 0), []int{32, 4, 4}, true}, // L = 1
-		{NewConv2d(1, 1, 2, 1, 0), []int{1, 2, 2}, false},   // L = 1, C_out = 1: 5 is not < 4 + 1
-		{NewConv2d(64, 8, 3, 1, 0), []int{64, 4, 4}, false}, // L = 4: 16·584 > 4616
+		{NewConv2d[float64](1, 16, 8, 2, 3), []int{1, 28, 28}, false},
+		{NewConv2d[float64](16, 32, 4, 2, 0), []int{16, 13, 13}, false},
+		{NewConv2d[float64](32, 64, 4, 1, 0), []int{32, 4, 4}, true}, // L = 1
+		{NewConv2d[float64](1, 1, 2, 1, 0), []int{1, 2, 2}, false},   // L = 1, C_out = 1: 5 is not < 4 + 1
+		{NewConv2d[float64](64, 8, 3, 1, 0), []int{64, 4, 4}, false}, // L = 4: 16·584 > 4616
 	}
 	for _, tt := range tests {
 		if _, err := tt.conv.setup(tt.in); err != nil {
@@ -708,12 +708,12 @@ func TestMixedCostModel(t *testing.T) {
 	s.Backward(d, nil)
 	srcs := s.Sources()
 	for l := 0; l < 2; l++ {
-		if _, ok := srcs[l].(*convExplicit); !ok {
+		if _, ok := srcs[l].(*convExplicit[float64]); !ok {
 			t.Errorf("conv layer %d source is %T, want materialised", l, srcs[l])
 		}
 	}
 	for l := 2; l < 4; l++ {
-		if _, ok := srcs[l].(*linearGhost); !ok {
+		if _, ok := srcs[l].(*linearGhost[float64]); !ok {
 			t.Errorf("layer %d source is %T, want ghost", l, srcs[l])
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // normEps is PyTorch's default ε of GroupNorm and LayerNorm.
@@ -24,8 +24,9 @@ const normEps = 1e-5
 // one arena layer, γ then β, initialised to 1 and 0 as in PyTorch. The
 // per-sample gradients (dγ_i = Σ dy·x̂ over the values sharing an affine
 // parameter, dβ_i = Σ dy) are as small as the parameters and are
-// materialised.
-type norm struct {
+// materialised. The mean, the variance and the sums of the backward pass
+// are accumulated in float64 whatever F is.
+type norm[F Float] struct {
 	layerNorm bool // LayerNorm: one group, per-value affine parameters
 	groups    int  // GroupNorm: the number of groups
 	channels  int  // GroupNorm: the number of channels
@@ -34,15 +35,15 @@ type norm struct {
 	size    int   // values per sample
 	per     int   // values sharing one affine parameter
 	affine  int   // number of γ (and of β)
-	gamma   []float64
-	beta    []float64
-	xhat    []float64 // n × size, from the last forward pass
+	gamma   []F
+	beta    []F
+	xhat    []F       // n × size, from the last forward pass
 	rstd    []float64 // n × groups
 	n       int
-	dy      []float64
-	dense   optimizer.DenseSource
-	dgrad   []float64
-	accRow  []float64
+	dy      []F
+	dense   optimizer.DenseSource[F]
+	dgrad   []F
+	accRow  []F
 	nGroups int // groups actually used: groups, or 1 for LayerNorm
 }
 
@@ -50,16 +51,16 @@ type norm struct {
 // shape [C, ...] (C = channels) is normalised over groups of C/groups
 // channels, then scaled and shifted per channel. It needs groups to divide
 // channels.
-func NewGroupNorm(groups, channels int) Layer {
-	return &norm{groups: groups, channels: channels}
+func NewGroupNorm[F Float](groups, channels int) Layer[F] {
+	return &norm[F]{groups: groups, channels: channels}
 }
 
 // NewLayerNorm returns torch.nn.LayerNorm(shape) for the shape of its input
 // sample: each sample is normalised over all its values, then scaled and
 // shifted value by value. Its parameters have the sample's shape.
-func NewLayerNorm() Layer { return &norm{layerNorm: true} }
+func NewLayerNorm[F Float]() Layer[F] { return &norm[F]{layerNorm: true} }
 
-func (l *norm) Kind() string {
+func (l *norm[F]) Kind() string {
 	if l.layerNorm {
 		if l.shape == nil {
 			return "LayerNorm"
@@ -69,7 +70,7 @@ func (l *norm) Kind() string {
 	return fmt.Sprintf("GroupNorm(%d, %d)", l.groups, l.channels)
 }
 
-func (l *norm) setup(in []int) ([]int, error) {
+func (l *norm[F]) setup(in []int) ([]int, error) {
 	l.shape = append([]int(nil), in...)
 	l.size = prod(in)
 	if l.layerNorm {
@@ -86,17 +87,17 @@ func (l *norm) setup(in []int) ([]int, error) {
 	return append([]int(nil), in...), nil
 }
 
-func (l *norm) numParams() int    { return 2 * l.affine }
-func (l *norm) paramShape() []int { return []int{2 * l.affine} }
-func (l *norm) bind(p []float64)  { l.gamma, l.beta = p[:l.affine:l.affine], p[l.affine:] }
+func (l *norm[F]) numParams() int    { return 2 * l.affine }
+func (l *norm[F]) paramShape() []int { return []int{2 * l.affine} }
+func (l *norm[F]) bind(p []F)        { l.gamma, l.beta = p[:l.affine:l.affine], p[l.affine:] }
 
-func (l *norm) initParams(*rand.Rand) {
+func (l *norm[F]) initParams(*rand.Rand) {
 	for i := range l.gamma {
 		l.gamma[i], l.beta[i] = 1, 0
 	}
 }
 
-func (l *norm) grow(n int) {
+func (l *norm[F]) grow(n int) {
 	l.xhat = ensure(l.xhat, n*l.size)
 	l.rstd = ensure(l.rstd, n*l.nGroups)
 }
@@ -104,7 +105,7 @@ func (l *norm) grow(n int) {
 // eachGroup runs body for every group of every sample in [0, n), in parallel
 // over samples: off is the group's offset in the batch, a0 the affine index
 // of its first value, r its slot in rstd.
-func (l *norm) eachGroup(n int, body func(off, a0, r int)) {
+func (l *norm[F]) eachGroup(n int, body func(off, a0, r int)) {
 	gs := l.size / l.nGroups
 	parallel.Split(n, workers(), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -115,25 +116,25 @@ func (l *norm) eachGroup(n int, body func(off, a0, r int)) {
 	})
 }
 
-func (l *norm) forward(x, y []float64, n int) {
+func (l *norm[F]) forward(x, y []F, n int) {
 	l.grow(n)
 	gs := l.size / l.nGroups
 	l.eachGroup(n, func(off, a0, ri int) {
 		xs, xh, ys := x[off:off+gs], l.xhat[off:off+gs], y[off:off+gs]
 		var mean float64
 		for _, v := range xs {
-			mean += v
+			mean += float64(v)
 		}
 		mean /= float64(gs)
 		var vr float64
 		for _, v := range xs {
-			d := v - mean
+			d := float64(v) - mean
 			vr += d * d
 		}
 		r := 1 / math.Sqrt(vr/float64(gs)+normEps)
 		l.rstd[ri] = r
 		for j, v := range xs {
-			h := (v - mean) * r
+			h := F((float64(v) - mean) * r)
 			xh[j] = h
 			a := a0 + j/l.per
 			ys[j] = h*l.gamma[a] + l.beta[a]
@@ -141,9 +142,9 @@ func (l *norm) forward(x, y []float64, n int) {
 	})
 }
 
-func (l *norm) beginBackward(x, dy []float64, n int) { l.dy, l.n = dy, n }
+func (l *norm[F]) beginBackward(x, dy []F, n int) { l.dy, l.n = dy, n }
 
-func (l *norm) backward(x, y, dy, dx []float64, n int) {
+func (l *norm[F]) backward(x, y, dy, dx []F, n int) {
 	if dx == nil {
 		return
 	}
@@ -152,22 +153,22 @@ func (l *norm) backward(x, y, dy, dx []float64, n int) {
 		ds, xh, dxs := dy[off:off+gs], l.xhat[off:off+gs], dx[off:off+gs]
 		var m1, m2 float64
 		for j, d := range ds {
-			dh := d * l.gamma[a0+j/l.per]
+			dh := float64(d * l.gamma[a0+j/l.per])
 			m1 += dh
-			m2 += dh * xh[j]
+			m2 += dh * float64(xh[j])
 		}
 		m1 /= float64(gs)
 		m2 /= float64(gs)
 		r := l.rstd[ri]
 		for j, d := range ds {
-			dh := d * l.gamma[a0+j/l.per]
-			dxs[j] = r * (dh - m1 - xh[j]*m2)
+			dh := float64(d * l.gamma[a0+j/l.per])
+			dxs[j] = F(r * (dh - m1 - float64(xh[j])*m2))
 		}
 	})
 }
 
 // sampleGrad stores sample i's gradient [dγ, dβ] in dst (2·affine values).
-func (l *norm) sampleGrad(dst []float64, i int) {
+func (l *norm[F]) sampleGrad(dst []F, i int) {
 	dg, db := dst[:l.affine], dst[l.affine:2*l.affine]
 	clear(dst[:2*l.affine])
 	d := l.dy[i*l.size : (i+1)*l.size]
@@ -179,7 +180,7 @@ func (l *norm) sampleGrad(dst []float64, i int) {
 	}
 }
 
-func (l *norm) source(GradMode) optimizer.GradSource {
+func (l *norm[F]) source(GradMode) optimizer.GradSource[F] {
 	n, cols := l.n, l.numParams()
 	l.dgrad = ensure(l.dgrad, n*cols)
 	l.dense.Reset(n, cols, l.dgrad)
@@ -191,7 +192,7 @@ func (l *norm) source(GradMode) optimizer.GradSource {
 	return &l.dense
 }
 
-func (l *norm) accumulate(dst []float64) {
+func (l *norm[F]) accumulate(dst []F) {
 	l.accRow = ensure(l.accRow, l.numParams())
 	row := l.accRow
 	for i := range l.n {
@@ -204,10 +205,10 @@ func (l *norm) accumulate(dst []float64) {
 
 // state returns γ and β under PyTorch's names: per channel ([C]) for
 // GroupNorm, of the sample's shape for LayerNorm.
-func (l *norm) state() []Tensor {
+func (l *norm[F]) state() []tensor[F] {
 	shape := []int{l.channels}
 	if l.layerNorm {
 		shape = l.shape
 	}
-	return []Tensor{{"weight", shape, l.gamma}, {"bias", shape, l.beta}}
+	return []tensor[F]{{"weight", shape, l.gamma}, {"bias", shape, l.beta}}
 }

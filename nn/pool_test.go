@@ -62,7 +62,7 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := NewMaxPool2d(tt.k, tt.s).(*pool2d)
+			p := NewMaxPool2d[float64](tt.k, tt.s).(*pool2d[float64])
 			if _, err := p.setup([]int{tt.c, tt.h, tt.w}); err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +115,7 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 // that the branch predictor cannot learn the data.
 func BenchmarkMaxPoolConv1(b *testing.B) {
 	const samples = 64
-	p := NewMaxPool2d(2, 1).(*pool2d)
+	p := NewMaxPool2d[float64](2, 1).(*pool2d[float64])
 	if _, err := p.setup([]int{16, 14, 14}); err != nil {
 		b.Fatal(err)
 	}

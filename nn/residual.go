@@ -6,41 +6,41 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // nestedLayer is a layer that holds layers with parameters of its own
 // (a residual block). Sequential gives each of them an arena layer, in the
 // order nestedParams returns them, and lets the nested layer drive their
 // backward passes.
-type nestedLayer interface {
-	Layer
+type nestedLayer[F Float] interface {
+	Layer[F]
 	// nestedParams returns the parameter layers inside, in forward order,
 	// with their names relative to the nested layer ("branch.0", "proj").
-	nestedParams() ([]paramLayer, []string)
+	nestedParams() ([]paramLayer[F], []string)
 	// growNested sizes the layer's own per-batch buffers.
 	growNested(n int)
 	// backwardNested back-propagates dy, the error of the layer's output y
 	// for input x: it stores the input error in dx unless dx is nil, and
 	// for each nested parameter layer j, in reverse forward order, it
 	// calls beginBackward on it and then emit(j).
-	backwardNested(x, y, dy, dx []float64, n int, emit func(j int) error) error
+	backwardNested(x, y, dy, dx []F, n int, emit func(j int) error) error
 }
 
 // residual is y = branch(x) + shortcut(x), the shortcut being x itself or a
 // projection of it.
-type residual struct {
-	branch []Layer
-	proj   paramLayer // nil: the identity
+type residual[F Float] struct {
+	branch []Layer[F]
+	proj   paramLayer[F] // nil: the identity
 
 	shapes [][]int // shapes[j] is the input shape of branch layer j; shapes[m] the output
 	sizes  []int
-	acts   [][]float64 // acts[j], j = 1..m, the branch's activations; acts[0] is the block input
-	errs   [][]float64 // errs[j], j = 0..m−1, their errors
-	pout   []float64   // the projection's output
-	perr   []float64   // the projection's input error
+	acts   [][]F // acts[j], j = 1..m, the branch's activations; acts[0] is the block input
+	errs   [][]F // errs[j], j = 0..m−1, their errors
+	pout   []F   // the projection's output
+	perr   []F   // the projection's input error
 	cap    int
-	params []paramLayer
+	params []paramLayer[F]
 	names  []string
 	lowest int // index of the lowest branch layer with parameters, or m
 }
@@ -57,14 +57,14 @@ type residual struct {
 // self.branch(x) + (self.proj(x) if self.proj is not None else x), with
 // branch an nn.Sequential: the state_dict names are
 // "<position>.branch.<i>.weight" and "<position>.proj.weight".
-func Residual(projection Layer, branch ...Layer) Layer {
-	r := &residual{branch: branch}
+func Residual[F Float](projection Layer[F], branch ...Layer[F]) Layer[F] {
+	r := &residual[F]{branch: branch}
 	if projection != nil {
-		if p, ok := projection.(paramLayer); ok {
+		if p, ok := projection.(paramLayer[F]); ok {
 			r.proj = p
 		} else {
 			r.branch = nil // setup reports it
-			r.proj = badProjection{projection}
+			r.proj = badProjection[F]{projection}
 		}
 	}
 	return r
@@ -72,17 +72,17 @@ func Residual(projection Layer, branch ...Layer) Layer {
 
 // badProjection stands for a projection that has no parameters, which
 // setup refuses.
-type badProjection struct{ Layer }
+type badProjection[F Float] struct{ Layer[F] }
 
-func (badProjection) paramShape() []int                       { return nil }
-func (badProjection) bind([]float64)                          {}
-func (badProjection) initParams(*rand.Rand)                   {}
-func (badProjection) grow(int)                                {}
-func (badProjection) beginBackward([]float64, []float64, int) {}
-func (badProjection) source(GradMode) optimizer.GradSource    { return nil }
-func (badProjection) accumulate([]float64)                    {}
+func (badProjection[F]) paramShape() []int                       { return nil }
+func (badProjection[F]) bind([]F)                                {}
+func (badProjection[F]) initParams(*rand.Rand)                   {}
+func (badProjection[F]) grow(int)                                {}
+func (badProjection[F]) beginBackward([]F, []F, int)             {}
+func (badProjection[F]) source(GradMode) optimizer.GradSource[F] { return nil }
+func (badProjection[F]) accumulate([]F)                          {}
 
-func (r *residual) Kind() string {
+func (r *residual[F]) Kind() string {
 	kinds := make([]string, len(r.branch))
 	for i, l := range r.branch {
 		kinds[i] = l.Kind()
@@ -93,10 +93,10 @@ func (r *residual) Kind() string {
 	return fmt.Sprintf("Residual([%s] + x)", strings.Join(kinds, ", "))
 }
 
-func (r *residual) numParams() int { return 0 }
+func (r *residual[F]) numParams() int { return 0 }
 
-func (r *residual) setup(in []int) ([]int, error) {
-	if b, bad := r.proj.(badProjection); bad {
+func (r *residual[F]) setup(in []int) ([]int, error) {
+	if b, bad := r.proj.(badProjection[F]); bad {
 		return nil, fmt.Errorf("projection %s has no parameters; use a Linear or Conv2d, or nil for the identity", b.Kind())
 	}
 	if len(r.branch) == 0 {
@@ -120,10 +120,10 @@ func (r *residual) setup(in []int) ([]int, error) {
 		shape = out
 		r.shapes, r.sizes = append(r.shapes, shape), append(r.sizes, prod(shape))
 		switch p := l.(type) {
-		case paramLayer:
+		case paramLayer[F]:
 			r.params, r.names = append(r.params, p), append(r.names, fmt.Sprintf("branch.%d", j))
 			r.lowest = min(r.lowest, j)
-		case nestedLayer:
+		case nestedLayer[F]:
 			ps, ns := p.nestedParams()
 			for i := range ps {
 				r.params, r.names = append(r.params, ps[i]), append(r.names, fmt.Sprintf("branch.%d.%s", j, ns[i]))
@@ -151,33 +151,33 @@ func (r *residual) setup(in []int) ([]int, error) {
 	return slices.Clone(shape), nil
 }
 
-func (r *residual) nestedParams() ([]paramLayer, []string) { return r.params, r.names }
+func (r *residual[F]) nestedParams() ([]paramLayer[F], []string) { return r.params, r.names }
 
-func (r *residual) growNested(n int) {
+func (r *residual[F]) growNested(n int) {
 	if n <= r.cap && r.acts != nil {
 		return
 	}
 	m := len(r.branch)
-	r.acts, r.errs = make([][]float64, m+1), make([][]float64, m+1)
+	r.acts, r.errs = make([][]F, m+1), make([][]F, m+1)
 	for j := 1; j <= m; j++ {
-		r.acts[j] = make([]float64, n*r.sizes[j])
+		r.acts[j] = make([]F, n*r.sizes[j])
 	}
 	for j := 0; j < m; j++ {
-		r.errs[j] = make([]float64, n*r.sizes[j])
+		r.errs[j] = make([]F, n*r.sizes[j])
 	}
 	if r.proj != nil {
-		r.pout = make([]float64, n*r.sizes[m])
-		r.perr = make([]float64, n*r.sizes[0])
+		r.pout = make([]F, n*r.sizes[m])
+		r.perr = make([]F, n*r.sizes[0])
 	}
 	for _, l := range r.branch {
-		if nl, ok := l.(nestedLayer); ok {
+		if nl, ok := l.(nestedLayer[F]); ok {
 			nl.growNested(n)
 		}
 	}
 	r.cap = n
 }
 
-func (r *residual) forward(x, y []float64, n int) {
+func (r *residual[F]) forward(x, y []F, n int) {
 	r.growNested(n)
 	m := len(r.branch)
 	r.acts[0] = x
@@ -201,13 +201,13 @@ func (r *residual) forward(x, y []float64, n int) {
 	}
 }
 
-func (r *residual) backward(x, y, dy, dx []float64, n int) {
+func (r *residual[F]) backward(x, y, dy, dx []F, n int) {
 	if err := r.backwardNested(x, y, dy, dx, n, func(int) error { return nil }); err != nil {
 		panic(err) // emit returns no error here
 	}
 }
 
-func (r *residual) backwardNested(x, y, dy, dx []float64, n int, emit func(j int) error) error {
+func (r *residual[F]) backwardNested(x, y, dy, dx []F, n int, emit func(j int) error) error {
 	m := len(r.branch)
 	dy = dy[:n*r.sizes[m]]
 	next := len(r.params) - 1 // the nested index of the next parameter layer, going down
@@ -235,12 +235,12 @@ func (r *residual) backwardNested(x, y, dy, dx []float64, n int, emit func(j int
 		if j < m-1 {
 			d = r.errs[j+1][:n*r.sizes[j+1]]
 		}
-		var e []float64
+		var e []F
 		if j > bottom || dx != nil {
 			e = r.errs[j][:n*r.sizes[j]]
 		}
 		switch p := l.(type) {
-		case paramLayer:
+		case paramLayer[F]:
 			p.beginBackward(in, d, n)
 			if err := emit(next); err != nil {
 				return err
@@ -249,7 +249,7 @@ func (r *residual) backwardNested(x, y, dy, dx []float64, n int, emit func(j int
 			if e != nil {
 				l.backward(in, out, d, e, n)
 			}
-		case nestedLayer:
+		case nestedLayer[F]:
 			ps, _ := p.nestedParams()
 			base := next - len(ps) + 1
 			if err := p.backwardNested(in, out, d, e, n, func(i int) error { return emit(base + i) }); err != nil {
@@ -279,10 +279,10 @@ func (r *residual) backwardNested(x, y, dy, dx []float64, n int, emit func(j int
 
 // nestedState returns the tensors of the layers inside under their PyTorch
 // names relative to the block.
-func (r *residual) nestedState() ([]Tensor, error) {
-	var out []Tensor
+func (r *residual[F]) nestedState() ([]tensor[F], error) {
+	var out []tensor[F]
 	for i, p := range r.params {
-		sl, ok := p.(stateLayer)
+		sl, ok := p.(stateLayer[F])
 		if !ok {
 			return nil, fmt.Errorf("%s (%s) has no PyTorch layout", r.names[i], p.Kind())
 		}

@@ -7,30 +7,31 @@ import (
 	dseed "github.com/dpmpi/dpmpi/internal/seed"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
-// Sequential is a model that applies its layers in order. It owns the
+// Sequential is a model over elements of type F (float32 or float64) that
+// applies its layers in order. It owns the
 // activation and error buffers of every layer, sized for the largest batch
 // seen so far and reused between steps.
 //
 // Its parameters live in an optimizer.Arena, one arena layer per Linear or
 // Conv2d layer in model order; Specs describes them and Bind attaches the
 // model to an arena built from them.
-type Sequential struct {
-	layers []Layer
+type Sequential[F Float] struct {
+	layers []Layer[F]
 	shapes [][]int // shapes[k] is the per-sample input shape of layer k; shapes[len] the output
 	sizes  []int   // prod(shapes[k])
 	arena  []int   // arena layer index of layer k, or -1
-	params []paramLayer
+	params []paramLayer[F]
 	names  []string
 
 	mode  GradMode
-	bound *optimizer.Arena
+	bound *optimizer.Arena[F]
 	cap   int
 	n     int
-	acts  [][]float64 // acts[0] is the caller's input; acts[k+1] the output of layer k
-	errs  [][]float64 // errs[k+1] is dL/d acts[k+1]; errs[len] is the caller's seed
+	acts  [][]F // acts[0] is the caller's input; acts[k+1] the output of layer k
+	errs  [][]F // errs[k+1] is dL/d acts[k+1]; errs[len] is the caller's seed
 
 	// fused[k]: layer k is a Tanh followed by a max pooling layer, and the
 	// pooling layer's backward pass goes through both (see
@@ -38,19 +39,19 @@ type Sequential struct {
 	// two sample layers in cache and read by no backward pass, so it has
 	// no batch buffer, only one sample's scratch per worker (scratch[w][k]).
 	fused, dead []bool
-	scratch     [][][]float64
+	scratch     [][][]F
 	// errScratch[w][k] holds one sample's error k for worker w inside a
 	// backward run, where the error is passed between two layers of the
 	// run and never needs a batch buffer.
-	errScratch [][][]float64
-	srcs       []optimizer.GradSource
+	errScratch [][][]F
+	srcs       []optimizer.GradSource[F]
 	state      int // 0 nothing, 1 after forward, 2 after backward
 
 	// mult is the augmentation multiplicity (rows per sample of the
 	// sources; 0 or 1: none) and groups the grouped sources' state, one
 	// per arena layer (see SetMultiplicity).
 	mult   int
-	groups []groupState
+	groups []groupState[F]
 
 	// drop is read by the model's Dropout layers (dropouts, in a residual
 	// branch too): the training mode and the samples' keys.
@@ -62,14 +63,14 @@ type Sequential struct {
 // shape in (for example [784] or [1, 28, 28]) and returns the model. The
 // model is not usable until it is bound to an arena (see Specs and Bind, or
 // NewArena).
-func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
+func NewSequential[F Float](in []int, layers ...Layer[F]) (*Sequential[F], error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("nn: NewSequential: no layers")
 	}
 	if len(in) == 0 || prod(in) <= 0 {
 		return nil, fmt.Errorf("nn: NewSequential: input shape %v must have positive dimensions", in)
 	}
-	s := &Sequential{layers: layers}
+	s := &Sequential[F]{layers: layers}
 	shape := append([]int(nil), in...)
 	s.shapes = append(s.shapes, shape)
 	s.sizes = append(s.sizes, prod(shape))
@@ -88,11 +89,11 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 			return nil, fmt.Errorf("nn: layer %d (%s) takes data (token indices) as input, but layer %s before it has parameters, whose gradient would have to pass through it; put the %s first", k, l.Kind(), s.names[0], l.Kind())
 		}
 		switch p := l.(type) {
-		case paramLayer:
+		case paramLayer[F]:
 			s.arena = append(s.arena, len(s.params))
 			s.params = append(s.params, p)
 			s.names = append(s.names, fmt.Sprintf("%d.%s", k, l.Kind()))
-		case nestedLayer:
+		case nestedLayer[F]:
 			// The layers inside get arena layers of their own, in order;
 			// arena[k] is the first of them.
 			ps, names := p.nestedParams()
@@ -111,7 +112,7 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 	}
 	for i, l := range layers {
 		switch l.(type) {
-		case relu, tanh, flatten: // stateless values may repeat
+		case relu[F], tanh[F], flatten[F]: // stateless values may repeat
 			continue
 		}
 		for j := 0; j < i; j++ {
@@ -120,20 +121,20 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 			}
 		}
 	}
-	s.srcs = make([]optimizer.GradSource, len(s.params))
+	s.srcs = make([]optimizer.GradSource[F], len(s.params))
 	s.planActivations()
 	// Each Dropout layer draws its masks with its own salt: its position
 	// in a depth-first walk over the layers and residual branches.
 	pos := 0
-	var walk func([]Layer)
-	walk = func(ls []Layer) {
+	var walk func([]Layer[F])
+	walk = func(ls []Layer[F]) {
 		for _, l := range ls {
 			pos++
 			switch d := l.(type) {
-			case *dropout:
+			case *dropout[F]:
 				d.ctx, d.salt = &s.drop, uint64(pos)
 				s.dropouts++
-			case *residual:
+			case *residual[F]:
 				walk(d.branch)
 			}
 		}
@@ -148,10 +149,10 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 // Forward uses the mode set before it, and the Backward after it that
 // Forward's mode. In training mode every Forward needs the samples' keys
 // (SetDropoutKeys) when the model holds a Dropout layer.
-func (s *Sequential) SetTraining(on bool) { s.drop.training = on }
+func (s *Sequential[F]) SetTraining(on bool) { s.drop.training = on }
 
 // Training reports whether the model is in training mode.
-func (s *Sequential) Training() bool { return s.drop.training }
+func (s *Sequential[F]) Training() bool { return s.drop.training }
 
 // SetDropoutKeys gives the keys of the samples of the next Forward in
 // training mode: ids[i] identifies sample i of the batch (its index in the
@@ -165,7 +166,7 @@ func (s *Sequential) Training() bool { return s.drop.training }
 // sample's influence as it does without dropout. ids is copied; the keys
 // hold until the next call. Forward panics in training mode if the model
 // holds a Dropout layer and len(ids) is not the batch size.
-func (s *Sequential) SetDropoutKeys(seed, step uint64, ids []int) {
+func (s *Sequential[F]) SetDropoutKeys(seed, step uint64, ids []int) {
 	s.drop.seed, s.drop.step = seed, step
 	s.drop.ids = s.drop.ids[:0]
 	for _, id := range ids {
@@ -179,42 +180,42 @@ func (s *Sequential) SetDropoutKeys(seed, step uint64, ids []int) {
 // needs it: only Conv2d reads its input and only the activation functions
 // their output, except a Tanh fused with the max pooling after it, whose
 // pooling layer reads its own output instead.
-func (s *Sequential) planActivations() {
+func (s *Sequential[F]) planActivations() {
 	L := len(s.layers)
 	s.fused = make([]bool, L)
 	s.dead = make([]bool, L+1)
 	for k := 0; k+1 < L; k++ {
-		_, th := s.layers[k].(tanh)
-		p, pool := s.layers[k+1].(*pool2d)
+		_, th := s.layers[k].(tanh[F])
+		p, pool := s.layers[k+1].(*pool2d[F])
 		s.fused[k] = th && pool && p.max
 	}
 	readsInput := func(k int) bool {
 		switch s.layers[k].(type) {
-		case tanh, relu, *pool2d, flatten, *dropout:
+		case tanh[F], relu[F], *pool2d[F], flatten[F], *dropout[F]:
 			return false
 		}
 		return true
 	}
 	readsOutput := func(k int) bool {
 		switch s.layers[k].(type) {
-		case tanh:
+		case tanh[F]:
 			return !s.fused[k]
-		case *pool2d:
+		case *pool2d[F]:
 			return k > 0 && s.fused[k-1]
-		case *Conv2d, flatten, *dropout:
+		case *Conv2d[F], flatten[F], *dropout[F]:
 			return false
 		}
 		return true
 	}
 	for j := 1; j < L; j++ {
-		_, a := s.layers[j-1].(sampleLayer)
-		_, b := s.layers[j].(sampleLayer)
+		_, a := s.layers[j-1].(sampleLayer[F])
+		_, b := s.layers[j].(sampleLayer[F])
 		s.dead[j] = a && b && !readsOutput(j-1) && !readsInput(j)
 	}
 }
 
 // act returns activation k of samples [lo, hi), or nil if it is dead.
-func (s *Sequential) act(k, lo, hi int) []float64 {
+func (s *Sequential[F]) act(k, lo, hi int) []F {
 	if s.dead[k] {
 		return nil
 	}
@@ -223,7 +224,7 @@ func (s *Sequential) act(k, lo, hi int) []float64 {
 
 // sampleAct returns activation k of sample i for worker wk: its slice of
 // the batch buffer, or the worker's scratch if the activation is dead.
-func (s *Sequential) sampleAct(k, i, wk int) []float64 {
+func (s *Sequential[F]) sampleAct(k, i, wk int) []F {
 	if s.dead[k] {
 		return s.scratch[wk][k]
 	}
@@ -232,9 +233,9 @@ func (s *Sequential) sampleAct(k, i, wk int) []float64 {
 
 // NewArena builds an arena for the model's parameters, binds the model to it
 // and initialises the parameters as PyTorch does by default, from a
-// generator seeded with seed.
-func (s *Sequential) NewArena(seed uint64) (*optimizer.Arena, error) {
-	a, err := optimizer.NewArena(s.Specs()...)
+// generator seeded with seed (see Init).
+func (s *Sequential[F]) NewArena(seed uint64) (*optimizer.Arena[F], error) {
+	a, err := optimizer.NewArena[F](s.Specs()...)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %w", err)
 	}
@@ -246,21 +247,21 @@ func (s *Sequential) NewArena(seed uint64) (*optimizer.Arena, error) {
 }
 
 // Layers returns the model's layers in order.
-func (s *Sequential) Layers() []Layer { return s.layers }
+func (s *Sequential[F]) Layers() []Layer[F] { return s.layers }
 
 // InShape returns the per-sample input shape.
-func (s *Sequential) InShape() []int { return s.shapes[0] }
+func (s *Sequential[F]) InShape() []int { return s.shapes[0] }
 
 // OutShape returns the per-sample output shape.
-func (s *Sequential) OutShape() []int { return s.shapes[len(s.layers)] }
+func (s *Sequential[F]) OutShape() []int { return s.shapes[len(s.layers)] }
 
 // NumLayers returns the number of arena layers, that is of Linear and
 // Conv2d layers.
-func (s *Sequential) NumLayers() int { return len(s.params) }
+func (s *Sequential[F]) NumLayers() int { return len(s.params) }
 
 // Specs describes the model's arena layers, in model order, named
 // "<position>.<kind>", for example "0.Linear(784, 512)".
-func (s *Sequential) Specs() []optimizer.LayerSpec {
+func (s *Sequential[F]) Specs() []optimizer.LayerSpec {
 	specs := make([]optimizer.LayerSpec, len(s.params))
 	for i, p := range s.params {
 		specs[i] = optimizer.LayerSpec{Name: s.names[i], Shape: p.paramShape(), Len: p.numParams()}
@@ -271,7 +272,7 @@ func (s *Sequential) Specs() []optimizer.LayerSpec {
 // Bind attaches the model to a: layer l of the model reads its parameters
 // from a.Param(l), and the non-private Backward path accumulates into
 // a.Grad(l). It returns an error if a's layer table does not match Specs.
-func (s *Sequential) Bind(a *optimizer.Arena) error {
+func (s *Sequential[F]) Bind(a *optimizer.Arena[F]) error {
 	if len(a.Layers) != len(s.params) {
 		return fmt.Errorf("nn: Bind: arena has %d layers, model has %d parameter layers; build the arena from Specs()", len(a.Layers), len(s.params))
 	}
@@ -289,8 +290,11 @@ func (s *Sequential) Bind(a *optimizer.Arena) error {
 
 // Init sets every parameter to PyTorch's default initialisation, uniform on
 // ±1/√fan_in, drawn from a ChaCha8 generator seeded with seed, layer by
-// layer, weight before bias. It panics if the model is not bound.
-func (s *Sequential) Init(seed uint64) {
+// layer, weight before bias. The values are drawn in float64 and rounded
+// to F, so a float32 model starts at the float32 rounding of the float64
+// model initialised with the same seed. It panics if the model is not
+// bound.
+func (s *Sequential[F]) Init(seed uint64) {
 	if s.bound == nil {
 		panic("nn: Init before Bind")
 	}
@@ -302,31 +306,31 @@ func (s *Sequential) Init(seed uint64) {
 
 // SetGradMode selects the form of the per-sample gradient sources produced
 // by Backward. The default is Mixed.
-func (s *Sequential) SetGradMode(m GradMode) { s.mode = m }
+func (s *Sequential[F]) SetGradMode(m GradMode) { s.mode = m }
 
 // GradMode returns the current per-sample gradient form.
-func (s *Sequential) GradMode() GradMode { return s.mode }
+func (s *Sequential[F]) GradMode() GradMode { return s.mode }
 
-func (s *Sequential) grow(n int) {
+func (s *Sequential[F]) grow(n int) {
 	if n <= s.cap && s.acts != nil {
 		return
 	}
 	L := len(s.layers)
-	s.acts = make([][]float64, L+1)
-	s.errs = make([][]float64, L+1)
+	s.acts = make([][]F, L+1)
+	s.errs = make([][]F, L+1)
 	for k := 1; k <= L; k++ {
 		if !s.dead[k] {
-			s.acts[k] = make([]float64, n*s.sizes[k])
+			s.acts[k] = make([]F, n*s.sizes[k])
 		}
 		if k < L {
-			s.errs[k] = make([]float64, n*s.sizes[k])
+			s.errs[k] = make([]F, n*s.sizes[k])
 		}
 	}
 	for _, p := range s.params {
 		p.grow(n)
 	}
 	for _, l := range s.layers {
-		if nl, ok := l.(nestedLayer); ok {
+		if nl, ok := l.(nestedLayer[F]); ok {
 			nl.growNested(n)
 		}
 	}
@@ -337,7 +341,7 @@ func (s *Sequential) grow(n int) {
 // values, and returns the n·prod(OutShape) outputs. The returned slice and
 // x must not be modified until the next Forward: backward reads both. It
 // panics if len(x) is wrong or the model is not bound.
-func (s *Sequential) Forward(x []float64, n int) []float64 {
+func (s *Sequential[F]) Forward(x []F, n int) []F {
 	if s.bound == nil {
 		panic("nn: Forward before Bind")
 	}
@@ -366,9 +370,9 @@ func (s *Sequential) Forward(x []float64, n int) []float64 {
 
 // sampleRun returns the end of the run of sample layers that starts at
 // layer k (k itself if layer k is not one).
-func (s *Sequential) sampleRun(k int) int {
+func (s *Sequential[F]) sampleRun(k int) int {
 	for k < len(s.layers) {
-		if _, ok := s.layers[k].(sampleLayer); !ok {
+		if _, ok := s.layers[k].(sampleLayer[F]); !ok {
 			break
 		}
 		k++
@@ -382,16 +386,16 @@ func (s *Sequential) sampleRun(k int) int {
 // the cache by the next layer rather than from memory. Every sample goes
 // through the same computation as in layer-by-layer order, so the outputs
 // are the same.
-func (s *Sequential) forwardRun(k, e, n int) {
+func (s *Sequential[F]) forwardRun(k, e, n int) {
 	for j := k; j < e; j++ {
-		s.layers[j].(sampleLayer).prepare(n)
+		s.layers[j].(sampleLayer[F]).prepare(n)
 	}
 	p := workers()
 	for len(s.scratch) < p {
-		buf := make([][]float64, len(s.layers)+1)
+		buf := make([][]F, len(s.layers)+1)
 		for j, d := range s.dead {
 			if d {
-				buf[j] = make([]float64, s.sizes[j])
+				buf[j] = make([]F, s.sizes[j])
 			}
 		}
 		s.scratch = append(s.scratch, buf)
@@ -399,7 +403,7 @@ func (s *Sequential) forwardRun(k, e, n int) {
 	parallel.Split(n, workers(), func(wk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for j := k; j < e; j++ {
-				s.layers[j].(sampleLayer).forwardSamples(s.sampleAct(j, i, wk), s.sampleAct(j+1, i, wk), i, 1, wk)
+				s.layers[j].(sampleLayer[F]).forwardSamples(s.sampleAct(j, i, wk), s.sampleAct(j+1, i, wk), i, 1, wk)
 			}
 		}
 	})
@@ -417,23 +421,23 @@ func (s *Sequential) forwardRun(k, e, n int) {
 // errors are the same, except that a Tanh
 // followed by max pooling is back-propagated in one step (see
 // pool2d.backwardTanhSamples), which can round differently.
-func (s *Sequential) backwardRun(k, e, n int, bottom *Conv2d, sum bool) {
+func (s *Sequential[F]) backwardRun(k, e, n int, bottom *Conv2d[F], sum bool) {
 	for j := k; j < e; j++ {
-		s.layers[j].(sampleLayer).prepare(n)
+		s.layers[j].(sampleLayer[F]).prepare(n)
 	}
 	if bottom != nil {
 		bottom.beginEarly(s.act(k-1, 0, n), n, sum)
 	}
 	for len(s.errScratch) < workers() {
-		buf := make([][]float64, len(s.layers)+1)
+		buf := make([][]F, len(s.layers)+1)
 		for j := 1; j < len(s.layers); j++ {
-			buf[j] = make([]float64, s.sizes[j])
+			buf[j] = make([]F, s.sizes[j])
 		}
 		s.errScratch = append(s.errScratch, buf)
 	}
 	// errAt returns error j of sample i: the worker's scratch for the
 	// errors inside the run, the batch buffer for its input and output.
-	errAt := func(j, i, wk int) []float64 {
+	errAt := func(j, i, wk int) []F {
 		if k < j && j < e || j == k && bottom != nil {
 			return s.errScratch[wk][j]
 		}
@@ -445,11 +449,11 @@ func (s *Sequential) backwardRun(k, e, n int, bottom *Conv2d, sum bool) {
 				dy := errAt(j+1, i, wk)
 				if j > k && s.fused[j-1] {
 					// Max pooling straight through the Tanh before it.
-					s.layers[j].(*pool2d).backwardTanhSamples(s.act(j+1, i, i+1), dy, errAt(j-1, i, wk), i, 1, wk)
+					s.layers[j].(*pool2d[F]).backwardTanhSamples(s.act(j+1, i, i+1), dy, errAt(j-1, i, wk), i, 1, wk)
 					j--
 					continue
 				}
-				s.layers[j].(sampleLayer).backwardSamples(s.act(j, i, i+1), s.act(j+1, i, i+1), dy, errAt(j, i, wk), i, 1, wk)
+				s.layers[j].(sampleLayer[F]).backwardSamples(s.act(j, i, i+1), s.act(j+1, i, i+1), dy, errAt(j, i, wk), i, 1, wk)
 			}
 			if bottom != nil {
 				bottom.earlySample(i, i == lo, errAt(k, i, wk), wk)
@@ -466,7 +470,7 @@ func (s *Sequential) backwardRun(k, e, n int, bottom *Conv2d, sum bool) {
 // ready(l, src) with the arena layer index l before back-propagating
 // further; an error from ready stops the pass and is returned wrapped. The
 // sources stay valid until the next Forward.
-func (s *Sequential) Backward(dout []float64, ready func(layer int, src optimizer.GradSource) error) error {
+func (s *Sequential[F]) Backward(dout []F, ready func(layer int, src optimizer.GradSource[F]) error) error {
 	return s.backward(dout, ready, false)
 }
 
@@ -474,11 +478,11 @@ func (s *Sequential) Backward(dout []float64, ready func(layer int, src optimize
 // building per-sample sources, adds each layer's batch gradient Σ_i g_i to
 // its slice of the bound arena's Grads: the non-private path. The caller
 // zeroes Grads when it wants a fresh gradient.
-func (s *Sequential) BackwardSum(dout []float64) error {
+func (s *Sequential[F]) BackwardSum(dout []F) error {
 	return s.backward(dout, nil, true)
 }
 
-func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSource) error, sum bool) error {
+func (s *Sequential[F]) backward(dout []F, ready func(int, optimizer.GradSource[F]) error, sum bool) error {
 	if s.state == 0 {
 		return fmt.Errorf("nn: Backward called before Forward")
 	}
@@ -509,9 +513,9 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 	// per-sample gradients within the backward run above it, while each
 	// sample's output error is in cache (see Conv2d.beginEarly), when
 	// they are materialised or summed.
-	var early *Conv2d
+	var early *Conv2d[F]
 	if first >= 0 {
-		if c, ok := s.layers[first].(*Conv2d); ok {
+		if c, ok := s.layers[first].(*Conv2d[F]); ok {
 			c.early = earlyNone
 			if m := s.layerMode(c); sum || m == Materialized || m == Mixed && !c.UsesGhost() {
 				early = c
@@ -545,8 +549,8 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 		l := s.layers[k]
 		x, y := s.act(k, 0, n), s.act(k+1, 0, n)
 		dy := s.errs[k+1][:n*s.sizes[k+1]]
-		if nl, ok := l.(nestedLayer); ok {
-			var dx []float64
+		if nl, ok := l.(nestedLayer[F]); ok {
+			var dx []F
 			if k > first {
 				dx = s.errs[k][:n*s.sizes[k]]
 			}
@@ -565,18 +569,18 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 		if k <= first {
 			continue
 		}
-		if _, ok := l.(sampleLayer); ok {
+		if _, ok := l.(sampleLayer[F]); ok {
 			// Back-propagate through the run of sample layers that ends
 			// here, one sample at a time: it stops above the next layer
 			// with parameters, whose source must be built first.
 			j := k
 			for j-1 > first && s.arena[j-1] < 0 {
-				if _, ok := s.layers[j-1].(sampleLayer); !ok {
+				if _, ok := s.layers[j-1].(sampleLayer[F]); !ok {
 					break
 				}
 				j--
 			}
-			var bottom *Conv2d
+			var bottom *Conv2d[F]
 			if j == first+1 {
 				bottom = early
 			}
@@ -596,7 +600,7 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 // arena layer order. The slice is reused by the next Backward; the sources
 // stay valid until the next Forward. It returns nil if Backward has not run
 // since the last Forward.
-func (s *Sequential) Sources() []optimizer.GradSource {
+func (s *Sequential[F]) Sources() []optimizer.GradSource[F] {
 	if s.state != 2 {
 		return nil
 	}

@@ -297,12 +297,14 @@ func parseLayer(msg json.RawMessage) (LayerSpec, error) {
 	return l, nil
 }
 
-// Build returns the Sequential the spec describes, with each layer's input
-// size taken from the previous layer's output where the spec leaves it out.
-// Errors name the layer (index and type), the shapes that disagree and how
-// to fix them.
-func (s *Spec) Build() (*Sequential, error) {
-	m, err := s.build()
+// Build returns the Sequential over elements of type F (float32 or
+// float64) that the spec describes, with each layer's input size taken from
+// the previous layer's output where the spec leaves it out. Errors name the
+// layer (index and type), the shapes that disagree and how to fix them.
+// (It is a function rather than a method of Spec because Go methods cannot
+// have type parameters.)
+func Build[F Float](s *Spec) (*Sequential[F], error) {
+	m, err := buildSpec[F](s)
 	switch {
 	case err == nil:
 		return m, nil
@@ -312,8 +314,8 @@ func (s *Spec) Build() (*Sequential, error) {
 	return nil, fmt.Errorf("nn: %w", err)
 }
 
-func (s *Spec) build() (*Sequential, error) {
-	layers, _, err := buildLayers(s.Layers, s.Input, "layer")
+func buildSpec[F Float](s *Spec) (*Sequential[F], error) {
+	layers, _, err := buildLayers[F](s.Layers, s.Input, "layer")
 	if err != nil {
 		return nil, err
 	}
@@ -329,11 +331,11 @@ func (s *Spec) build() (*Sequential, error) {
 // layer's input size taken from the shape before it, and returns them with
 // the output shape. what names the layers in errors ("layer", "branch
 // layer").
-func buildLayers(specs []LayerSpec, in []int, what string) ([]Layer, []int, error) {
+func buildLayers[F Float](specs []LayerSpec, in []int, what string) ([]Layer[F], []int, error) {
 	shape := slices.Clone(in)
-	layers := make([]Layer, len(specs))
+	layers := make([]Layer[F], len(specs))
 	for k, ls := range specs {
-		l, err := ls.layer(shape)
+		l, err := specLayer[F](ls, shape)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s %d (%s): %w", what, k, ls.Type, err)
 		}
@@ -354,8 +356,8 @@ func typeNote(t string) string {
 	return " (" + t + ")"
 }
 
-// layer makes the layer for an input of the given shape.
-func (ls LayerSpec) layer(in []int) (Layer, error) {
+// specLayer makes the layer ls describes for an input of the given shape.
+func specLayer[F Float](ls LayerSpec, in []int) (Layer[F], error) {
 	get := func(p *int, def int) int {
 		if p == nil {
 			return def
@@ -370,7 +372,7 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if err := checkGiven("in", ls.In, in[0], "features"); err != nil {
 			return nil, err
 		}
-		return NewLinear(in[0], *ls.Out), nil
+		return NewLinear[F](in[0], *ls.Out), nil
 	case "conv2d":
 		if len(in) != 3 {
 			return nil, fmt.Errorf("input of shape %v is not [C, H, W]; a conv2d layer needs images", in)
@@ -378,7 +380,7 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if err := checkGiven("in", ls.In, in[0], "channels"); err != nil {
 			return nil, err
 		}
-		c := NewConv2d(in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0))
+		c := NewConv2d[F](in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0))
 		c.Standardize = ls.WeightStandardization != nil && *ls.WeightStandardization
 		return c, nil
 	case "conv1d":
@@ -388,25 +390,25 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if err := checkGiven("in", ls.In, in[0], "channels"); err != nil {
 			return nil, err
 		}
-		return NewConv1d(in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0)), nil
+		return NewConv1d[F](in[0], *ls.Out, *ls.Kernel, get(ls.Stride, 1), get(ls.Padding, 0)), nil
 	case "maxpool2d":
-		return NewMaxPool2d(*ls.Kernel, get(ls.Stride, *ls.Kernel)), nil
+		return NewMaxPool2d[F](*ls.Kernel, get(ls.Stride, *ls.Kernel)), nil
 	case "avgpool2d":
-		return NewAvgPool2d(*ls.Kernel, get(ls.Stride, *ls.Kernel)), nil
+		return NewAvgPool2d[F](*ls.Kernel, get(ls.Stride, *ls.Kernel)), nil
 	case "relu":
-		return ReLU(), nil
+		return ReLU[F](), nil
 	case "tanh":
-		return Tanh(), nil
+		return Tanh[F](), nil
 	case "gelu":
-		return GELU(), nil
+		return GELU[F](), nil
 	case "silu":
-		return SiLU(), nil
+		return SiLU[F](), nil
 	case "elu":
 		alpha := 1.0
 		if ls.Alpha != nil {
 			alpha = *ls.Alpha
 		}
-		return ELU(alpha), nil
+		return ELU[F](alpha), nil
 	case "groupnorm":
 		if len(in) < 1 {
 			return nil, fmt.Errorf("input of shape %v has no channels", in)
@@ -414,29 +416,29 @@ func (ls LayerSpec) layer(in []int) (Layer, error) {
 		if err := checkGiven("channels", ls.Channels, in[0], "channels"); err != nil {
 			return nil, err
 		}
-		return NewGroupNorm(*ls.Groups, in[0]), nil
+		return NewGroupNorm[F](*ls.Groups, in[0]), nil
 	case "layernorm":
-		return NewLayerNorm(), nil
+		return NewLayerNorm[F](), nil
 	case "dropout":
-		return Dropout(*ls.P), nil
+		return Dropout[F](*ls.P), nil
 	case "embedding":
-		return NewEmbedding(*ls.Vocab, *ls.Dim), nil
+		return NewEmbedding[F](*ls.Vocab, *ls.Dim), nil
 	case "residual":
-		branch, _, err := buildLayers(ls.Branch, in, "branch layer")
+		branch, _, err := buildLayers[F](ls.Branch, in, "branch layer")
 		if err != nil {
 			return nil, err
 		}
-		var proj Layer
+		var proj Layer[F]
 		if ls.Projection != nil {
-			if proj, err = ls.Projection.layer(in); err != nil {
+			if proj, err = specLayer[F](*ls.Projection, in); err != nil {
 				return nil, fmt.Errorf("projection (%s): %w", ls.Projection.Type, err)
 			}
 		}
 		return Residual(proj, branch...), nil
 	case "flatten":
-		return Flatten(), nil
+		return Flatten[F](), nil
 	case "globalavgpool":
-		return GlobalAvgPool(), nil
+		return GlobalAvgPool[F](), nil
 	}
 	return nil, fmt.Errorf("unknown layer type %q; the types are %s", ls.Type, strings.Join(layerTypes(), ", "))
 }

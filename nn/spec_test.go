@@ -13,32 +13,32 @@ import (
 // has always trained: same layers, same parameter layout, same initial
 // weights for a seed.
 func TestBuiltinSpecs(t *testing.T) {
-	want := map[string]func() (*Sequential, error){
-		"cnn": func() (*Sequential, error) {
-			return NewSequential([]int{1, 28, 28},
-				NewConv2d(1, 16, 8, 2, 3), Tanh(), NewMaxPool2d(2, 1),
-				NewConv2d(16, 32, 4, 2, 0), Tanh(), NewMaxPool2d(2, 1),
-				Flatten(), NewLinear(32*4*4, 32), Tanh(), NewLinear(32, 10))
+	want := map[string]func() (*Sequential[float64], error){
+		"cnn": func() (*Sequential[float64], error) {
+			return NewSequential[float64]([]int{1, 28, 28},
+				NewConv2d[float64](1, 16, 8, 2, 3), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+				NewConv2d[float64](16, 32, 4, 2, 0), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+				Flatten[float64](), NewLinear[float64](32*4*4, 32), Tanh[float64](), NewLinear[float64](32, 10))
 		},
-		"cnn-gn": func() (*Sequential, error) {
-			return NewSequential([]int{1, 28, 28},
-				NewConv2d(1, 16, 8, 2, 3), NewGroupNorm(4, 16), Tanh(), NewMaxPool2d(2, 1),
-				NewConv2d(16, 32, 4, 2, 0), NewGroupNorm(4, 32), Tanh(), NewMaxPool2d(2, 1),
-				Flatten(), NewLinear(32*4*4, 32), Tanh(), NewLinear(32, 10))
+		"cnn-gn": func() (*Sequential[float64], error) {
+			return NewSequential[float64]([]int{1, 28, 28},
+				NewConv2d[float64](1, 16, 8, 2, 3), NewGroupNorm[float64](4, 16), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+				NewConv2d[float64](16, 32, 4, 2, 0), NewGroupNorm[float64](4, 32), Tanh[float64](), NewMaxPool2d[float64](2, 1),
+				Flatten[float64](), NewLinear[float64](32*4*4, 32), Tanh[float64](), NewLinear[float64](32, 10))
 		},
-		"mlp": func() (*Sequential, error) {
-			return NewSequential([]int{784}, NewLinear(784, 128), ReLU(), NewLinear(128, 10))
+		"mlp": func() (*Sequential[float64], error) {
+			return NewSequential[float64]([]int{784}, NewLinear[float64](784, 128), ReLU[float64](), NewLinear[float64](128, 10))
 		},
-		"scatter-linear": func() (*Sequential, error) {
-			return NewSequential([]int{81, 7, 7}, NewGroupNorm(27, 81), Flatten(), NewLinear(81*7*7, 10))
+		"scatter-linear": func() (*Sequential[float64], error) {
+			return NewSequential[float64]([]int{81, 7, 7}, NewGroupNorm[float64](27, 81), Flatten[float64](), NewLinear[float64](81*7*7, 10))
 		},
-		"resnet-gn": func() (*Sequential, error) {
-			return NewSequential([]int{1, 28, 28},
-				NewStdConv2d(1, 16, 8, 2, 3), NewGroupNorm(4, 16), Tanh(),
-				Residual(nil, NewStdConv2d(16, 16, 3, 1, 1), NewGroupNorm(4, 16), Tanh(), NewStdConv2d(16, 16, 3, 1, 1), NewGroupNorm(4, 16)),
-				Tanh(), NewMaxPool2d(2, 2),
-				NewStdConv2d(16, 32, 3, 2, 1), NewGroupNorm(4, 32), Tanh(),
-				Flatten(), NewLinear(32*4*4, 10))
+		"resnet-gn": func() (*Sequential[float64], error) {
+			return NewSequential[float64]([]int{1, 28, 28},
+				NewStdConv2d[float64](1, 16, 8, 2, 3), NewGroupNorm[float64](4, 16), Tanh[float64](),
+				Residual[float64](nil, NewStdConv2d[float64](16, 16, 3, 1, 1), NewGroupNorm[float64](4, 16), Tanh[float64](), NewStdConv2d[float64](16, 16, 3, 1, 1), NewGroupNorm[float64](4, 16)),
+				Tanh[float64](), NewMaxPool2d[float64](2, 2),
+				NewStdConv2d[float64](16, 32, 3, 2, 1), NewGroupNorm[float64](4, 32), Tanh[float64](),
+				Flatten[float64](), NewLinear[float64](32*4*4, 10))
 		},
 	}
 	if got := BuiltinSpecs(); !slices.Equal(got, []string{"cnn", "cnn-gn", "mlp", "resnet-gn", "scatter-linear"}) {
@@ -50,7 +50,7 @@ func TestBuiltinSpecs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := spec.Build()
+			got, err := Build[float64](spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestLoadSpecFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := spec.Build()
+	m, err := Build[float64](spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSpecErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spec, err := ParseSpec(strings.NewReader(tc.text), "bad.json")
 			if err == nil {
-				_, err = spec.Build()
+				_, err = Build[float64](spec)
 			}
 			if err == nil {
 				t.Fatal("no error")
@@ -196,7 +196,7 @@ func ExampleParseSpec() {
 		fmt.Println(err)
 		return
 	}
-	model, err := spec.Build()
+	model, err := Build[float64](spec)
 	if err != nil {
 		fmt.Println(err)
 		return

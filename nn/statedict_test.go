@@ -8,8 +8,8 @@ import (
 )
 
 func TestStateDict(t *testing.T) {
-	s, err := NewSequential([]int{2, 9, 8},
-		NewConv2d(2, 3, 3, 2, 1), Tanh(), NewMaxPool2d(2, 1), Flatten(), NewLinear(3*4*3, 5))
+	s, err := NewSequential[float64]([]int{2, 9, 8},
+		NewConv2d[float64](2, 3, 3, 2, 1), Tanh[float64](), NewMaxPool2d[float64](2, 1), Flatten[float64](), NewLinear[float64](3*4*3, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestLoadStateDictErrors(t *testing.T) {
 }
 
 func ExampleSequential_StateDict() {
-	m, err := NewSequential([]int{784}, NewLinear(784, 10), ReLU(), NewLinear(10, 2))
+	m, err := NewSequential[float64]([]int{784}, NewLinear[float64](784, 10), ReLU[float64](), NewLinear[float64](10, 2))
 	if err != nil {
 		fmt.Println(err)
 		return

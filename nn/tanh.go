@@ -1,8 +1,8 @@
 package nn
 
-import "github.com/dpmpi/dpmpi/nn/internal/vecmath"
+import vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
 
 // tanhSlice stores tanh(x[i]) in y[i], within a few ulp (vecmath.Tanh:
-// blocks of 8 with AVX2 and FMA on amd64, the same method in Go
+// vector blocks with AVX2 and FMA on amd64, the same method in Go
 // elsewhere). It panics if len(y) < len(x).
-func tanhSlice(y, x []float64) { vecmath.Tanh(y, x) }
+func tanhSlice[F Float](y, x []F) { vecmath.Tanh(y, x) }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/dpmpi/dpmpi/data"
 	"github.com/dpmpi/dpmpi/nn"
-	"github.com/dpmpi/dpmpi/optimizer"
+	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
 // TestTrainFashionMNIST trains a small MLP on Fashion-MNIST with Poisson
@@ -21,7 +21,7 @@ func TestTrainFashionMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := nn.NewSequential([]int{784}, nn.NewLinear(784, 32), nn.ReLU(), nn.NewLinear(32, 10))
+	model, err := nn.NewSequential[float64]([]int{784}, nn.NewLinear[float64](784, 32), nn.ReLU[float64](), nn.NewLinear[float64](32, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestTrainFashionMNIST(t *testing.T) {
 			t.Fatal(err)
 		}
 		clear(arena.Grads)
-		err := model.Backward(d, func(l int, src optimizer.GradSource) error {
+		err := model.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 			src.Norms(norms[:n])
 			for i, v := range norms[:n] {
 				factors[i] = min(1, clip/(v+1e-6))

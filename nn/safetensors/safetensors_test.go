@@ -118,66 +118,66 @@ func TestWriteFileAtomic(t *testing.T) {
 var torchModels = []struct {
 	name   string
 	in     []int
-	layers func() []nn.Layer
+	layers func() []nn.Layer[float64]
 	torch  string
 	tokens bool // the input is token indices: each image's 28 row means, quantised to 0..9
 }{
-	{"cnn", []int{1, 28, 28}, func() []nn.Layer {
-		return []nn.Layer{
-			nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-			nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-			nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, 10)}
+	{"cnn", []int{1, 28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{
+			nn.NewConv2d[float64](1, 16, 8, 2, 3), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+			nn.NewConv2d[float64](16, 32, 4, 2, 0), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+			nn.Flatten[float64](), nn.NewLinear[float64](32*4*4, 32), nn.Tanh[float64](), nn.NewLinear[float64](32, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.MaxPool2d(2, 1), " +
 		"nn.Conv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.MaxPool2d(2, 1), " +
 		"nn.Flatten(), nn.Linear(512, 32), nn.Tanh(), nn.Linear(32, 10))", false},
-	{"mlp", []int{784}, func() []nn.Layer {
-		return []nn.Layer{nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 256), nn.ReLU(), nn.NewLinear(256, 10)}
+	{"mlp", []int{784}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{nn.NewLinear[float64](784, 512), nn.ReLU[float64](), nn.NewLinear[float64](512, 256), nn.ReLU[float64](), nn.NewLinear[float64](256, 10)}
 	}, "nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))", false},
-	{"relu-avgpool", []int{1, 28, 28}, func() []nn.Layer {
-		return []nn.Layer{
-			nn.NewConv2d(1, 8, 3, 1, 1), nn.ReLU(), nn.NewAvgPool2d(2, 2),
-			nn.NewConv2d(8, 8, 5, 3, 2), nn.Tanh(), nn.NewMaxPool2d(3, 2),
-			nn.Flatten(), nn.NewLinear(8*2*2, 10)}
+	{"relu-avgpool", []int{1, 28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{
+			nn.NewConv2d[float64](1, 8, 3, 1, 1), nn.ReLU[float64](), nn.NewAvgPool2d[float64](2, 2),
+			nn.NewConv2d[float64](8, 8, 5, 3, 2), nn.Tanh[float64](), nn.NewMaxPool2d[float64](3, 2),
+			nn.Flatten[float64](), nn.NewLinear[float64](8*2*2, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.ReLU(), nn.AvgPool2d(2, 2), " +
 		"nn.Conv2d(8, 8, 5, 3, 2), nn.Tanh(), nn.MaxPool2d(3, 2), nn.Flatten(), nn.Linear(32, 10))", false},
-	{"gelu-silu-elu-gap", []int{1, 28, 28}, func() []nn.Layer {
-		return []nn.Layer{
-			nn.NewConv2d(1, 8, 3, 1, 1), nn.GELU(), nn.NewConv2d(8, 8, 3, 2, 1), nn.SiLU(),
-			nn.GlobalAvgPool(), nn.NewLinear(8, 16), nn.ELU(0.7), nn.NewLinear(16, 10)}
+	{"gelu-silu-elu-gap", []int{1, 28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{
+			nn.NewConv2d[float64](1, 8, 3, 1, 1), nn.GELU[float64](), nn.NewConv2d[float64](8, 8, 3, 2, 1), nn.SiLU[float64](),
+			nn.GlobalAvgPool[float64](), nn.NewLinear[float64](8, 16), nn.ELU[float64](0.7), nn.NewLinear[float64](16, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.GELU(), nn.Conv2d(8, 8, 3, 2, 1), nn.SiLU(), " +
 		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 16), nn.ELU(0.7), nn.Linear(16, 10))", false},
-	{"conv1d", []int{28, 28}, func() []nn.Layer {
-		return []nn.Layer{nn.NewConv1d(28, 16, 5, 2, 2), nn.GELU(), nn.NewConv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.NewLinear(8*12, 10)}
+	{"conv1d", []int{28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{nn.NewConv1d[float64](28, 16, 5, 2, 2), nn.GELU[float64](), nn.NewConv1d[float64](16, 8, 3, 1, 0), nn.Flatten[float64](), nn.NewLinear[float64](8*12, 10)}
 	}, "nn.Sequential(nn.Conv1d(28, 16, 5, 2, 2), nn.GELU(), nn.Conv1d(16, 8, 3, 1, 0), nn.Flatten(), nn.Linear(96, 10))", false},
-	{"embedding", []int{28}, func() []nn.Layer {
-		return []nn.Layer{nn.NewEmbedding(10, 6), nn.Tanh(), nn.Flatten(), nn.NewLinear(28*6, 10)}
+	{"embedding", []int{28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{nn.NewEmbedding[float64](10, 6), nn.Tanh[float64](), nn.Flatten[float64](), nn.NewLinear[float64](28*6, 10)}
 	}, "nn.Sequential(nn.Embedding(10, 6), nn.Tanh(), nn.Flatten(), nn.Linear(168, 10))", true},
-	{"residual", []int{1, 28, 28}, func() []nn.Layer {
-		return []nn.Layer{
-			nn.NewConv2d(1, 8, 3, 2, 1),
-			nn.Residual(nil, nn.NewGroupNorm(2, 8), nn.SiLU(), nn.NewConv2d(8, 8, 3, 1, 1)),
-			nn.Residual(nn.NewConv2d(8, 16, 1, 2, 0), nn.NewConv2d(8, 16, 3, 2, 1), nn.NewGroupNorm(4, 16), nn.ReLU()),
-			nn.GlobalAvgPool(), nn.NewLinear(16, 10)}
+	{"residual", []int{1, 28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{
+			nn.NewConv2d[float64](1, 8, 3, 2, 1),
+			nn.Residual[float64](nil, nn.NewGroupNorm[float64](2, 8), nn.SiLU[float64](), nn.NewConv2d[float64](8, 8, 3, 1, 1)),
+			nn.Residual[float64](nn.NewConv2d[float64](8, 16, 1, 2, 0), nn.NewConv2d[float64](8, 16, 3, 2, 1), nn.NewGroupNorm[float64](4, 16), nn.ReLU[float64]()),
+			nn.GlobalAvgPool[float64](), nn.NewLinear[float64](16, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), " +
 		"Residual(nn.Sequential(nn.GroupNorm(2, 8), nn.SiLU(), nn.Conv2d(8, 8, 3, 1, 1))), " +
 		"Residual(nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1), nn.GroupNorm(4, 16), nn.ReLU()), nn.Conv2d(8, 16, 1, 2, 0)), " +
 		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(16, 10))", false},
-	{"groupnorm-layernorm", []int{1, 28, 28}, func() []nn.Layer {
-		return []nn.Layer{
-			nn.NewConv2d(1, 8, 3, 2, 1), nn.NewGroupNorm(4, 8), nn.SiLU(),
-			nn.NewConv2d(8, 8, 3, 2, 1), nn.NewLayerNorm(), nn.GELU(),
-			nn.GlobalAvgPool(), nn.NewLinear(8, 12), nn.NewLayerNorm(), nn.NewLinear(12, 10)}
+	{"groupnorm-layernorm", []int{1, 28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{
+			nn.NewConv2d[float64](1, 8, 3, 2, 1), nn.NewGroupNorm[float64](4, 8), nn.SiLU[float64](),
+			nn.NewConv2d[float64](8, 8, 3, 2, 1), nn.NewLayerNorm[float64](), nn.GELU[float64](),
+			nn.GlobalAvgPool[float64](), nn.NewLinear[float64](8, 12), nn.NewLayerNorm[float64](), nn.NewLinear[float64](12, 10)}
 	}, "nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.GroupNorm(4, 8), nn.SiLU(), " +
 		"nn.Conv2d(8, 8, 3, 2, 1), nn.LayerNorm([8, 7, 7]), nn.GELU(), " +
 		"nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 12), nn.LayerNorm([12]), nn.Linear(12, 10))", false},
 	// Weight-standardised convolutions (the state dict holds the raw W;
 	// StdConv2d standardises in its forward) and Dropout in evaluation
 	// mode, the default of both sides.
-	{"stdconv-dropout", []int{1, 28, 28}, func() []nn.Layer {
-		return []nn.Layer{
-			nn.NewStdConv2d(1, 8, 4, 2, 1), nn.NewGroupNorm(2, 8), nn.Tanh(), nn.Dropout(0.3),
-			nn.Residual(nil, nn.NewStdConv2d(8, 8, 3, 1, 1), nn.Dropout(0.5), nn.ELU(1)),
-			nn.NewMaxPool2d(2, 2), nn.Flatten(), nn.Dropout(0.2), nn.NewLinear(8*7*7, 10)}
+	{"stdconv-dropout", []int{1, 28, 28}, func() []nn.Layer[float64] {
+		return []nn.Layer[float64]{
+			nn.NewStdConv2d[float64](1, 8, 4, 2, 1), nn.NewGroupNorm[float64](2, 8), nn.Tanh[float64](), nn.Dropout[float64](0.3),
+			nn.Residual[float64](nil, nn.NewStdConv2d[float64](8, 8, 3, 1, 1), nn.Dropout[float64](0.5), nn.ELU[float64](1)),
+			nn.NewMaxPool2d[float64](2, 2), nn.Flatten[float64](), nn.Dropout[float64](0.2), nn.NewLinear[float64](8*7*7, 10)}
 	}, "nn.Sequential(StdConv2d(1, 8, 4, 2, 1), nn.GroupNorm(2, 8), nn.Tanh(), nn.Dropout(0.3), " +
 		"Residual(nn.Sequential(StdConv2d(8, 8, 3, 1, 1), nn.Dropout(0.5), nn.ELU(1.0))), " +
 		"nn.MaxPool2d(2, 2), nn.Flatten(), nn.Dropout(0.2), nn.Linear(392, 10))", false},
@@ -222,7 +222,7 @@ func TestTorchRoundTrip(t *testing.T) {
 	var jobs []job
 	want := make([][]float64, len(torchModels))
 	for k, tm := range torchModels {
-		m, err := nn.NewSequential(tm.in, tm.layers()...)
+		m, err := nn.NewSequential[float64](tm.in, tm.layers()...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,3 +42,9 @@ func scatter(dst, src []float64, k, chans, rowStride, chanStride int) {
 		scatterGo(dst, src, k, chans, rowStride, chanStride)
 	}
 }
+
+// scatter32 is scatter for float32: scatterGo, as there is no float32
+// kernel.
+func scatter32(dst, src []float32, k, chans, rowStride, chanStride int) {
+	scatterGo(dst, src, k, chans, rowStride, chanStride)
+}

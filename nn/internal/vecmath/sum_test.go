@@ -57,7 +57,7 @@ func TestSumSpecial(t *testing.T) {
 			x[i] = 1
 		}
 		x[tt.at] = tt.v
-		for _, f := range []func([]float64) float64{Sum, sumGo} {
+		for _, f := range []func([]float64) float64{Sum[float64], sumGo[float64]} {
 			got := f(x)
 			if math.IsNaN(tt.want) != math.IsNaN(got) || !math.IsNaN(got) && got != tt.want {
 				t.Errorf("%+v: %v, want %v", tt, got, tt.want)

@@ -41,7 +41,7 @@ func TestTanh64(t *testing.T) {
 		}
 	}
 	xs = append(xs[:64:64], math.NaN(), math.NaN(), math.NaN(), math.NaN(), 1, 2, 3, 4)
-	for name, f := range map[string]func(y, x []float64){"tanhGo": tanhGo, "Tanh": Tanh} {
+	for name, f := range map[string]func(y, x []float64){"tanhGo": tanhGo, "Tanh": Tanh[float64]} {
 		ys := make([]float64, len(xs))
 		f(ys, xs)
 		for i, x := range xs[:64] {

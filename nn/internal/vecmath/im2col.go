@@ -5,9 +5,8 @@ package vecmath
 // output positions and no padding (pad the image first): row p = oh·wo+ow
 // of u, of chans·k·k values, holds for each channel the k runs of k values
 // starting at xp[c·hw + (oh·s + a)·w + ow·s], a = 0, …, k−1. Runs of 4 and
-// 8 are copied with SSE2 moves on amd64 in float64, and as arrays of 16 and
-// 32 bytes, which the compiler copies inline, in float32. It panics if
-// k < 1 or if u or xp is too short.
+// 8 are copied with SSE2 moves on amd64. It panics if k < 1 or if u or xp
+// is too short.
 func Im2col[F Float](u, xp []F, k, chans, hw, w, s, ho, wo int) {
 	kk, ok := checkUnrolled("Im2col", len(u), len(xp), k, chans, hw, w, s, ho, wo)
 	if !ok {
@@ -52,39 +51,14 @@ func gatherGo[F Float](dst, src []F, k, chans, rowStride, chanStride int) {
 	}
 }
 
-// gather32 is gatherGo for float32, with the runs of k = 4 and 8 copied as
-// arrays (one or two 16-byte moves instead of a call of memmove).
-func gather32(dst, src []float32, k, chans, rowStride, chanStride int) {
-	j := 0
-	switch k {
-	case 4:
-		for c := 0; c < chans; c++ {
-			for a := 0; a < 4; a++ {
-				off := c*chanStride + a*rowStride
-				*(*[4]float32)(dst[j:]) = *(*[4]float32)(src[off:])
-				j += 4
-			}
-		}
-	case 8:
-		for c := 0; c < chans; c++ {
-			for a := 0; a < 8; a++ {
-				off := c*chanStride + a*rowStride
-				*(*[8]float32)(dst[j:]) = *(*[8]float32)(src[off:])
-				j += 8
-			}
-		}
-	default:
-		gatherGo(dst, src, k, chans, rowStride, chanStride)
-	}
-}
-
 // Col2im is the adjoint of Im2col: it adds row p = oh·wo+ow of u, of
 // chans·k·k values, back into the receptive field it came from, the k runs
 // of k values starting at xp[c·hw + (oh·s + a)·w + ow·s], for each channel
 // c and a = 0, …, k−1. The rows are added in order, each value of xp
 // receiving its terms in the order of the rows, so the sums are those of a
-// scalar loop over p, c, a and the run, in F, bit for bit (four values at a
-// time with AVX on amd64 for k = 4 and 8 in float64). xp is not cleared
+// scalar loop over p, c, a and the run, in F, bit for bit (four float64 or
+// four and eight float32 values at a time with AVX on amd64 for k = 4 and
+// 8). xp is not cleared
 // first. It panics if k < 1 or if u or xp is too short.
 func Col2im[F Float](xp, u []F, k, chans, hw, w, s, ho, wo int) {
 	kk, ok := checkUnrolled("Col2im", len(u), len(xp), k, chans, hw, w, s, ho, wo)

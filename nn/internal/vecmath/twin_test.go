@@ -36,8 +36,10 @@ import (
 //   - Tanh: within 2 float32 ulp (the vector kernel computes in float32,
 //     the Go twin is tanh64 rounded to float32; TestTanh32 bounds both
 //     against math.Tanh).
-//   - MaxPool2, TransposeAddBias, Im2col, Col2im have no float32 kernel:
-//     float32_test.go compares them with the float64 kernels instead.
+//   - Im2col, Col2im: bit for bit (copies, and the same additions in the
+//     same order).
+//   - MaxPool2, TransposeAddBias have no float32 kernel: float32_test.go
+//     compares them with the float64 kernels instead.
 
 // twinLens are slice lengths around the kernels' block sizes (4, 8, 16).
 var twinLens = []int{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100}
@@ -195,6 +197,42 @@ func TestTwinIm2col(t *testing.T) {
 			}
 		}
 		if i := sameBits(d, dg); i >= 0 {
+			t.Fatalf("k=%d: Col2im xp[%d] = %v, scatterGo %v", k, i, d[i], dg[i])
+		}
+	}
+}
+
+// TestTwinIm2col32 is TestTwinIm2col in float32 (gather4x32, scatter4x32,
+// … against gatherGo and scatterGo).
+func TestTwinIm2col32(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	for _, k := range []int{3, 4, 8} {
+		const chans, w, s = 2, 13, 1
+		ho, wo := w-k+1, w-k+1
+		hw := w * w
+		xp := randSlice32(r, chans*hw)
+		kk := chans * k * k
+		u, ug := make([]float32, ho*wo*kk), make([]float32, ho*wo*kk)
+		Im2col(u, xp, k, chans, hw, w, s, ho, wo)
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				row := oh*wo + ow
+				gatherGo(ug[row*kk:(row+1)*kk], xp[oh*s*w+ow*s:], k, chans, w, hw)
+			}
+		}
+		if i := sameBits32(u, ug); i >= 0 {
+			t.Fatalf("k=%d: Im2col u[%d] = %v, gatherGo %v", k, i, u[i], ug[i])
+		}
+		d, dg := randSlice32(r, chans*hw), make([]float32, chans*hw)
+		copy(dg, d)
+		Col2im(d, u, k, chans, hw, w, s, ho, wo)
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				row := oh*wo + ow
+				scatterGo(dg[oh*s*w+ow*s:], u[row*kk:(row+1)*kk], k, chans, w, hw)
+			}
+		}
+		if i := sameBits32(d, dg); i >= 0 {
 			t.Fatalf("k=%d: Col2im xp[%d] = %v, scatterGo %v", k, i, d[i], dg[i])
 		}
 	}

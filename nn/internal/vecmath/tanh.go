@@ -13,8 +13,9 @@ import "math"
 //
 // In float32 it is within 2 ulp of float32(math.Tanh(float64(x))) on the
 // tests. On amd64 with AVX2 and FMA the blocks of 8 are computed in float32
-// arithmetic (tanh32AVX2: tanh64's reduction without the table, and a
-// Taylor polynomial of degree 7 for e^r − 1), and the tail and every value
+// arithmetic (tanh32AVX2: tanh64's reduction without the table, a Taylor
+// polynomial of degree 7 for e^r − 1, and m/(m+2) corrected for the
+// roundings of m+2 and of the quotient), and the tail and every value
 // elsewhere as tanh64 rounded to float32 (tanh32Go).
 //
 // It panics if len(y) < len(x).

@@ -10,7 +10,7 @@ import (
 	"github.com/dpmpi/dpmpi/internal/l2norm"
 	"github.com/dpmpi/dpmpi/internal/parallel"
 	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
-	vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 )
 
 // Conv2d is a two-dimensional convolution (cross-correlation, as in

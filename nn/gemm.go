@@ -6,7 +6,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 )
 
 // BLAS threading policy

@@ -7,7 +7,7 @@ import (
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
 	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
-	vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 )
 
 // Layer is one stage of a Sequential model over elements of type F

@@ -1,6 +1,6 @@
 package nn
 
-import vecmath "github.com/dpmpi/dpmpi/nn/internal/vecshim"
+import "github.com/dpmpi/dpmpi/nn/internal/vecmath"
 
 // tanhSlice stores tanh(x[i]) in y[i], within a few ulp (vecmath.Tanh:
 // vector blocks with AVX2 and FMA on amd64, the same method in Go

@@ -8,34 +8,31 @@ import (
 )
 
 // The benchmark models of issue 6, the ones Opacus was timed with.
-func benchMLP() (*Sequential[float64], error) {
-	return NewSequential[float64]([]int{784},
-		NewLinear[float64](784, 512), ReLU[float64](), NewLinear[float64](512, 256), ReLU[float64](), NewLinear[float64](256, 10))
+// They are the test models "mlp-784" and "cnn-28", in precision F.
+func benchMLP[F Float]() (*Sequential[F], error) {
+	return NewSequential[F]([]int{784}, testLayers[F]("mlp-784")...)
 }
 
-func benchCNN() (*Sequential[float64], error) {
-	return NewSequential[float64]([]int{1, 28, 28},
-		NewConv2d[float64](1, 16, 8, 2, 3), Tanh[float64](), NewMaxPool2d[float64](2, 1),
-		NewConv2d[float64](16, 32, 4, 2, 0), Tanh[float64](), NewMaxPool2d[float64](2, 1),
-		Flatten[float64](), NewLinear[float64](32*4*4, 32), Tanh[float64](), NewLinear[float64](32, 10))
+func benchCNN[F Float]() (*Sequential[F], error) {
+	return NewSequential[F]([]int{1, 28, 28}, testLayers[F]("cnn-28")...)
 }
 
 // trainStep is one benchmark step: forward, loss, backward and, for the
 // private modes, per-layer clipping into the arena's gradient.
-type trainStep struct {
-	s       *Sequential[float64]
-	a       *optimizer.Arena[float64]
-	x       []float64
+type trainStep[F Float] struct {
+	s       *Sequential[F]
+	a       *optimizer.Arena[F]
+	x       []F
 	y       []int
-	d       []float64
+	d       []F
 	norms   []float64
 	factors []float64
 	private bool
 	clip    float64
-	ready   func(int, optimizer.GradSource[float64]) error
+	ready   func(int, optimizer.GradSource[F]) error
 }
 
-func newTrainStep(tb testing.TB, build func() (*Sequential[float64], error), n int, mode GradMode, private bool) *trainStep {
+func newTrainStep[F Float](tb testing.TB, build func() (*Sequential[F], error), n int, mode GradMode, private bool) *trainStep[F] {
 	s, err := build()
 	if err != nil {
 		tb.Fatal(err)
@@ -46,15 +43,15 @@ func newTrainStep(tb testing.TB, build func() (*Sequential[float64], error), n i
 	}
 	s.SetGradMode(mode)
 	r := rand.New(rand.NewPCG(1, 2))
-	t := &trainStep{s: s, a: a, private: private, clip: 1,
-		x: make([]float64, n*prod(s.InShape())), y: make([]int, n),
-		d: make([]float64, n*10), norms: make([]float64, n), factors: make([]float64, n)}
+	t := &trainStep[F]{s: s, a: a, private: private, clip: 1,
+		x: make([]F, n*prod(s.InShape())), y: make([]int, n),
+		d: make([]F, n*10), norms: make([]float64, n), factors: make([]float64, n)}
 	for i := range t.x {
-		t.x[i] = r.NormFloat64()
+		t.x[i] = F(r.NormFloat64())
 	}
-	if e, ok := s.Layers()[0].(*Embedding[float64]); ok { // token indices
+	if e, ok := s.Layers()[0].(*Embedding[F]); ok { // token indices
 		for i := range t.x {
-			t.x[i] = float64(r.IntN(e.Vocab))
+			t.x[i] = F(r.IntN(e.Vocab))
 		}
 	}
 	for i := range t.y {
@@ -63,8 +60,8 @@ func newTrainStep(tb testing.TB, build func() (*Sequential[float64], error), n i
 	// Per-layer clipping as DPPerLayerOptimizer does it: norms, factors
 	// min(1, C/(‖g‖+1e-6)), weighted sum into the layer's gradient, in one
 	// pass where the source offers it.
-	t.ready = func(l int, src optimizer.GradSource[float64]) error {
-		if ca, ok := src.(optimizer.ClipAdder[float64]); ok {
+	t.ready = func(l int, src optimizer.GradSource[F]) error {
+		if ca, ok := src.(optimizer.ClipAdder[F]); ok {
 			ca.ClipAdd(t.a.Grad(l), t.clip, t.norms, t.factors)
 			return nil
 		}
@@ -78,7 +75,7 @@ func newTrainStep(tb testing.TB, build func() (*Sequential[float64], error), n i
 	return t
 }
 
-func (t *trainStep) run() error {
+func (t *trainStep[F]) run() error {
 	out := t.s.Forward(t.x, len(t.y))
 	if err := SoftmaxCrossEntropy(out, t.y, 10, nil, t.d); err != nil {
 		return err
@@ -90,7 +87,7 @@ func (t *trainStep) run() error {
 	return t.s.Backward(t.d, t.ready)
 }
 
-func benchStep(b *testing.B, build func() (*Sequential[float64], error), mode GradMode, private bool) {
+func benchStep[F Float](b *testing.B, build func() (*Sequential[F], error), mode GradMode, private bool) {
 	const n = 256
 	t := newTrainStep(b, build, n, mode, private)
 	if err := t.run(); err != nil { // size the buffers
@@ -112,10 +109,25 @@ func benchStep(b *testing.B, build func() (*Sequential[float64], error), mode Gr
 }
 
 // Run with: go test -run '^$' -bench . -benchtime 3s ./nn
-func BenchmarkMLPNonPrivate(b *testing.B)   { benchStep(b, benchMLP, Mixed, false) }
-func BenchmarkMLPMaterialized(b *testing.B) { benchStep(b, benchMLP, Materialized, true) }
-func BenchmarkMLPGhost(b *testing.B)        { benchStep(b, benchMLP, Mixed, true) }
-func BenchmarkCNNNonPrivate(b *testing.B)   { benchStep(b, benchCNN, Mixed, false) }
-func BenchmarkCNNMaterialized(b *testing.B) { benchStep(b, benchCNN, Materialized, true) }
-func BenchmarkCNNMixed(b *testing.B)        { benchStep(b, benchCNN, Mixed, true) }
-func BenchmarkCNNGhost(b *testing.B)        { benchStep(b, benchCNN, Ghost, true) }
+//
+// The float32 rows run the same models, inputs and seeds in float32, so
+// that go test -bench 'MLP|CNN' compares the precisions side by side.
+func BenchmarkMLPNonPrivate(b *testing.B)   { benchStep(b, benchMLP[float64], Mixed, false) }
+func BenchmarkMLPMaterialized(b *testing.B) { benchStep(b, benchMLP[float64], Materialized, true) }
+func BenchmarkMLPGhost(b *testing.B)        { benchStep(b, benchMLP[float64], Mixed, true) }
+func BenchmarkCNNNonPrivate(b *testing.B)   { benchStep(b, benchCNN[float64], Mixed, false) }
+func BenchmarkCNNMaterialized(b *testing.B) { benchStep(b, benchCNN[float64], Materialized, true) }
+func BenchmarkCNNMixed(b *testing.B)        { benchStep(b, benchCNN[float64], Mixed, true) }
+func BenchmarkCNNGhost(b *testing.B)        { benchStep(b, benchCNN[float64], Ghost, true) }
+
+func BenchmarkMLPNonPrivateFloat32(b *testing.B) { benchStep(b, benchMLP[float32], Mixed, false) }
+func BenchmarkMLPMaterializedFloat32(b *testing.B) {
+	benchStep(b, benchMLP[float32], Materialized, true)
+}
+func BenchmarkMLPGhostFloat32(b *testing.B)      { benchStep(b, benchMLP[float32], Mixed, true) }
+func BenchmarkCNNNonPrivateFloat32(b *testing.B) { benchStep(b, benchCNN[float32], Mixed, false) }
+func BenchmarkCNNMaterializedFloat32(b *testing.B) {
+	benchStep(b, benchCNN[float32], Materialized, true)
+}
+func BenchmarkCNNMixedFloat32(b *testing.B) { benchStep(b, benchCNN[float32], Mixed, true) }
+func BenchmarkCNNGhostFloat32(b *testing.B) { benchStep(b, benchCNN[float32], Ghost, true) }

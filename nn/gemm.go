@@ -172,6 +172,12 @@ func sampleGemm[F Float](m, n, k int, a []F, rsA, csA int, b []F, ldb int, c []F
 		vecmath.Gemm(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
 		return
 	}
+	if m == 1 && csA == 1 {
+		// One row of A: its row stride is never used, but BLAS wants it
+		// to be at least k (a convolution with one output position has
+		// rsA = csA = 1).
+		rsA = max(rsA, k, 1)
+	}
 	ga, tA := general[F]{Rows: m, Cols: k, Stride: rsA, Data: a}, blas.NoTrans
 	switch {
 	case csA == 1:

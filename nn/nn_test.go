@@ -12,117 +12,152 @@ import (
 	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
 )
 
-// testModel is a model under test with its per-sample input shape.
+// testModel is a model under test with its per-sample input shape; its
+// layers, in either precision, are testLayers[F](name).
 type testModel struct {
-	name   string
-	in     []int
-	layers func() []Layer[float64]
-	class  int
+	name  string
+	in    []int
+	class int
 }
 
+// layers returns the model's float64 layers.
+func (tm testModel) layers() []Layer[float64] { return testLayers[float64](tm.name) }
+
 var testModels = []testModel{
-	{"mlp", []int{5}, func() []Layer[float64] {
-		return []Layer[float64]{NewLinear[float64](5, 4), ReLU[float64](), NewLinear[float64](4, 3), Tanh[float64](), NewLinear[float64](3, 3)}
-	}, 3},
-	{"cnn", []int{2, 9, 8}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](2, 3, 3, 2, 1), Tanh[float64](), NewMaxPool2d[float64](2, 1),
-			NewConv2d[float64](3, 4, 2, 1, 0), ReLU[float64](), NewAvgPool2d[float64](2, 1),
-			Flatten[float64](), NewLinear[float64](4*2*1, 3),
+	{"mlp", []int{5}, 3},
+	{"cnn", []int{2, 9, 8}, 3},
+	{"cnn-pad-stride", []int{1, 9, 9}, 2},
+	{"cnn-vector", []int{2, 7, 7}, 3},
+	{"activations", []int{2, 6, 6}, 3},
+	{"norms", []int{4, 3, 3}, 3},
+	{"conv1d", []int{2, 9}, 3},
+	{"embedding", []int{6}, 3},
+	{"residual", []int{4, 6, 6}, 3},
+	{"residual-nested", []int{5}, 3},
+	{"dropout-ws", []int{2, 7, 7}, 3},
+	{"std-conv-small", []int{1, 6, 6}, 2},
+	{"cnn-vector-k3-k8", []int{1, 12, 12}, 2},
+}
+
+// testLayers returns the layers of the test model of the given name, over
+// elements of type F.
+func testLayers[F Float](name string) []Layer[F] {
+	switch name {
+	case "mlp":
+		return []Layer[F]{NewLinear[F](5, 4), ReLU[F](), NewLinear[F](4, 3), Tanh[F](), NewLinear[F](3, 3)}
+	case "cnn":
+		return []Layer[F]{
+			NewConv2d[F](2, 3, 3, 2, 1), Tanh[F](), NewMaxPool2d[F](2, 1),
+			NewConv2d[F](3, 4, 2, 1, 0), ReLU[F](), NewAvgPool2d[F](2, 1),
+			Flatten[F](), NewLinear[F](4*2*1, 3),
 		}
-	}, 3},
-	{"cnn-pad-stride", []int{1, 9, 9}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](1, 2, 4, 2, 3), Tanh[float64](), NewAvgPool2d[float64](2, 2),
-			Flatten[float64](), NewLinear[float64](2*3*3, 2),
+	case "cnn-pad-stride":
+		return []Layer[F]{
+			NewConv2d[F](1, 2, 4, 2, 3), Tanh[F](), NewAvgPool2d[F](2, 2),
+			Flatten[F](), NewLinear[F](2*3*3, 2),
 		}
-	}, 2},
 	// Channel counts and In·K·K multiples of 8, so that the convolutions
 	// run on vecmath's kernels where the machine has them: Gemm on an
 	// unrolled input for K = 2 and 3, GemmGather for K = 4 and 8 (padded or
 	// not, one or several input channels).
-	{"cnn-vector", []int{2, 7, 7}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](2, 8, 2, 1, 0), Tanh[float64](), NewMaxPool2d[float64](2, 1),
-			NewConv2d[float64](8, 16, 4, 1, 1), ReLU[float64](),
-			Flatten[float64](), NewLinear[float64](16*4*4, 3),
+	case "cnn-vector":
+		return []Layer[F]{
+			NewConv2d[F](2, 8, 2, 1, 0), Tanh[F](), NewMaxPool2d[F](2, 1),
+			NewConv2d[F](8, 16, 4, 1, 1), ReLU[F](),
+			Flatten[F](), NewLinear[F](16*4*4, 3),
 		}
-	}, 3},
 	// The element-wise activations computed from their inputs and global
 	// average pooling.
-	{"activations", []int{2, 6, 6}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](2, 4, 3, 1, 1), GELU[float64](), NewConv2d[float64](4, 4, 3, 1, 0), SiLU[float64](),
-			GlobalAvgPool[float64](), NewLinear[float64](4, 5), ELU[float64](0.7), NewLinear[float64](5, 3),
+	case "activations":
+		return []Layer[F]{
+			NewConv2d[F](2, 4, 3, 1, 1), GELU[F](), NewConv2d[F](4, 4, 3, 1, 0), SiLU[F](),
+			GlobalAvgPool[F](), NewLinear[F](4, 5), ELU[F](0.7), NewLinear[F](5, 3),
 		}
-	}, 3},
 	// Per-sample normalisation: GroupNorm on images and on vectors,
 	// LayerNorm on images and on vectors.
-	{"norms", []int{4, 3, 3}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](4, 4, 2, 1, 1), NewGroupNorm[float64](2, 4), Tanh[float64](), NewLayerNorm[float64](),
-			Flatten[float64](), NewLinear[float64](64, 6), NewGroupNorm[float64](3, 6), ReLU[float64](), NewLinear[float64](6, 5), NewLayerNorm[float64](), NewLinear[float64](5, 3),
+	case "norms":
+		return []Layer[F]{
+			NewConv2d[F](4, 4, 2, 1, 1), NewGroupNorm[F](2, 4), Tanh[F](), NewLayerNorm[F](),
+			Flatten[F](), NewLinear[F](64, 6), NewGroupNorm[F](3, 6), ReLU[F](), NewLinear[F](6, 5), NewLayerNorm[F](), NewLinear[F](5, 3),
 		}
-	}, 3},
 	// One-dimensional convolutions, padded and strided; the second takes
 	// the ghost norms in Mixed mode where Lo² < Out·In·K (the last two).
-	{"conv1d", []int{2, 9}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv1d[float64](2, 4, 3, 1, 1), Tanh[float64](), NewConv1d[float64](4, 3, 2, 2, 0), SiLU[float64](),
-			NewConv1d[float64](3, 4, 2, 2, 1), Flatten[float64](), NewLinear[float64](12, 3),
+	case "conv1d":
+		return []Layer[F]{
+			NewConv1d[F](2, 4, 3, 1, 1), Tanh[F](), NewConv1d[F](4, 3, 2, 2, 0), SiLU[F](),
+			NewConv1d[F](3, 4, 2, 2, 1), Flatten[F](), NewLinear[F](12, 3),
 		}
-	}, 3},
 	// Token embeddings, with a token repeated within a sample (the input
 	// is drawn by build from the vocabulary; see tokens).
-	{"embedding", []int{6}, func() []Layer[float64] {
-		return []Layer[float64]{NewEmbedding[float64](5, 3), Tanh[float64](), Flatten[float64](), NewLinear[float64](18, 4), ReLU[float64](), NewLinear[float64](4, 3)}
-	}, 3},
+	case "embedding":
+		return []Layer[F]{NewEmbedding[F](5, 3), Tanh[F](), Flatten[F](), NewLinear[F](18, 4), ReLU[F](), NewLinear[F](4, 3)}
 	// Residual blocks: identity and 1×1-convolution shortcuts, GroupNorm
 	// in a branch.
-	{"residual", []int{4, 6, 6}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](4, 4, 3, 1, 1),
-			Residual[float64](nil, NewGroupNorm[float64](2, 4), SiLU[float64](), NewConv2d[float64](4, 4, 3, 1, 1)),
-			Residual[float64](NewConv2d[float64](4, 8, 1, 2, 0), NewConv2d[float64](4, 8, 3, 2, 1), Tanh[float64]()),
-			GlobalAvgPool[float64](), NewLinear[float64](8, 3),
+	case "residual":
+		return []Layer[F]{
+			NewConv2d[F](4, 4, 3, 1, 1),
+			Residual[F](nil, NewGroupNorm[F](2, 4), SiLU[F](), NewConv2d[F](4, 4, 3, 1, 1)),
+			Residual[F](NewConv2d[F](4, 8, 1, 2, 0), NewConv2d[F](4, 8, 3, 2, 1), Tanh[F]()),
+			GlobalAvgPool[F](), NewLinear[F](8, 3),
 		}
-	}, 3},
 	// Blocks holding the model's first parameters, a Linear shortcut, and a
 	// block inside a block.
-	{"residual-nested", []int{5}, func() []Layer[float64] {
-		return []Layer[float64]{
-			Residual[float64](nil, NewLinear[float64](5, 5), ReLU[float64]()),
-			Residual[float64](NewLinear[float64](5, 4), NewLinear[float64](5, 4), Tanh[float64](), Residual[float64](nil, NewLinear[float64](4, 4), ELU[float64](1))),
-			NewLinear[float64](4, 3),
+	case "residual-nested":
+		return []Layer[F]{
+			Residual[F](nil, NewLinear[F](5, 5), ReLU[F]()),
+			Residual[F](NewLinear[F](5, 4), NewLinear[F](5, 4), Tanh[F](), Residual[F](nil, NewLinear[F](4, 4), ELU[F](1))),
+			NewLinear[F](4, 3),
 		}
-	}, 3},
 	// Weight-standardised convolutions (the first one forming its
 	// gradients early, on vecmath's GemmGather for K = 4; the second on an
 	// unrolled input) and dropout in training mode (build gives the keys),
 	// inside a residual branch too.
-	{"dropout-ws", []int{2, 7, 7}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewStdConv2d[float64](2, 8, 4, 1, 1), Dropout[float64](0.3), Tanh[float64](),
-			Residual[float64](nil, NewStdConv2d[float64](8, 8, 3, 1, 1), Dropout[float64](0.5), NewGroupNorm[float64](2, 8)),
-			Flatten[float64](), Dropout[float64](0.2), NewLinear[float64](8*6*6, 3),
+	case "dropout-ws":
+		return []Layer[F]{
+			NewStdConv2d[F](2, 8, 4, 1, 1), Dropout[F](0.3), Tanh[F](),
+			Residual[F](nil, NewStdConv2d[F](8, 8, 3, 1, 1), Dropout[F](0.5), NewGroupNorm[F](2, 8)),
+			Flatten[F](), Dropout[F](0.2), NewLinear[F](8*6*6, 3),
 		}
-	}, 3},
-	{"std-conv-small", []int{1, 6, 6}, func() []Layer[float64] {
-		return []Layer[float64]{NewStdConv2d[float64](1, 3, 3, 2, 1), ELU[float64](1), Flatten[float64](), NewLinear[float64](27, 2)}
-	}, 2},
-	{"cnn-vector-k3-k8", []int{1, 12, 12}, func() []Layer[float64] {
-		return []Layer[float64]{
-			NewConv2d[float64](1, 8, 8, 2, 3), Tanh[float64](),
-			NewConv2d[float64](8, 8, 3, 1, 0), Tanh[float64](),
-			Flatten[float64](), NewLinear[float64](8*4*4, 2),
+	case "std-conv-small":
+		return []Layer[F]{NewStdConv2d[F](1, 3, 3, 2, 1), ELU[F](1), Flatten[F](), NewLinear[F](27, 2)}
+	case "cnn-vector-k3-k8":
+		return []Layer[F]{
+			NewConv2d[F](1, 8, 8, 2, 3), Tanh[F](),
+			NewConv2d[F](8, 8, 3, 1, 0), Tanh[F](),
+			Flatten[F](), NewLinear[F](8*4*4, 2),
 		}
-	}, 2},
+	// The benchmark models (benchMLP, benchCNN), not in testModels: too
+	// large for the finite differences.
+	case "mlp-784":
+		return []Layer[F]{NewLinear[F](784, 512), ReLU[F](), NewLinear[F](512, 256), ReLU[F](), NewLinear[F](256, 10)}
+	case "cnn-28":
+		return []Layer[F]{
+			NewConv2d[F](1, 16, 8, 2, 3), Tanh[F](), NewMaxPool2d[F](2, 1),
+			NewConv2d[F](16, 32, 4, 2, 0), Tanh[F](), NewMaxPool2d[F](2, 1),
+			Flatten[F](), NewLinear[F](32*4*4, 32), Tanh[F](), NewLinear[F](32, 10),
+		}
+	}
+	panic("nn: no test model " + name)
 }
 
 // build returns a bound, initialised model and random inputs and labels.
 func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential[float64], *optimizer.Arena[float64], []float64, []int) {
+	return buildAs[float64](t, tm, n, seed, false)
+}
+
+// buildAs is build over elements of type F. Every value is drawn in float64
+// and rounded to F; with round32 the values are first rounded to float32,
+// so that buildAs[float64] and buildAs[float32] with round32 set give
+// models of the same parameters on the same inputs.
+func buildAs[F Float](t testing.TB, tm testModel, n int, seed uint64, round32 bool) (*Sequential[F], *optimizer.Arena[F], []F, []int) {
 	t.Helper()
-	s, err := NewSequential[float64](tm.in, tm.layers()...)
+	rnd := func(v float64) F {
+		if round32 {
+			v = float64(float32(v))
+		}
+		return F(v)
+	}
+	s, err := NewSequential[F](tm.in, testLayers[F](tm.name)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,24 +165,27 @@ func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential[float64]
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i, v := range a.Params {
+		a.Params[i] = rnd(float64(v))
+	}
 	r := rand.New(rand.NewPCG(seed, 99))
 	// Normalisation layers start at γ = 1, β = 0, where a gradient that
 	// forgets γ or β would go unnoticed: move them away from it.
 	for _, l := range s.Layers() {
-		if nl, ok := l.(*norm[float64]); ok {
+		if nl, ok := l.(*norm[F]); ok {
 			for i := range nl.gamma {
-				nl.gamma[i], nl.beta[i] = 1+0.5*r.NormFloat64(), 0.3*r.NormFloat64()
+				nl.gamma[i], nl.beta[i] = rnd(1+0.5*r.NormFloat64()), rnd(0.3*r.NormFloat64())
 			}
 		}
 	}
-	x := make([]float64, n*prod(tm.in))
+	x := make([]F, n*prod(tm.in))
 	for i := range x {
-		x[i] = r.NormFloat64()
+		x[i] = rnd(r.NormFloat64())
 	}
 	// A model that starts with an embedding takes token indices.
-	if e, ok := s.Layers()[0].(*Embedding[float64]); ok {
+	if e, ok := s.Layers()[0].(*Embedding[F]); ok {
 		for i := range x {
-			x[i] = float64(r.IntN(e.Vocab))
+			x[i] = F(r.IntN(e.Vocab))
 		}
 	}
 	y := make([]int, n)
@@ -694,7 +732,7 @@ func TestMixedCostModel(t *testing.T) {
 			t.Errorf("%s on %v: UsesGhost() = %v, want %v", tt.conv.Kind(), tt.in, got, tt.ghost)
 		}
 	}
-	s, err := benchCNN()
+	s, err := benchCNN[float64]()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential, mode nn.GradMode) {
 		b.Fatal(err)
 	}
 	model.SetGradMode(mode)
-	sgd, err := optimizer.NewSGD(0.1, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[float64](0.1, 0, 0, 0, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential, mode nn.GradMode) {
 		y[i] = r.IntN(10)
 	}
 	d := make([]float64, n*10)
-	ready := func(l int, src optimizer.GradSource) error { return opt.ClipLayer(l, src) }
+	ready := func(l int, src optimizer.GradSource[float64]) error { return opt.ClipLayer(l, src) }
 	step := func() {
 		opt.ZeroGrad()
 		out := model.Forward(x, n)

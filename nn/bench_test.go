@@ -24,7 +24,7 @@ func benchCNN() (*Sequential, error) {
 // private modes, per-layer clipping into the arena's gradient.
 type trainStep struct {
 	s       *Sequential
-	a       *optimizer.Arena
+	a       *optimizer.Arena[float64]
 	x       []float64
 	y       []int
 	d       []float64
@@ -32,7 +32,7 @@ type trainStep struct {
 	factors []float64
 	private bool
 	clip    float64
-	ready   func(int, optimizer.GradSource) error
+	ready   func(int, optimizer.GradSource[float64]) error
 }
 
 func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode GradMode, private bool) *trainStep {
@@ -63,8 +63,8 @@ func newTrainStep(tb testing.TB, build func() (*Sequential, error), n int, mode 
 	// Per-layer clipping as DPPerLayerOptimizer does it: norms, factors
 	// min(1, C/(‖g‖+1e-6)), weighted sum into the layer's gradient, in one
 	// pass where the source offers it.
-	t.ready = func(l int, src optimizer.GradSource) error {
-		if ca, ok := src.(optimizer.ClipAdder); ok {
+	t.ready = func(l int, src optimizer.GradSource[float64]) error {
+		if ca, ok := src.(optimizer.ClipAdder[float64]); ok {
 			ca.ClipAdd(t.a.Grad(l), t.clip, t.norms, t.factors)
 			return nil
 		}

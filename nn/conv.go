@@ -86,7 +86,7 @@ type Conv2d struct {
 	work     []convWork // per worker
 	ghost    convGhost
 	explicit convExplicit
-	dense    optimizer.DenseSource
+	dense    optimizer.DenseSource[float64]
 	denseBuf []float64
 }
 
@@ -520,7 +520,7 @@ func (c *Conv2d) accumulate(dst []float64) {
 	}
 }
 
-func (c *Conv2d) source(mode GradMode) optimizer.GradSource {
+func (c *Conv2d) source(mode GradMode) optimizer.GradSource[float64] {
 	if !c.Standardize && (mode == Ghost || (mode == Mixed && c.UsesGhost())) {
 		c.ghost.c = c
 		return &c.ghost

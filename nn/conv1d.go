@@ -35,7 +35,7 @@ type Conv1d struct {
 	x, dy []float64
 
 	work  []conv1dWork
-	dense optimizer.DenseSource
+	dense optimizer.DenseSource[float64]
 	gbuf  []float64
 	ghost conv1dGhost
 	mode  GradMode
@@ -192,7 +192,7 @@ func (c *Conv1d) sampleGrad(g, u []float64, i int) {
 // Gram matrices rather than from materialised gradients.
 func (c *Conv1d) UsesGhost() bool { return c.lo*c.lo < c.Out*c.kk }
 
-func (c *Conv1d) source(mode GradMode) optimizer.GradSource {
+func (c *Conv1d) source(mode GradMode) optimizer.GradSource[float64] {
 	if mode == Ghost || mode == Mixed && c.UsesGhost() {
 		c.ghost.c = c
 		return &c.ghost

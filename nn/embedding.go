@@ -35,7 +35,7 @@ type Embedding struct {
 
 	order [][]int32 // per worker: a sample's positions sorted by token
 	ghost embeddingGhost
-	dense optimizer.DenseSource
+	dense optimizer.DenseSource[float64]
 	gbuf  []float64
 }
 
@@ -134,7 +134,7 @@ func (e *Embedding) rows(i int, order []int32, row func(v int, pos []int32)) {
 	}
 }
 
-func (e *Embedding) source(mode GradMode) optimizer.GradSource {
+func (e *Embedding) source(mode GradMode) optimizer.GradSource[float64] {
 	if mode != Materialized {
 		e.ghost.e = e
 		return &e.ghost

@@ -31,7 +31,7 @@ func ExampleSequential_Backward() {
 	}
 	const C = 1.0 // per-layer threshold
 	norms, factors := make([]float64, n), make([]float64, n)
-	err = model.Backward(dlogits, func(l int, src optimizer.GradSource) error {
+	err = model.Backward(dlogits, func(l int, src optimizer.GradSource[float64]) error {
 		src.Norms(norms)
 		for i, v := range norms {
 			factors[i] = min(1, C/(v+1e-6))

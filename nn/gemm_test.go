@@ -90,7 +90,7 @@ func TestBatchGradientDeterministic(t *testing.T) {
 					for i := range w {
 						w[i] = 1 / float64(i+1)
 					}
-					if err := s.Backward(d, func(l int, src optimizer.GradSource) error {
+					if err := s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 						src.AddWeighted(a.Grad(l), w)
 						return nil
 					}); err != nil {

@@ -67,7 +67,7 @@ type paramLayer interface {
 	beginBackward(x, dy []float64, n int)
 	// source returns the per-sample gradient source of the current
 	// backward pass in the given form (Mixed resolved by the layer).
-	source(mode GradMode) optimizer.GradSource
+	source(mode GradMode) optimizer.GradSource[float64]
 	// accumulate adds Σ_i g_i to dst, the layer's gradient slice.
 	accumulate(dst []float64)
 }

@@ -26,7 +26,7 @@ type Linear struct {
 	x, dy []float64
 
 	ghost    linearGhost
-	dense    optimizer.DenseSource
+	dense    optimizer.DenseSource[float64]
 	denseBuf []float64
 }
 
@@ -106,7 +106,7 @@ func (l *Linear) accumulate(dst []float64) {
 	}
 }
 
-func (l *Linear) source(mode GradMode) optimizer.GradSource {
+func (l *Linear) source(mode GradMode) optimizer.GradSource[float64] {
 	if mode != Materialized {
 		l.ghost.l = l
 		return &l.ghost

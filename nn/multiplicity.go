@@ -55,14 +55,14 @@ func (s *Sequential) layerMode(p paramLayer) GradMode {
 // groupState is an arena layer's grouped source and its buffers, reused
 // between steps.
 type groupState struct {
-	dense optimizer.DenseSource
+	dense optimizer.DenseSource[float64]
 	buf   []float64
 	lin   groupedLinear
 }
 
 // group returns arena layer a's source src over n·k rows as a source over n
 // samples (see SetMultiplicity).
-func (s *Sequential) group(a int, src optimizer.GradSource) (optimizer.GradSource, error) {
+func (s *Sequential) group(a int, src optimizer.GradSource[float64]) (optimizer.GradSource[float64], error) {
 	k, g := s.mult, &s.groups[a]
 	switch v := src.(type) {
 	case *linearGhost:
@@ -74,14 +74,14 @@ func (s *Sequential) group(a int, src optimizer.GradSource) (optimizer.GradSourc
 		norms := ensure(g.buf, v.Samples())
 		v.Norms(norms)
 		return groupDense(g, &v.c.dense, k), nil
-	case *optimizer.DenseSource:
+	case *optimizer.DenseSource[float64]:
 		return groupDense(g, v, k), nil
 	}
 	return nil, fmt.Errorf("nn: augmentation multiplicity: the per-sample gradients of layer %d (%s) are a %T, which cannot be grouped", a, s.names[a], src)
 }
 
 // groupDense averages the rows of d in groups of k into g.dense.
-func groupDense(g *groupState, d *optimizer.DenseSource, k int) *optimizer.DenseSource {
+func groupDense(g *groupState, d *optimizer.DenseSource[float64], k int) *optimizer.DenseSource[float64] {
 	n, cols := d.Samples()/k, d.Len()
 	g.buf = ensure(g.buf, n*cols)
 	buf := g.buf

@@ -120,7 +120,7 @@ var testModels = []testModel{
 }
 
 // build returns a bound, initialised model and random inputs and labels.
-func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimizer.Arena, []float64, []int) {
+func build(t testing.TB, tm testModel, n int, seed uint64) (*Sequential, *optimizer.Arena[float64], []float64, []int) {
 	t.Helper()
 	s, err := NewSequential(tm.in, tm.layers()...)
 	if err != nil {
@@ -327,7 +327,7 @@ func TestClipAdd(t *testing.T) {
 			t.Run(tm.name+"/"+mode.String(), func(t *testing.T) {
 				s, a, x, y := build(t, tm, n, 3)
 				s.SetGradMode(mode)
-				backward := func() []optimizer.GradSource {
+				backward := func() []optimizer.GradSource[float64] {
 					out := s.Forward(x, n)
 					d := make([]float64, len(out))
 					if err := SoftmaxCrossEntropy(out, y, tm.class, nil, d); err != nil {
@@ -353,7 +353,7 @@ func TestClipAdd(t *testing.T) {
 				}
 				clipAdders := 0
 				for l, src := range backward() {
-					ca, ok := src.(optimizer.ClipAdder)
+					ca, ok := src.(optimizer.ClipAdder[float64])
 					if !ok {
 						continue
 					}
@@ -441,7 +441,7 @@ func TestReadyOrderAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []int
-	err := s.Backward(d, func(l int, src optimizer.GradSource) error {
+	err := s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 		order = append(order, l)
 		if src.Samples() != 4 {
 			return fmt.Errorf("layer %d has %d samples", l, src.Samples())
@@ -456,7 +456,7 @@ func TestReadyOrderAndErrors(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	order = order[:0]
-	err = s.Backward(d, func(l int, _ optimizer.GradSource) error {
+	err = s.Backward(d, func(l int, _ optimizer.GradSource[float64]) error {
 		order = append(order, l)
 		if l == 1 {
 			return boom
@@ -479,7 +479,7 @@ func TestEmptyBatch(t *testing.T) {
 			t.Fatalf("%s: %d outputs for an empty batch", tm.name, len(out))
 		}
 		calls := 0
-		if err := s.Backward(nil, func(l int, src optimizer.GradSource) error {
+		if err := s.Backward(nil, func(l int, src optimizer.GradSource[float64]) error {
 			calls++
 			src.Norms(nil)
 			dst := make([]float64, src.Len())
@@ -570,7 +570,7 @@ func TestBindAndInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, _ := optimizer.NewArena(optimizer.LayerSpec{Name: "x", Len: 10})
+	wrong, _ := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "x", Len: 10})
 	if err := s.Bind(wrong); err == nil {
 		t.Fatal("Bind accepted an arena of the wrong size")
 	}
@@ -610,7 +610,7 @@ func TestDeterministic(t *testing.T) {
 		d := make([]float64, len(out))
 		SoftmaxCrossEntropy(out, y, 3, nil, d)
 		var got []float64
-		s.Backward(d, func(l int, src optimizer.GradSource) error {
+		s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 			nm := make([]float64, n)
 			src.Norms(nm)
 			src.AddWeighted(a.Grad(l), nm)
@@ -653,7 +653,7 @@ func TestAllocsPerStep(t *testing.T) {
 	step := func() {
 		out := s.Forward(x, 16)
 		SoftmaxCrossEntropy(out, y, 3, nil, d)
-		s.Backward(d, func(l int, src optimizer.GradSource) error {
+		s.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 			src.Norms(nm)
 			src.AddWeighted(a.Grad(l), nm)
 			return nil

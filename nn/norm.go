@@ -40,7 +40,7 @@ type norm struct {
 	rstd    []float64 // n × groups
 	n       int
 	dy      []float64
-	dense   optimizer.DenseSource
+	dense   optimizer.DenseSource[float64]
 	dgrad   []float64
 	accRow  []float64
 	nGroups int // groups actually used: groups, or 1 for LayerNorm
@@ -179,7 +179,7 @@ func (l *norm) sampleGrad(dst []float64, i int) {
 	}
 }
 
-func (l *norm) source(GradMode) optimizer.GradSource {
+func (l *norm) source(GradMode) optimizer.GradSource[float64] {
 	n, cols := l.n, l.numParams()
 	l.dgrad = ensure(l.dgrad, n*cols)
 	l.dense.Reset(n, cols, l.dgrad)

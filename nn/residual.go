@@ -74,13 +74,13 @@ func Residual(projection Layer, branch ...Layer) Layer {
 // setup refuses.
 type badProjection struct{ Layer }
 
-func (badProjection) paramShape() []int                       { return nil }
-func (badProjection) bind([]float64)                          {}
-func (badProjection) initParams(*rand.Rand)                   {}
-func (badProjection) grow(int)                                {}
-func (badProjection) beginBackward([]float64, []float64, int) {}
-func (badProjection) source(GradMode) optimizer.GradSource    { return nil }
-func (badProjection) accumulate([]float64)                    {}
+func (badProjection) paramShape() []int                             { return nil }
+func (badProjection) bind([]float64)                                {}
+func (badProjection) initParams(*rand.Rand)                         {}
+func (badProjection) grow(int)                                      {}
+func (badProjection) beginBackward([]float64, []float64, int)       {}
+func (badProjection) source(GradMode) optimizer.GradSource[float64] { return nil }
+func (badProjection) accumulate([]float64)                          {}
 
 func (r *residual) Kind() string {
 	kinds := make([]string, len(r.branch))

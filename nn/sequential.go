@@ -26,7 +26,7 @@ type Sequential struct {
 	names  []string
 
 	mode  GradMode
-	bound *optimizer.Arena
+	bound *optimizer.Arena[float64]
 	cap   int
 	n     int
 	acts  [][]float64 // acts[0] is the caller's input; acts[k+1] the output of layer k
@@ -43,7 +43,7 @@ type Sequential struct {
 	// backward run, where the error is passed between two layers of the
 	// run and never needs a batch buffer.
 	errScratch [][][]float64
-	srcs       []optimizer.GradSource
+	srcs       []optimizer.GradSource[float64]
 	state      int // 0 nothing, 1 after forward, 2 after backward
 
 	// mult is the augmentation multiplicity (rows per sample of the
@@ -120,7 +120,7 @@ func NewSequential(in []int, layers ...Layer) (*Sequential, error) {
 			}
 		}
 	}
-	s.srcs = make([]optimizer.GradSource, len(s.params))
+	s.srcs = make([]optimizer.GradSource[float64], len(s.params))
 	s.planActivations()
 	// Each Dropout layer draws its masks with its own salt: its position
 	// in a depth-first walk over the layers and residual branches.
@@ -233,8 +233,8 @@ func (s *Sequential) sampleAct(k, i, wk int) []float64 {
 // NewArena builds an arena for the model's parameters, binds the model to it
 // and initialises the parameters as PyTorch does by default, from a
 // generator seeded with seed.
-func (s *Sequential) NewArena(seed uint64) (*optimizer.Arena, error) {
-	a, err := optimizer.NewArena(s.Specs()...)
+func (s *Sequential) NewArena(seed uint64) (*optimizer.Arena[float64], error) {
+	a, err := optimizer.NewArena[float64](s.Specs()...)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %w", err)
 	}
@@ -271,7 +271,7 @@ func (s *Sequential) Specs() []optimizer.LayerSpec {
 // Bind attaches the model to a: layer l of the model reads its parameters
 // from a.Param(l), and the non-private Backward path accumulates into
 // a.Grad(l). It returns an error if a's layer table does not match Specs.
-func (s *Sequential) Bind(a *optimizer.Arena) error {
+func (s *Sequential) Bind(a *optimizer.Arena[float64]) error {
 	if len(a.Layers) != len(s.params) {
 		return fmt.Errorf("nn: Bind: arena has %d layers, model has %d parameter layers; build the arena from Specs()", len(a.Layers), len(s.params))
 	}
@@ -466,7 +466,7 @@ func (s *Sequential) backwardRun(k, e, n int, bottom *Conv2d, sum bool) {
 // ready(l, src) with the arena layer index l before back-propagating
 // further; an error from ready stops the pass and is returned wrapped. The
 // sources stay valid until the next Forward.
-func (s *Sequential) Backward(dout []float64, ready func(layer int, src optimizer.GradSource) error) error {
+func (s *Sequential) Backward(dout []float64, ready func(layer int, src optimizer.GradSource[float64]) error) error {
 	return s.backward(dout, ready, false)
 }
 
@@ -478,7 +478,7 @@ func (s *Sequential) BackwardSum(dout []float64) error {
 	return s.backward(dout, nil, true)
 }
 
-func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSource) error, sum bool) error {
+func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSource[float64]) error, sum bool) error {
 	if s.state == 0 {
 		return fmt.Errorf("nn: Backward called before Forward")
 	}
@@ -596,7 +596,7 @@ func (s *Sequential) backward(dout []float64, ready func(int, optimizer.GradSour
 // arena layer order. The slice is reused by the next Backward; the sources
 // stay valid until the next Forward. It returns nil if Backward has not run
 // since the last Forward.
-func (s *Sequential) Sources() []optimizer.GradSource {
+func (s *Sequential) Sources() []optimizer.GradSource[float64] {
 	if s.state != 2 {
 		return nil
 	}

@@ -49,7 +49,7 @@ func TestTrainFashionMNIST(t *testing.T) {
 			t.Fatal(err)
 		}
 		clear(arena.Grads)
-		err := model.Backward(d, func(l int, src optimizer.GradSource) error {
+		err := model.Backward(d, func(l int, src optimizer.GradSource[float64]) error {
 			src.Norms(norms[:n])
 			for i, v := range norms[:n] {
 				factors[i] = min(1, clip/(v+1e-6))

@@ -29,7 +29,7 @@ var fingerprintNames = [fingerprintFields]string{
 	"noise multiplier", "expected batch size", "loss reduction", "noise mode",
 }
 
-func (e *Engine) fingerprint() [fingerprintFields]uint64 {
+func (e *Engine[F]) fingerprint() [fingerprintFields]uint64 {
 	f := fnv.New64a()
 	h := fingerprint.NewHasher(f)
 	for _, l := range e.arena.Layers {
@@ -88,7 +88,7 @@ func sharedStream(mode NoiseMode, probes []float64) (r1, r2 int, ok bool) {
 // leave alone, so the gradient noise of a step does not depend on whether
 // the counts were noised before or after it (the hooks optimizer does
 // either, depending on the step).
-func (e *Engine) noiseCounts(dst []float64) {
+func (e *Engine[F]) noiseCounts(dst []float64) {
 	copy(dst, e.adapt.counts)
 	if e.rank == 0 && e.adapt.q.CountNoiseStd > 0 && !mutant.NoNoise {
 		addNoiseSeq(dst, e.adapt.q.CountNoiseStd, e.cfg.Generator, e.cfg.SecureMode)
@@ -99,7 +99,7 @@ func (e *Engine) noiseCounts(dst []float64) {
 // the first real step, a configuration that differs between ranks. In
 // distributed mode it performs one small AllreduceSum on every rank, so
 // every rank returns the same kind of error in the same step.
-func (e *Engine) collectiveCheck() error {
+func (e *Engine[F]) collectiveCheck() error {
 	if e.comm == nil {
 		if e.bad != nil {
 			err := *e.bad
@@ -131,7 +131,7 @@ func (e *Engine) collectiveCheck() error {
 		fingerprint.Put(st[fpAt:], fp[:])
 		st[fpAt+fingerprintSlots+e.rank] = e.probe
 	}
-	if err := e.comm.AllreduceSum(st); err != nil {
+	if err := e.comm.AllreduceSumFloat64(st); err != nil {
 		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the step status: %w", e.steps, e.rank, err)
 	}
 	if e.adapt != nil {

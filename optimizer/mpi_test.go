@@ -17,10 +17,12 @@ func TestMain(m *testing.M) { mpitest.Main(m) }
 // With σ = 0, DistributedDPOptimizer over real MPI at W = 1..4 (each rank a
 // shard of one global batch) matches the single-process DPOptimizer within
 // 1e-12 relative, with SGD-momentum and Adam, with k = 2, virtual steps and
-// an empty shard.
+// an empty shard; the float32 optimizers over MPI_FLOAT reductions stay
+// within f32Tol of it.
 func TestDistributedEquivalenceMPI(t *testing.T) {
 	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
 		checkEquivalence(t, comm, comm.Size(), comm.Rank())
+		checkEquivalence32(t, mpi.For[float32](comm), comm.Size(), comm.Rank())
 	})
 }
 
@@ -39,7 +41,7 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := o.AddBackward([]optimizer.GradSource{optimizer.NewDenseSource(0, noiseN, nil)}); err != nil {
+			if err := o.AddBackward([]optimizer.GradSource[float64]{optimizer.NewDenseSource[float64](0, noiseN, nil)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := o.Step(); err != nil {
@@ -64,7 +66,7 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 		}
 		srcs := eqProblem.Sources(0, 0, 4*w, 4*r, 4*r+4)
 		if r == 1 {
-			srcs[0].(*optimizer.DenseSource).Row(2)[0] = math.NaN()
+			srcs[0].(*optimizer.DenseSource[float64]).Row(2)[0] = math.NaN()
 		}
 		if err := o.AddBackward(srcs); err != nil {
 			t.Fatal(err)
@@ -98,7 +100,7 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 func TestAdaptiveIdenticalMPI(t *testing.T) {
 	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
 		w, r := comm.Size(), comm.Rank()
-		a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1}, optimizer.LayerSpec{Name: "c", Len: 1})
+		a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1}, optimizer.LayerSpec{Name: "c", Len: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +112,7 @@ func TestAdaptiveIdenticalMPI(t *testing.T) {
 		}
 		gen := optimizer.NewSeededGenerator(uint64(100 + r))
 		for s := range 20 {
-			srcs := make([]optimizer.GradSource, 3)
+			srcs := make([]optimizer.GradSource[float64], 3)
 			for l := range srcs {
 				rows := make([]float64, 8+r+s%3) // ranks hold different numbers of samples
 				for i := range rows {

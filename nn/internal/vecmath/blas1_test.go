@@ -77,7 +77,7 @@ func TestAddScaled(t *testing.T) {
 
 // BenchmarkSumSquares and BenchmarkAddScaled time the per-sample norm and
 // clipped accumulation of the benchmark CNN's conv2 gradient (8,224
-// values).
+// values), in float64, float32 (f32) and float32's Go twin (f32go).
 func BenchmarkSumSquares(b *testing.B) {
 	x := make([]float64, 8224)
 	for i := range x {
@@ -88,6 +88,23 @@ func BenchmarkSumSquares(b *testing.B) {
 	}
 }
 
+func BenchmarkSumSquares32(b *testing.B) {
+	x := make([]float32, 8224)
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	b.Run("f32", func(b *testing.B) {
+		for b.Loop() {
+			SumSquares(x)
+		}
+	})
+	b.Run("f32go", func(b *testing.B) {
+		for b.Loop() {
+			sumSquares32Go(0, x)
+		}
+	})
+}
+
 func BenchmarkAddScaled(b *testing.B) {
 	x, dst := make([]float64, 8224), make([]float64, 8224)
 	for i := range x {
@@ -96,4 +113,21 @@ func BenchmarkAddScaled(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		AddScaled(dst, 0.5, x)
 	}
+}
+
+func BenchmarkAddScaled32(b *testing.B) {
+	x, dst := make([]float32, 8224), make([]float32, 8224)
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	b.Run("f32", func(b *testing.B) {
+		for b.Loop() {
+			AddScaled(dst, 0.5, x)
+		}
+	})
+	b.Run("f32go", func(b *testing.B) {
+		for b.Loop() {
+			addScaledGo(dst, 0.5, x)
+		}
+	})
 }

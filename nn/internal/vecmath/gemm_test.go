@@ -145,7 +145,8 @@ func TestGemmPanics(t *testing.T) {
 }
 
 // BenchmarkGemm times the per-sample products of the benchmark CNN (see
-// package nn) and reports GFLOP/s.
+// package nn) and reports GFLOP/s: float64 (the rows without a suffix),
+// float32 (-f32) and float32's Go twin (-f32go).
 func BenchmarkGemm(b *testing.B) {
 	for _, bm := range []struct {
 		name          string
@@ -158,22 +159,46 @@ func BenchmarkGemm(b *testing.B) {
 		{"conv2-G-32x256x25", 32, 256, 25, 25, 1, 256},
 		{"conv2-dU-25x256x32", 25, 256, 32, 1, 25, 256},
 	} {
+		run := func(suffix string, gemm func(a, bb, c any)) {
+			b.Run(bm.name+suffix, func(b *testing.B) {
+				a, bb, c := benchGemmOperands[float64](bm.m*bm.k, bm.k*bm.ldb, bm.m*bm.n)
+				var aa, bbb, cc any = a, bb, c
+				if suffix != "" {
+					aa, bbb, cc = benchGemmOperands[float32](bm.m*bm.k, bm.k*bm.ldb, bm.m*bm.n)
+				}
+				for i := 0; i < b.N; i++ {
+					gemm(aa, bbb, cc)
+				}
+				b.ReportMetric(2*float64(bm.m*bm.n*bm.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 		b.Run(bm.name, func(b *testing.B) {
-			a := make([]float64, bm.m*bm.k)
-			bb := make([]float64, bm.k*bm.ldb)
-			c := make([]float64, bm.m*bm.n)
-			for i := range a {
-				a[i] = float64(i%7) - 3
-			}
-			for i := range bb {
-				bb[i] = float64(i%5) - 2
-			}
+			a, bb, c := benchGemmOperands[float64](bm.m*bm.k, bm.k*bm.ldb, bm.m*bm.n)
 			for i := 0; i < b.N; i++ {
 				Gemm(bm.m, bm.n, bm.k, a, bm.rsA, bm.csA, bb, bm.ldb, c, bm.n, false)
 			}
 			b.ReportMetric(2*float64(bm.m*bm.n*bm.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+		run("-f32", func(a, bb, c any) {
+			Gemm(bm.m, bm.n, bm.k, a.([]float32), bm.rsA, bm.csA, bb.([]float32), bm.ldb, c.([]float32), bm.n, false)
+		})
+		run("-f32go", func(a, bb, c any) {
+			gemmTiles32Go(bm.m, bm.n, bm.k, a.([]float32), bm.rsA, bm.csA, bb.([]float32), bm.ldb, c.([]float32), bm.n, false)
+		})
 	}
+}
+
+// benchGemmOperands returns the operands of a benchmark product, small
+// integers (exact in either precision).
+func benchGemmOperands[F Float](na, nb, nc int) (a, b, c []F) {
+	a, b, c = make([]F, na), make([]F, nb), make([]F, nc)
+	for i := range a {
+		a[i] = F(i%7) - 3
+	}
+	for i := range b {
+		b[i] = F(i%5) - 2
+	}
+	return a, b, c
 }
 
 // TestGemmGather checks GemmGather against Gemm on the explicitly gathered
@@ -332,44 +357,60 @@ func TestGemmGatherA(t *testing.T) {
 
 // BenchmarkGemmGather times the gathered products as the benchmark CNN
 // uses them: G_i = dY_i·U_i with U_i read from the padded image
-// (GemmGather) and Y_iᵀ = U_i·Wᵀ likewise (GemmGatherA).
+// (GemmGather) and Y_iᵀ = U_i·Wᵀ likewise (GemmGatherA), in float64 (the
+// rows without a suffix), float32 (-f32) and float32's Go twin (-f32go).
 func BenchmarkGemmGather(b *testing.B) {
 	type conv struct {
 		name                           string
 		out, chans, kern, w, ho, wo, s int
 	}
 	for _, cv := range []conv{{"conv1", 16, 1, 8, 34, 14, 14, 2}, {"conv2", 32, 16, 4, 13, 5, 5, 2}} {
-		kk, l := cv.chans*cv.kern*cv.kern, cv.ho*cv.wo
-		rows, cols, blocks, half := convTables(cv.chans, cv.kern, cv.w, cv.ho, cv.wo, cv.s)
-		img := make([]float64, cv.chans*cv.w*cv.w)
-		for i := range img {
-			img[i] = float64(i%9) - 4
-		}
-		dy := make([]float64, cv.out*l)
-		wT := make([]float64, kk*cv.out)
-		for i := range dy {
-			dy[i] = float64(i%5) - 2
-		}
-		for i := range wT {
-			wT[i] = float64(i%3) - 1
-		}
-		g := make([]float64, cv.out*kk)
-		yt := make([]float64, l*cv.out)
-		ro, co, bo := NewOffsets(rows), NewOffsets(cols), NewOffsets(blocks)
-		flop := 2 * float64(cv.out*kk*l)
-		b.Run(cv.name+"-G", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				GemmGather(cv.out, kk, l, dy, l, 1, img, ro, bo, half, g, kk, false)
-			}
-			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run(cv.name+"-Yt", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				GemmGatherA(l, cv.out, kk, img, ro, co, wT, cv.out, yt, cv.out, false)
-			}
-			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		benchGemmGather[float64](b, cv.name, "", cv.out, cv.chans, cv.kern, cv.w, cv.ho, cv.wo, cv.s)
+		benchGemmGather[float32](b, cv.name, "-f32", cv.out, cv.chans, cv.kern, cv.w, cv.ho, cv.wo, cv.s)
+		benchGemmGather[float32](b, cv.name, "-f32go", cv.out, cv.chans, cv.kern, cv.w, cv.ho, cv.wo, cv.s)
 	}
+}
+
+func benchGemmGather[F Float](b *testing.B, name, suffix string, out, chans, kern, w, ho, wo, s int) {
+	kk, l := chans*kern*kern, ho*wo
+	rows, cols, blocks, half := convTables(chans, kern, w, ho, wo, s)
+	img := make([]F, chans*w*w)
+	for i := range img {
+		img[i] = F(i%9) - 4
+	}
+	dy := make([]F, out*l)
+	wT := make([]F, kk*out)
+	for i := range dy {
+		dy[i] = F(i%5) - 2
+	}
+	for i := range wT {
+		wT[i] = F(i%3) - 1
+	}
+	g := make([]F, out*kk)
+	yt := make([]F, l*out)
+	ro, co, bo := NewOffsets(rows), NewOffsets(cols), NewOffsets(blocks)
+	flop := 2 * float64(out*kk*l)
+	goTwin := suffix == "-f32go"
+	b.Run(name+"-G"+suffix, func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if goTwin {
+				gemmGatherTiles32Go(out, kk, l, as32(dy), l, 1, as32(img), rows, blocks, half, as32(g), kk, false)
+			} else {
+				GemmGather(out, kk, l, dy, l, 1, img, ro, bo, half, g, kk, false)
+			}
+		}
+		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+	b.Run(name+"-Yt"+suffix, func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if goTwin {
+				gemmGatherATiles32Go(l, out, kk, as32(img), rows, cols, as32(wT), out, as32(yt), out, false)
+			} else {
+				GemmGatherA(l, out, kk, img, ro, co, wT, out, yt, out, false)
+			}
+		}
+		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 }
 
 // convTables returns the offset tables of a convolution that reads its

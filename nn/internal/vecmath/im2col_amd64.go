@@ -42,3 +42,41 @@ func scatter(dst, src []float64, k, chans, rowStride, chanStride int) {
 		scatterGo(dst, src, k, chans, rowStride, chanStride)
 	}
 }
+
+// gather4x32, gather8x32, scatter4x32 and scatter8x32 are gather4,
+// gather8, scatter4 and scatter8 for float32 (im2col_amd64.s); the scatters
+// require useAVX2. They do not check bounds.
+//
+//go:noescape
+func gather4x32(dst, src []float32, chans, rowStride, chanStride int)
+
+//go:noescape
+func gather8x32(dst, src []float32, chans, rowStride, chanStride int)
+
+//go:noescape
+func scatter4x32(dst, src []float32, chans, rowStride, chanStride int)
+
+//go:noescape
+func scatter8x32(dst, src []float32, chans, rowStride, chanStride int)
+
+func gather32(dst, src []float32, k, chans, rowStride, chanStride int) {
+	switch k {
+	case 4:
+		gather4x32(dst, src, chans, rowStride, chanStride)
+	case 8:
+		gather8x32(dst, src, chans, rowStride, chanStride)
+	default:
+		gatherGo(dst, src, k, chans, rowStride, chanStride)
+	}
+}
+
+func scatter32(dst, src []float32, k, chans, rowStride, chanStride int) {
+	switch {
+	case useAVX2 && k == 4:
+		scatter4x32(dst, src, chans, rowStride, chanStride)
+	case useAVX2 && k == 8:
+		scatter8x32(dst, src, chans, rowStride, chanStride)
+	default:
+		scatterGo(dst, src, k, chans, rowStride, chanStride)
+	}
+}

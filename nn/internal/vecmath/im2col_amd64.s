@@ -143,3 +143,123 @@ srow8:
 	JNZ  schan8
 	VZEROUPPER
 	RET
+
+// func gather4x32(dst, src []float32, chans, rowStride, chanStride int)
+//
+// gather4 for float32: each run of 4 values is one 16-byte move.
+TEXT ·gather4x32(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $2, R10
+	SHLQ $2, R11
+	LEAQ (R10)(R10*2), R12 // 3 rows
+
+chan4x32:
+	MOVUPS 0(SI), X0
+	MOVUPS 0(SI)(R10*1), X1
+	MOVUPS 0(SI)(R10*2), X2
+	MOVUPS 0(SI)(R12*1), X3
+	MOVUPS X0, 0(DI)
+	MOVUPS X1, 16(DI)
+	MOVUPS X2, 32(DI)
+	MOVUPS X3, 48(DI)
+	ADDQ $64, DI
+	ADDQ R11, SI
+	DECQ R9
+	JNZ  chan4x32
+	RET
+
+// func gather8x32(dst, src []float32, chans, rowStride, chanStride int)
+//
+// gather8 for float32: each run of 8 values is two 16-byte moves.
+TEXT ·gather8x32(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $2, R10
+	SHLQ $2, R11
+
+chan8x32:
+	MOVQ SI, AX
+	MOVQ $8, CX
+
+row8x32:
+	MOVUPS 0(AX), X0
+	MOVUPS 16(AX), X1
+	MOVUPS X0, 0(DI)
+	MOVUPS X1, 16(DI)
+	ADDQ R10, AX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  row8x32
+	ADDQ R11, SI
+	DECQ R9
+	JNZ  chan8x32
+	RET
+
+// func scatter4x32(dst, src []float32, chans, rowStride, chanStride int)
+//
+// scatter4 for float32: one four-wide addition (VEX, 128 bits) per run.
+TEXT ·scatter4x32(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $2, R10
+	SHLQ $2, R11
+	LEAQ (R10)(R10*2), R12 // 3 rows
+
+schan4x32:
+	VMOVUPS 0(DI), X0
+	VMOVUPS 0(DI)(R10*1), X1
+	VMOVUPS 0(DI)(R10*2), X2
+	VMOVUPS 0(DI)(R12*1), X3
+	VADDPS  0(SI), X0, X0
+	VADDPS  16(SI), X1, X1
+	VADDPS  32(SI), X2, X2
+	VADDPS  48(SI), X3, X3
+	VMOVUPS X0, 0(DI)
+	VMOVUPS X1, 0(DI)(R10*1)
+	VMOVUPS X2, 0(DI)(R10*2)
+	VMOVUPS X3, 0(DI)(R12*1)
+	ADDQ $64, SI
+	ADDQ R11, DI
+	DECQ R9
+	JNZ  schan4x32
+	RET
+
+// func scatter8x32(dst, src []float32, chans, rowStride, chanStride int)
+//
+// scatter8 for float32: one eight-wide addition per run.
+TEXT ·scatter8x32(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ chans+48(FP), R9
+	MOVQ rowStride+56(FP), R10
+	MOVQ chanStride+64(FP), R11
+	SHLQ $2, R10
+	SHLQ $2, R11
+
+schan8x32:
+	MOVQ DI, AX
+	MOVQ $8, CX
+
+srow8x32:
+	VMOVUPS 0(AX), Y0
+	VADDPS  0(SI), Y0, Y0
+	VMOVUPS Y0, 0(AX)
+	ADDQ R10, AX
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  srow8x32
+	ADDQ R11, DI
+	DECQ R9
+	JNZ  schan8x32
+	VZEROUPPER
+	RET

@@ -18,3 +18,9 @@ func maxPool2(y []float64, arg []int32, x []float64, c, h, w, s int) bool {
 	}
 	return maxPool2Go(y, arg, x, c, h, w, s)
 }
+
+// maxPool2_32 is MaxPool2 for float32 on checked shapes: maxPool2Go32, as
+// there is no float32 kernel.
+func maxPool2_32(y []float32, arg []int32, x []float32, c, h, w, s int) bool {
+	return maxPool2Go32(y, arg, x, c, h, w, s)
+}

@@ -152,7 +152,7 @@ func TestHasNaN(t *testing.T) {
 }
 
 // BenchmarkMaxPool2 times MaxPool2 and its Go form on one sample of the
-// benchmark CNN's two pooling layers per op.
+// benchmark CNN's two pooling layers per op, and MaxPool2 in float32 (f32).
 func BenchmarkMaxPool2(b *testing.B) {
 	for _, s := range []struct{ c, h, w int }{{16, 14, 14}, {32, 5, 5}} {
 		r := rand.New(rand.NewPCG(1, 2))
@@ -170,6 +170,15 @@ func BenchmarkMaxPool2(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d/go", s.c, s.h, s.w), func(b *testing.B) {
 			for b.Loop() {
 				maxPool2Go(y, arg, x, s.c, s.h, s.w, 1)
+			}
+		})
+		x32, y32 := make([]float32, len(x)), make([]float32, len(y))
+		for i, v := range x {
+			x32[i] = float32(v)
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d/f32", s.c, s.h, s.w), func(b *testing.B) {
+			for b.Loop() {
+				MaxPool2(y32, arg, x32, s.c, s.h, s.w, 1)
 			}
 		})
 	}

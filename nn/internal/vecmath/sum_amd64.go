@@ -14,3 +14,16 @@ func sum(x []float64) float64 {
 	}
 	return sumGo(x)
 }
+
+// sum32AVX2 is Sum for float32 with AVX (sum_amd64.s). It requires useAVX2.
+//
+//go:noescape
+func sum32AVX2(x []float32) float32
+
+// sum32 is Sum for float32: sum32AVX2 when useAVX2 holds, sumGo otherwise.
+func sum32(x []float32) float32 {
+	if useAVX2 && len(x) >= 4 {
+		return sum32AVX2(x)
+	}
+	return sumGo(x)
+}

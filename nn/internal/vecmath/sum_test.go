@@ -57,7 +57,7 @@ func TestSumSpecial(t *testing.T) {
 			x[i] = 1
 		}
 		x[tt.at] = tt.v
-		for _, f := range []func([]float64) float64{Sum, sumGo} {
+		for _, f := range []func([]float64) float64{Sum[float64], sumGo[float64]} {
 			got := f(x)
 			if math.IsNaN(tt.want) != math.IsNaN(got) || !math.IsNaN(got) && got != tt.want {
 				t.Errorf("%+v: %v, want %v", tt, got, tt.want)
@@ -77,7 +77,7 @@ func TestSumSpecial(t *testing.T) {
 	}
 }
 
-// BenchmarkSum times Sum and sumGo on the rows of the benchmark CNN's
+// BenchmarkSum times Sum and sumGo, in float64 and float32, on the rows of the benchmark CNN's
 // output errors (196 and 25 positions).
 func BenchmarkSum(b *testing.B) {
 	for _, n := range []int{196, 25} {
@@ -93,6 +93,20 @@ func BenchmarkSum(b *testing.B) {
 		b.Run(fmt.Sprint(n)+"/go", func(b *testing.B) {
 			for b.Loop() {
 				sumGo(x)
+			}
+		})
+		x32 := make([]float32, n)
+		for i := range x32 {
+			x32[i] = float32(i)
+		}
+		b.Run(fmt.Sprint(n)+"/f32", func(b *testing.B) {
+			for b.Loop() {
+				Sum(x32)
+			}
+		})
+		b.Run(fmt.Sprint(n)+"/f32go", func(b *testing.B) {
+			for b.Loop() {
+				sumGo(x32)
 			}
 		})
 	}

@@ -2,30 +2,50 @@ package vecmath
 
 import "math"
 
-// Tanh stores tanh(x[i]) in y[i] for every i, within 3 ulp of math.Tanh on
-// the tests, with tanh(±0) = ±0, tanh(±Inf) = ±1 and tanh(NaN) = NaN. On
-// amd64 with AVX2 and FMA it computes the blocks of 8 values with vector
-// instructions (tanh_amd64.s: the method of tanh64 with a longer
-// polynomial instead of the table) and the tail with tanhGo; elsewhere
-// tanhGo computes every value, bit for bit as tanh64 does. It panics if
-// len(y) < len(x).
-func Tanh(y, x []float64) {
+// Tanh stores tanh(x[i]) in y[i] for every i, with tanh(±0) = ±0,
+// tanh(±Inf) = ±1 and tanh(NaN) = NaN.
+//
+// In float64 it is within 3 ulp of math.Tanh on the tests. On amd64 with
+// AVX2 and FMA it computes the blocks of 8 values with vector instructions
+// (tanh_amd64.s: the method of tanh64 with a longer polynomial instead of
+// the table) and the tail with tanhGo; elsewhere tanhGo computes every
+// value, bit for bit as tanh64 does.
+//
+// In float32 it is within 2 ulp of float32(math.Tanh(float64(x))) on the
+// tests. On amd64 with AVX2 and FMA the blocks of 8 are computed in float32
+// arithmetic (tanh32AVX2: tanh64's reduction without the table, a Taylor
+// polynomial of degree 7 for e^r − 1, and m/(m+2) corrected for the
+// roundings of m+2 and of the quotient), and the tail and every value
+// elsewhere as tanh64 rounded to float32 (tanh32Go).
+//
+// It panics if len(y) < len(x).
+func Tanh[F Float](y, x []F) {
 	y = y[:len(x)]
-	tanh(y, x)
+	if is32[F]() {
+		tanh32(as32(y), as32(x))
+		return
+	}
+	tanh(as64(y), as64(x))
 }
 
 // TanhGrad stores dy[i]·(1 − y[i]²) in dx[i] for every i, the gradient
-// through tanh from its output y. On amd64 with AVX2 and FMA the blocks of
-// four are computed as g − (g·y)·y with fused multiply-adds, within an ulp
-// or two of tanhGradGo's dy[i]·(1 − y[i]·y[i]), which computes the tail and
-// every value elsewhere. It panics if dx or y is shorter than dy.
-func TanhGrad(dx, y, dy []float64) {
+// through tanh from its output y, in F. On amd64 with AVX2 and FMA the
+// blocks of four (float64) or eight (float32) are computed as g − (g·y)·y
+// with fused multiply-adds, within an ulp or two of tanhGradGo's
+// dy[i]·(1 − y[i]·y[i]), which computes the tail and every value elsewhere.
+// It panics if dx or y is shorter than dy.
+func TanhGrad[F Float](dx, y, dy []F) {
 	dx, y = dx[:len(dy)], y[:len(dy)]
-	tanhGrad(dx, y, dy)
+	if is32[F]() {
+		tanhGrad32(as32(dx), as32(y), as32(dy))
+		return
+	}
+	tanhGrad(as64(dx), as64(y), as64(dy))
 }
 
-// tanhGradGo is TanhGrad in Go, the Go twin of tanhGradAVX2.
-func tanhGradGo(dx, y, dy []float64) {
+// tanhGradGo is TanhGrad in Go, the Go twin of tanhGradAVX2 and
+// tanhGrad32AVX2.
+func tanhGradGo[F Float](dx, y, dy []F) {
 	dx, y = dx[:len(dy)], y[:len(dy)]
 	for i, g := range dy {
 		dx[i] = g * (1 - y[i]*y[i])
@@ -132,5 +152,30 @@ func tanh8(y, x *[tanhBlock]float64) {
 		q := rj + r2*((1.0/2+rj*(1.0/6))+r2*((1.0/24+rj*(1.0/120))+r2*(1.0/720+rj*(1.0/5040))))
 		m := s[j]*(tab[j][1]+tab[j][0]*q) + (s[j] - 1)
 		y[j] = math.Copysign(m/(m+2), v)
+	}
+}
+
+// tanh32Go is Tanh for float32 in Go: tanh64 of each value rounded to
+// float32, computed in blocks of tanhBlock as tanhGo does. tanh64 is within
+// a few float64 ulp of tanh, so the result is tanh correctly rounded to
+// float32 but for values within about 2⁻⁵⁰ of a rounding boundary. It is
+// the Go twin of tanh32AVX2 within the tolerance of twin_test.go (a
+// different method in float32 arithmetic), and its tail. It panics if
+// len(y) < len(x).
+func tanh32Go(y, x []float32) {
+	y = y[:len(x)]
+	var xb, yb [tanhBlock]float64
+	n := len(x) - len(x)%tanhBlock
+	for i := 0; i < n; i += tanhBlock {
+		for j, v := range x[i : i+tanhBlock] {
+			xb[j] = float64(v)
+		}
+		tanh8(&yb, &xb)
+		for j, v := range yb {
+			y[i+j] = float32(v)
+		}
+	}
+	for i := n; i < len(x); i++ {
+		y[i] = float32(tanh64(float64(x[i])))
 	}
 }

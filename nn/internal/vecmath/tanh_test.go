@@ -41,7 +41,7 @@ func TestTanh64(t *testing.T) {
 		}
 	}
 	xs = append(xs[:64:64], math.NaN(), math.NaN(), math.NaN(), math.NaN(), 1, 2, 3, 4)
-	for name, f := range map[string]func(y, x []float64){"tanhGo": tanhGo, "Tanh": Tanh} {
+	for name, f := range map[string]func(y, x []float64){"tanhGo": tanhGo, "Tanh": Tanh[float64]} {
 		ys := make([]float64, len(xs))
 		f(ys, xs)
 		for i, x := range xs[:64] {
@@ -97,7 +97,8 @@ func TestTanh64(t *testing.T) {
 }
 
 // BenchmarkTanh times math.Tanh, Tanh (vector instructions where it can),
-// its Go twin tanhGo and tanh64 one value at a time on 4096 values.
+// its Go twin tanhGo and tanh64 one value at a time on 4096 values, and
+// Tanh and tanh32Go in float32 (f32, f32go).
 func BenchmarkTanh(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x := make([]float64, 4096)
@@ -127,6 +128,52 @@ func BenchmarkTanh(b *testing.B) {
 			for i, v := range x {
 				y[i] = tanh64(v)
 			}
+		}
+	})
+	x32, y32 := make([]float32, len(x)), make([]float32, len(x))
+	for i, v := range x {
+		x32[i] = float32(v)
+	}
+	b.Run("f32", func(b *testing.B) {
+		for b.Loop() {
+			Tanh(y32, x32)
+		}
+	})
+	b.Run("f32go", func(b *testing.B) {
+		for b.Loop() {
+			tanh32Go(y32, x32)
+		}
+	})
+}
+
+// BenchmarkTanhGrad times TanhGrad and its Go twin on 4096 values, in
+// float64 and float32.
+func BenchmarkTanhGrad(b *testing.B) {
+	const n = 4096
+	y, dy, dx := make([]float64, n), make([]float64, n), make([]float64, n)
+	y32, dy32, dx32 := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range y {
+		y[i], dy[i] = math.Tanh(float64(i%11)-5), float64(i%7)-3
+		y32[i], dy32[i] = float32(y[i]), float32(dy[i])
+	}
+	b.Run("f64", func(b *testing.B) {
+		for b.Loop() {
+			TanhGrad(dx, y, dy)
+		}
+	})
+	b.Run("f64go", func(b *testing.B) {
+		for b.Loop() {
+			tanhGradGo(dx, y, dy)
+		}
+	})
+	b.Run("f32", func(b *testing.B) {
+		for b.Loop() {
+			TanhGrad(dx32, y32, dy32)
+		}
+	})
+	b.Run("f32go", func(b *testing.B) {
+		for b.Loop() {
+			tanhGradGo(dx32, y32, dy32)
 		}
 	})
 }

@@ -19,3 +19,7 @@ func transposeAddBias(y, a, bias []float64, m, n int) {
 	}
 	transposeAddBiasGo(y, a, bias, m, n, m4, n4)
 }
+
+// transposeAddBias32 is TransposeAddBias for float32: transposeAddBiasGo,
+// as there is no float32 kernel.
+func transposeAddBias32(y, a, bias []float32, m, n int) { transposeAddBiasGo(y, a, bias, m, n, 0, 0) }

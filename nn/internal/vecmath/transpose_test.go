@@ -69,7 +69,8 @@ func TestTransposeAddBiasPanics(t *testing.T) {
 }
 
 // BenchmarkTransposeAddBias times TransposeAddBias and its Go form on the
-// benchmark CNN's two convolution outputs (positions × channels) per op.
+// benchmark CNN's two convolution outputs (positions × channels) per op,
+// and TransposeAddBias in float32 (f32).
 func BenchmarkTransposeAddBias(b *testing.B) {
 	for _, s := range []struct{ m, n int }{{196, 16}, {25, 32}} {
 		a, bias, y := make([]float64, s.m*s.n), make([]float64, s.n), make([]float64, s.m*s.n)
@@ -84,6 +85,15 @@ func BenchmarkTransposeAddBias(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%d/go", s.m, s.n), func(b *testing.B) {
 			for b.Loop() {
 				transposeAddBiasGo(y, a, bias, s.m, s.n, 0, 0)
+			}
+		})
+		a32, bias32, y32 := make([]float32, s.m*s.n), make([]float32, s.n), make([]float32, s.m*s.n)
+		for i := range a32 {
+			a32[i] = float32(i)
+		}
+		b.Run(fmt.Sprintf("%dx%d/f32", s.m, s.n), func(b *testing.B) {
+			for b.Loop() {
+				TransposeAddBias(y32, a32, bias32, s.m, s.n)
 			}
 		})
 	}

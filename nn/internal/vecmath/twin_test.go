@@ -22,6 +22,24 @@ import (
 //     g·(1 − y·y)).
 //   - SumSquares, AddScaled: 1e-15 relative to Σ|terms| (lane order and
 //     fused multiply-adds against a sum in order).
+//
+// In float32 (the …32 tests; ε32 = 2⁻²⁴, the unit roundoff of float32):
+//
+//   - Gemm, GemmGather, GemmGatherA, Sum: bit for bit (the same operations
+//     in the same order; the Go twin of a float32 fused multiply-add is
+//     fma32, correctly rounded).
+//   - SumSquares: 1e-15 relative to Σ x² (accumulated in float64 in both,
+//     lane order against order).
+//   - AddScaled, TanhGrad: 4ε32 relative to |dst| + |alpha·x| and to
+//     |dy| + |dx| (one fused rounding against two or three roundings of
+//     at most ε32 of terms bounded by those).
+//   - Tanh: within 2 float32 ulp (the vector kernel computes in float32,
+//     the Go twin is tanh64 rounded to float32; TestTanh32 bounds both
+//     against math.Tanh).
+//   - Im2col, Col2im: bit for bit (copies, and the same additions in the
+//     same order).
+//   - MaxPool2, TransposeAddBias have no float32 kernel: float32_test.go
+//     compares them with the float64 kernels instead.
 
 // twinLens are slice lengths around the kernels' block sizes (4, 8, 16).
 var twinLens = []int{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100}
@@ -184,6 +202,42 @@ func TestTwinIm2col(t *testing.T) {
 	}
 }
 
+// TestTwinIm2col32 is TestTwinIm2col in float32 (gather4x32, scatter4x32,
+// … against gatherGo and scatterGo).
+func TestTwinIm2col32(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	for _, k := range []int{3, 4, 8} {
+		const chans, w, s = 2, 13, 1
+		ho, wo := w-k+1, w-k+1
+		hw := w * w
+		xp := randSlice32(r, chans*hw)
+		kk := chans * k * k
+		u, ug := make([]float32, ho*wo*kk), make([]float32, ho*wo*kk)
+		Im2col(u, xp, k, chans, hw, w, s, ho, wo)
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				row := oh*wo + ow
+				gatherGo(ug[row*kk:(row+1)*kk], xp[oh*s*w+ow*s:], k, chans, w, hw)
+			}
+		}
+		if i := sameBits32(u, ug); i >= 0 {
+			t.Fatalf("k=%d: Im2col u[%d] = %v, gatherGo %v", k, i, u[i], ug[i])
+		}
+		d, dg := randSlice32(r, chans*hw), make([]float32, chans*hw)
+		copy(dg, d)
+		Col2im(d, u, k, chans, hw, w, s, ho, wo)
+		for oh := 0; oh < ho; oh++ {
+			for ow := 0; ow < wo; ow++ {
+				row := oh*wo + ow
+				scatterGo(dg[oh*s*w+ow*s:], u[row*kk:(row+1)*kk], k, chans, w, hw)
+			}
+		}
+		if i := sameBits32(d, dg); i >= 0 {
+			t.Fatalf("k=%d: Col2im xp[%d] = %v, scatterGo %v", k, i, d[i], dg[i])
+		}
+	}
+}
+
 // TestTwinGemm runs the three Gemm families' kernels against gemmGo for
 // every panel height (m = 1..13), odd and even k (the 2- and 1-row panels'
 // streams and their tails), strided and transposed A, gathered A and B,
@@ -241,6 +295,157 @@ func TestTwinGemm(t *testing.T) {
 					gemmGatherATilesGo(m, n, k, ag, ar, ac, b, n, want, n, acc)
 					if i := sameBits(got, want); i >= 0 {
 						t.Fatalf("GemmGatherA m=%d n=%d k=%d acc=%v: C[%d] = %v, gemmGo %v", m, n, k, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func randSlice32(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
+func sameBits32(a, b []float32) int {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// eps32 is the unit roundoff of float32, 2⁻²⁴.
+const eps32 = 0x1p-24
+
+func abs32(x float32) float64 { return math.Abs(float64(x)) }
+
+func TestTwinSum32(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, n := range twinLens {
+		x := randSlice32(r, n)
+		if got, want := Sum(x), sumGo(x); math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("n=%d: Sum = %v, sumGo = %v", n, got, want)
+		}
+	}
+}
+
+func TestTwinSumSquares32(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, n := range twinLens {
+		x := randSlice32(r, n)
+		got, want := SumSquares(x), sumSquares32Go(0, x)
+		if math.Abs(got-want) > 1e-15*want {
+			t.Errorf("n=%d: SumSquares = %v, sumSquares32Go = %v", n, got, want)
+		}
+	}
+}
+
+func TestTwinAddScaled32(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	const alpha = float32(0.7)
+	for _, n := range twinLens {
+		x, d := randSlice32(r, n), randSlice32(r, n)
+		got, want := append([]float32(nil), d...), append([]float32(nil), d...)
+		AddScaled(got, alpha, x)
+		addScaledGo(want, alpha, x)
+		for i := range want {
+			if math.Abs(float64(got[i])-float64(want[i])) > 4*eps32*(abs32(d[i])+abs32(alpha*x[i])) {
+				t.Fatalf("n=%d: dst[%d] = %v, addScaledGo gives %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestTwinTanh32(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	for _, n := range append(twinLens, 4096) {
+		x := randSlice32(r, n)
+		got, want := make([]float32, n), make([]float32, n)
+		Tanh(got, x)
+		tanh32Go(want, x)
+		for i := range want {
+			if d := ulps32(got[i], want[i]); d > 2 {
+				t.Fatalf("n=%d: Tanh(%v) = %v, tanh32Go gives %v: %d ulp", n, x[i], got[i], want[i], d)
+			}
+		}
+	}
+}
+
+func TestTwinTanhGrad32(t *testing.T) {
+	r := rand.New(rand.NewPCG(49, 50))
+	for _, n := range twinLens {
+		y, dy := make([]float32, n), randSlice32(r, n)
+		for i := range y {
+			y[i] = float32(math.Tanh(r.NormFloat64()))
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		TanhGrad(got, y, dy)
+		tanhGradGo(want, y, dy)
+		for i := range want {
+			if math.Abs(float64(got[i])-float64(want[i])) > 4*eps32*(abs32(dy[i])+abs32(want[i])) {
+				t.Fatalf("n=%d: dx[%d] = %v, tanhGradGo gives %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestTwinGemm32 is TestTwinGemm in float32, with n up to 40 so that the
+// kernels' tiles of sixteen columns and their last block of eight are both
+// taken: the results must agree bit for bit.
+func TestTwinGemm32(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for m := 1; m <= 13; m++ {
+		for _, k := range []int{1, 2, 3, 5, 8, 13} {
+			for _, n := range []int{8, 16, 24, 40} {
+				for _, acc := range []bool{false, true} {
+					a := randSlice32(r, m*k)
+					b := randSlice32(r, k*n+4)
+					c0 := randSlice32(r, m*n)
+					for _, transA := range []bool{false, true} {
+						rsA, csA := k, 1
+						if transA {
+							rsA, csA = 1, m
+						}
+						got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+						Gemm(m, n, k, a, rsA, csA, b, n, got, n, acc)
+						gemmTiles32Go(m, n, k, a, rsA, csA, b, n, want, n, acc)
+						if i := sameBits32(got, want); i >= 0 {
+							t.Fatalf("Gemm m=%d n=%d k=%d acc=%v transA=%v: C[%d] = %v, gemm32Go %v", m, n, k, acc, transA, i, got[i], want[i])
+						}
+					}
+					rowOff, blockOff := make([]int, k), make([]int, n/8)
+					for p := range rowOff {
+						rowOff[p] = p * n
+					}
+					for q := range blockOff {
+						blockOff[q] = 8*q + r.IntN(2)
+					}
+					for _, half := range []int{4, 5} {
+						got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+						GemmGather(m, n, k, a, k, 1, b, NewOffsets(rowOff), NewOffsets(blockOff), half, got, n, acc)
+						gemmGatherTiles32Go(m, n, k, a, k, 1, b, rowOff, blockOff, half, want, n, acc)
+						if i := sameBits32(got, want); i >= 0 {
+							t.Fatalf("GemmGather m=%d n=%d k=%d acc=%v half=%d: C[%d] = %v, gemm32Go %v", m, n, k, acc, half, i, got[i], want[i])
+						}
+					}
+					ar, ac := make([]int, m), make([]int, k)
+					for i := range ar {
+						ar[i] = i
+					}
+					for p := range ac {
+						ac[p] = 2 * p
+					}
+					ag := randSlice32(r, m+2*k)
+					got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+					GemmGatherA(m, n, k, ag, NewOffsets(ar), NewOffsets(ac), b, n, got, n, acc)
+					gemmGatherATiles32Go(m, n, k, ag, ar, ac, b, n, want, n, acc)
+					if i := sameBits32(got, want); i >= 0 {
+						t.Fatalf("GemmGatherA m=%d n=%d k=%d acc=%v: C[%d] = %v, gemm32Go %v", m, n, k, acc, i, got[i], want[i])
 					}
 				}
 			}

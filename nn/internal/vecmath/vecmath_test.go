@@ -111,6 +111,43 @@ func BenchmarkCol2im(b *testing.B) {
 	}
 }
 
+// BenchmarkCol2im32 and BenchmarkIm2col32 time Col2im and Im2col in
+// float32 on the sample of BenchmarkCol2im, and Im2col in float64 beside
+// them (package nn times the float64 Im2col on its own buffers).
+func BenchmarkCol2im32(b *testing.B) {
+	xp, u := make([]float32, 16*13*13), make([]float32, 25*16*16)
+	for i := range u {
+		u[i] = float32(i%7) - 3
+	}
+	for b.Loop() {
+		Col2im(xp, u, 4, 16, 169, 13, 2, 5, 5)
+	}
+}
+
+func BenchmarkIm2col32(b *testing.B) {
+	b.Run("f64", func(b *testing.B) {
+		xp, u := make([]float64, 16*13*13), make([]float64, 25*16*16)
+		for b.Loop() {
+			Im2col(u, xp, 4, 16, 169, 13, 2, 5, 5)
+		}
+	})
+	b.Run("f32", func(b *testing.B) {
+		xp, u := make([]float32, 16*13*13), make([]float32, 25*16*16)
+		for b.Loop() {
+			Im2col(u, xp, 4, 16, 169, 13, 2, 5, 5)
+		}
+	})
+	b.Run("f32go", func(b *testing.B) {
+		xp, u := make([]float32, 16*13*13), make([]float32, 25*16*16)
+		for b.Loop() {
+			for r := 0; r < 25; r++ {
+				oh, ow := r/5, r%5
+				gatherGo(u[r*256:(r+1)*256], xp[oh*2*13+ow*2:], 4, 16, 13, 169)
+			}
+		}
+	})
+}
+
 // panicCase is a call that must panic (a programmer error such as a short
 // slice), with a name for the report.
 type panicCase struct {

@@ -94,6 +94,40 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 	})
 }
 
+// Ranks that build their optimizers in different precisions (rank 0 in
+// float32, the others in float64) would reduce gradient buffers of
+// different types and byte counts; the first step's status reduction,
+// which is float64 on every rank, reports the disagreement on every rank
+// before any gradient is reduced, instead of corrupting or hanging.
+func TestMixedPrecisionMPI(t *testing.T) {
+	mpitest.Run(t, []int{2, 3}, func(t *testing.T, comm *mpi.Comm) {
+		r := comm.Rank()
+		cfg := optimizer.Config{ExpectedBatchSize: 4}
+		var err error
+		if r == 0 {
+			err = mixedStep(optimizertest.Problem[float32]{Layers: eqProblem.Layers, Seed: 1}, mpi.For[float32](comm), cfg, comm.Size(), r)
+		} else {
+			err = mixedStep(optimizertest.Problem[float64]{Layers: eqProblem.Layers, Seed: 1}, comm, cfg, comm.Size(), r)
+		}
+		if err == nil || !strings.Contains(err.Error(), "disagree on the precision") {
+			t.Errorf("rank %d: Step = %v, want a disagreement on the precision", r, err)
+		}
+	})
+}
+
+// mixedStep runs one step of a DistributedDPOptimizer in precision F.
+func mixedStep[F optimizer.Float](p optimizertest.Problem[F], comm optimizer.Communicator[F], cfg optimizer.Config, w, r int) error {
+	o, err := optimizer.NewDistributedDPOptimizer(p.Arena(), newUpdaterOf[F]("adam"), 1, cfg, comm)
+	if err != nil {
+		return err
+	}
+	if err := o.AddBackward(p.Sources(0, 0, 4*w, 4*r, 4*r+4)); err != nil {
+		return err
+	}
+	_, err = o.Step()
+	return err
+}
+
 // Under real MPI at W = 1..4, with noise (rank 0's count noise, a different
 // generator and different norms on every rank), adaptive thresholds stay
 // bit for bit the same on every rank, and they move.

@@ -37,8 +37,11 @@ var testThresholds = []float64{0.8, 0.3, 1.5, 0.2, 1}
 const testBucketBytes = 8 * 20
 
 // stepper is the part of the three optimizers the scenarios drive.
-type stepper interface {
-	AddBackward([]optimizer.GradSource[float64]) error
+type stepper = stepperOf[float64]
+
+// stepperOf is the training-loop surface of the optimizers in precision F.
+type stepperOf[F optimizer.Float] interface {
+	AddBackward([]optimizer.GradSource[F]) error
 	SignalSkip(bool)
 	Step() (bool, error)
 	ZeroGrad()
@@ -46,13 +49,18 @@ type stepper interface {
 
 func newUpdater(t *testing.T, kind string) optimizer.Updater[float64] {
 	t.Helper()
-	var u optimizer.Updater[float64]
+	return newUpdaterOf[float64](t, kind)
+}
+
+func newUpdaterOf[F optimizer.Float](t *testing.T, kind string) optimizer.Updater[F] {
+	t.Helper()
+	var u optimizer.Updater[F]
 	var err error
 	switch kind {
 	case "sgd":
-		u, err = optimizer.NewSGD[float64](0.1, 0.9, 0, 0.01, false)
+		u, err = optimizer.NewSGD[F](0.1, 0.9, 0, 0.01, false)
 	case "adam":
-		u, err = optimizer.NewAdam[float64](0.01, 0.9, 0.999, 1e-8, 0)
+		u, err = optimizer.NewAdam[F](0.01, 0.9, 0.999, 1e-8, 0)
 	default:
 		t.Fatalf("unknown updater %q", kind)
 	}
@@ -99,8 +107,14 @@ func (sc scenario) shard(w, r int) (lo, hi int) {
 // logical step.
 func (sc scenario) run(t *testing.T, p *optimizertest.Problem[float64], a *optimizer.Arena[float64], o stepper, w, r int) [][]float64 {
 	t.Helper()
+	return runScenario(t, sc, p, a, o, w, r)
+}
+
+// runScenario is scenario.run in precision F.
+func runScenario[F optimizer.Float](t *testing.T, sc scenario, p *optimizertest.Problem[F], a *optimizer.Arena[F], o stepperOf[F], w, r int) [][]F {
+	t.Helper()
 	lo, hi := sc.shard(w, r)
-	var out [][]float64
+	var out [][]F
 	phys := 0
 	for s := range sc.steps {
 		for v := range sc.virtual {
@@ -198,10 +212,10 @@ func TestDistributedEquivalence(t *testing.T) {
 
 				for s := range want {
 					if d := optimizertest.RelDiff(gotSimple[s], want[s]); d > 1e-12 {
-						t.Errorf("%s W=%d rank %d: Simple after step %d differs from DPPerLayerOptimizer[float64] by %g relative", sc.name, w, r, s, d)
+						t.Errorf("%s W=%d rank %d: Simple after step %d differs from DPPerLayerOptimizer by %g relative", sc.name, w, r, s, d)
 					}
 					if d := optimizertest.RelDiff(got[s], want[s]); d > 1e-12 {
-						t.Errorf("%s %v W=%d rank %d: Distributed after step %d differs from DPPerLayerOptimizer[float64] by %g relative", sc.name, prog, w, r, s, d)
+						t.Errorf("%s %v W=%d rank %d: Distributed after step %d differs from DPPerLayerOptimizer by %g relative", sc.name, prog, w, r, s, d)
 					}
 					if d := optimizertest.RelDiff(got[s], gotSimple[s]); d > 1e-12 {
 						t.Errorf("%s %v W=%d rank %d: Distributed after step %d differs from Simple by %g relative", sc.name, prog, w, r, s, d)
@@ -214,12 +228,93 @@ func TestDistributedEquivalence(t *testing.T) {
 					}
 					for name, got := range map[string][]float64{"Simple": sim.Clipping().Thresholds(), "Distributed": o.Clipping().Thresholds()} {
 						if d := optimizertest.RelDiff(got, th); d > 1e-12 {
-							t.Errorf("%s %v W=%d rank %d: %s thresholds %v, DPPerLayerOptimizer[float64]'s %v", sc.name, prog, w, r, name, got, th)
+							t.Errorf("%s %v W=%d rank %d: %s thresholds %v, DPPerLayerOptimizer's %v", sc.name, prog, w, r, name, got, th)
 						}
 					}
 				}
 				if o.Steps() != sc.steps || o.EagerSteps() != sc.steps-1 {
 					t.Errorf("%s %v W=%d: %d real steps, %d reduced eagerly; want %d and %d (all but the checked first step)", sc.name, prog, w, o.Steps(), o.EagerSteps(), sc.steps, sc.steps-1)
+				}
+			}
+		}
+	})
+}
+
+// f32Tol bounds the relative difference between a float32 run of a
+// scenario and the float64 DPPerLayerOptimizer on the same problem. Each
+// parameter goes through at most 6 updates, each rounding to float32 a
+// clipped sum of at most 12 terms, the sum over ranks, the scale, the
+// momentum or moment buffers and the parameter, about 10 roundings of
+// relative 2⁻²⁴ ≈ 6e-8 on values of order 1: 6·10·6e-8 ≈ 4e-6 in the worst
+// case. A dropped rank, bucket or step differs by 1e-2 and more.
+const f32Tol = 1e-5
+
+// TestDistributedEquivalenceFloat32 is TestDistributedEquivalence for
+// float32 parameters and gradients reduced as MPI_FLOAT: Simple and
+// Distributed (both Progress modes) at W = 1..4 stay within f32Tol of the
+// float64 single-process optimizer after every logical step, with the same
+// bucket layout (the buckets hold as many values as in float64).
+func TestDistributedEquivalenceFloat32(t *testing.T) {
+	scenarios := []scenario{
+		{name: "sgd", updater: "sgd", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1},
+		{name: "adam", updater: "adam", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1},
+		{name: "adam/virtual=2/k=2", updater: "adam", steps: 3, passes: 2, virtual: 2, n: 9, empty: -1},
+		{name: "sgd/empty-rank", updater: "sgd", steps: 3, passes: 1, virtual: 1, n: 12, empty: 1},
+	}
+	mpitest.Run(t, worlds, func(t *testing.T, comm *mpi.Comm) {
+		w, r := comm.Size(), comm.Rank()
+		comm32 := mpi.For[float32](comm)
+		for _, sc := range scenarios {
+			p64 := &optimizertest.Problem[float64]{Layers: testLayers, Seed: 42}
+			refArena := p64.Arena()
+			ref, err := NewDPPerLayerOptimizer(refArena, newUpdater(t, sc.updater), testThresholds, sc.config(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := sc.run(t, p64, refArena, ref, 1, 0)
+
+			p := &optimizertest.Problem[float32]{Layers: testLayers, Seed: 42}
+			simArena := p.Arena()
+			sim, err := simple.New(simArena, newUpdaterOf[float32](t, sc.updater), testThresholds, sc.config(w), comm32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][][]float32{"Simple": runScenario(t, sc, p, simArena, sim, w, r)}
+			for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
+				arena := p.Arena()
+				o, err := NewDistributedPerLayerOptimizer(arena, newUpdaterOf[float32](t, sc.updater), testThresholds, sc.config(w), comm32)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetBucketBytes(testBucketBytes / 2); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetPassesPerStep(sc.passes); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetProgress(prog); err != nil {
+					t.Fatal(err)
+				}
+				if o.NumBuckets() < 3 {
+					t.Fatalf("%s: only %d buckets; the test needs several in flight", sc.name, o.NumBuckets())
+				}
+				got["Distributed "+prog.String()] = runScenario(t, sc, p, arena, o, w, r)
+				if o.EagerSteps() != sc.steps-1 {
+					t.Errorf("%s %v W=%d: %d steps reduced eagerly, want %d", sc.name, prog, w, o.EagerSteps(), sc.steps-1)
+				}
+				if err := o.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, g := range got {
+				for s := range want {
+					g64 := make([]float64, len(g[s]))
+					for i, v := range g[s] {
+						g64[i] = float64(v)
+					}
+					if d := optimizertest.RelDiff(g64, want[s]); d > f32Tol {
+						t.Errorf("%s W=%d rank %d: float32 %s after step %d differs from the float64 DPPerLayerOptimizer by %g relative, want ≤ %g", sc.name, w, r, name, s, d, f32Tol)
+					}
 				}
 			}
 		}
@@ -886,7 +981,7 @@ func TestFoldKeepsClipAdder(t *testing.T) {
 					}
 				}
 				if d := optimizertest.RelDiff(o.Arena().Grads, ref.Arena().Grads); d > 1e-12 {
-					t.Errorf("step %d: gradient differs from DPPerLayerOptimizer[float64] by %g relative", s, d)
+					t.Errorf("step %d: gradient differs from DPPerLayerOptimizer by %g relative", s, d)
 				}
 				o.ZeroGrad()
 				ref.ZeroGrad()

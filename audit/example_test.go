@@ -25,7 +25,7 @@ func ExampleOneRunEpsilon() {
 // pass the MPI world instead).
 func ExampleRun() {
 	r, err := audit.Run(audit.Experiment{Optimizer: audit.Simple, NoiseMultiplier: 1, SampleRate: 0.5, Steps: 8, Canaries: 1 << 13, Runs: 2, Seed: 1},
-		optimizertest.NewWorld(1).Comm(0))
+		optimizertest.NewWorld[float64](1).Comm(0))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -222,9 +222,9 @@ func (r *Result) Claimed() float64 { return min(r.ClaimedRDP, r.ClaimedPRV) }
 // Run runs the experiment on every rank of comm (every rank calls it with
 // the same x) and analyses it on rank 0. It returns an error naming the
 // run and step if the optimizer fails, and for an invalid experiment.
-func Run(x Experiment, comm optimizer.Communicator) (*Result, error) {
+func Run(x Experiment, comm optimizer.Communicator[float64]) (*Result, error) {
 	if comm == nil {
-		return nil, errors.New("audit: Run needs a communicator (an MPI world, or optimizertest.NewWorld(1).Comm(0) in one process)")
+		return nil, errors.New("audit: Run needs a communicator (an MPI world, or optimizertest.NewWorld[float64](1).Comm(0) in one process)")
 	}
 	x, err := x.WithDefaults()
 	if err != nil {
@@ -308,7 +308,7 @@ func (r *Result) analyse(scores []float64, in []bool) error {
 
 // stepper is what a training run needs from the three optimizers.
 type stepper interface {
-	AddBackward([]optimizer.GradSource) error
+	AddBackward([]optimizer.GradSource[float64]) error
 	SignalSkip(bool)
 	Step() (bool, error)
 	ZeroGrad()
@@ -317,7 +317,7 @@ type stepper interface {
 
 // trainRun trains one run and returns every canary's score (on rank 0; nil
 // elsewhere), the inclusion flags and the accountant's history.
-func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []bool, accountant.History, error) {
+func trainRun(x Experiment, comm optimizer.Communicator[float64], run int) ([]float64, []bool, accountant.History, error) {
 	m, L, w, rank := x.Canaries, x.Layers, comm.Size(), comm.Rank()
 	runSeed := seed.Combine(x.Seed, uint64(run))
 	// Canary inclusion: the same on every rank.
@@ -333,11 +333,11 @@ func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []
 	for l := range specs {
 		specs[l] = optimizer.LayerSpec{Name: fmt.Sprintf("layer%d", l), Len: m}
 	}
-	arena, err := optimizer.NewArena(specs...)
+	arena, err := optimizer.NewArena[float64](specs...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sgd, err := optimizer.NewSGD(1, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[float64](1, 0, 0, 0, false)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -357,7 +357,7 @@ func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []
 	case Simple:
 		opt, err = simple.New(arena, sgd, cs, cfg, comm)
 	case Hooks:
-		var o *perlayer.DistributedPerLayerOptimizer
+		var o *perlayer.DistributedPerLayerOptimizer[float64]
 		if o, err = perlayer.NewDistributedPerLayerOptimizer(arena, sgd, cs, cfg, comm); err == nil {
 			err = o.SetPassesPerStep(k)
 		}
@@ -401,7 +401,7 @@ func trainRun(x Experiment, comm optimizer.Communicator, run int) ([]float64, []
 		prev = make([]float64, len(arena.Params))
 	}
 
-	srcs := make([]optimizer.GradSource, L)
+	srcs := make([]optimizer.GradSource[float64], L)
 	dirac := make([]diracSource, L)
 	for l := range dirac {
 		dirac[l] = diracSource{v: x.CanaryNorm, n: m}

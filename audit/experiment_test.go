@@ -31,7 +31,7 @@ func TestExperimentErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
-		if _, err := Run(c.x, optimizertest.NewWorld(1).Comm(0)); err == nil {
+		if _, err := Run(c.x, optimizertest.NewWorld[float64](1).Comm(0)); err == nil {
 			t.Errorf("%s: Run accepted the experiment", c.name)
 		}
 	}
@@ -86,7 +86,7 @@ func TestRunSingleProcess(t *testing.T) {
 	}{{Flat, 1, 0}, {Simple, 1, 0}, {Hooks, 1, 0}, {Simple, 2, 0}, {Hooks, 2, 0}, {Flat, 1, 64}, {Hooks, 1, 64}} {
 		x := base
 		x.Optimizer, x.Passes, x.MaxPhysical = c.opt, c.passes, c.phys
-		r, err := Run(x, optimizertest.NewWorld(1).Comm(0))
+		r, err := Run(x, optimizertest.NewWorld[float64](1).Comm(0))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -212,6 +212,11 @@ func (c *Comm) lock() error {
 // over all ranks. An empty buf is a no-op. It is For[float64](c).AllreduceSum.
 func (c *Comm) AllreduceSum(buf []float64) error { return For[float64](c).AllreduceSum(buf) }
 
+// AllreduceSumFloat64 is AllreduceSum. It exists so that Comm and every
+// Typed view share the method a precision-generic consumer uses for its
+// float64 status words.
+func (c *Comm) AllreduceSumFloat64(buf []float64) error { return c.AllreduceSum(buf) }
+
 // AllreduceSumTo sets dst, on every rank, to the element-wise sum of src over
 // all ranks; src is not modified. It panics if len(dst) != len(src) or if the
 // two slices overlap. It is For[float64](c).AllreduceSumTo.

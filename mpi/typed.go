@@ -81,6 +81,13 @@ func (t Typed[F]) AllreduceSum(buf []F) error {
 	}, "Allreduce")
 }
 
+// AllreduceSumFloat64 sums a float64 buffer over the ranks whatever F is,
+// like For[float64](t.Comm()).AllreduceSum: a float32 consumer's status
+// words (flags, indices, exact fingerprints) need float64.
+func (t Typed[F]) AllreduceSumFloat64(buf []float64) error {
+	return For[float64](t.c).AllreduceSum(buf)
+}
+
 // AllreduceSumTo sets dst, on every rank, to the element-wise sum of src over
 // all ranks; src is not modified. It panics if len(dst) != len(src) or if the
 // two slices overlap.

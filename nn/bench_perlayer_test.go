@@ -1,7 +1,3 @@
-//go:build ignore
-
-// TEMPORARY: excluded until the generic optimizer and perlayer are merged.
-
 package nn_test
 
 import (
@@ -16,14 +12,14 @@ import (
 // benchOptimizerStep times a whole private step through the per-layer
 // optimizer: forward, loss, backward with each layer clipped by ClipLayer
 // as soon as it is ready, then Step (noise σ = 1, scaling, SGD update).
-func benchOptimizerStep(b *testing.B, model *nn.Sequential, mode nn.GradMode) {
+func benchOptimizerStep(b *testing.B, model *nn.Sequential[float64], mode nn.GradMode) {
 	const n = 256
 	arena, err := model.NewArena(1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	model.SetGradMode(mode)
-	sgd, err := optimizer.NewSGD(0.1, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[float64](0.1, 0, 0, 0, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +43,7 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential, mode nn.GradMode) {
 		y[i] = r.IntN(10)
 	}
 	d := make([]float64, n*10)
-	ready := func(l int, src optimizer.GradSource) error { return opt.ClipLayer(l, src) }
+	ready := func(l int, src optimizer.GradSource[float64]) error { return opt.ClipLayer(l, src) }
 	step := func() {
 		opt.ZeroGrad()
 		out := model.Forward(x, n)
@@ -74,8 +70,8 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential, mode nn.GradMode) {
 }
 
 func BenchmarkPerLayerOptimizerMLP(b *testing.B) {
-	m, err := nn.NewSequential([]int{784},
-		nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 256), nn.ReLU(), nn.NewLinear(256, 10))
+	m, err := nn.NewSequential[float64]([]int{784},
+		nn.NewLinear[float64](784, 512), nn.ReLU[float64](), nn.NewLinear[float64](512, 256), nn.ReLU[float64](), nn.NewLinear[float64](256, 10))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,10 +79,10 @@ func BenchmarkPerLayerOptimizerMLP(b *testing.B) {
 }
 
 func BenchmarkPerLayerOptimizerCNN(b *testing.B) {
-	m, err := nn.NewSequential([]int{1, 28, 28},
-		nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-		nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-		nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, 10))
+	m, err := nn.NewSequential[float64]([]int{1, 28, 28},
+		nn.NewConv2d[float64](1, 16, 8, 2, 3), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+		nn.NewConv2d[float64](16, 32, 4, 2, 0), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+		nn.Flatten[float64](), nn.NewLinear[float64](32*4*4, 32), nn.Tanh[float64](), nn.NewLinear[float64](32, 10))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // The benchmark models of issue 6, the ones Opacus was timed with.

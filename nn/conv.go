@@ -9,8 +9,9 @@ import (
 
 	"github.com/dpmpi/dpmpi/internal/l2norm"
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Conv2d is a two-dimensional convolution (cross-correlation, as in
@@ -662,10 +663,10 @@ func (s *convExplicit[F]) ClipAdd(dst []F, maxNorm float64, norms, factors []flo
 // overflow).
 func norm2[F Float](v []F) float64 {
 	ss := vecmath.SumSquares(v)
-	if is32[F]() {
+	if prec.Is32[F]() {
 		return math.Sqrt(ss)
 	}
-	return l2norm.FromSumSquares(as64(v), ss)
+	return l2norm.FromSumSquares(prec.As64(v), ss)
 }
 
 // uMat and yMat are sample matrices as BLAS operands: U_i, [L × In·K·K],

@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Conv1d is a one-dimensional convolution over inputs of shape [In, L]

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Embedding maps each of a sample's T token indices to a learned vector of

@@ -5,7 +5,7 @@ import (
 	"log"
 
 	"github.com/dpmpi/dpmpi/nn"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // A private training step with per-layer clipping: the ready callback fires

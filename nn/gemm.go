@@ -6,6 +6,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 )
 
@@ -40,11 +41,11 @@ func mat[F Float](data []F, r, c int) general[F] {
 
 // g64 and g32 view g as gonum's matrix types; F must be the element type.
 func g64[F Float](g general[F]) blas64.General {
-	return blas64.General{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: as64(g.Data)}
+	return blas64.General{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: prec.As64(g.Data)}
 }
 
 func g32[F Float](g general[F]) blas32.General {
-	return blas32.General{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: as32(g.Data)}
+	return blas32.General{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: prec.As32(g.Data)}
 }
 
 // gemm computes c = alpha·op(a)·op(b) + beta·c through gonum's blas64 for
@@ -61,7 +62,7 @@ func gemm[F Float](tA, tB blas.Transpose, alpha F, a, b general[F], beta F, c ge
 		}
 		beta = 1
 	}
-	if is32[F]() {
+	if prec.Is32[F]() {
 		blas32.Gemm(tA, tB, float32(alpha), g32(a), g32(b), float32(beta), g32(c))
 		return
 	}
@@ -93,11 +94,11 @@ func gemmTile[F Float](tA, tB blas.Transpose, alpha F, a, b general[F], beta F, 
 // syrk computes the upper triangle of c = op(a)·op(a)ᵀ, c being n×n with
 // row stride n.
 func syrk[F Float](t blas.Transpose, a general[F], n int, c []F) {
-	if is32[F]() {
-		blas32.Syrk(t, 1, g32(a), 0, blas32.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: as32(c)})
+	if prec.Is32[F]() {
+		blas32.Syrk(t, 1, g32(a), 0, blas32.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: prec.As32(c)})
 		return
 	}
-	blas64.Syrk(t, 1, g64(a), 0, blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: as64(c)})
+	blas64.Syrk(t, 1, g64(a), 0, blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: prec.As64(c)})
 }
 
 // gemmParMin is the number of multiply-adds below which gemmPar does not

@@ -9,7 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // TestGemmSplit checks gemmPar and gemmTile against one gemm call on

@@ -6,8 +6,9 @@ import (
 	"math/rand/v2"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Layer is one stage of a Sequential model over elements of type F
@@ -116,11 +117,11 @@ func (relu[F]) forwardSamples(x, y []F, _, _, _ int) { reluSlice(y, x) }
 // to a conditional move: activations are positive or not at random, and a
 // branch would mispredict on half of them.
 func reluSlice[F Float](y, x []F) {
-	if is32[F]() {
-		reluSlice32(as32(y), as32(x))
+	if prec.Is32[F]() {
+		reluSlice32(prec.As32(y), prec.As32(x))
 		return
 	}
-	reluSlice64(as64(y), as64(x))
+	reluSlice64(prec.As64(y), prec.As64(x))
 }
 
 func reluSlice32(y, x []float32) {
@@ -154,11 +155,11 @@ func (relu[F]) backwardSamples(x, y, dy, dx []F, _, _, _ int) { reluGradSlice(dx
 
 // reluGradSlice stores in dx[i] dy[i] where y[i] > 0 and 0 elsewhere.
 func reluGradSlice[F Float](dx, y, dy []F) {
-	if is32[F]() {
-		reluGradSlice32(as32(dx), as32(y), as32(dy))
+	if prec.Is32[F]() {
+		reluGradSlice32(prec.As32(dx), prec.As32(y), prec.As32(dy))
 		return
 	}
-	reluGradSlice64(as64(dx), as64(y), as64(dy))
+	reluGradSlice64(prec.As64(dx), prec.As64(y), prec.As64(dy))
 }
 
 func reluGradSlice32(dx, y, dy []float32) {

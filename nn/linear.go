@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Linear is a fully connected layer y = x·Wᵀ + b with weight W of shape

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // SetMultiplicity makes Backward present every k consecutive rows of the

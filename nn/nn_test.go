@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // testModel is a model under test with its per-sample input shape; its

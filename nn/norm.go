@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // normEps is PyTorch's default ε of GroupNorm and LayerNorm.

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Float32 tolerances

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // nestedLayer is a layer that holds layers with parameters of its own

@@ -7,7 +7,7 @@ import (
 	dseed "github.com/dpmpi/dpmpi/internal/seed"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Sequential is a model over elements of type F (float32 or float64) that

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/dpmpi/dpmpi/internal/prec"
 )
 
 // Tensor is one named parameter tensor of a model, as PyTorch's state_dict
@@ -61,8 +63,8 @@ func (s *Sequential[F]) StateDict() ([]Tensor, error) {
 	out := make([]Tensor, len(ts))
 	for i, t := range ts {
 		out[i] = Tensor{Name: t.Name, Shape: t.Shape}
-		if !is32[F]() {
-			out[i].Data = as64(t.Data)
+		if !prec.Is32[F]() {
+			out[i].Data = prec.As64(t.Data)
 			continue
 		}
 		out[i].Data = make([]float64, len(t.Data))

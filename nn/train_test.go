@@ -5,7 +5,7 @@ import (
 
 	"github.com/dpmpi/dpmpi/data"
 	"github.com/dpmpi/dpmpi/nn"
-	optimizer "github.com/dpmpi/dpmpi/nn/internal/optshim"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // TestTrainFashionMNIST trains a small MLP on Fashion-MNIST with Poisson

@@ -126,7 +126,7 @@ func (s *adaptState) update(th []float64, expected float64) {
 // a real step releases, whose combination (Σ z⁻²)^(−½) is the configured
 // NoiseMultiplier: nil with fixed thresholds (the gradient alone, with
 // NoiseMultiplier); [z_grad, z_count] with QuantileClipping.
-func (e *Engine) MechanismNoise() []float64 {
+func (e *Engine[F]) MechanismNoise() []float64 {
 	if e.adapt == nil {
 		return nil
 	}
@@ -138,7 +138,7 @@ func (e *Engine) MechanismNoise() []float64 {
 // layer for per-layer clipping, each finite and > 0. Call it with the same
 // values on every rank between ZeroGrad and the next backward pass; the
 // first real step checks that the ranks agree.
-func (e *Engine) SetThresholds(th []float64) error {
+func (e *Engine[F]) SetThresholds(th []float64) error {
 	c := Clipping{thresholds: append([]float64(nil), th...), perLayer: e.clip.perLayer}
 	if !c.perLayer && len(th) != 1 {
 		return fmt.Errorf("optimizer: SetThresholds got %d thresholds for flat clipping; give one", len(th))

@@ -14,7 +14,7 @@ import (
 
 // normRows returns a DenseSource of one-parameter rows with the given norms
 // (alternating signs, so the clipped sum is not all one way).
-func normRows(norms []float64) *optimizer.DenseSource {
+func normRows(norms []float64) *optimizer.DenseSource[float64] {
 	data := make([]float64, len(norms))
 	for i, v := range norms {
 		data[i] = v
@@ -52,7 +52,7 @@ func TestAdaptiveConvergence(t *testing.T) {
 	const b, steps, tail = 512, 600, 200
 	for _, gamma := range []float64{0.5, 0.9} {
 		for _, start := range []float64{0.05, 20} {
-			a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "l0", Len: 1}, optimizer.LayerSpec{Name: "l1", Len: 1}, optimizer.LayerSpec{Name: "l2", Len: 1})
+			a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "l0", Len: 1}, optimizer.LayerSpec{Name: "l1", Len: 1}, optimizer.LayerSpec{Name: "l2", Len: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestAdaptiveFlat(t *testing.T) {
 		for i, v := range x {
 			l0[i], l1[i] = 3*v, 4*v
 		}
-		stepOnce(t, e, []optimizer.GradSource{normRows(l0), normRows(l1)})
+		stepOnce(t, e, []optimizer.GradSource[float64]{normRows(l0), normRows(l1)})
 	}
 	if c := e.Clipping().Thresholds()[0]; math.Abs(c/10-1) > 0.05 {
 		t.Errorf("flat threshold %v after 300 noise-free steps, want the median total norm 10 ± 5%%", c)
@@ -118,7 +118,7 @@ func TestAdaptiveNoiseSplit(t *testing.T) {
 			specs[i] = optimizer.LayerSpec{Name: fmt.Sprint("l", i), Len: 2}
 			th[i] = 0.5 + float64(i)
 		}
-		a, err := optimizer.NewArena(specs...)
+		a, err := optimizer.NewArena[float64](specs...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,13 +147,13 @@ func TestAdaptiveNoiseSplit(t *testing.T) {
 
 // stepper is the part of the optimizers the adaptive tests drive.
 type stepper interface {
-	AddBackward([]optimizer.GradSource) error
+	AddBackward([]optimizer.GradSource[float64]) error
 	Step() (bool, error)
 	ZeroGrad()
 }
 
 // stepOnce runs one real step of e on one backward pass of srcs.
-func stepOnce(t *testing.T, e stepper, srcs []optimizer.GradSource) {
+func stepOnce(t *testing.T, e stepper, srcs []optimizer.GradSource[float64]) {
 	t.Helper()
 	if err := e.AddBackward(srcs); err != nil {
 		t.Fatal(err)
@@ -167,13 +167,13 @@ func stepOnce(t *testing.T, e stepper, srcs []optimizer.GradSource) {
 // stepEmpty runs one real step of e on an empty batch.
 func stepEmpty(t *testing.T, e stepper) {
 	t.Helper()
-	stepOnce(t, e, []optimizer.GradSource{optimizer.NewDenseSource(0, 1, nil)})
+	stepOnce(t, e, []optimizer.GradSource[float64]{optimizer.NewDenseSource[float64](0, 1, nil)})
 }
 
 // drawSources returns one source per distribution, each of b samples whose
 // norms are drawn from it.
-func drawSources(rng *rand.Rand, dists []normDist, b int) []optimizer.GradSource {
-	srcs := make([]optimizer.GradSource, len(dists))
+func drawSources(rng *rand.Rand, dists []normDist, b int) []optimizer.GradSource[float64] {
+	srcs := make([]optimizer.GradSource[float64], len(dists))
 	for l, d := range dists {
 		norms := make([]float64, b)
 		for i := range norms {
@@ -191,7 +191,7 @@ func TestAdaptiveCountNoise(t *testing.T) {
 	const sigmaB, eta, bw, steps = 6.0, 0.01, 10.0, 20000
 	for w := 1; w <= 3; w++ {
 		logs := make([][]float64, w)
-		runWorld(t, w, func(r int, comm *optimizertest.Comm) error {
+		runWorld(t, w, func(r int, comm *optimizertest.Comm[float64]) error {
 			cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: bw, Generator: optimizer.NewSeededGenerator(uint64(40 + r)),
 				Adaptive: &optimizer.QuantileClipping{TargetQuantile: 0.5, LearningRate: eta, CountNoiseStd: sigmaB}}
 			o, err := optimizer.NewDistributedDPOptimizer(oneLayer(t, 1), mustSGD(t, 0), 1, cfg, comm)
@@ -239,10 +239,10 @@ func TestAdaptiveWorldSizes(t *testing.T) {
 	var ref []float64
 	for w := 1; w <= 4; w++ {
 		got := make([][]float64, w)
-		runWorld(t, w, func(r int, comm *optimizertest.Comm) error {
+		runWorld(t, w, func(r int, comm *optimizertest.Comm[float64]) error {
 			cfg := optimizer.Config{ExpectedBatchSize: float64(n) / float64(w), Generator: optimizer.NewSeededGenerator(1),
 				Adaptive: &optimizer.QuantileClipping{TargetQuantile: 0.7, LearningRate: 0.5}}
-			a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1})
+			a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1})
 			if err != nil {
 				return err
 			}
@@ -252,7 +252,7 @@ func TestAdaptiveWorldSizes(t *testing.T) {
 			}
 			lo, hi := optimizertest.Shard(n, w, r)
 			for _, bt := range batches {
-				if err := e.AddBackward([]optimizer.GradSource{normRows(bt[0][lo:hi]), normRows(bt[1][lo:hi])}); err != nil {
+				if err := e.AddBackward([]optimizer.GradSource[float64]{normRows(bt[0][lo:hi]), normRows(bt[1][lo:hi])}); err != nil {
 					return err
 				}
 				if _, err := e.Step(); err != nil {
@@ -288,7 +288,7 @@ func TestAdaptiveFailedStepAndSet(t *testing.T) {
 	cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: 4, Generator: optimizer.NewSeededGenerator(1),
 		Adaptive: &optimizer.QuantileClipping{TargetQuantile: 0.5, LearningRate: 0.2, CountNoiseStd: 2}}
 	e := newEngine(t, twoLayers(t), optimizer.PerLayerClipping([]float64{1, 2}), cfg)
-	if err := e.AddBackward([]optimizer.GradSource{normRows([]float64{1, math.NaN()}), normRows([]float64{1, 1})}); err != nil {
+	if err := e.AddBackward([]optimizer.GradSource[float64]{normRows([]float64{1, math.NaN()}), normRows([]float64{1, 1})}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Step(); err == nil {
@@ -346,7 +346,7 @@ func TestAdaptiveConfigErrors(t *testing.T) {
 // p with C_0² + C_1² = 0.5².
 func TestAdaptiveKeepTotal(t *testing.T) {
 	const b = 512
-	a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "u", Len: 1}, optimizer.LayerSpec{Name: "e", Len: 1})
+	a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "u", Len: 1}, optimizer.LayerSpec{Name: "e", Len: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dpmpi/dpmpi/internal/fingerprint"
 	"github.com/dpmpi/dpmpi/internal/mutant"
+	"github.com/dpmpi/dpmpi/internal/prec"
 )
 
 // statusSlots is the number of per-rank values in the status vector every
@@ -20,16 +21,17 @@ const statusSlots = 3
 // fingerprintFields 64-bit values, which internal/fingerprint carries
 // through the sum exactly (fingerprint.Slots values each).
 const (
-	fingerprintFields = 8
+	fingerprintFields = 9
 	fingerprintSlots  = fingerprintFields * fingerprint.Slots
 )
 
 var fingerprintNames = [fingerprintFields]string{
 	"layer count", "parameter count", "layer sizes", "clipping thresholds",
 	"noise multiplier", "expected batch size", "loss reduction", "noise mode",
+	"precision",
 }
 
-func (e *Engine) fingerprint() [fingerprintFields]uint64 {
+func (e *Engine[F]) fingerprint() [fingerprintFields]uint64 {
 	f := fnv.New64a()
 	h := fingerprint.NewHasher(f)
 	for _, l := range e.arena.Layers {
@@ -59,6 +61,7 @@ func (e *Engine) fingerprint() [fingerprintFields]uint64 {
 	return [fingerprintFields]uint64{
 		uint64(len(e.arena.Layers)), uint64(len(e.arena.Params)), layers, thresholds,
 		math.Float64bits(e.cfg.NoiseMultiplier), math.Float64bits(e.cfg.ExpectedBatchSize), reduction, f.Sum64(),
+		uint64(prec.Size[F]()),
 	}
 }
 
@@ -88,7 +91,7 @@ func sharedStream(mode NoiseMode, probes []float64) (r1, r2 int, ok bool) {
 // leave alone, so the gradient noise of a step does not depend on whether
 // the counts were noised before or after it (the hooks optimizer does
 // either, depending on the step).
-func (e *Engine) noiseCounts(dst []float64) {
+func (e *Engine[F]) noiseCounts(dst []float64) {
 	copy(dst, e.adapt.counts)
 	if e.rank == 0 && e.adapt.q.CountNoiseStd > 0 && !mutant.NoNoise {
 		addNoiseSeq(dst, e.adapt.q.CountNoiseStd, e.cfg.Generator, e.cfg.SecureMode)
@@ -99,7 +102,7 @@ func (e *Engine) noiseCounts(dst []float64) {
 // the first real step, a configuration that differs between ranks. In
 // distributed mode it performs one small AllreduceSum on every rank, so
 // every rank returns the same kind of error in the same step.
-func (e *Engine) collectiveCheck() error {
+func (e *Engine[F]) collectiveCheck() error {
 	if e.comm == nil {
 		if e.bad != nil {
 			err := *e.bad
@@ -131,7 +134,7 @@ func (e *Engine) collectiveCheck() error {
 		fingerprint.Put(st[fpAt:], fp[:])
 		st[fpAt+fingerprintSlots+e.rank] = e.probe
 	}
-	if err := e.comm.AllreduceSum(st); err != nil {
+	if err := e.comm.AllreduceSumFloat64(st); err != nil {
 		return fmt.Errorf("optimizer: step %d on rank %d: sum-allreduce of the step status: %w", e.steps, e.rank, err)
 	}
 	if e.adapt != nil {
@@ -143,8 +146,8 @@ func (e *Engine) collectiveCheck() error {
 			differ = append(differ, fingerprintNames[i])
 		}
 		if len(differ) > 0 {
-			return fmt.Errorf("optimizer: first step on rank %d of %d: the ranks disagree on the %s (this rank: %d layers, %d parameters, thresholds %v, σ %v, expected batch size %v, reduction %q); build the optimizer with identical arguments on every rank",
-				e.rank, e.size, strings.Join(differ, ", "), len(e.arena.Layers), len(e.arena.Params), e.clip.thresholds, e.cfg.NoiseMultiplier, e.cfg.ExpectedBatchSize, e.cfg.LossReduction)
+			return fmt.Errorf("optimizer: first step on rank %d of %d: the ranks disagree on the %s (this rank: float%d, %d layers, %d parameters, thresholds %v, σ %v, expected batch size %v, reduction %q); build the optimizer with identical arguments and the same element type on every rank",
+				e.rank, e.size, strings.Join(differ, ", "), 8*prec.Size[F](), len(e.arena.Layers), len(e.arena.Params), e.clip.thresholds, e.cfg.NoiseMultiplier, e.cfg.ExpectedBatchSize, e.cfg.LossReduction)
 		}
 		if r1, r2, ok := sharedStream(e.cfg.NoiseMode, st[fpAt+fingerprintSlots:fpAt+fingerprintSlots+e.probeSlots()]); ok {
 			return fmt.Errorf("optimizer: first step on rank %d of %d: ranks %d and %d draw the same noise stream under %q noise, which would correlate the noise of their slices; give every rank its own generator (for example NewBlockGenerator(seed ^ uint64(rank)), or nil for one keyed from the system's entropy)",

@@ -13,7 +13,7 @@ type LayerSpec struct {
 	// Shape is the layer's parameter shape as the model sees it. Its product
 	// must equal Len.
 	Shape []int
-	// Len is the number of float64 parameters the layer holds.
+	// Len is the number of parameters the layer holds.
 	Len int
 }
 
@@ -26,17 +26,23 @@ type Layer struct {
 	Len    int
 }
 
+// Float is the element type of a model's parameters and gradients: float32
+// or float64. The optimizers, sources and updaters of this package are
+// generic in it; clip factors, noise standard deviations, scale factors and
+// accounting stay float64 whatever F is.
+type Float interface{ float32 | float64 }
+
 // Arena holds all parameters of a model in one contiguous buffer and all
 // gradients in another, with a table of layers. A layer's parameters and
 // gradient are sub-slices of the two buffers, so flattening the model costs
 // nothing and one reduction of Grads covers every layer.
 //
 // The zero value is an empty arena; use NewArena to build one.
-type Arena struct {
+type Arena[F Float] struct {
 	// Params holds every layer's parameters, in layer order.
-	Params []float64
+	Params []F
 	// Grads holds every layer's gradient, laid out like Params.
-	Grads []float64
+	Grads []F
 	// Layers is the layer table, in the order the layers were given.
 	Layers []Layer
 }
@@ -44,8 +50,8 @@ type Arena struct {
 // NewArena allocates an arena for the given layers, in order. Parameters and
 // gradients start at zero. It returns an error if a layer has a non-positive
 // length, a shape whose product differs from its length, or a duplicate name.
-func NewArena(specs ...LayerSpec) (*Arena, error) {
-	a := &Arena{Layers: make([]Layer, len(specs))}
+func NewArena[F Float](specs ...LayerSpec) (*Arena[F], error) {
+	a := &Arena[F]{Layers: make([]Layer, len(specs))}
 	seen := make(map[string]int, len(specs))
 	total := 0
 	for i, s := range specs {
@@ -68,22 +74,22 @@ func NewArena(specs ...LayerSpec) (*Arena, error) {
 		a.Layers[i] = Layer{Name: s.Name, Shape: append([]int(nil), s.Shape...), Offset: total, Len: s.Len}
 		total += s.Len
 	}
-	a.Params = make([]float64, total)
-	a.Grads = make([]float64, total)
+	a.Params = make([]F, total)
+	a.Grads = make([]F, total)
 	return a, nil
 }
 
 // Len returns the total number of parameters in the arena.
-func (a *Arena) Len() int { return len(a.Params) }
+func (a *Arena[F]) Len() int { return len(a.Params) }
 
 // Param returns layer l's parameters as a sub-slice of a.Params.
-func (a *Arena) Param(l int) []float64 {
+func (a *Arena[F]) Param(l int) []F {
 	ly := a.Layers[l]
 	return a.Params[ly.Offset : ly.Offset+ly.Len : ly.Offset+ly.Len]
 }
 
 // Grad returns layer l's gradient as a sub-slice of a.Grads.
-func (a *Arena) Grad(l int) []float64 {
+func (a *Arena[F]) Grad(l int) []F {
 	ly := a.Layers[l]
 	return a.Grads[ly.Offset : ly.Offset+ly.Len : ly.Offset+ly.Len]
 }

@@ -31,7 +31,7 @@ func BenchmarkClipAccumulate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srcs := []optimizer.GradSource{optimizer.NewDenseSource(rows, n, data)}
+	srcs := []optimizer.GradSource[float64]{optimizer.NewDenseSource(rows, n, data)}
 	if err := e.AddBackward(srcs); err != nil { // scratch buffers, helper goroutines
 		b.Fatal(err)
 	}
@@ -84,9 +84,9 @@ func BenchmarkUpdater(b *testing.B) {
 	const n = 1 << 20
 	for _, kind := range []string{"sgd-momentum", "adam", "adamw"} {
 		b.Run(kind, func(b *testing.B) {
-			var u optimizer.Updater
+			var u optimizer.Updater[float64]
 			if kind == "adamw" {
-				u = must(optimizer.NewAdamW(1e-3, 0.9, 0.999, 1e-8, 1e-2))
+				u = must(optimizer.NewAdamW[float64](1e-3, 0.9, 0.999, 1e-8, 1e-2))
 			} else {
 				u = newUpdater(kind)
 			}

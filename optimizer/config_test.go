@@ -8,9 +8,9 @@ import (
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
-func threeLayerArena(t testing.TB) *optimizer.Arena {
+func threeLayerArena(t testing.TB) *optimizer.Arena[float64] {
 	t.Helper()
-	a, err := optimizer.NewArena(
+	a, err := optimizer.NewArena[float64](
 		optimizer.LayerSpec{Name: "fc1", Shape: []int{2, 3}, Len: 6},
 		optimizer.LayerSpec{Name: "bias", Len: 2},
 		optimizer.LayerSpec{Name: "fc2", Len: 4},
@@ -21,9 +21,9 @@ func threeLayerArena(t testing.TB) *optimizer.Arena {
 	return a
 }
 
-func mustSGD(t testing.TB, lr float64) *optimizer.SGD {
+func mustSGD(t testing.TB, lr float64) *optimizer.SGD[float64] {
 	t.Helper()
-	o, err := optimizer.NewSGD(lr, 0, 0, 0, false)
+	o, err := optimizer.NewSGD[float64](lr, 0, 0, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,9 @@ import (
 	"sync/atomic"
 
 	"github.com/dpmpi/dpmpi/internal/l2norm"
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
@@ -22,27 +24,32 @@ import (
 // its helpers on its first parallel call; they end when the source is
 // garbage collected. The kernels do not allocate.
 //
+// For F = float32 the norms are accumulated in float64 (blas32.DDot) and
+// the weighted sum is a float32 matrix-vector product (blas32.Gemv) with
+// the float64 weights rounded to float32.
+//
 // A DenseSource is used by one goroutine at a time.
-type DenseSource struct {
+type DenseSource[F Float] struct {
 	b, n    int
-	data    []float64
-	helpers *denseHelpers
+	data    []F
+	w32     []float32 // float32 weights of the current weighted sum (F = float32)
+	helpers *denseHelpers[F]
 }
 
 // NewDenseSource returns a source over data, which holds b rows of n
 // gradients each; data is used, not copied. It panics if b < 0, n < 1 or
 // len(data) != b·n.
-func NewDenseSource(b, n int, data []float64) *DenseSource {
+func NewDenseSource[F Float](b, n int, data []F) *DenseSource[F] {
 	if b < 0 || n < 1 || len(data) != b*n {
 		panic("optimizer: NewDenseSource: len(data) must be b·n with b ≥ 0 and n ≥ 1")
 	}
-	return &DenseSource{b: b, n: n, data: data}
+	return &DenseSource[F]{b: b, n: n, data: data}
 }
 
 // Reset points s at a new block, so a source (and its helpers) can be
 // reused across backward passes without allocating. It panics like
 // NewDenseSource.
-func (s *DenseSource) Reset(b, n int, data []float64) {
+func (s *DenseSource[F]) Reset(b, n int, data []F) {
 	if b < 0 || n < 1 || len(data) != b*n {
 		panic("optimizer: DenseSource.Reset: len(data) must be b·n with b ≥ 0 and n ≥ 1")
 	}
@@ -50,32 +57,32 @@ func (s *DenseSource) Reset(b, n int, data []float64) {
 }
 
 // Samples returns B.
-func (s *DenseSource) Samples() int { return s.b }
+func (s *DenseSource[F]) Samples() int { return s.b }
 
 // Len returns n.
-func (s *DenseSource) Len() int { return s.n }
+func (s *DenseSource[F]) Len() int { return s.n }
 
 // Row returns sample i's gradient (a sub-slice of the block).
-func (s *DenseSource) Row(i int) []float64 { return s.data[i*s.n : (i+1)*s.n : (i+1)*s.n] }
+func (s *DenseSource[F]) Row(i int) []F { return s.data[i*s.n : (i+1)*s.n : (i+1)*s.n] }
 
 // Norms stores in dst[i] the L2 norm of row i. It panics if len(dst) != B.
-func (s *DenseSource) Norms(dst []float64) {
+func (s *DenseSource[F]) Norms(dst []float64) {
 	if len(dst) != s.b {
 		panic("optimizer: DenseSource.Norms: len(dst) != Samples()")
 	}
-	s.run(denseJob{norms: true, dst: dst, data: s.data, b: s.b, n: s.n}, s.b)
+	s.run(denseJob[F]{norms: true, norm: dst, data: s.data, b: s.b, n: s.n}, s.b)
 }
 
 // AddWeighted adds Σ_i w[i]·row_i to dst. It panics if len(w) != B or
 // len(dst) != n.
-func (s *DenseSource) AddWeighted(dst, w []float64) {
+func (s *DenseSource[F]) AddWeighted(dst []F, w []float64) {
 	if len(w) != s.b || len(dst) != s.n {
 		panic("optimizer: DenseSource.AddWeighted: len(w) != Samples() or len(dst) != Len()")
 	}
 	if s.b == 0 {
 		return
 	}
-	s.run(denseJob{dst: dst, data: s.data, w: w, b: s.b, n: s.n}, (s.n+tileCols-1)/tileCols)
+	s.run(denseJob[F]{dst: dst, data: s.data, w: w, w32: s.weights32(w), b: s.b, n: s.n}, (s.n+tileCols-1)/tileCols)
 }
 
 // ClipAdd clips and accumulates the block in groups of rows small enough
@@ -87,20 +94,20 @@ func (s *DenseSource) AddWeighted(dst, w []float64) {
 // so the result is deterministic for a given GOMAXPROCS (which sets the
 // smallest group). It panics if len(norms) or len(factors) != B or
 // len(dst) != n.
-func (s *DenseSource) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+func (s *DenseSource[F]) ClipAdd(dst []F, maxNorm float64, norms, factors []float64) {
 	if len(norms) != s.b || len(factors) != s.b || len(dst) != s.n {
 		panic("optimizer: DenseSource.ClipAdd: len(norms) or len(factors) != Samples() or len(dst) != Len()")
 	}
-	group := max(1, runtime.GOMAXPROCS(0), clipGroupBytes/(8*s.n))
+	group := max(1, runtime.GOMAXPROCS(0), clipGroupBytes/(prec.Size[F]()*s.n))
 	tiles := (s.n + tileCols - 1) / tileCols
 	for lo := 0; lo < s.b; lo += group {
 		hi := min(lo+group, s.b)
 		data := s.data[lo*s.n : hi*s.n]
-		s.run(denseJob{norms: true, dst: norms[lo:hi], data: data, b: hi - lo, n: s.n}, hi-lo)
+		s.run(denseJob[F]{norms: true, norm: norms[lo:hi], data: data, b: hi - lo, n: s.n}, hi-lo)
 		for i := lo; i < hi; i++ {
 			factors[i] = ClipFactor(maxNorm, norms[i])
 		}
-		s.run(denseJob{dst: dst, data: data, w: factors[lo:hi], b: hi - lo, n: s.n}, tiles)
+		s.run(denseJob[F]{dst: dst, data: data, w: factors[lo:hi], w32: s.weights32(factors[lo:hi]), b: hi - lo, n: s.n}, tiles)
 	}
 }
 
@@ -124,25 +131,27 @@ const chunksPerWorker = 8
 
 // denseJob is one kernel call over units [0, units): rows for the norms,
 // column tiles for the weighted sum. It is sent to helpers by value.
-type denseJob struct {
+type denseJob[F Float] struct {
 	norms        bool
-	dst, data, w []float64
+	norm, w      []float64 // the norms' destination; the weights
+	w32          []float32 // the weights in float32 (F = float32)
+	dst, data    []F
 	b, n         int
 	units, chunk int // number of units, units per chunk
 	next         *atomic.Int64
 }
 
 // runUnits runs units [lo, hi) of the job.
-func (j *denseJob) runUnits(lo, hi int) {
+func (j *denseJob[F]) runUnits(lo, hi int) {
 	if j.norms {
-		denseNorms(j.dst[lo:hi], j.data[lo*j.n:hi*j.n], j.n)
+		denseNorms(j.norm[lo:hi], j.data[lo*j.n:hi*j.n], j.n)
 		return
 	}
-	denseAddWeighted(j.dst, j.data, j.w, j.b, j.n, lo*tileCols, min(hi*tileCols, j.n))
+	denseAddWeighted(j.dst, j.data, j.w, j.w32, j.b, j.n, lo*tileCols, min(hi*tileCols, j.n))
 }
 
 // work takes chunks until none is left.
-func (j *denseJob) work() {
+func (j *denseJob[F]) work() {
 	for {
 		c := int(j.next.Add(1)) - 1
 		lo := c * j.chunk
@@ -156,14 +165,14 @@ func (j *denseJob) work() {
 // denseHelpers are the helper goroutines of one DenseSource. They hold no
 // reference to the source, so that the source can be collected, which
 // closes jobs and ends them.
-type denseHelpers struct {
+type denseHelpers[F Float] struct {
 	n    int
-	jobs chan denseJob
+	jobs chan denseJob[F]
 	done chan struct{}
 	next atomic.Int64
 }
 
-func denseHelper(jobs <-chan denseJob, done chan<- struct{}) {
+func denseHelper[F Float](jobs <-chan denseJob[F], done chan<- struct{}) {
 	for j := range jobs {
 		j.work()
 		done <- struct{}{}
@@ -171,7 +180,7 @@ func denseHelper(jobs <-chan denseJob, done chan<- struct{}) {
 }
 
 // run runs job over units units, in parallel when the block is large.
-func (s *DenseSource) run(job denseJob, units int) {
+func (s *DenseSource[F]) run(job denseJob[F], units int) {
 	p := min(runtime.GOMAXPROCS(0), units)
 	if job.b*job.n < parallelMin || p < 2 {
 		job.runUnits(0, units)
@@ -182,11 +191,11 @@ func (s *DenseSource) run(job denseJob, units int) {
 		if h != nil {
 			close(h.jobs)
 		}
-		h = &denseHelpers{n: p - 1, jobs: make(chan denseJob, p-1), done: make(chan struct{}, p-1)}
+		h = &denseHelpers[F]{n: p - 1, jobs: make(chan denseJob[F], p-1), done: make(chan struct{}, p-1)}
 		for range h.n {
 			go denseHelper(h.jobs, h.done)
 		}
-		runtime.AddCleanup(s, func(c chan denseJob) { close(c) }, h.jobs)
+		runtime.AddCleanup(s, func(c chan denseJob[F]) { close(c) }, h.jobs)
 		s.helpers = h
 	}
 	h.next.Store(0)
@@ -203,19 +212,47 @@ func (s *DenseSource) run(job denseJob, units int) {
 // denseNorms computes the row norms of the len(dst)×n block data with
 // l2norm.Of: √(x·x), and the scaled fallback for a row whose sum of squares
 // overflows, so only rows holding NaN or ±Inf get a non-finite norm.
-func denseNorms(dst, data []float64, n int) {
+func denseNorms[F Float](dst []float64, data []F, n int) {
 	for i := range dst {
 		dst[i] = l2norm.Of(data[i*n : (i+1)*n])
 	}
 }
 
 // denseAddWeighted adds Σ_i w[i]·data[i, lo:hi] to dst[lo:hi] for the b×n
-// row-major block data, one column tile at a time.
-func denseAddWeighted(dst, data, w []float64, b, n, lo, hi int) {
+// row-major block data, one column tile at a time; for F = float32 with the
+// weights w32.
+func denseAddWeighted[F Float](dst, data []F, w []float64, w32 []float32, b, n, lo, hi int) {
+	if prec.Is32[F]() {
+		dst, data := prec.As32(dst), prec.As32(data)
+		x := blas32.Vector{N: b, Inc: 1, Data: w32}
+		for c := lo; c < hi; c += tileCols {
+			e := min(c+tileCols, hi)
+			a := blas32.General{Rows: b, Cols: e - c, Stride: n, Data: data[c : (b-1)*n+e]}
+			blas32.Gemv(blas.Trans, 1, a, x, 1, blas32.Vector{N: e - c, Inc: 1, Data: dst[c:e]})
+		}
+		return
+	}
+	dst64, data64 := prec.As64(dst), prec.As64(data)
 	x := blas64.Vector{N: b, Inc: 1, Data: w}
 	for c := lo; c < hi; c += tileCols {
 		e := min(c+tileCols, hi)
-		a := blas64.General{Rows: b, Cols: e - c, Stride: n, Data: data[c : (b-1)*n+e]}
-		blas64.Gemv(blas.Trans, 1, a, x, 1, blas64.Vector{N: e - c, Inc: 1, Data: dst[c:e]})
+		a := blas64.General{Rows: b, Cols: e - c, Stride: n, Data: data64[c : (b-1)*n+e]}
+		blas64.Gemv(blas.Trans, 1, a, x, 1, blas64.Vector{N: e - c, Inc: 1, Data: dst64[c:e]})
 	}
+}
+
+// weights32 returns w rounded to float32 in the source's scratch buffer
+// when F is float32, and nil otherwise.
+func (s *DenseSource[F]) weights32(w []float64) []float32 {
+	if !prec.Is32[F]() {
+		return nil
+	}
+	if cap(s.w32) < len(w) {
+		s.w32 = make([]float32, len(w), max(len(w), s.b))
+	}
+	s.w32 = s.w32[:len(w)]
+	for i, v := range w {
+		s.w32[i] = float32(v)
+	}
+	return s.w32
 }

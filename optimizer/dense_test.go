@@ -106,7 +106,7 @@ func TestDenseSourceAllocs(t *testing.T) {
 func TestDenseSourcePanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"bad data":     func() { optimizer.NewDenseSource(2, 3, make([]float64, 5)) },
-		"zero n":       func() { optimizer.NewDenseSource(0, 0, nil) },
+		"zero n":       func() { optimizer.NewDenseSource[float64](0, 0, nil) },
 		"norms length": func() { optimizer.NewDenseSource(2, 1, make([]float64, 2)).Norms(make([]float64, 3)) },
 		"w length": func() {
 			optimizer.NewDenseSource(2, 1, make([]float64, 2)).AddWeighted(make([]float64, 1), make([]float64, 1))
@@ -128,11 +128,11 @@ func TestDenseSourcePanics(t *testing.T) {
 
 // Steady-state engine steps allocate nothing.
 func TestEngineStepAllocs(t *testing.T) {
-	a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: 50}, optimizer.LayerSpec{Name: "b", Len: 30})
+	a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "a", Len: 50}, optimizer.LayerSpec{Name: "b", Len: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
-	adam, err := optimizer.NewAdam(1e-3, 0.9, 0.999, 1e-8, 0)
+	adam, err := optimizer.NewAdam[float64](1e-3, 0.9, 0.999, 1e-8, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestEngineStepAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srcs := []optimizer.GradSource{
+		srcs := []optimizer.GradSource[float64]{
 			optimizer.NewDenseSource(8, 50, make([]float64, 400)),
 			optimizer.NewDenseSource(8, 30, make([]float64, 240)),
 		}
@@ -177,7 +177,7 @@ func TestDenseSourceHelpersEnd(t *testing.T) {
 	base := settledGoroutines()
 	func() {
 		data := make([]float64, 4*100_000)
-		srcs := make([]*optimizer.DenseSource, 20)
+		srcs := make([]*optimizer.DenseSource[float64], 20)
 		for i := range srcs {
 			srcs[i] = optimizer.NewDenseSource(4, 100_000, data)
 			srcs[i].Norms(make([]float64, 4))

@@ -10,7 +10,7 @@ import (
 	"github.com/dpmpi/dpmpi/optimizer/optimizertest"
 )
 
-var eqProblem = optimizertest.Problem{
+var eqProblem = optimizertest.Problem[float64]{
 	Layers: []optimizer.LayerSpec{
 		{Name: "fc1", Shape: []int{3, 5}, Len: 15},
 		{Name: "b1", Len: 5},
@@ -19,27 +19,30 @@ var eqProblem = optimizertest.Problem{
 	Seed: 2024,
 }
 
-func newUpdater(kind string) optimizer.Updater {
+func newUpdater(kind string) optimizer.Updater[float64] { return newUpdaterOf[float64](kind) }
+
+// newUpdaterOf returns the updater kind in precision F.
+func newUpdaterOf[F optimizer.Float](kind string) optimizer.Updater[F] {
 	switch kind {
 	case "sgd-momentum":
-		return must(optimizer.NewSGD(0.05, 0.9, 0, 1e-3, false))
+		return must(optimizer.NewSGD[F](0.05, 0.9, 0, 1e-3, false))
 	case "adam":
-		return must(optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0))
+		return must(optimizer.NewAdam[F](0.01, 0.9, 0.999, 1e-8, 0))
 	}
 	panic("unknown updater " + kind)
 }
 
 // flatRun runs a scenario with flat clipping (C = 1, σ = 0) as rank r of w
 // (comm nil: the single-process DPOptimizer) and returns the parameters.
-func flatRun(sc optimizertest.Scenario, kind string, comm optimizer.Communicator, w, r int) ([]float64, error) {
+func flatRun[F optimizer.Float](sc optimizertest.Scenario[F], kind string, comm optimizer.Communicator[F], w, r int) ([]F, error) {
 	a := sc.Problem.Arena()
 	cfg := optimizer.Config{ExpectedBatchSize: float64(sc.Batch) / float64(w), Generator: optimizer.NewSeededGenerator(1)}
-	var opt optimizertest.Stepper
+	var opt optimizertest.Stepper[F]
 	var err error
 	if comm == nil {
-		opt, err = optimizer.NewDPOptimizer(a, newUpdater(kind), 1, cfg)
+		opt, err = optimizer.NewDPOptimizer(a, newUpdaterOf[F](kind), 1, cfg)
 	} else {
-		opt, err = optimizer.NewDistributedDPOptimizer(a, newUpdater(kind), 1, cfg, comm)
+		opt, err = optimizer.NewDistributedDPOptimizer(a, newUpdaterOf[F](kind), 1, cfg, comm)
 	}
 	if err != nil {
 		return nil, err
@@ -49,7 +52,7 @@ func flatRun(sc optimizertest.Scenario, kind string, comm optimizer.Communicator
 
 // checkEquivalence compares rank r's distributed run with the
 // single-process run over the whole batch.
-func checkEquivalence(t *testing.T, comm optimizer.Communicator, w, r int) {
+func checkEquivalence(t *testing.T, comm optimizer.Communicator[float64], w, r int) {
 	t.Helper()
 	for _, e := range optimizertest.EquivalenceScenarios(eqProblem) {
 		name, sc := e.Name, e.Scenario
@@ -73,9 +76,51 @@ func checkEquivalence(t *testing.T, comm optimizer.Communicator, w, r int) {
 	}
 }
 
-func runWorld(t *testing.T, w int, f func(r int, c *optimizertest.Comm) error) {
+// f32Tol bounds the relative difference (optimizertest.RelDiff) between a
+// float32 run of an equivalence scenario, at any W, and the float64
+// single-process run. Each coordinate goes through at most 6 updates; each
+// update rounds a clipped sum of at most 12 terms, the sum over ranks, the
+// scale, the moment buffers and the parameter to float32, every rounding a
+// relative 2⁻²⁴ ≈ 6e-8 of values of order 1, so about 10 roundings an
+// update stay under 6·10·6e-8 ≈ 4e-6; Adam's division by √v adds the
+// relative error of v, of the same order. The float32 runs measure at
+// most 7e-8 (the roundings are not all of one sign), so 1e-5 is the
+// worst-case bound, not a fit; a run that drops a rank's contribution or
+// a step differs by 1e-2 and more.
+const f32Tol = 1e-5
+
+// checkEquivalence32 is checkEquivalence for float32 gradients reduced
+// through comm: the float32 distributed run is compared with the float64
+// single-process run on the same problem within f32Tol.
+func checkEquivalence32(t *testing.T, comm optimizer.Communicator[float32], w, r int) {
 	t.Helper()
-	for r, err := range optimizertest.NewWorld(w).Run(f) {
+	p32 := optimizertest.Problem[float32]{Layers: eqProblem.Layers, Seed: eqProblem.Seed}
+	scen64 := optimizertest.EquivalenceScenarios(eqProblem)
+	for i, e := range optimizertest.EquivalenceScenarios(p32) {
+		name, sc := e.Name, e.Scenario
+		for _, kind := range []string{"sgd-momentum", "adam"} {
+			want, err := flatRun(scen64[i].Scenario, kind, nil, 1, 0)
+			if err != nil {
+				t.Fatalf("%s/%s single process: %v", name, kind, err)
+			}
+			got, err := flatRun(sc, kind, comm, w, r)
+			if err != nil {
+				t.Fatalf("%s/%s W=%d float32: %v", name, kind, w, err)
+			}
+			got64 := make([]float64, len(got))
+			for j, v := range got {
+				got64[j] = float64(v)
+			}
+			if d := optimizertest.RelDiff(got64, want); d > f32Tol {
+				t.Errorf("%s/%s W=%d rank %d: float32 relative difference %g from the float64 single-process optimizer, want ≤ %g", name, kind, w, r, d, f32Tol)
+			}
+		}
+	}
+}
+
+func runWorld(t *testing.T, w int, f func(r int, c *optimizertest.Comm[float64]) error) {
+	t.Helper()
+	for r, err := range optimizertest.NewWorld[float64](w).Run(f) {
 		if err != nil {
 			t.Errorf("rank %d: %v", r, err)
 		}
@@ -84,10 +129,25 @@ func runWorld(t *testing.T, w int, f func(r int, c *optimizertest.Comm) error) {
 
 func TestDistributedEquivalenceInMemory(t *testing.T) {
 	for w := 1; w <= 4; w++ {
-		runWorld(t, w, func(r int, c *optimizertest.Comm) error {
+		runWorld(t, w, func(r int, c *optimizertest.Comm[float64]) error {
 			checkEquivalence(t, c, w, r)
 			return nil
 		})
+	}
+}
+
+// The float32 optimizers at W = 1..4 (in-memory float32 sums in rank
+// order) stay within f32Tol of the float64 single-process optimizer.
+func TestDistributedEquivalenceFloat32InMemory(t *testing.T) {
+	for w := 1; w <= 4; w++ {
+		for r, err := range optimizertest.NewWorld[float32](w).Run(func(r int, c *optimizertest.Comm[float32]) error {
+			checkEquivalence32(t, c, w, r)
+			return nil
+		}) {
+			if err != nil {
+				t.Errorf("rank %d: %v", r, err)
+			}
+		}
 	}
 }
 
@@ -99,7 +159,7 @@ func TestDistributedNoiseStd(t *testing.T) {
 	for _, red := range []optimizer.Reduction{optimizer.Mean, optimizer.Sum} {
 		for w := 1; w <= 4; w++ {
 			grads := make([][]float64, w)
-			runWorld(t, w, func(r int, comm *optimizertest.Comm) error {
+			runWorld(t, w, func(r int, comm *optimizertest.Comm[float64]) error {
 				a := oneLayer(t, noiseN)
 				cfg := optimizer.Config{NoiseMultiplier: sigma, ExpectedBatchSize: bw, LossReduction: red,
 					Generator: optimizer.NewSeededGenerator(uint64(100 + r))} // a different stream per rank
@@ -108,7 +168,7 @@ func TestDistributedNoiseStd(t *testing.T) {
 					return err
 				}
 				for range k {
-					if err := o.AddBackward([]optimizer.GradSource{optimizer.NewDenseSource(0, noiseN, nil)}); err != nil {
+					if err := o.AddBackward([]optimizer.GradSource[float64]{optimizer.NewDenseSource[float64](0, noiseN, nil)}); err != nil {
 						return err
 					}
 				}
@@ -138,7 +198,7 @@ func TestDistributedNoiseStd(t *testing.T) {
 
 func TestDistributedNonFinite(t *testing.T) {
 	const w = 3
-	runWorld(t, w, func(r int, comm *optimizertest.Comm) error {
+	runWorld(t, w, func(r int, comm *optimizertest.Comm[float64]) error {
 		a := eqProblem.Arena()
 		before := append([]float64(nil), a.Params...)
 		cfg := optimizer.Config{ExpectedBatchSize: 4, Generator: optimizer.NewSeededGenerator(1)}
@@ -150,7 +210,7 @@ func TestDistributedNonFinite(t *testing.T) {
 		o.SetStepHook(func(float64, int) error { hooked = true; return nil })
 		srcs := eqProblem.Sources(0, 0, 12, 4*r, 4*r+4)
 		if r == 1 {
-			srcs[2].(*optimizer.DenseSource).Row(3)[7] = math.Inf(1)
+			srcs[2].(*optimizer.DenseSource[float64]).Row(3)[7] = math.Inf(1)
 		}
 		if err := o.AddBackward(srcs); err != nil {
 			return err
@@ -219,9 +279,9 @@ func TestDistributedMismatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
-			runWorld(t, 3, func(r int, comm *optimizertest.Comm) error {
+			runWorld(t, 3, func(r int, comm *optimizertest.Comm[float64]) error {
 				layers, c, cfg := tt.spec(r)
-				a, err := optimizer.NewArena(layers...)
+				a, err := optimizer.NewArena[float64](layers...)
 				if err != nil {
 					return err
 				}
@@ -229,7 +289,7 @@ func TestDistributedMismatch(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				srcs := make([]optimizer.GradSource, len(layers))
+				srcs := make([]optimizer.GradSource[float64], len(layers))
 				for l, s := range layers {
 					srcs[l] = optimizer.NewDenseSource(1, s.Len, make([]float64, s.Len))
 				}
@@ -258,7 +318,7 @@ func TestFaultInjection(t *testing.T) {
 		{2, "sum-allreduce of the gradient buffer (30 values)"},
 	}
 	for _, tt := range tests {
-		comm := &optimizertest.Faulty{Communicator: optimizertest.NewWorld(1).Comm(0), FailCall: tt.call}
+		comm := &optimizertest.Faulty[float64]{Communicator: optimizertest.NewWorld[float64](1).Comm(0), FailCall: tt.call}
 		a := eqProblem.Arena()
 		before := append([]float64(nil), a.Params...)
 		cfg := optimizer.Config{ExpectedBatchSize: 4, Generator: optimizer.NewSeededGenerator(1)}
@@ -284,9 +344,9 @@ func TestFaultInjection(t *testing.T) {
 // Virtual steps communicate nothing; every real step performs the same two
 // collectives on every rank, including one with an empty batch.
 func TestCollectiveSequence(t *testing.T) {
-	world := optimizertest.NewWorld(2)
+	world := optimizertest.NewWorld[float64](2)
 	calls := make([][]int, 2)
-	for r, err := range world.Run(func(r int, comm *optimizertest.Comm) error {
+	for r, err := range world.Run(func(r int, comm *optimizertest.Comm[float64]) error {
 		a := eqProblem.Arena()
 		cfg := optimizer.Config{ExpectedBatchSize: 4, Generator: optimizer.NewSeededGenerator(1)}
 		o, err := optimizer.NewDistributedDPOptimizer(a, mustSGD(t, 1), 1, cfg, comm)

@@ -8,8 +8,8 @@
 // step as ZeroGrad, one AddBackward per backward pass with one GradSource per
 // layer, then Step:
 //
-//	arena, _ := optimizer.NewArena(optimizer.LayerSpec{Name: "fc", Len: n})
-//	sgd, _ := optimizer.NewSGD(0.1, 0.9, 0, 0, false)
+//	arena, _ := optimizer.NewArena[float32](optimizer.LayerSpec{Name: "fc", Len: n})
+//	sgd, _ := optimizer.NewSGD[float32](0.1, 0.9, 0, 0, false)
 //	opt, err := optimizer.NewDPOptimizer(arena, sgd, 1.0, optimizer.Config{
 //		NoiseMultiplier:   1.1,
 //		ExpectedBatchSize: 256, // the public q·N, never the realised batch size
@@ -18,14 +18,31 @@
 //	opt.SetStepHook(func(sigma float64, k int) error { return acct.Step(sigma, q*float64(k)) })
 //	for _, block := range batches { // block: b samples' gradients, n values each
 //		opt.ZeroGrad()
-//		src := optimizer.NewDenseSource(b, n, block)
-//		if err := opt.AddBackward([]optimizer.GradSource{src}); err != nil {
+//		src := optimizer.NewDenseSource(b, n, block) // block: a []float32
+//		if err := opt.AddBackward([]optimizer.GradSource[float32]{src}); err != nil {
 //			return err
 //		}
 //		if _, err := opt.Step(); err != nil { // clip sum → noise → scale → hook → update
 //			return err
 //		}
 //	}
+//
+// # Precision
+//
+// Everything that holds parameters or gradients is generic in their element
+// type F, float32 or float64 (Float): Arena[F], GradSource[F], Updater[F],
+// Engine[F], Communicator[F] and the optimizers built on them. One code path
+// serves both; the float64 instantiation computes exactly what the
+// non-generic package did. Whatever F is, per-sample norms are accumulated
+// and returned in float64 (a clip factor is a threshold decision), and the
+// clip factors, the noise std, the scale 1/(B·k·W), the adaptive counts and
+// the step status stay float64 (Communicator.AllreduceSumFloat64 reduces the
+// status words). The noise is drawn and added in float64 and the sum rounded
+// once (see AddNoise), so a float32 run releases a function of the float64
+// mechanism's output and is exactly as private; drawing in float32 would
+// expose the floating-point attacks on noise sampling. The ranks must agree
+// on F: the first step's configuration check compares it and fails on every
+// rank otherwise.
 //
 // The Arena holds all parameters in one buffer and all gradients in another,
 // with a table of layers, so a layer is a sub-slice and one reduction covers

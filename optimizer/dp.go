@@ -7,18 +7,18 @@ import "errors"
 // sum gets N(0, (σC)²) noise per coordinate, and under Mean reduction it is
 // divided by B·k before the wrapped Updater steps. All methods come from
 // the embedded Engine.
-type DPOptimizer struct {
-	*Engine
+type DPOptimizer[F Float] struct {
+	*Engine[F]
 }
 
 // NewDPOptimizer returns a flat-clipping optimizer over the arena a with
 // threshold maxGradNorm, updating a.Params with inner.
-func NewDPOptimizer(a *Arena, inner Updater, maxGradNorm float64, cfg Config) (*DPOptimizer, error) {
+func NewDPOptimizer[F Float](a *Arena[F], inner Updater[F], maxGradNorm float64, cfg Config) (*DPOptimizer[F], error) {
 	e, err := NewEngine(a, inner, FlatClipping(maxGradNorm), cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &DPOptimizer{e}, nil
+	return &DPOptimizer[F]{e}, nil
 }
 
 // DistributedDPOptimizer is DPOptimizer across the ranks of comm: each rank
@@ -28,14 +28,14 @@ func NewDPOptimizer(a *Arena, inner Updater, maxGradNorm float64, cfg Config) (*
 // every rank G = (Σ_r S_r + Z)/(B_w·k·W) (Mean) or Σ_r S_r + Z (Sum).
 // Skipped steps communicate nothing. All methods come from the embedded
 // Engine.
-type DistributedDPOptimizer struct {
-	*Engine
+type DistributedDPOptimizer[F Float] struct {
+	*Engine[F]
 }
 
 // NewDistributedDPOptimizer returns a distributed flat-clipping optimizer.
 // Every rank must call it with identical arguments (the first step checks
 // this); cfg.ExpectedBatchSize is the per-rank B_w.
-func NewDistributedDPOptimizer(a *Arena, inner Updater, maxGradNorm float64, cfg Config, comm Communicator) (*DistributedDPOptimizer, error) {
+func NewDistributedDPOptimizer[F Float](a *Arena[F], inner Updater[F], maxGradNorm float64, cfg Config, comm Communicator[F]) (*DistributedDPOptimizer[F], error) {
 	if comm == nil {
 		return nil, errors.New("optimizer: NewDistributedDPOptimizer needs a communicator; use NewDPOptimizer for a single process")
 	}
@@ -43,5 +43,5 @@ func NewDistributedDPOptimizer(a *Arena, inner Updater, maxGradNorm float64, cfg
 	if err != nil {
 		return nil, err
 	}
-	return &DistributedDPOptimizer{e}, nil
+	return &DistributedDPOptimizer[F]{e}, nil
 }

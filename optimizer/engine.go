@@ -6,7 +6,7 @@ import (
 	"math"
 
 	"github.com/dpmpi/dpmpi/internal/mutant"
-	"gonum.org/v1/gonum/floats"
+	"github.com/dpmpi/dpmpi/internal/prec"
 )
 
 // clipEps is added to a sample's norm in the clip factor, as in Opacus.
@@ -69,12 +69,12 @@ func (e *NonFiniteError) Error() string {
 //
 // A typical loop is: ZeroGrad; AddBackward once per backward pass (k
 // times); Step. An Engine is not safe for concurrent use.
-type Engine struct {
-	arena *Arena
-	inner Updater
+type Engine[F Float] struct {
+	arena *Arena[F]
+	inner Updater[F]
 	clip  Clipping
 	cfg   Config
-	comm  Communicator
+	comm  Communicator[F]
 	rank  int
 	size  int
 	std   float64
@@ -101,6 +101,9 @@ type Engine struct {
 	// ShardedNoise; the first step compares the ranks' probes to catch
 	// ranks that share a stream.
 	probe float64
+	// noiseBuf is the float64 copy of the noised range for F = float32
+	// (see AddNoise).
+	noiseBuf []float64
 }
 
 // NewEngine returns an engine over the arena a, updating a.Params with
@@ -108,7 +111,7 @@ type Engine struct {
 // engine with identical arguments (checked at the first step) and the
 // engine sums the gradient over comm. It returns an error if the
 // configuration or the clipping thresholds are invalid.
-func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communicator) (*Engine, error) {
+func NewEngine[F Float](a *Arena[F], inner Updater[F], clip Clipping, cfg Config, comm Communicator[F]) (*Engine[F], error) {
 	if a == nil || len(a.Layers) == 0 {
 		return nil, errors.New("optimizer: the arena has no layers")
 	}
@@ -122,7 +125,7 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 	if err := clip.validate(a.Layers); err != nil {
 		return nil, err
 	}
-	e := &Engine{arena: a, inner: inner, clip: clip, cfg: cfg, comm: comm, size: 1}
+	e := &Engine[F]{arena: a, inner: inner, clip: clip, cfg: cfg, comm: comm, size: 1}
 	e.clip.thresholds = clip.Thresholds()
 	if cfg.Adaptive != nil {
 		if e.adapt, err = newAdaptState(*cfg.Adaptive, len(e.clip.thresholds), cfg); err != nil {
@@ -151,7 +154,7 @@ func NewEngine(a *Arena, inner Updater, clip Clipping, cfg Config, comm Communic
 // setStd sets the gradient noise std from the noise multiplier of the
 // gradient (σ, or z_grad with adaptive thresholds) and the current
 // thresholds.
-func (e *Engine) setStd() {
+func (e *Engine[F]) setStd() {
 	z := e.cfg.NoiseMultiplier
 	if e.adapt != nil {
 		z = e.adapt.zGrad
@@ -164,7 +167,7 @@ func (e *Engine) setStd() {
 
 // countSlots is the number of status slots of the clipped counts: one per
 // threshold with adaptive thresholds, none otherwise.
-func (e *Engine) countSlots() int {
+func (e *Engine[F]) countSlots() int {
 	if e.adapt == nil {
 		return 0
 	}
@@ -172,41 +175,41 @@ func (e *Engine) countSlots() int {
 }
 
 // Arena returns the arena the engine clips into and updates.
-func (e *Engine) Arena() *Arena { return e.arena }
+func (e *Engine[F]) Arena() *Arena[F] { return e.arena }
 
 // Updater returns the wrapped optimizer.
-func (e *Engine) Updater() Updater { return e.inner }
+func (e *Engine[F]) Updater() Updater[F] { return e.inner }
 
 // Config returns the validated configuration (with defaults filled in and
 // the generator actually used).
-func (e *Engine) Config() Config { return e.cfg }
+func (e *Engine[F]) Config() Config { return e.cfg }
 
 // Clipping returns the clipping thresholds.
-func (e *Engine) Clipping() Clipping {
+func (e *Engine[F]) Clipping() Clipping {
 	return Clipping{thresholds: e.clip.Thresholds(), perLayer: e.clip.perLayer}
 }
 
 // NoiseStd returns the std of the noise added per coordinate to the clipped
 // sum: σ·C (flat) or σ·‖(C_1..C_L)‖₂ (per layer), with the current
 // thresholds and, under Config.Adaptive, z_grad in place of σ.
-func (e *Engine) NoiseStd() float64 { return e.std }
+func (e *Engine[F]) NoiseStd() float64 { return e.std }
 
 // Rank returns this process's rank (0 for a single process).
-func (e *Engine) Rank() int { return e.rank }
+func (e *Engine[F]) Rank() int { return e.rank }
 
 // WorldSize returns the number of ranks (1 for a single process).
-func (e *Engine) WorldSize() int { return e.size }
+func (e *Engine[F]) WorldSize() int { return e.size }
 
 // SetStepHook installs h as the step hook, replacing any previous one; nil
 // removes it.
-func (e *Engine) SetStepHook(h StepHook) { e.hook = h }
+func (e *Engine[F]) SetStepHook(h StepHook) { e.hook = h }
 
 // Steps returns the number of real steps applied so far.
-func (e *Engine) Steps() int { return e.steps }
+func (e *Engine[F]) Steps() int { return e.steps }
 
 // AccumulatedIterations returns k, the number of backward passes since the
 // last ZeroGrad.
-func (e *Engine) AccumulatedIterations() int { return e.k }
+func (e *Engine[F]) AccumulatedIterations() int { return e.k }
 
 // SignalSkip appends a skip signal to the FIFO consumed one entry per Step:
 // a Step that pops true is a virtual step, which keeps the accumulated sum
@@ -214,13 +217,13 @@ func (e *Engine) AccumulatedIterations() int { return e.k }
 // calls no hook and applies no update. Data loaders that split a logical
 // batch into physical batches signal true for every physical batch but the
 // last.
-func (e *Engine) SignalSkip(skip bool) { e.skips = append(e.skips, skip) }
+func (e *Engine[F]) SignalSkip(skip bool) { e.skips = append(e.skips, skip) }
 
 // PeekSkip reports whether the next Step will be skipped, without consuming
 // the signal.
-func (e *Engine) PeekSkip() bool { return e.skipHead < len(e.skips) && e.skips[e.skipHead] }
+func (e *Engine[F]) PeekSkip() bool { return e.skipHead < len(e.skips) && e.skips[e.skipHead] }
 
-func (e *Engine) popSkip() bool {
+func (e *Engine[F]) popSkip() bool {
 	if e.skipHead == len(e.skips) {
 		return false
 	}
@@ -236,7 +239,7 @@ func (e *Engine) popSkip() bool {
 // 0) and, unless the last Step was skipped, the accumulated sum in the
 // arena's Grads is zeroed. It must be called after every Step, skipped or
 // not, before the next backward pass.
-func (e *Engine) ZeroGrad() {
+func (e *Engine[F]) ZeroGrad() {
 	if !e.lastSkipped {
 		clear(e.arena.Grads)
 		e.bad = nil
@@ -251,7 +254,7 @@ func (e *Engine) ZeroGrad() {
 // StartPass begins a backward pass for optimizers that call ClipLayer
 // themselves; AddBackward calls it. It increments k, and fails with an
 // error wrapping ErrGradientReuse if a Step ran since the last ZeroGrad.
-func (e *Engine) StartPass() error {
+func (e *Engine[F]) StartPass() error {
 	if e.consumed {
 		return fmt.Errorf("optimizer: backward pass after step %d without ZeroGrad: the step consumed these gradients (%w); call ZeroGrad after every Step", e.steps, ErrGradientReuse)
 	}
@@ -273,7 +276,7 @@ func (e *Engine) StartPass() error {
 //
 // Clipping here rather than at step time gives the same result as Opacus,
 // because clip factors are per sample.
-func (e *Engine) AddBackward(srcs []GradSource) error {
+func (e *Engine[F]) AddBackward(srcs []GradSource[F]) error {
 	layers := e.arena.Layers
 	if len(srcs) != len(layers) {
 		return fmt.Errorf("optimizer: AddBackward got %d gradient sources for an arena of %d layers; pass one per layer, in layer order", len(srcs), len(layers))
@@ -311,7 +314,7 @@ func (e *Engine) AddBackward(srcs []GradSource) error {
 // them; call StartPass once per pass first. It returns an error if the
 // engine uses flat clipping or src's length differs from the layer's. A
 // non-finite gradient is recorded and reported by the next real step.
-func (e *Engine) ClipLayer(l int, src GradSource) error {
+func (e *Engine[F]) ClipLayer(l int, src GradSource[F]) error {
 	if !e.clip.perLayer {
 		return errors.New("optimizer: ClipLayer needs per-layer clipping; flat clipping must see every layer at once (use AddBackward)")
 	}
@@ -327,7 +330,7 @@ func (e *Engine) ClipLayer(l int, src GradSource) error {
 	return nil
 }
 
-func (e *Engine) scratch(b int) {
+func (e *Engine[F]) scratch(b int) {
 	if cap(e.norms) < b {
 		e.norms = make([]float64, b)
 		e.sq = make([]float64, b)
@@ -338,7 +341,7 @@ func (e *Engine) scratch(b int) {
 
 // checkNorms records the first non-finite norm of layer l and reports
 // whether all were finite.
-func (e *Engine) checkNorms(l int, norms []float64) bool {
+func (e *Engine[F]) checkNorms(l int, norms []float64) bool {
 	for i, v := range norms {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			rank := -1
@@ -354,12 +357,12 @@ func (e *Engine) checkNorms(l int, norms []float64) bool {
 
 // clipLayer clips src to threshold c, which covers layer l alone, and adds
 // it to the layer's gradient.
-func (e *Engine) clipLayer(l int, src GradSource, c float64) {
+func (e *Engine[F]) clipLayer(l int, src GradSource[F], c float64) {
 	if mutant.SkipClipLayer0 && l == 0 {
 		c = math.Inf(1)
 	}
 	e.scratch(src.Samples())
-	if ca, ok := src.(ClipAdder); ok {
+	if ca, ok := src.(ClipAdder[F]); ok {
 		// A non-finite gradient may reach Grads here; the step fails
 		// and ZeroGrad clears it.
 		ca.ClipAdd(e.arena.Grad(l), c, e.norms, e.factors)
@@ -381,7 +384,7 @@ func (e *Engine) clipLayer(l int, src GradSource, c float64) {
 	src.AddWeighted(e.arena.Grad(l), e.factors)
 }
 
-func (e *Engine) clipFlat(srcs []GradSource) {
+func (e *Engine[F]) clipFlat(srcs []GradSource[F]) {
 	if len(srcs) == 1 {
 		e.clipLayer(0, srcs[0], e.clip.thresholds[0])
 		return
@@ -414,7 +417,7 @@ func (e *Engine) clipFlat(srcs []GradSource) {
 // before the sum over ranks: 1/(B·k·W) for Mean (B the per-rank expected
 // batch size, k the current AccumulatedIterations, W the world size), 1 for
 // Sum.
-func (e *Engine) ScaleFactor() float64 {
+func (e *Engine[F]) ScaleFactor() float64 {
 	if e.cfg.LossReduction == Sum {
 		return 1
 	}
@@ -427,10 +430,10 @@ func (e *Engine) ScaleFactor() float64 {
 // multiplies Grads[lo:hi] by ScaleFactor. Step calls it on the whole
 // buffer; an optimizer that reduces layers as they finish calls it once per
 // range it reduces.
-func (e *Engine) NoiseAndScale(lo, hi int) {
+func (e *Engine[F]) NoiseAndScale(lo, hi int) {
 	e.noise(lo, hi, e.std)
 	if f := e.ScaleFactor(); f != 1 {
-		floats.Scale(f, e.arena.Grads[lo:hi])
+		prec.Scale(f, e.arena.Grads[lo:hi])
 	}
 }
 
@@ -439,7 +442,7 @@ func (e *Engine) NoiseAndScale(lo, hi int) {
 // folds the scale into the clip weights): the std per coordinate is
 // NoiseStd()·ScaleFactor(), drawn by the same ranks and from the same
 // generator as in NoiseAndScale, and nothing is scaled.
-func (e *Engine) NoiseScaled(lo, hi int) {
+func (e *Engine[F]) NoiseScaled(lo, hi int) {
 	e.noise(lo, hi, e.std*e.ScaleFactor())
 }
 
@@ -447,10 +450,10 @@ func (e *Engine) NoiseScaled(lo, hi int) {
 // configured generator to each coordinate of Grads[lo:hi] that this rank
 // draws (see noiseShard), so that over the ranks every coordinate receives
 // exactly one draw.
-func (e *Engine) noise(lo, hi int, std float64) {
+func (e *Engine[F]) noise(lo, hi int, std float64) {
 	lo, hi = max(lo, e.noiseLo), min(hi, e.noiseHi)
 	if lo < hi && !mutant.NoNoise {
-		AddNoise(e.arena.Grads[lo:hi], std, e.cfg.Generator, e.cfg.SecureMode)
+		addNoise(e.arena.Grads[lo:hi], std, e.cfg.Generator, e.cfg.SecureMode, &e.noiseBuf)
 	}
 }
 
@@ -472,7 +475,7 @@ func noiseShard(p, r, w int, mode NoiseMode) (lo, hi int) {
 // ranks' generator probes: one per rank in distributed mode, whatever the
 // noise mode, so that every rank reduces the same length even when the
 // ranks disagree on the mode. Only ShardedNoise fills and reads them.
-func (e *Engine) probeSlots() int {
+func (e *Engine[F]) probeSlots() int {
 	if e.comm == nil {
 		return 0
 	}
@@ -492,11 +495,11 @@ func (e *Engine) probeSlots() int {
 // ZeroGrad, is an error. After an error the parameters are unchanged, no
 // step is recorded and Grads is unspecified; call ZeroGrad before going on.
 // Every rank must call Step the same number of times.
-func (e *Engine) Step() (bool, error) {
+func (e *Engine[F]) Step() (bool, error) {
 	return e.step(e.finishFlat, true)
 }
 
-func (e *Engine) finishFlat() error {
+func (e *Engine[F]) finishFlat() error {
 	e.NoiseAndScale(0, len(e.arena.Grads))
 	if e.comm == nil {
 		return nil
@@ -514,14 +517,14 @@ func (e *Engine) finishFlat() error {
 // NoiseAndScale, scaled by ScaleFactor and summed over the ranks); then
 // come the collective checks, the step hook and the update, as in Step. On
 // a skipped step, or when the usage checks fail, finish is not called.
-func (e *Engine) StepWith(finish func() error) (bool, error) {
+func (e *Engine[F]) StepWith(finish func() error) (bool, error) {
 	return e.step(finish, false)
 }
 
 // step runs a step; checkFirst runs the collective checks before finish,
 // so that a rank with a bad gradient or a mismatched configuration never
 // enters the gradient reduction.
-func (e *Engine) step(finish func() error, checkFirst bool) (bool, error) {
+func (e *Engine[F]) step(finish func() error, checkFirst bool) (bool, error) {
 	if e.consumed {
 		return false, fmt.Errorf("optimizer: Step called twice without ZeroGrad after step %d (%w); call ZeroGrad after every Step", e.steps, ErrGradientReuse)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // dense returns a DenseSource whose rows are the given samples.
-func dense(n int, rows ...[]float64) *optimizer.DenseSource {
+func dense(n int, rows ...[]float64) *optimizer.DenseSource[float64] {
 	data := make([]float64, 0, len(rows)*n)
 	for _, r := range rows {
 		if len(r) != n {
@@ -21,18 +21,18 @@ func dense(n int, rows ...[]float64) *optimizer.DenseSource {
 	return optimizer.NewDenseSource(len(rows), n, data)
 }
 
-func oneLayer(t testing.TB, n int) *optimizer.Arena {
+func oneLayer(t testing.TB, n int) *optimizer.Arena[float64] {
 	t.Helper()
-	a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "w", Len: n})
+	a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "w", Len: n})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
-func twoLayers(t testing.TB) *optimizer.Arena {
+func twoLayers(t testing.TB) *optimizer.Arena[float64] {
 	t.Helper()
-	a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1})
+	a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func twoLayers(t testing.TB) *optimizer.Arena {
 // sumCfg is a noise-free configuration with sum reduction.
 var sumCfg = optimizer.Config{LossReduction: optimizer.Sum, Generator: optimizer.NewSeededGenerator(1)}
 
-func newEngine(t testing.TB, a *optimizer.Arena, clip optimizer.Clipping, cfg optimizer.Config) *optimizer.Engine {
+func newEngine(t testing.TB, a *optimizer.Arena[float64], clip optimizer.Clipping, cfg optimizer.Config) *optimizer.Engine[float64] {
 	t.Helper()
 	e, err := optimizer.NewEngine(a, mustSGD(t, 1), clip, cfg, nil)
 	if err != nil {
@@ -71,7 +71,7 @@ func checkSlice(t *testing.T, what string, got, want []float64, rel float64) {
 }
 
 // step runs AddBackward then Step and fails the test on error.
-func step(t *testing.T, e *optimizer.Engine, srcs ...optimizer.GradSource) bool {
+func step(t *testing.T, e *optimizer.Engine[float64], srcs ...optimizer.GradSource[float64]) bool {
 	t.Helper()
 	if err := e.AddBackward(srcs); err != nil {
 		t.Fatalf("AddBackward: %v", err)
@@ -173,7 +173,7 @@ func TestEmptyBatch(t *testing.T) {
 	e.Arena().Params[1] = 7
 	var hookK []int
 	e.SetStepHook(func(_ float64, k int) error { hookK = append(hookK, k); return nil })
-	if !step(t, e, optimizer.NewDenseSource(0, 3, nil)) {
+	if !step(t, e, optimizer.NewDenseSource[float64](0, 3, nil)) {
 		t.Fatal("an empty batch must still take a step")
 	}
 	checkSlice(t, "params", e.Arena().Params, []float64{0, 7, 0}, 0)
@@ -184,7 +184,7 @@ func TestEmptyBatch(t *testing.T) {
 	// With noise, an empty batch still gets noise.
 	cfg.NoiseMultiplier = 1
 	e = newEngine(t, oneLayer(t, 3), optimizer.FlatClipping(1), cfg)
-	step(t, e, optimizer.NewDenseSource(0, 3, nil))
+	step(t, e, optimizer.NewDenseSource[float64](0, 3, nil))
 	for i, g := range e.Arena().Grads {
 		if g == 0 {
 			t.Errorf("grad[%d] = 0: no noise on an empty batch", i)
@@ -203,7 +203,7 @@ func TestAccumulation(t *testing.T) {
 			e.SetStepHook(func(_ float64, k int) error { gotK = k; return nil })
 			want := []float64{0, 0}
 			for p := range k {
-				if err := e.AddBackward([]optimizer.GradSource{dense(2, passes[p])}); err != nil {
+				if err := e.AddBackward([]optimizer.GradSource[float64]{dense(2, passes[p])}); err != nil {
 					t.Fatal(err)
 				}
 				want[0] += clipped[p][0] / float64(2*k)
@@ -267,41 +267,43 @@ func TestSkipSignals(t *testing.T) {
 }
 
 func TestGradientReuse(t *testing.T) {
-	src := func() []optimizer.GradSource { return []optimizer.GradSource{dense(2, []float64{1, 1})} }
+	src := func() []optimizer.GradSource[float64] {
+		return []optimizer.GradSource[float64]{dense(2, []float64{1, 1})}
+	}
 	tests := []struct {
 		name  string
-		run   func(e *optimizer.Engine) error
+		run   func(e *optimizer.Engine[float64]) error
 		reuse bool
 		want  string
 	}{
-		{"step twice", func(e *optimizer.Engine) error {
+		{"step twice", func(e *optimizer.Engine[float64]) error {
 			e.AddBackward(src())
 			e.Step()
 			_, err := e.Step()
 			return err
 		}, true, "Step called twice"},
-		{"backward after step", func(e *optimizer.Engine) error {
+		{"backward after step", func(e *optimizer.Engine[float64]) error {
 			e.AddBackward(src())
 			e.Step()
 			return e.AddBackward(src())
 		}, true, "backward pass after step 1"},
-		{"backward after skipped step", func(e *optimizer.Engine) error {
+		{"backward after skipped step", func(e *optimizer.Engine[float64]) error {
 			e.SignalSkip(true)
 			e.AddBackward(src())
 			e.Step()
 			return e.AddBackward(src())
 		}, true, "backward pass after step 0"},
-		{"step without backward", func(e *optimizer.Engine) error {
+		{"step without backward", func(e *optimizer.Engine[float64]) error {
 			_, err := e.Step()
 			return err
 		}, false, "no backward pass since ZeroGrad"},
-		{"wrong source count", func(e *optimizer.Engine) error {
+		{"wrong source count", func(e *optimizer.Engine[float64]) error {
 			return e.AddBackward(append(src(), src()...))
 		}, false, "2 gradient sources for an arena of 1 layers"},
-		{"wrong source length", func(e *optimizer.Engine) error {
-			return e.AddBackward([]optimizer.GradSource{dense(3, []float64{1, 1, 1})})
+		{"wrong source length", func(e *optimizer.Engine[float64]) error {
+			return e.AddBackward([]optimizer.GradSource[float64]{dense(3, []float64{1, 1, 1})})
 		}, false, "length 3 but layer 0 (\"w\") has 2"},
-		{"flat ClipLayer", func(e *optimizer.Engine) error {
+		{"flat ClipLayer", func(e *optimizer.Engine[float64]) error {
 			return e.ClipLayer(0, dense(2, []float64{1, 1}))
 		}, false, "needs per-layer clipping"},
 	}
@@ -332,7 +334,7 @@ func TestGradientReuse(t *testing.T) {
 
 func TestSampleCountMismatch(t *testing.T) {
 	e := newEngine(t, twoLayers(t), optimizer.FlatClipping(1), sumCfg)
-	err := e.AddBackward([]optimizer.GradSource{dense(1, []float64{1}), dense(1, []float64{1}, []float64{2})})
+	err := e.AddBackward([]optimizer.GradSource[float64]{dense(1, []float64{1}), dense(1, []float64{1}, []float64{2})})
 	if err == nil || !strings.Contains(err.Error(), `layer "b") has 2 samples but source 0 has 1`) {
 		t.Errorf("got %v", err)
 	}
@@ -347,7 +349,7 @@ func TestNonFinite(t *testing.T) {
 			e.SetStepHook(func(float64, int) error { hooked = true; return nil })
 			a := dense(1, []float64{1}, []float64{2}, []float64{3})
 			b := dense(1, []float64{1}, []float64{2}, []float64{bad})
-			if err := e.AddBackward([]optimizer.GradSource{a, b}); err != nil {
+			if err := e.AddBackward([]optimizer.GradSource[float64]{a, b}); err != nil {
 				t.Fatalf("AddBackward reported %v; non-finite gradients are reported by Step", err)
 			}
 			ok, err := e.Step()
@@ -384,7 +386,7 @@ func TestNonFiniteInSkippedStep(t *testing.T) {
 		t.Fatal("skipped step stepped")
 	}
 	e.ZeroGrad()
-	e.AddBackward([]optimizer.GradSource{dense(1, []float64{1})})
+	e.AddBackward([]optimizer.GradSource[float64]{dense(1, []float64{1})})
 	var nf *optimizer.NonFiniteError
 	if _, err := e.Step(); !errors.As(err, &nf) || nf.Sample != 0 {
 		t.Fatalf("real step after a NaN in a virtual step: %v", err)
@@ -414,7 +416,7 @@ func TestStepHookOrder(t *testing.T) {
 	e.ZeroGrad()
 	hookErr := errors.New("disk full")
 	e.SetStepHook(func(float64, int) error { return hookErr })
-	e.AddBackward([]optimizer.GradSource{dense(1, []float64{3})})
+	e.AddBackward([]optimizer.GradSource[float64]{dense(1, []float64{3})})
 	if _, err := e.Step(); !errors.Is(err, hookErr) || !strings.Contains(err.Error(), "step hook") {
 		t.Errorf("Step with failing hook: %v", err)
 	}

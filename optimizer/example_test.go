@@ -8,11 +8,11 @@ import (
 
 func ExampleDPOptimizer() {
 	// A model with one layer of two parameters.
-	arena, err := optimizer.NewArena(optimizer.LayerSpec{Name: "w", Len: 2})
+	arena, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "w", Len: 2})
 	if err != nil {
 		panic(err)
 	}
-	sgd, err := optimizer.NewSGD(1, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[float64](1, 0, 0, 0, false)
 	if err != nil {
 		panic(err)
 	}
@@ -34,7 +34,7 @@ func ExampleDPOptimizer() {
 	// norm 5 and is clipped to norm 1; the second has norm 0.5.
 	grads := optimizer.NewDenseSource(2, 2, []float64{3, 4, 0.3, 0.4})
 	opt.ZeroGrad()
-	if err := opt.AddBackward([]optimizer.GradSource{grads}); err != nil {
+	if err := opt.AddBackward([]optimizer.GradSource[float64]{grads}); err != nil {
 		panic(err)
 	}
 	stepped, err := opt.Step()

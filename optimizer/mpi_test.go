@@ -17,10 +17,12 @@ func TestMain(m *testing.M) { mpitest.Main(m) }
 // With σ = 0, DistributedDPOptimizer over real MPI at W = 1..4 (each rank a
 // shard of one global batch) matches the single-process DPOptimizer within
 // 1e-12 relative, with SGD-momentum and Adam, with k = 2, virtual steps and
-// an empty shard.
+// an empty shard; the float32 optimizers over MPI_FLOAT reductions stay
+// within f32Tol of it.
 func TestDistributedEquivalenceMPI(t *testing.T) {
 	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
 		checkEquivalence(t, comm, comm.Size(), comm.Rank())
+		checkEquivalence32(t, mpi.For[float32](comm), comm.Size(), comm.Rank())
 	})
 }
 
@@ -39,7 +41,7 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := o.AddBackward([]optimizer.GradSource{optimizer.NewDenseSource(0, noiseN, nil)}); err != nil {
+			if err := o.AddBackward([]optimizer.GradSource[float64]{optimizer.NewDenseSource[float64](0, noiseN, nil)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := o.Step(); err != nil {
@@ -64,7 +66,7 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 		}
 		srcs := eqProblem.Sources(0, 0, 4*w, 4*r, 4*r+4)
 		if r == 1 {
-			srcs[0].(*optimizer.DenseSource).Row(2)[0] = math.NaN()
+			srcs[0].(*optimizer.DenseSource[float64]).Row(2)[0] = math.NaN()
 		}
 		if err := o.AddBackward(srcs); err != nil {
 			t.Fatal(err)
@@ -92,13 +94,47 @@ func TestDistributedRobustnessMPI(t *testing.T) {
 	})
 }
 
+// Ranks that build their optimizers in different precisions (rank 0 in
+// float32, the others in float64) would reduce gradient buffers of
+// different types and byte counts; the first step's status reduction,
+// which is float64 on every rank, reports the disagreement on every rank
+// before any gradient is reduced, instead of corrupting or hanging.
+func TestMixedPrecisionMPI(t *testing.T) {
+	mpitest.Run(t, []int{2, 3}, func(t *testing.T, comm *mpi.Comm) {
+		r := comm.Rank()
+		cfg := optimizer.Config{ExpectedBatchSize: 4}
+		var err error
+		if r == 0 {
+			err = mixedStep(optimizertest.Problem[float32]{Layers: eqProblem.Layers, Seed: 1}, mpi.For[float32](comm), cfg, comm.Size(), r)
+		} else {
+			err = mixedStep(optimizertest.Problem[float64]{Layers: eqProblem.Layers, Seed: 1}, comm, cfg, comm.Size(), r)
+		}
+		if err == nil || !strings.Contains(err.Error(), "disagree on the precision") {
+			t.Errorf("rank %d: Step = %v, want a disagreement on the precision", r, err)
+		}
+	})
+}
+
+// mixedStep runs one step of a DistributedDPOptimizer in precision F.
+func mixedStep[F optimizer.Float](p optimizertest.Problem[F], comm optimizer.Communicator[F], cfg optimizer.Config, w, r int) error {
+	o, err := optimizer.NewDistributedDPOptimizer(p.Arena(), newUpdaterOf[F]("adam"), 1, cfg, comm)
+	if err != nil {
+		return err
+	}
+	if err := o.AddBackward(p.Sources(0, 0, 4*w, 4*r, 4*r+4)); err != nil {
+		return err
+	}
+	_, err = o.Step()
+	return err
+}
+
 // Under real MPI at W = 1..4, with noise (rank 0's count noise, a different
 // generator and different norms on every rank), adaptive thresholds stay
 // bit for bit the same on every rank, and they move.
 func TestAdaptiveIdenticalMPI(t *testing.T) {
 	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
 		w, r := comm.Size(), comm.Rank()
-		a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1}, optimizer.LayerSpec{Name: "c", Len: 1})
+		a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "a", Len: 1}, optimizer.LayerSpec{Name: "b", Len: 1}, optimizer.LayerSpec{Name: "c", Len: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +146,7 @@ func TestAdaptiveIdenticalMPI(t *testing.T) {
 		}
 		gen := optimizer.NewSeededGenerator(uint64(100 + r))
 		for s := range 20 {
-			srcs := make([]optimizer.GradSource, 3)
+			srcs := make([]optimizer.GradSource[float64], 3)
 			for l := range srcs {
 				rows := make([]float64, 8+r+s%3) // ranks hold different numbers of samples
 				for i := range rows {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+
+	"github.com/dpmpi/dpmpi/internal/prec"
 )
 
 // Generator is a source of standard normal variates. *rand.Rand from
@@ -102,10 +104,46 @@ func (g *SecureGenerator) AddNormal(dst []float64, std float64, secure bool) {
 // Opacus draws four whole tensors one after the other; here the four draws
 // of an element are consecutive, which gives the same distribution. Secure
 // mode costs about four times the draws.
-func AddNoise(dst []float64, std float64, g Generator, secure bool) {
+//
+// For F = float32 the noise is drawn in float64 from the same streams and
+// added in float64, and only the sum is rounded: dst[i] becomes
+// float32(float64(dst[i]) + z_i). The float32 result is thus a function of
+// the float64 mechanism's output, as private as it by post-processing.
+// Rounding z_i to float32 and adding in float32 would be another mechanism,
+// whose reachable outputs depend on the input (the floating-point attacks
+// on noise, Mironov 2012). The float32 path needs a float64 copy of dst,
+// which AddNoise allocates; an Engine keeps one instead.
+func AddNoise[F Float](dst []F, std float64, g Generator, secure bool) {
+	var scratch []float64
+	addNoise(dst, std, g, secure, &scratch)
+}
+
+// addNoise is AddNoise with the float64 buffer of the float32 path in
+// *scratch, grown when it is too short.
+func addNoise[F Float](dst []F, std float64, g Generator, secure bool, scratch *[]float64) {
 	if std == 0 {
 		return
 	}
+	if !prec.Is32[F]() {
+		addNoise64(prec.As64(dst), std, g, secure)
+		return
+	}
+	d := prec.As32(dst)
+	if cap(*scratch) < len(d) {
+		*scratch = make([]float64, len(d))
+	}
+	w := (*scratch)[:len(d)]
+	for i, v := range d {
+		w[i] = float64(v)
+	}
+	addNoise64(w, std, g, secure)
+	for i, v := range w {
+		d[i] = float32(v)
+	}
+}
+
+// addNoise64 is AddNoise for float64.
+func addNoise64(dst []float64, std float64, g Generator, secure bool) {
 	if v, ok := g.(VectorGenerator); ok {
 		v.AddNormal(dst, std, secure)
 		return

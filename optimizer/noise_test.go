@@ -64,7 +64,7 @@ func TestNoiseStd(t *testing.T) {
 			}
 			zero := optimizer.NewDenseSource(1, noiseN, make([]float64, noiseN))
 			for range tt.k {
-				if err := e.AddBackward([]optimizer.GradSource{zero}); err != nil {
+				if err := e.AddBackward([]optimizer.GradSource[float64]{zero}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -86,7 +86,7 @@ func TestSeededNoiseReproducible(t *testing.T) {
 	run := func(seed uint64) []float64 {
 		cfg := optimizer.Config{NoiseMultiplier: 0.5, LossReduction: optimizer.Sum, Generator: optimizer.NewSeededGenerator(seed)}
 		e := newEngine(t, oneLayer(t, 1000), optimizer.FlatClipping(3), cfg)
-		step(t, e, optimizer.NewDenseSource(0, 1000, nil))
+		step(t, e, optimizer.NewDenseSource[float64](0, 1000, nil))
 		return append([]float64(nil), e.Arena().Grads...)
 	}
 	a, b, c := run(42), run(42), run(43)
@@ -113,7 +113,7 @@ func TestZeroSigmaDrawsNothing(t *testing.T) {
 	g := &countingGen{g: optimizer.NewSeededGenerator(1)}
 	cfg := optimizer.Config{LossReduction: optimizer.Sum, Generator: g}
 	e := newEngine(t, oneLayer(t, 10), optimizer.FlatClipping(1), cfg)
-	step(t, e, optimizer.NewDenseSource(0, 10, nil))
+	step(t, e, optimizer.NewDenseSource[float64](0, 10, nil))
 	if g.draws != 0 {
 		t.Errorf("σ = 0 drew %d variates", g.draws)
 	}

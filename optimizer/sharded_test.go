@@ -17,7 +17,7 @@ import (
 // aggregated noise, and the number of variates this rank drew (counted for
 // a sequential generator only; −1 for a VectorGenerator, which is used as
 // it is).
-func shardedStep(t testing.TB, comm optimizer.Communicator, n, k int, cfg optimizer.Config) ([]float64, int, error) {
+func shardedStep(t testing.TB, comm optimizer.Communicator[float64], n, k int, cfg optimizer.Config) ([]float64, int, error) {
 	t.Helper()
 	gen := &countingGen{g: cfg.Generator, draws: -1}
 	if _, vector := cfg.Generator.(optimizer.VectorGenerator); !vector {
@@ -30,7 +30,7 @@ func shardedStep(t testing.TB, comm optimizer.Communicator, n, k int, cfg optimi
 		return nil, 0, err
 	}
 	for range k {
-		if err := o.AddBackward([]optimizer.GradSource{optimizer.NewDenseSource(0, n, nil)}); err != nil {
+		if err := o.AddBackward([]optimizer.GradSource[float64]{optimizer.NewDenseSource[float64](0, n, nil)}); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -51,7 +51,7 @@ func TestShardedNoise(t *testing.T) {
 				name := fmt.Sprintf("%q/%s/W=%d", mode, red, w)
 				grads := make([][]float64, w)
 				draws := make([]int, w)
-				runWorld(t, w, func(r int, comm *optimizertest.Comm) error {
+				runWorld(t, w, func(r int, comm *optimizertest.Comm[float64]) error {
 					cfg := optimizer.Config{NoiseMultiplier: sigma, ExpectedBatchSize: bw, LossReduction: red, NoiseMode: mode,
 						Generator: optimizer.NewSeededGenerator(uint64(300 + r))}
 					var err error
@@ -104,7 +104,7 @@ func TestShardedNoisePartition(t *testing.T) {
 			short, long := p, 0
 			var seen int
 			for r := range w {
-				comm := optimizertest.NewWorld(w).Comm(r)
+				comm := optimizertest.NewWorld[float64](w).Comm(r)
 				gen := &countingGen{g: optimizer.NewSeededGenerator(uint64(r))}
 				a := oneLayer(t, max(p, 1))
 				if p == 0 {
@@ -169,7 +169,7 @@ func TestShardedNoiseMisuse(t *testing.T) {
 			return optimizer.Config{NoiseMode: mode, Generator: optimizer.NewSeededGenerator(uint64(r))}
 		}, "noise mode"},
 	} {
-		runWorld(t, w, func(r int, comm *optimizertest.Comm) error {
+		runWorld(t, w, func(r int, comm *optimizertest.Comm[float64]) error {
 			cfg := c.cfg(r)
 			cfg.NoiseMultiplier, cfg.ExpectedBatchSize = 1, 2
 			_, _, err := shardedStep(t, comm, 1000, 1, cfg)
@@ -180,7 +180,7 @@ func TestShardedNoiseMisuse(t *testing.T) {
 		})
 	}
 	a := oneLayer(t, 10)
-	_, err := optimizer.NewDistributedDPOptimizer(a, mustSGD(t, 0), 1, optimizer.Config{ExpectedBatchSize: 1, NoiseMode: "every-rank"}, optimizertest.NewWorld(1).Comm(0))
+	_, err := optimizer.NewDistributedDPOptimizer(a, mustSGD(t, 0), 1, optimizer.Config{ExpectedBatchSize: 1, NoiseMode: "every-rank"}, optimizertest.NewWorld[float64](1).Comm(0))
 	if err == nil || !strings.Contains(err.Error(), `NoiseMode is "every-rank"`) {
 		t.Errorf("unknown noise mode: error %v", err)
 	}

@@ -6,8 +6,12 @@ package optimizer
 // (DenseSource); a Linear layer can implement it from its activations and
 // back-propagated errors without materialising per-sample gradients.
 //
+// F is the element type of the parameters and gradients (float32 or
+// float64); the norms and the weights are float64 whatever F is, because
+// clipping is a threshold decision that float32 rounding should not move.
+//
 // A GradSource stays valid until the model's next forward pass.
-type GradSource interface {
+type GradSource[F Float] interface {
 	// Samples returns the number of samples in the batch. It may be zero.
 	Samples() int
 	// Len returns the number of parameters of the layer, which is the length
@@ -19,7 +23,7 @@ type GradSource interface {
 	Norms(dst []float64)
 	// AddWeighted adds Σ_i w[i]·g_i to dst. It panics if len(w) != Samples()
 	// or len(dst) != Len().
-	AddWeighted(dst, w []float64)
+	AddWeighted(dst []F, w []float64)
 }
 
 // ClipAdder is an optional interface of a GradSource that clips and
@@ -27,12 +31,12 @@ type GradSource interface {
 // cache (DenseSource reads each block of rows from memory once instead of
 // twice). The engine uses it when one threshold covers the source's layer
 // alone: per-layer clipping, or flat clipping of a one-layer arena.
-type ClipAdder interface {
-	GradSource
+type ClipAdder[F Float] interface {
+	GradSource[F]
 	// ClipAdd stores in norms[i] the L2 norm of sample i's gradient and in
 	// factors[i] its clip factor ClipFactor(maxNorm, norms[i]), and adds
 	// Σ_i factors[i]·g_i to dst: the result of Norms then AddWeighted, up
 	// to rounding. It panics if len(norms) or len(factors) != Samples() or
 	// len(dst) != Len().
-	ClipAdd(dst []float64, maxNorm float64, norms, factors []float64)
+	ClipAdd(dst []F, maxNorm float64, norms, factors []float64)
 }

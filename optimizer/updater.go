@@ -23,10 +23,10 @@ import (
 // SetLearningRate sets the rate the next Update uses and LearningRate
 // returns it. The saved state does not include it, so a resumed run sets it
 // again from its schedule.
-type Updater interface {
+type Updater[F Float] interface {
 	// Update applies one step to params given grads. It panics if
 	// len(params) != len(grads) or the length differs from earlier calls.
-	Update(params, grads []float64)
+	Update(params, grads []F)
 	// SetLearningRate sets the learning rate of the following updates.
 	// It panics if lr is negative or not finite (a programmer error: the
 	// constructors return errors for such values).
@@ -44,18 +44,21 @@ type Updater interface {
 //	b ← Momentum·b + (1−Dampening)·g     (later steps)
 //	g ← g + Momentum·b if Nesterov, else g ← b   (when Momentum ≠ 0)
 //	p ← p − LR·g
-type SGD struct {
+//
+// For F = float32 the hyper-parameters are rounded to float32 and the
+// update is computed in float32, as PyTorch does for float32 parameters.
+type SGD[F Float] struct {
 	LR, Momentum, Dampening, WeightDecay float64
 	Nesterov                             bool
 
 	steps int64
-	buf   []float64
+	buf   []F
 }
 
 // NewSGD returns an SGD updater. It returns an error if a hyper-parameter
 // is negative or not finite, or if Nesterov is asked for without momentum
 // or with dampening (as PyTorch does).
-func NewSGD(lr, momentum, dampening, weightDecay float64, nesterov bool) (*SGD, error) {
+func NewSGD[F Float](lr, momentum, dampening, weightDecay float64, nesterov bool) (*SGD[F], error) {
 	for _, h := range []struct {
 		name string
 		v    float64
@@ -67,15 +70,15 @@ func NewSGD(lr, momentum, dampening, weightDecay float64, nesterov bool) (*SGD, 
 	if nesterov && (momentum <= 0 || dampening != 0) {
 		return nil, fmt.Errorf("optimizer: SGD Nesterov momentum needs momentum > 0 and dampening 0 (got momentum %v, dampening %v)", momentum, dampening)
 	}
-	return &SGD{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, Nesterov: nesterov}, nil
+	return &SGD[F]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, Nesterov: nesterov}, nil
 }
 
 // Update applies one SGD step.
-func (o *SGD) Update(params, grads []float64) {
+func (o *SGD[F]) Update(params, grads []F) {
 	checkLens("SGD", params, grads, o.steps, len(o.buf))
 	mu := o.Momentum
 	if mu != 0 && o.buf == nil {
-		o.buf = make([]float64, len(params))
+		o.buf = make([]F, len(params))
 	}
 	first := o.steps == 0
 	if parallel.Workers(len(params), parallel.ElemGrain) == 1 {
@@ -88,8 +91,8 @@ func (o *SGD) Update(params, grads []float64) {
 
 // update is Update on params[i], grads[i] with momentum buffer buf[off+i].
 // The common configurations get loops without per-element branches.
-func (o *SGD) update(params, grads, buf []float64, off int, first bool) {
-	mu, lr := o.Momentum, o.LR
+func (o *SGD[F]) update(params, grads, buf []F, off int, first bool) {
+	mu, lr, wd, damp := F(o.Momentum), F(o.LR), F(o.WeightDecay), F(1-o.Dampening)
 	switch {
 	case mu == 0 && o.WeightDecay == 0:
 		for i, g := range grads[:len(params)] {
@@ -97,7 +100,7 @@ func (o *SGD) update(params, grads, buf []float64, off int, first bool) {
 		}
 		return
 	case mu != 0 && !first && o.WeightDecay == 0 && !o.Nesterov:
-		b, damp := buf[off:off+len(params)], 1-o.Dampening
+		b := buf[off : off+len(params)]
 		for i, g := range grads[:len(params)] {
 			v := mu*b[i] + damp*g
 			b[i] = v
@@ -108,12 +111,12 @@ func (o *SGD) update(params, grads, buf []float64, off int, first bool) {
 	for i, p := range params {
 		g := grads[i]
 		if o.WeightDecay != 0 {
-			g += o.WeightDecay * p
+			g += wd * p
 		}
 		if mu != 0 {
 			b := g
 			if !first {
-				b = mu*buf[off+i] + (1-o.Dampening)*g
+				b = mu*buf[off+i] + damp*g
 			}
 			buf[off+i] = b
 			if o.Nesterov {
@@ -127,19 +130,19 @@ func (o *SGD) update(params, grads, buf []float64, off int, first bool) {
 }
 
 // SetLearningRate sets LR. It panics if lr is negative or not finite.
-func (o *SGD) SetLearningRate(lr float64) { o.LR = checkLR("SGD", lr) }
+func (o *SGD[F]) SetLearningRate(lr float64) { o.LR = checkLR("SGD", lr) }
 
 // LearningRate returns LR.
-func (o *SGD) LearningRate() float64 { return o.LR }
+func (o *SGD[F]) LearningRate() float64 { return o.LR }
 
 // MarshalBinary encodes the step count and the momentum buffer.
-func (o *SGD) MarshalBinary() ([]byte, error) {
+func (o *SGD[F]) MarshalBinary() ([]byte, error) {
 	return marshalState("SGD", o.steps, o.buf), nil
 }
 
 // UnmarshalBinary restores state written by MarshalBinary.
-func (o *SGD) UnmarshalBinary(data []byte) error {
-	steps, bufs, err := unmarshalState("SGD", data, 1)
+func (o *SGD[F]) UnmarshalBinary(data []byte) error {
+	steps, bufs, err := unmarshalState[F]("SGD", data, 1)
 	if err != nil {
 		return err
 	}
@@ -155,29 +158,33 @@ func (o *SGD) UnmarshalBinary(data []byte) error {
 //	m ← m + (1−β₁)(g − m)               (torch.lerp, also its β₁ ≤ 0.5 branch)
 //	v ← β₂·v + (1−β₂)·g²
 //	p ← p − (LR/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + Eps)
-type Adam struct {
+//
+// For F = float32 the moments are float32 and the update is computed in
+// float32 from the step's float64 constants rounded once, as PyTorch does
+// for float32 parameters.
+type Adam[F Float] struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	// Decoupled selects AdamW: p ← p·(1 − LR·WeightDecay) before the Adam
 	// step, and no L2 term in g.
 	Decoupled bool
 
 	steps int64
-	m, v  []float64
+	m, v  []F
 }
 
 // NewAdam returns an Adam updater (PyTorch defaults: lr 1e-3, betas 0.9 and
 // 0.999, eps 1e-8, weight decay 0).
-func NewAdam(lr, beta1, beta2, eps, weightDecay float64) (*Adam, error) {
-	return newAdam(lr, beta1, beta2, eps, weightDecay, false)
+func NewAdam[F Float](lr, beta1, beta2, eps, weightDecay float64) (*Adam[F], error) {
+	return newAdam[F](lr, beta1, beta2, eps, weightDecay, false)
 }
 
 // NewAdamW returns an Adam updater with decoupled weight decay, PyTorch's
 // torch.optim.AdamW (PyTorch's default weight decay there is 1e-2).
-func NewAdamW(lr, beta1, beta2, eps, weightDecay float64) (*Adam, error) {
-	return newAdam(lr, beta1, beta2, eps, weightDecay, true)
+func NewAdamW[F Float](lr, beta1, beta2, eps, weightDecay float64) (*Adam[F], error) {
+	return newAdam[F](lr, beta1, beta2, eps, weightDecay, true)
 }
 
-func newAdam(lr, beta1, beta2, eps, wd float64, decoupled bool) (*Adam, error) {
+func newAdam[F Float](lr, beta1, beta2, eps, wd float64, decoupled bool) (*Adam[F], error) {
 	name := "Adam"
 	if decoupled {
 		name = "AdamW"
@@ -195,10 +202,10 @@ func newAdam(lr, beta1, beta2, eps, wd float64, decoupled bool) (*Adam, error) {
 			return nil, fmt.Errorf("optimizer: %s betas are (%v, %v); each must be in [0, 1)", name, beta1, beta2)
 		}
 	}
-	return &Adam{LR: lr, Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: wd, Decoupled: decoupled}, nil
+	return &Adam[F]{LR: lr, Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: wd, Decoupled: decoupled}, nil
 }
 
-func (o *Adam) kind() string {
+func (o *Adam[F]) kind() string {
 	if o.Decoupled {
 		return "AdamW"
 	}
@@ -206,11 +213,11 @@ func (o *Adam) kind() string {
 }
 
 // Update applies one Adam (or AdamW) step.
-func (o *Adam) Update(params, grads []float64) {
+func (o *Adam[F]) Update(params, grads []F) {
 	checkLens(o.kind(), params, grads, o.steps, len(o.m))
 	if o.m == nil {
-		o.m = make([]float64, len(params))
-		o.v = make([]float64, len(params))
+		o.m = make([]F, len(params))
+		o.v = make([]F, len(params))
 	}
 	o.steps++
 	t := float64(o.steps)
@@ -223,7 +230,7 @@ func (o *Adam) Update(params, grads []float64) {
 	if !o.Decoupled {
 		l2 = o.WeightDecay
 	}
-	k := adamStep{decoupled: o.Decoupled, decay: decay, l2: l2, b1: b1, b2: b2, stepSize: stepSize, bc2sqrt: bc2sqrt, eps: o.Eps}
+	k := adamStep[F]{decoupled: o.Decoupled, decay: F(decay), l2: F(l2), w: F(1 - b1), lerpLow: 1-b1 < 0.5, b2: F(b2), c2: F(1 - b2), stepSize: F(stepSize), bc2sqrt: F(bc2sqrt), eps: F(o.Eps)}
 	m, v := o.m[:len(params)], o.v[:len(params)]
 	if parallel.Workers(len(params), parallel.ElemGrain) == 1 {
 		k.update(params, grads, m, v)
@@ -233,44 +240,45 @@ func (o *Adam) Update(params, grads []float64) {
 }
 
 // adamStep holds the constants of one Adam step.
-type adamStep struct {
-	decoupled                                 bool
-	decay, l2, b1, b2, stepSize, bc2sqrt, eps float64
+type adamStep[F Float] struct {
+	decoupled, lerpLow bool // lerpLow: 1−β₁ < 0.5, torch.lerp's first branch
+	// w = 1−β₁ and c2 = 1−β₂, computed in float64 and rounded once
+	decay, l2, w, b2, c2, stepSize, bc2sqrt, eps F
 }
 
 // update applies the step to params[i] with gradient grads[i] and moments
 // m[i], v[i].
-func (k adamStep) update(params, grads, m, v []float64) {
+func (k adamStep[F]) update(params, grads, m, v []F) {
 	grads, m, v = grads[:len(params)], m[:len(params)], v[:len(params)]
 	for i, p := range params {
 		if k.decoupled {
 			p *= k.decay
 		}
 		g := grads[i] + k.l2*p
-		if w := 1 - k.b1; w < 0.5 { // torch.lerp's two branches
-			m[i] += w * (g - m[i])
+		if k.lerpLow { // torch.lerp's two branches
+			m[i] += k.w * (g - m[i])
 		} else {
-			m[i] = g - (g-m[i])*(1-w)
+			m[i] = g - (g-m[i])*(1-k.w)
 		}
-		v[i] = k.b2*v[i] + (1-k.b2)*g*g
-		params[i] = p - k.stepSize*m[i]/(math.Sqrt(v[i])/k.bc2sqrt+k.eps)
+		v[i] = k.b2*v[i] + k.c2*g*g
+		params[i] = p - k.stepSize*m[i]/(F(math.Sqrt(float64(v[i])))/k.bc2sqrt+k.eps)
 	}
 }
 
 // SetLearningRate sets LR. It panics if lr is negative or not finite.
-func (o *Adam) SetLearningRate(lr float64) { o.LR = checkLR(o.kind(), lr) }
+func (o *Adam[F]) SetLearningRate(lr float64) { o.LR = checkLR(o.kind(), lr) }
 
 // LearningRate returns LR.
-func (o *Adam) LearningRate() float64 { return o.LR }
+func (o *Adam[F]) LearningRate() float64 { return o.LR }
 
 // MarshalBinary encodes the step count and both moment buffers.
-func (o *Adam) MarshalBinary() ([]byte, error) {
+func (o *Adam[F]) MarshalBinary() ([]byte, error) {
 	return marshalState(o.kind(), o.steps, o.m, o.v), nil
 }
 
 // UnmarshalBinary restores state written by MarshalBinary.
-func (o *Adam) UnmarshalBinary(data []byte) error {
-	steps, bufs, err := unmarshalState(o.kind(), data, 2)
+func (o *Adam[F]) UnmarshalBinary(data []byte) error {
+	steps, bufs, err := unmarshalState[F](o.kind(), data, 2)
 	if err != nil {
 		return err
 	}
@@ -286,7 +294,7 @@ func checkLR(name string, lr float64) float64 {
 	return lr
 }
 
-func checkLens(name string, params, grads []float64, steps int64, stateLen int) {
+func checkLens[F Float](name string, params, grads []F, steps int64, stateLen int) {
 	if len(params) != len(grads) {
 		panic(fmt.Sprintf("optimizer: %s.Update: %d parameters but %d gradients", name, len(params), len(grads)))
 	}
@@ -296,11 +304,13 @@ func checkLens(name string, params, grads []float64, steps int64, stateLen int) 
 }
 
 // State format: magic "dpmpiopt", kind name length and bytes, step count,
-// number of buffers, then per buffer its length and its float64 values, all
-// little-endian.
+// number of buffers, then per buffer its length and its values as float64
+// (a float32 state converts exactly both ways), all little-endian. The
+// format does not record F: checkpoints record the precision and refuse a
+// mismatch before any state is restored.
 const stateMagic = "dpmpiopt"
 
-func marshalState(kind string, steps int64, bufs ...[]float64) []byte {
+func marshalState[F Float](kind string, steps int64, bufs ...[]F) []byte {
 	size := len(stateMagic) + 1 + len(kind) + 8 + 1
 	for _, b := range bufs {
 		size += 8 + 8*len(b)
@@ -314,7 +324,7 @@ func marshalState(kind string, steps int64, bufs ...[]float64) []byte {
 	for _, b := range bufs {
 		out = binary.LittleEndian.AppendUint64(out, uint64(len(b)))
 		for _, x := range b {
-			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(x))
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(x)))
 		}
 	}
 	return out
@@ -322,8 +332,8 @@ func marshalState(kind string, steps int64, bufs ...[]float64) []byte {
 
 var errShortState = errors.New("state is truncated")
 
-func unmarshalState(kind string, data []byte, nbuf int) (int64, [][]float64, error) {
-	fail := func(err error) (int64, [][]float64, error) {
+func unmarshalState[F Float](kind string, data []byte, nbuf int) (int64, [][]F, error) {
+	fail := func(err error) (int64, [][]F, error) {
 		return 0, nil, fmt.Errorf("optimizer: restoring %s state: %w", kind, err)
 	}
 	if len(data) < len(stateMagic)+1 || string(data[:len(stateMagic)]) != stateMagic {
@@ -343,7 +353,7 @@ func unmarshalState(kind string, data []byte, nbuf int) (int64, [][]float64, err
 		return fail(fmt.Errorf("%d buffers, want %d", got, nbuf))
 	}
 	data = data[9:]
-	bufs := make([][]float64, nbuf)
+	bufs := make([][]F, nbuf)
 	for k := range bufs {
 		if len(data) < 8 {
 			return fail(errShortState)
@@ -354,9 +364,9 @@ func unmarshalState(kind string, data []byte, nbuf int) (int64, [][]float64, err
 			return fail(errShortState)
 		}
 		if n > 0 {
-			bufs[k] = make([]float64, n)
+			bufs[k] = make([]F, n)
 			for i := range bufs[k] {
-				bufs[k][i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+				bufs[k][i] = F(math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:])))
 			}
 		}
 		data = data[8*n:]

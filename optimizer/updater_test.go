@@ -24,32 +24,32 @@ func TestUpdaters(t *testing.T) {
 	adamP1 := 1 - 0.01*0.5/(0.5+eps)
 	tests := []struct {
 		name  string
-		u     optimizer.Updater
+		u     optimizer.Updater[float64]
 		grads []float64 // one scalar gradient per step
 		want  []float64 // the parameter after each step, from p0 = 1
 	}{
-		{"sgd plain", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.9}},
+		{"sgd plain", must(optimizer.NewSGD[float64](0.1, 0, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.9}},
 		// b1 = g1 = 0.5; b2 = 0.9·0.5 + 0.5 = 0.95.
-		{"sgd momentum", must(optimizer.NewSGD(0.1, 0.9, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.855}},
+		{"sgd momentum", must(optimizer.NewSGD[float64](0.1, 0.9, 0, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.855}},
 		// b1 = g1 = 0.5; b2 = 0.9·0.5 + 0.9·0.5 = 0.9.
-		{"sgd momentum dampening", must(optimizer.NewSGD(0.1, 0.9, 0.1, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.86}},
+		{"sgd momentum dampening", must(optimizer.NewSGD[float64](0.1, 0.9, 0.1, 0, false)), []float64{0.5, 0.5}, []float64{0.95, 0.86}},
 		// g1 = 0.51, b1 = g1; g2 = 0.5 + 0.01·0.949, b2 = 0.9·b1 + 0.9·g2.
-		{"sgd momentum dampening decay", must(optimizer.NewSGD(0.1, 0.9, 0.1, 0.01, false)), []float64{0.5, 0.5}, []float64{0.949, 0.8572459}},
+		{"sgd momentum dampening decay", must(optimizer.NewSGD[float64](0.1, 0.9, 0.1, 0.01, false)), []float64{0.5, 0.5}, []float64{0.949, 0.8572459}},
 		// b1 = 0.5, g' = 0.5 + 0.9·0.5; b2 = 0.9·0.5 + 0.5, g' = 0.5 + 0.9·0.95.
-		{"sgd nesterov", must(optimizer.NewSGD(0.1, 0.9, 0, 0, true)), []float64{0.5, 0.5}, []float64{0.905, 0.7695}},
+		{"sgd nesterov", must(optimizer.NewSGD[float64](0.1, 0.9, 0, 0, true)), []float64{0.5, 0.5}, []float64{0.905, 0.7695}},
 		// Constant gradient: the bias-corrected moments are g and g², so
 		// every step moves by lr·g/(|g|+eps).
-		{"adam constant", must(optimizer.NewAdam(0.01, 0.9, 0.999, eps, 0)), []float64{0.5, 0.5, 0.5},
+		{"adam constant", must(optimizer.NewAdam[float64](0.01, 0.9, 0.999, eps, 0)), []float64{0.5, 0.5, 0.5},
 			[]float64{1 - 0.01*0.5/(0.5+eps), 1 - 2*0.01*0.5/(0.5+eps), 1 - 3*0.01*0.5/(0.5+eps)}},
-		{"adam varying", must(optimizer.NewAdam(0.01, 0.9, 0.999, eps, 0)), []float64{0.5, -1},
+		{"adam varying", must(optimizer.NewAdam[float64](0.01, 0.9, 0.999, eps, 0)), []float64{0.5, -1},
 			[]float64{adamP1, adamP1 - 0.01*(m2/0.19)/(math.Sqrt(v2/(1-0.998001))+eps)}},
 		// L2 penalty: g' = 0.5 + 0.1·1.
-		{"adam weight decay", must(optimizer.NewAdam(0.01, 0.9, 0.999, eps, 0.1)), []float64{0.5}, []float64{1 - 0.01*0.6/(0.6+eps)}},
+		{"adam weight decay", must(optimizer.NewAdam[float64](0.01, 0.9, 0.999, eps, 0.1)), []float64{0.5}, []float64{1 - 0.01*0.6/(0.6+eps)}},
 		// Decoupled: p ← p(1 − lr·wd) first.
-		{"adamw", must(optimizer.NewAdamW(0.01, 0.9, 0.999, eps, 0.1)), []float64{0.5}, []float64{(1 - 0.01*0.1) - 0.01*0.5/(0.5+eps)}},
+		{"adamw", must(optimizer.NewAdamW[float64](0.01, 0.9, 0.999, eps, 0.1)), []float64{0.5}, []float64{(1 - 0.01*0.1) - 0.01*0.5/(0.5+eps)}},
 		// β₁ = 0.3 takes torch.lerp's other branch; the result is the same
 		// first step.
-		{"adam small beta1", must(optimizer.NewAdam(0.01, 0.3, 0.999, eps, 0)), []float64{0.5}, []float64{adamP1}},
+		{"adam small beta1", must(optimizer.NewAdam[float64](0.01, 0.3, 0.999, eps, 0)), []float64{0.5}, []float64{adamP1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,10 +65,14 @@ func TestUpdaters(t *testing.T) {
 }
 
 func TestUpdaterState(t *testing.T) {
-	makers := map[string]func() optimizer.Updater{
-		"sgd":   func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0.9, 0, 0.01, true)) },
-		"adam":  func() optimizer.Updater { return must(optimizer.NewAdam(0.01, 0.9, 0.99, 1e-8, 0.01)) },
-		"adamw": func() optimizer.Updater { return must(optimizer.NewAdamW(0.01, 0.9, 0.99, 1e-8, 0.01)) },
+	makers := map[string]func() optimizer.Updater[float64]{
+		"sgd": func() optimizer.Updater[float64] { return must(optimizer.NewSGD[float64](0.1, 0.9, 0, 0.01, true)) },
+		"adam": func() optimizer.Updater[float64] {
+			return must(optimizer.NewAdam[float64](0.01, 0.9, 0.99, 1e-8, 0.01))
+		},
+		"adamw": func() optimizer.Updater[float64] {
+			return must(optimizer.NewAdamW[float64](0.01, 0.9, 0.99, 1e-8, 0.01))
+		},
 	}
 	grads := [][]float64{{0.5, -1, 2}, {0.1, 0.2, -0.3}, {1, 1, 1}}
 	for name, mk := range makers {
@@ -105,22 +109,22 @@ func TestUpdaterState(t *testing.T) {
 }
 
 func TestUpdaterStateErrors(t *testing.T) {
-	sgd := must(optimizer.NewSGD(0.1, 0.9, 0, 0, false))
+	sgd := must(optimizer.NewSGD[float64](0.1, 0.9, 0, 0, false))
 	sgd.Update([]float64{1}, []float64{1})
 	sgdState, _ := sgd.MarshalBinary()
-	adam := must(optimizer.NewAdam(0.1, 0.9, 0.99, 1e-8, 0))
+	adam := must(optimizer.NewAdam[float64](0.1, 0.9, 0.99, 1e-8, 0))
 	adamState, _ := adam.MarshalBinary()
 	tests := []struct {
 		name string
-		into optimizer.Updater
+		into optimizer.Updater[float64]
 		data []byte
 		want string
 	}{
-		{"sgd into adam", must(optimizer.NewAdam(0.1, 0.9, 0.99, 1e-8, 0)), sgdState, "saved by SGD"},
-		{"adam into adamw", must(optimizer.NewAdamW(0.1, 0.9, 0.99, 1e-8, 0)), adamState, "saved by Adam"},
-		{"bad magic", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), []byte("hello world, not a state"), "bad magic"},
-		{"truncated", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), sgdState[:len(sgdState)-3], "truncated"},
-		{"trailing", must(optimizer.NewSGD(0.1, 0, 0, 0, false)), append(append([]byte(nil), sgdState...), 1), "trailing"},
+		{"sgd into adam", must(optimizer.NewAdam[float64](0.1, 0.9, 0.99, 1e-8, 0)), sgdState, "saved by SGD"},
+		{"adam into adamw", must(optimizer.NewAdamW[float64](0.1, 0.9, 0.99, 1e-8, 0)), adamState, "saved by Adam"},
+		{"bad magic", must(optimizer.NewSGD[float64](0.1, 0, 0, 0, false)), []byte("hello world, not a state"), "bad magic"},
+		{"truncated", must(optimizer.NewSGD[float64](0.1, 0, 0, 0, false)), sgdState[:len(sgdState)-3], "truncated"},
+		{"trailing", must(optimizer.NewSGD[float64](0.1, 0, 0, 0, false)), append(append([]byte(nil), sgdState...), 1), "trailing"},
 	}
 	for _, tt := range tests {
 		err := tt.into.UnmarshalBinary(tt.data)
@@ -136,13 +140,13 @@ func TestUpdaterValidation(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"negative lr", second(optimizer.NewSGD(-1, 0, 0, 0, false)), "learning rate is -1"},
-		{"NaN momentum", second(optimizer.NewSGD(1, math.NaN(), 0, 0, false)), "momentum is NaN"},
-		{"nesterov without momentum", second(optimizer.NewSGD(1, 0, 0, 0, true)), "Nesterov"},
-		{"nesterov with dampening", second(optimizer.NewSGD(1, 0.9, 0.1, 0, true)), "dampening 0.1"},
-		{"beta1 one", second(optimizer.NewAdam(1, 1, 0.99, 1e-8, 0)), "betas are (1, 0.99)"},
-		{"beta2 negative", second(optimizer.NewAdamW(1, 0.9, -0.1, 1e-8, 0)), "AdamW betas"},
-		{"negative eps", second(optimizer.NewAdam(1, 0.9, 0.99, -1, 0)), "epsilon is -1"},
+		{"negative lr", second(optimizer.NewSGD[float64](-1, 0, 0, 0, false)), "learning rate is -1"},
+		{"NaN momentum", second(optimizer.NewSGD[float64](1, math.NaN(), 0, 0, false)), "momentum is NaN"},
+		{"nesterov without momentum", second(optimizer.NewSGD[float64](1, 0, 0, 0, true)), "Nesterov"},
+		{"nesterov with dampening", second(optimizer.NewSGD[float64](1, 0.9, 0.1, 0, true)), "dampening 0.1"},
+		{"beta1 one", second(optimizer.NewAdam[float64](1, 1, 0.99, 1e-8, 0)), "betas are (1, 0.99)"},
+		{"beta2 negative", second(optimizer.NewAdamW[float64](1, 0.9, -0.1, 1e-8, 0)), "AdamW betas"},
+		{"negative eps", second(optimizer.NewAdam[float64](1, 0.9, 0.99, -1, 0)), "epsilon is -1"},
 	}
 	for _, tt := range tests {
 		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
@@ -154,7 +158,7 @@ func TestUpdaterValidation(t *testing.T) {
 func second[T any](_ T, err error) error { return err }
 
 func TestUpdaterLengthPanics(t *testing.T) {
-	a := must(optimizer.NewAdam(0.1, 0.9, 0.99, 1e-8, 0))
+	a := must(optimizer.NewAdam[float64](0.1, 0.9, 0.99, 1e-8, 0))
 	a.Update(make([]float64, 3), make([]float64, 3))
 	for name, f := range map[string]func(){
 		"grads length": func() { a.Update(make([]float64, 3), make([]float64, 2)) },
@@ -177,13 +181,17 @@ func TestUpdatersLongVectors(t *testing.T) {
 	const n = 3<<15 + 7
 	configs := []struct {
 		name string
-		make func() optimizer.Updater
+		make func() optimizer.Updater[float64]
 	}{
-		{"sgd", func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0, 0, 0, false)) }},
-		{"sgd momentum", func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0.9, 0, 0, false)) }},
-		{"sgd nesterov decay", func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0.9, 0, 0.01, true)) }},
-		{"adam", func() optimizer.Updater { return must(optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0.1)) }},
-		{"adamw", func() optimizer.Updater { return must(optimizer.NewAdamW(0.01, 0.9, 0.999, 1e-8, 0.1)) }},
+		{"sgd", func() optimizer.Updater[float64] { return must(optimizer.NewSGD[float64](0.1, 0, 0, 0, false)) }},
+		{"sgd momentum", func() optimizer.Updater[float64] { return must(optimizer.NewSGD[float64](0.1, 0.9, 0, 0, false)) }},
+		{"sgd nesterov decay", func() optimizer.Updater[float64] { return must(optimizer.NewSGD[float64](0.1, 0.9, 0, 0.01, true)) }},
+		{"adam", func() optimizer.Updater[float64] {
+			return must(optimizer.NewAdam[float64](0.01, 0.9, 0.999, 1e-8, 0.1))
+		}},
+		{"adamw", func() optimizer.Updater[float64] {
+			return must(optimizer.NewAdamW[float64](0.01, 0.9, 0.999, 1e-8, 0.1))
+		}},
 	}
 	grad := func(step, i int) float64 { return math.Sin(float64(i*7+step*3)) + 0.1*float64(step) }
 	for _, c := range configs {
@@ -216,12 +224,20 @@ func TestUpdatersLongVectors(t *testing.T) {
 func TestUpdaterLearningRate(t *testing.T) {
 	tests := []struct {
 		name string
-		make func(lr float64) optimizer.Updater
+		make func(lr float64) optimizer.Updater[float64]
 	}{
-		{"sgd", func(lr float64) optimizer.Updater { return must(optimizer.NewSGD(lr, 0, 0, 0, false)) }},
-		{"sgd momentum", func(lr float64) optimizer.Updater { return must(optimizer.NewSGD(lr, 0.9, 0, 0.01, false)) }},
-		{"adam", func(lr float64) optimizer.Updater { return must(optimizer.NewAdam(lr, 0.9, 0.999, 1e-8, 0)) }},
-		{"adamw", func(lr float64) optimizer.Updater { return must(optimizer.NewAdamW(lr, 0.9, 0.999, 1e-8, 0.1)) }},
+		{"sgd", func(lr float64) optimizer.Updater[float64] {
+			return must(optimizer.NewSGD[float64](lr, 0, 0, 0, false))
+		}},
+		{"sgd momentum", func(lr float64) optimizer.Updater[float64] {
+			return must(optimizer.NewSGD[float64](lr, 0.9, 0, 0.01, false))
+		}},
+		{"adam", func(lr float64) optimizer.Updater[float64] {
+			return must(optimizer.NewAdam[float64](lr, 0.9, 0.999, 1e-8, 0))
+		}},
+		{"adamw", func(lr float64) optimizer.Updater[float64] {
+			return must(optimizer.NewAdamW[float64](lr, 0.9, 0.999, 1e-8, 0.1))
+		}},
 	}
 	grads := []float64{0.5, 0.25}
 	for _, tt := range tests {
@@ -269,9 +285,9 @@ func TestUpdaterLearningRate(t *testing.T) {
 }
 
 func TestUpdaterLearningRatePanics(t *testing.T) {
-	updaters := map[string]func() optimizer.Updater{
-		"sgd":  func() optimizer.Updater { return must(optimizer.NewSGD(0.1, 0, 0, 0, false)) },
-		"adam": func() optimizer.Updater { return must(optimizer.NewAdam(0.1, 0.9, 0.999, 1e-8, 0)) },
+	updaters := map[string]func() optimizer.Updater[float64]{
+		"sgd":  func() optimizer.Updater[float64] { return must(optimizer.NewSGD[float64](0.1, 0, 0, 0, false)) },
+		"adam": func() optimizer.Updater[float64] { return must(optimizer.NewAdam[float64](0.1, 0.9, 0.999, 1e-8, 0)) },
 	}
 	for _, lr := range []float64{-1, math.NaN(), math.Inf(1)} {
 		for name, mk := range updaters {

@@ -37,14 +37,14 @@ func (nopUpdater) UnmarshalBinary(data []byte) error { return nil }
 // benchModel returns an arena of four equal layers holding params values
 // in total, and for each layer a source of zero samples (so that clipping
 // costs nothing and a step measures noise-free scaling and reduction).
-func benchModel(b *testing.B, params int) (*optimizer.Arena, []optimizer.GradSource, []float64) {
+func benchModel(b *testing.B, params int) (*optimizer.Arena[float64], []optimizer.GradSource[float64], []float64) {
 	specs := make([]optimizer.LayerSpec, 4)
-	srcs := make([]optimizer.GradSource, 4)
+	srcs := make([]optimizer.GradSource[float64], 4)
 	for l := range specs {
 		specs[l] = optimizer.LayerSpec{Name: fmt.Sprint("layer", l), Len: params / 4}
-		srcs[l] = optimizer.NewDenseSource(0, params/4, nil)
+		srcs[l] = optimizer.NewDenseSource[float64](0, params/4, nil)
 	}
-	a, err := optimizer.NewArena(specs...)
+	a, err := optimizer.NewArena[float64](specs...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -193,8 +193,8 @@ func spin(n int) float64 {
 // fixed amount of computation comparable to its reduction.
 type overlapBench struct {
 	c     *mpi.Comm
-	a     *optimizer.Arena
-	srcs  []optimizer.GradSource
+	a     *optimizer.Arena[float64]
+	srcs  []optimizer.GradSource[float64]
 	work  int
 	bsink float64
 }
@@ -376,7 +376,7 @@ func BenchmarkFoldedStep(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d/params=%d/sigma=%g", sz.batch, sz.params, sz.sigma), func(b *testing.B) {
 			n := sz.params / 4
 			specs := make([]optimizer.LayerSpec, 4)
-			srcs := make([]optimizer.GradSource, 4)
+			srcs := make([]optimizer.GradSource[float64], 4)
 			for l := range specs {
 				specs[l] = optimizer.LayerSpec{Name: fmt.Sprint("layer", l), Len: n}
 				data := make([]float64, sz.batch*n)
@@ -385,12 +385,12 @@ func BenchmarkFoldedStep(b *testing.B) {
 				}
 				srcs[l] = optimizer.NewDenseSource(sz.batch, n, data)
 			}
-			a, err := optimizer.NewArena(specs...)
+			a, err := optimizer.NewArena[float64](specs...)
 			if err != nil {
 				b.Fatal(err)
 			}
 			cfg := optimizer.Config{NoiseMultiplier: sz.sigma, ExpectedBatchSize: float64(sz.batch), Generator: optimizer.NewBlockGenerator(1)}
-			o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, []float64{1, 1, 1, 1}, cfg, optimizertest.NewWorld(1).Comm(0))
+			o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, []float64{1, 1, 1, 1}, cfg, optimizertest.NewWorld[float64](1).Comm(0))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -441,7 +441,7 @@ func BenchmarkFoldedStepCNN(b *testing.B) {
 		cs[i] = 1
 	}
 	cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: n, Generator: optimizer.NewBlockGenerator(1)}
-	o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, cs, cfg, optimizertest.NewWorld(1).Comm(0))
+	o, err := NewDistributedPerLayerOptimizer(a, nopUpdater{}, cs, cfg, optimizertest.NewWorld[float64](1).Comm(0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -482,7 +482,7 @@ func BenchmarkFoldedStepCNN(b *testing.B) {
 // timedComm is a Communicator that adds the wall time spent in its
 // blocking AllreduceSum to spent.
 type timedComm struct {
-	optimizer.Communicator
+	optimizer.Communicator[float64]
 	spent time.Duration
 }
 

@@ -8,14 +8,14 @@ import (
 	"strings"
 
 	"github.com/dpmpi/dpmpi/internal/fingerprint"
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/optimizer"
-	"gonum.org/v1/gonum/floats"
 )
 
 // DefaultBucketBytes is the default bucket size of a
 // DistributedPerLayerOptimizer: finished layers are gathered, in the order
 // the backward pass produces them, until they hold at least this many bytes
-// of float64 gradient, and the bucket is then reduced while the backward
+// of gradient (4 or 8 bytes a value), and the bucket is then reduced while the backward
 // pass goes on. It equals four of package mpi's default 1 MiB reduction
 // chunks.
 const DefaultBucketBytes = 4 << 20
@@ -159,9 +159,9 @@ func (p Progress) String() string {
 // on every rank with an *optimizer.NonFiniteError, never a hang.
 //
 // A DistributedPerLayerOptimizer is not safe for concurrent use.
-type DistributedPerLayerOptimizer struct {
-	e    *optimizer.Engine
-	comm optimizer.Communicator
+type DistributedPerLayerOptimizer[F optimizer.Float] struct {
+	e    *optimizer.Engine[F]
+	comm optimizer.Communicator[F]
 
 	bucketBytes   int
 	passesPerStep int
@@ -179,10 +179,10 @@ type DistributedPerLayerOptimizer struct {
 	seen      []bool
 	nSeen     int
 	samples   int
-	scaled    scaledSource
+	scaled    scaledSource[F]
 	eagerDone int // real steps reduced eagerly
 
-	red     *reducer
+	red     *reducer[F]
 	cleanup runtime.Cleanup // the safety net that ends red's goroutine (see Close)
 	finish  func() error
 	pend    error // error of a drained reduction, reported by the next Step
@@ -239,7 +239,7 @@ func (s passState) idle() bool { return s == idleDirty || s == idleClean }
 // every noise draw) and secure mode. The bucket size is DefaultBucketBytes,
 // the passes per step 1 and the progress ReduceInStep. Every rank must call it with identical
 // arguments; the first real step checks this.
-func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater, maxGradNorms []float64, cfg optimizer.Config, comm optimizer.Communicator) (*DistributedPerLayerOptimizer, error) {
+func NewDistributedPerLayerOptimizer[F optimizer.Float](a *optimizer.Arena[F], inner optimizer.Updater[F], maxGradNorms []float64, cfg optimizer.Config, comm optimizer.Communicator[F]) (*DistributedPerLayerOptimizer[F], error) {
 	if comm == nil {
 		return nil, errors.New("perlayer: NewDistributedPerLayerOptimizer needs a communicator; use NewDPPerLayerOptimizer for a single process")
 	}
@@ -248,14 +248,14 @@ func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater
 		return nil, err
 	}
 	n := len(a.Layers)
-	o := &DistributedPerLayerOptimizer{
+	o := &DistributedPerLayerOptimizer[F]{
 		e:             e,
 		comm:          comm,
 		passesPerStep: 1,
 		seen:          make([]bool, n),
 		layerBucket:   make([]int, n),
 		fp:            make([]float64, schedFields*fingerprint.Slots),
-		red: &reducer{
+		red: &reducer[F]{
 			comm:  comm,
 			rank:  comm.Rank(),
 			grads: a.Grads,
@@ -270,13 +270,13 @@ func NewDistributedPerLayerOptimizer(a *optimizer.Arena, inner optimizer.Updater
 
 // layout partitions the layers into buckets of at least bytes bytes, from
 // the last layer backwards.
-func (o *DistributedPerLayerOptimizer) layout(bytes int) {
+func (o *DistributedPerLayerOptimizer[F]) layout(bytes int) {
 	o.bucketBytes = bytes
 	layers := o.e.Arena().Layers
 	o.blo, o.bhi = o.blo[:0], o.bhi[:0]
 	hi, size := len(layers), 0
 	for l := len(layers) - 1; l >= 0; l-- {
-		size += 8 * layers[l].Len
+		size += prec.Size[F]() * layers[l].Len
 		if size >= bytes || l == 0 {
 			o.blo, o.bhi = append(o.blo, l), append(o.bhi, hi)
 			hi, size = l, 0
@@ -291,7 +291,7 @@ func (o *DistributedPerLayerOptimizer) layout(bytes int) {
 }
 
 // BucketBytes returns the bucket size in bytes.
-func (o *DistributedPerLayerOptimizer) BucketBytes() int { return o.bucketBytes }
+func (o *DistributedPerLayerOptimizer[F]) BucketBytes() int { return o.bucketBytes }
 
 // SetBucketBytes sets the bucket size: buckets gather finished layers until
 // they hold at least n bytes of gradient (a layer larger than n is a bucket
@@ -299,7 +299,7 @@ func (o *DistributedPerLayerOptimizer) BucketBytes() int { return o.bucketBytes 
 // identically on every rank, between ZeroGrad and the next backward pass;
 // the next real step is then a checked fallback step. It returns an error
 // for n ≤ 0 or when called during a step.
-func (o *DistributedPerLayerOptimizer) SetBucketBytes(n int) error {
+func (o *DistributedPerLayerOptimizer[F]) SetBucketBytes(n int) error {
 	if n <= 0 {
 		return fmt.Errorf("perlayer: bucket size %d bytes; it must be > 0 (default %d)", n, DefaultBucketBytes)
 	}
@@ -313,7 +313,7 @@ func (o *DistributedPerLayerOptimizer) SetBucketBytes(n int) error {
 
 // PassesPerStep returns the number of backward passes a logical step is
 // declared to accumulate.
-func (o *DistributedPerLayerOptimizer) PassesPerStep() int { return o.passesPerStep }
+func (o *DistributedPerLayerOptimizer[F]) PassesPerStep() int { return o.passesPerStep }
 
 // SetPassesPerStep declares that each logical step accumulates k backward
 // passes (manual gradient accumulation): only the k-th pass since ZeroGrad
@@ -322,7 +322,7 @@ func (o *DistributedPerLayerOptimizer) PassesPerStep() int { return o.passesPerS
 // error. It must be called identically on every rank, between ZeroGrad and
 // the next backward pass; the next real step is then a checked fallback
 // step. It returns an error for k < 1 or when called during a step.
-func (o *DistributedPerLayerOptimizer) SetPassesPerStep(k int) error {
+func (o *DistributedPerLayerOptimizer[F]) SetPassesPerStep(k int) error {
 	if k < 1 {
 		return fmt.Errorf("perlayer: %d passes per step; it must be ≥ 1", k)
 	}
@@ -334,7 +334,7 @@ func (o *DistributedPerLayerOptimizer) SetPassesPerStep(k int) error {
 	return nil
 }
 
-func (o *DistributedPerLayerOptimizer) idle(what string) error {
+func (o *DistributedPerLayerOptimizer[F]) idle(what string) error {
 	if o.state == closed {
 		return o.closedErr(what)
 	}
@@ -345,14 +345,14 @@ func (o *DistributedPerLayerOptimizer) idle(what string) error {
 }
 
 // Progress returns when the reductions of an eager pass run.
-func (o *DistributedPerLayerOptimizer) Progress() Progress { return o.progress }
+func (o *DistributedPerLayerOptimizer[F]) Progress() Progress { return o.progress }
 
 // SetProgress chooses when the reductions of an eager pass run (see
 // Progress; the default is ReduceInStep). It must be called identically on
 // every rank, between ZeroGrad and the next backward pass; the next real
 // step is then a checked fallback step. It returns an error for an unknown
 // value or when called during a step.
-func (o *DistributedPerLayerOptimizer) SetProgress(p Progress) error {
+func (o *DistributedPerLayerOptimizer[F]) SetProgress(p Progress) error {
 	if p != ReduceInStep && p != ReduceConcurrently {
 		return fmt.Errorf("perlayer: unknown progress %v; use ReduceInStep or ReduceConcurrently", p)
 	}
@@ -365,16 +365,16 @@ func (o *DistributedPerLayerOptimizer) SetProgress(p Progress) error {
 }
 
 // NumBuckets returns the number of buckets the layers are grouped into.
-func (o *DistributedPerLayerOptimizer) NumBuckets() int { return len(o.blo) }
+func (o *DistributedPerLayerOptimizer[F]) NumBuckets() int { return len(o.blo) }
 
 // Bucket returns the arena layers [lo, hi) of bucket b. Buckets are
 // numbered in the order a backward pass in reverse layer order completes
 // them: bucket 0 holds the last layer. It panics if b is out of range.
-func (o *DistributedPerLayerOptimizer) Bucket(b int) (lo, hi int) { return o.blo[b], o.bhi[b] }
+func (o *DistributedPerLayerOptimizer[F]) Bucket(b int) (lo, hi int) { return o.blo[b], o.bhi[b] }
 
 // EagerSteps returns the number of real steps whose gradient was reduced
 // during the backward pass (the others were reduced in Step).
-func (o *DistributedPerLayerOptimizer) EagerSteps() int { return o.eagerDone }
+func (o *DistributedPerLayerOptimizer[F]) EagerSteps() int { return o.eagerDone }
 
 // LayerReady is the backward-pass hook: call it once per arena layer and
 // backward pass, as soon as the layer's per-sample gradients exist, with
@@ -390,7 +390,7 @@ func (o *DistributedPerLayerOptimizer) EagerSteps() int { return o.eagerDone }
 // does not match, a pass after Step without ZeroGrad (wrapping
 // optimizer.ErrGradientReuse) and a pass after an eager pass of the same
 // step. A non-finite gradient is reported by Step on every rank.
-func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradSource) error {
+func (o *DistributedPerLayerOptimizer[F]) LayerReady(layer int, src optimizer.GradSource[F]) error {
 	layers := o.e.Arena().Layers
 	if layer < 0 || layer >= len(layers) {
 		return fmt.Errorf("perlayer: LayerReady: layer index %d out of range [0, %d)", layer, len(layers))
@@ -427,7 +427,7 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 			return fmt.Errorf("perlayer: LayerReady: layer %d (%q) has %d samples but the first layer of this backward pass had %d; all layers must come from one backward pass", layer, layers[layer].Name, s, o.samples)
 		}
 	}
-	var clip optimizer.GradSource = src
+	var clip optimizer.GradSource[F] = src
 	if o.state == folding {
 		clip = o.scaled.wrap(src)
 	}
@@ -467,7 +467,7 @@ func (o *DistributedPerLayerOptimizer) LayerReady(layer int, src optimizer.GradS
 
 // reduce hands a bucket to the communication goroutine, starting it at the
 // first bucket.
-func (o *DistributedPerLayerOptimizer) reduce(j bucketJob) {
+func (o *DistributedPerLayerOptimizer[F]) reduce(j bucketJob) {
 	if !o.red.started {
 		o.red.started = true
 		go o.red.run()
@@ -480,7 +480,7 @@ func (o *DistributedPerLayerOptimizer) reduce(j bucketJob) {
 }
 
 // span returns the range of Grads covered by bucket b.
-func (o *DistributedPerLayerOptimizer) span(b int) (lo, hi int) {
+func (o *DistributedPerLayerOptimizer[F]) span(b int) (lo, hi int) {
 	layers := o.e.Arena().Layers
 	last := layers[o.bhi[b]-1]
 	return layers[o.blo[b]].Offset, last.Offset + last.Len
@@ -498,10 +498,10 @@ type bucketJob struct {
 // marker, reports the first error since the previous one on done. It never
 // refers to the optimizer, so that an unreachable optimizer can be
 // collected (its cleanup closes queue, which ends the goroutine).
-type reducer struct {
-	comm  optimizer.Communicator
+type reducer[F optimizer.Float] struct {
+	comm  optimizer.Communicator[F]
 	rank  int
-	grads []float64
+	grads []F
 	queue chan bucketJob
 	done  chan error
 	// Owned by the optimizer's goroutine: the goroutine runs, and buckets
@@ -509,7 +509,7 @@ type reducer struct {
 	started, pending bool
 }
 
-func (r *reducer) run() {
+func (r *reducer[F]) run() {
 	var first error
 	for j := range r.queue {
 		if j.end {
@@ -524,7 +524,7 @@ func (r *reducer) run() {
 }
 
 // finishEager completes the reduction of an eager pass for StepWith.
-func (o *DistributedPerLayerOptimizer) finishEager() error {
+func (o *DistributedPerLayerOptimizer[F]) finishEager() error {
 	if o.progress == ReduceConcurrently {
 		return o.waitAll()
 	}
@@ -537,7 +537,7 @@ func (o *DistributedPerLayerOptimizer) finishEager() error {
 
 // waitAll waits until the communication goroutine has reduced every
 // bucket handed to it in this pass and returns the first error.
-func (o *DistributedPerLayerOptimizer) waitAll() error {
+func (o *DistributedPerLayerOptimizer[F]) waitAll() error {
 	if !o.red.pending {
 		return nil
 	}
@@ -549,7 +549,7 @@ func (o *DistributedPerLayerOptimizer) waitAll() error {
 // AddBackward is LayerReady for every layer of one backward pass, in
 // reverse layer order, for models that produce all layers at once. srcs
 // holds one source per arena layer, in layer order.
-func (o *DistributedPerLayerOptimizer) AddBackward(srcs []optimizer.GradSource) error {
+func (o *DistributedPerLayerOptimizer[F]) AddBackward(srcs []optimizer.GradSource[F]) error {
 	if n := len(o.e.Arena().Layers); len(srcs) != n {
 		return fmt.Errorf("perlayer: AddBackward got %d gradient sources for an arena of %d layers; pass one per layer, in layer order", len(srcs), n)
 	}
@@ -565,7 +565,7 @@ func (o *DistributedPerLayerOptimizer) AddBackward(srcs []optimizer.GradSource) 
 // optimizer.Engine.SignalSkip). A virtual step communicates nothing. Signal
 // a skip before the backward pass of the step it skips: a pass is reduced
 // eagerly when the queue's head is false as the pass starts.
-func (o *DistributedPerLayerOptimizer) SignalSkip(skip bool) { o.e.SignalSkip(skip) }
+func (o *DistributedPerLayerOptimizer[F]) SignalSkip(skip bool) { o.e.SignalSkip(skip) }
 
 // Step ends a physical step, as optimizer.Engine.Step does: a skipped step
 // returns (false, nil) and communicates nothing; a real step returns
@@ -580,7 +580,7 @@ func (o *DistributedPerLayerOptimizer) SignalSkip(skip bool) { o.e.SignalSkip(sk
 // non-finite gradient on any rank (*optimizer.NonFiniteError). After an
 // error the parameters are unchanged and Grads is unspecified; call
 // ZeroGrad before going on.
-func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
+func (o *DistributedPerLayerOptimizer[F]) Step() (bool, error) {
 	steps := o.e.Steps()
 	switch {
 	case o.state == closed:
@@ -629,7 +629,7 @@ func (o *DistributedPerLayerOptimizer) Step() (bool, error) {
 // after every Step, skipped or not, and after an error. Outstanding bucket
 // reductions of an abandoned pass are waited for first; their error, if
 // any, is returned by the next Step.
-func (o *DistributedPerLayerOptimizer) ZeroGrad() {
+func (o *DistributedPerLayerOptimizer[F]) ZeroGrad() {
 	if o.state == closed {
 		return
 	}
@@ -661,7 +661,7 @@ func (o *DistributedPerLayerOptimizer) ZeroGrad() {
 // An optimizer dropped without Close does not leak its goroutine: a
 // runtime cleanup ends it once the optimizer is garbage collected. That is
 // a safety net, not the contract.
-func (o *DistributedPerLayerOptimizer) Close() error {
+func (o *DistributedPerLayerOptimizer[F]) Close() error {
 	if o.state == closed {
 		return nil
 	}
@@ -679,26 +679,26 @@ func (o *DistributedPerLayerOptimizer) Close() error {
 	return err
 }
 
-func (o *DistributedPerLayerOptimizer) closedErr(what string) error {
+func (o *DistributedPerLayerOptimizer[F]) closedErr(what string) error {
 	return fmt.Errorf("perlayer: %s after Close (step %d); build a new optimizer", what, o.e.Steps())
 }
 
 // scaledSource is a GradSource whose weighted sum is multiplied by s: the
 // scale 1/(B_w·k·W) folded into the clip factors, which saves a pass over
 // the gradient when the pass starts from a zero buffer.
-type scaledSource struct {
-	src optimizer.GradSource
+type scaledSource[F optimizer.Float] struct {
+	src optimizer.GradSource[F]
 	s   float64
 	w   []float64
-	ca  scaledClipAdder
+	ca  scaledClipAdder[F]
 }
 
 // wrap returns src scaled by g.s: g itself or, when src implements
 // optimizer.ClipAdder, g's ClipAdder twin, so that the engine keeps the
 // source's one-pass clipping.
-func (g *scaledSource) wrap(src optimizer.GradSource) optimizer.GradSource {
+func (g *scaledSource[F]) wrap(src optimizer.GradSource[F]) optimizer.GradSource[F] {
 	g.src = src
-	if ca, ok := src.(optimizer.ClipAdder); ok {
+	if ca, ok := src.(optimizer.ClipAdder[F]); ok {
 		g.ca.scaledSource, g.ca.clip = g, ca
 		return &g.ca
 	}
@@ -706,13 +706,13 @@ func (g *scaledSource) wrap(src optimizer.GradSource) optimizer.GradSource {
 }
 
 // release drops the wrapped source.
-func (g *scaledSource) release() { g.src, g.ca.clip = nil, nil }
+func (g *scaledSource[F]) release() { g.src, g.ca.clip = nil, nil }
 
-func (g *scaledSource) Samples() int        { return g.src.Samples() }
-func (g *scaledSource) Len() int            { return g.src.Len() }
-func (g *scaledSource) Norms(dst []float64) { g.src.Norms(dst) }
+func (g *scaledSource[F]) Samples() int        { return g.src.Samples() }
+func (g *scaledSource[F]) Len() int            { return g.src.Len() }
+func (g *scaledSource[F]) Norms(dst []float64) { g.src.Norms(dst) }
 
-func (g *scaledSource) AddWeighted(dst, w []float64) {
+func (g *scaledSource[F]) AddWeighted(dst []F, w []float64) {
 	if cap(g.w) < len(w) {
 		g.w = make([]float64, len(w))
 	}
@@ -729,14 +729,14 @@ func (g *scaledSource) AddWeighted(dst, w []float64) {
 // layer (n values) instead of a second pass over its per-sample block (B·n
 // values). A folded pass starts from a zero buffer and signals every layer
 // once, so dst holds only this source's sum.
-type scaledClipAdder struct {
-	*scaledSource
-	clip optimizer.ClipAdder
+type scaledClipAdder[F optimizer.Float] struct {
+	*scaledSource[F]
+	clip optimizer.ClipAdder[F]
 }
 
-func (g *scaledClipAdder) ClipAdd(dst []float64, maxNorm float64, norms, factors []float64) {
+func (g *scaledClipAdder[F]) ClipAdd(dst []F, maxNorm float64, norms, factors []float64) {
 	g.clip.ClipAdd(dst, maxNorm, norms, factors)
-	floats.Scale(g.s, dst)
+	prec.Scale(g.s, dst)
 }
 
 // schedFields is the number of 64-bit values of the schedule fingerprint.
@@ -747,7 +747,7 @@ var schedNames = [schedFields]string{"bucket size", "passes per step", "bucket l
 // agree checks, with one small AllreduceSum of internal/fingerprint's
 // encoding, that every rank has the same bucket size, passes per step,
 // bucket layout and progress.
-func (o *DistributedPerLayerOptimizer) agree() error {
+func (o *DistributedPerLayerOptimizer[F]) agree() error {
 	f := fnv.New64a()
 	h := fingerprint.NewHasher(f)
 	for b := range o.blo {
@@ -756,7 +756,7 @@ func (o *DistributedPerLayerOptimizer) agree() error {
 	}
 	fp := [schedFields]uint64{uint64(o.bucketBytes), uint64(o.passesPerStep), f.Sum64(), uint64(o.progress)}
 	fingerprint.Put(o.fp, fp[:])
-	if err := o.comm.AllreduceSum(o.fp); err != nil {
+	if err := o.comm.AllreduceSumFloat64(o.fp); err != nil {
 		return fmt.Errorf("perlayer: step %d on rank %d: sum-allreduce of the schedule check: %w", o.e.Steps(), o.e.Rank(), err)
 	}
 	var differ []string
@@ -776,44 +776,44 @@ func (o *DistributedPerLayerOptimizer) agree() error {
 
 // AccumulatedIterations returns k, the number of backward passes since the
 // last ZeroGrad (a pass counts from its first LayerReady).
-func (o *DistributedPerLayerOptimizer) AccumulatedIterations() int {
+func (o *DistributedPerLayerOptimizer[F]) AccumulatedIterations() int {
 	return o.e.AccumulatedIterations()
 }
 
 // Steps returns the number of real steps applied so far.
-func (o *DistributedPerLayerOptimizer) Steps() int { return o.e.Steps() }
+func (o *DistributedPerLayerOptimizer[F]) Steps() int { return o.e.Steps() }
 
 // SetStepHook installs the hook called once per real step with (σ, k),
 // after the reduction and before the update (see optimizer.StepHook); nil
 // removes it.
-func (o *DistributedPerLayerOptimizer) SetStepHook(h optimizer.StepHook) { o.e.SetStepHook(h) }
+func (o *DistributedPerLayerOptimizer[F]) SetStepHook(h optimizer.StepHook) { o.e.SetStepHook(h) }
 
 // Arena returns the arena the optimizer clips into and updates.
-func (o *DistributedPerLayerOptimizer) Arena() *optimizer.Arena { return o.e.Arena() }
+func (o *DistributedPerLayerOptimizer[F]) Arena() *optimizer.Arena[F] { return o.e.Arena() }
 
 // Updater returns the wrapped optimizer.
-func (o *DistributedPerLayerOptimizer) Updater() optimizer.Updater { return o.e.Updater() }
+func (o *DistributedPerLayerOptimizer[F]) Updater() optimizer.Updater[F] { return o.e.Updater() }
 
 // Config returns the validated configuration, with the generator used.
-func (o *DistributedPerLayerOptimizer) Config() optimizer.Config { return o.e.Config() }
+func (o *DistributedPerLayerOptimizer[F]) Config() optimizer.Config { return o.e.Config() }
 
 // Clipping returns the per-layer clipping thresholds.
-func (o *DistributedPerLayerOptimizer) Clipping() optimizer.Clipping { return o.e.Clipping() }
+func (o *DistributedPerLayerOptimizer[F]) Clipping() optimizer.Clipping { return o.e.Clipping() }
 
 // NoiseStd returns the noise std per coordinate of the clipped sum,
 // σ·‖(C_1..C_L)‖₂ (z_grad·‖(C_1..C_L)‖₂ with adaptive thresholds; see
 // optimizer.QuantileClipping).
-func (o *DistributedPerLayerOptimizer) NoiseStd() float64 { return o.e.NoiseStd() }
+func (o *DistributedPerLayerOptimizer[F]) NoiseStd() float64 { return o.e.NoiseStd() }
 
 // MechanismNoise returns the noise multipliers of the mechanisms a step
 // releases (optimizer.Engine.MechanismNoise): nil with fixed thresholds,
 // [z_grad, z_count] with adaptive ones.
-func (o *DistributedPerLayerOptimizer) MechanismNoise() []float64 { return o.e.MechanismNoise() }
+func (o *DistributedPerLayerOptimizer[F]) MechanismNoise() []float64 { return o.e.MechanismNoise() }
 
 // SetThresholds replaces the per-layer thresholds (optimizer.Engine.SetThresholds),
 // as when resuming an adaptive run; call it right after ZeroGrad, with the
 // same values on every rank.
-func (o *DistributedPerLayerOptimizer) SetThresholds(th []float64) error {
+func (o *DistributedPerLayerOptimizer[F]) SetThresholds(th []float64) error {
 	if err := o.idle("SetThresholds"); err != nil {
 		return err
 	}
@@ -821,7 +821,7 @@ func (o *DistributedPerLayerOptimizer) SetThresholds(th []float64) error {
 }
 
 // Rank returns this process's rank.
-func (o *DistributedPerLayerOptimizer) Rank() int { return o.e.Rank() }
+func (o *DistributedPerLayerOptimizer[F]) Rank() int { return o.e.Rank() }
 
 // WorldSize returns the number of ranks W.
-func (o *DistributedPerLayerOptimizer) WorldSize() int { return o.e.WorldSize() }
+func (o *DistributedPerLayerOptimizer[F]) WorldSize() int { return o.e.WorldSize() }

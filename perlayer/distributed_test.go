@@ -37,22 +37,30 @@ var testThresholds = []float64{0.8, 0.3, 1.5, 0.2, 1}
 const testBucketBytes = 8 * 20
 
 // stepper is the part of the three optimizers the scenarios drive.
-type stepper interface {
-	AddBackward([]optimizer.GradSource) error
+type stepper = stepperOf[float64]
+
+// stepperOf is the training-loop surface of the optimizers in precision F.
+type stepperOf[F optimizer.Float] interface {
+	AddBackward([]optimizer.GradSource[F]) error
 	SignalSkip(bool)
 	Step() (bool, error)
 	ZeroGrad()
 }
 
-func newUpdater(t *testing.T, kind string) optimizer.Updater {
+func newUpdater(t *testing.T, kind string) optimizer.Updater[float64] {
 	t.Helper()
-	var u optimizer.Updater
+	return newUpdaterOf[float64](t, kind)
+}
+
+func newUpdaterOf[F optimizer.Float](t *testing.T, kind string) optimizer.Updater[F] {
+	t.Helper()
+	var u optimizer.Updater[F]
 	var err error
 	switch kind {
 	case "sgd":
-		u, err = optimizer.NewSGD(0.1, 0.9, 0, 0.01, false)
+		u, err = optimizer.NewSGD[F](0.1, 0.9, 0, 0.01, false)
 	case "adam":
-		u, err = optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0)
+		u, err = optimizer.NewAdam[F](0.01, 0.9, 0.999, 1e-8, 0)
 	default:
 		t.Fatalf("unknown updater %q", kind)
 	}
@@ -97,10 +105,16 @@ func (sc scenario) shard(w, r int) (lo, hi int) {
 // run drives o through the scenario with rank r of w's shards (w = 1 and
 // r = 0 for the whole batch) and returns the parameters after every
 // logical step.
-func (sc scenario) run(t *testing.T, p *optimizertest.Problem, a *optimizer.Arena, o stepper, w, r int) [][]float64 {
+func (sc scenario) run(t *testing.T, p *optimizertest.Problem[float64], a *optimizer.Arena[float64], o stepper, w, r int) [][]float64 {
+	t.Helper()
+	return runScenario(t, sc, p, a, o, w, r)
+}
+
+// runScenario is scenario.run in precision F.
+func runScenario[F optimizer.Float](t *testing.T, sc scenario, p *optimizertest.Problem[F], a *optimizer.Arena[F], o stepperOf[F], w, r int) [][]F {
 	t.Helper()
 	lo, hi := sc.shard(w, r)
-	var out [][]float64
+	var out [][]F
 	phys := 0
 	for s := range sc.steps {
 		for v := range sc.virtual {
@@ -160,7 +174,7 @@ func TestDistributedEquivalence(t *testing.T) {
 		w, r := comm.Size(), comm.Rank()
 		for _, sc := range scenarios {
 			for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
-				p := &optimizertest.Problem{Layers: testLayers, Seed: 42}
+				p := &optimizertest.Problem[float64]{Layers: testLayers, Seed: 42}
 
 				refArena := p.Arena()
 				ref, err := NewDPPerLayerOptimizer(refArena, newUpdater(t, sc.updater), testThresholds, sc.config(1))
@@ -226,6 +240,87 @@ func TestDistributedEquivalence(t *testing.T) {
 	})
 }
 
+// f32Tol bounds the relative difference between a float32 run of a
+// scenario and the float64 DPPerLayerOptimizer on the same problem. Each
+// parameter goes through at most 6 updates, each rounding to float32 a
+// clipped sum of at most 12 terms, the sum over ranks, the scale, the
+// momentum or moment buffers and the parameter, about 10 roundings of
+// relative 2⁻²⁴ ≈ 6e-8 on values of order 1: 6·10·6e-8 ≈ 4e-6 in the worst
+// case. A dropped rank, bucket or step differs by 1e-2 and more.
+const f32Tol = 1e-5
+
+// TestDistributedEquivalenceFloat32 is TestDistributedEquivalence for
+// float32 parameters and gradients reduced as MPI_FLOAT: Simple and
+// Distributed (both Progress modes) at W = 1..4 stay within f32Tol of the
+// float64 single-process optimizer after every logical step, with the same
+// bucket layout (the buckets hold as many values as in float64).
+func TestDistributedEquivalenceFloat32(t *testing.T) {
+	scenarios := []scenario{
+		{name: "sgd", updater: "sgd", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1},
+		{name: "adam", updater: "adam", steps: 4, passes: 1, virtual: 1, n: 12, empty: -1},
+		{name: "adam/virtual=2/k=2", updater: "adam", steps: 3, passes: 2, virtual: 2, n: 9, empty: -1},
+		{name: "sgd/empty-rank", updater: "sgd", steps: 3, passes: 1, virtual: 1, n: 12, empty: 1},
+	}
+	mpitest.Run(t, worlds, func(t *testing.T, comm *mpi.Comm) {
+		w, r := comm.Size(), comm.Rank()
+		comm32 := mpi.For[float32](comm)
+		for _, sc := range scenarios {
+			p64 := &optimizertest.Problem[float64]{Layers: testLayers, Seed: 42}
+			refArena := p64.Arena()
+			ref, err := NewDPPerLayerOptimizer(refArena, newUpdater(t, sc.updater), testThresholds, sc.config(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := sc.run(t, p64, refArena, ref, 1, 0)
+
+			p := &optimizertest.Problem[float32]{Layers: testLayers, Seed: 42}
+			simArena := p.Arena()
+			sim, err := simple.New(simArena, newUpdaterOf[float32](t, sc.updater), testThresholds, sc.config(w), comm32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][][]float32{"Simple": runScenario(t, sc, p, simArena, sim, w, r)}
+			for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
+				arena := p.Arena()
+				o, err := NewDistributedPerLayerOptimizer(arena, newUpdaterOf[float32](t, sc.updater), testThresholds, sc.config(w), comm32)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetBucketBytes(testBucketBytes / 2); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetPassesPerStep(sc.passes); err != nil {
+					t.Fatal(err)
+				}
+				if err := o.SetProgress(prog); err != nil {
+					t.Fatal(err)
+				}
+				if o.NumBuckets() < 3 {
+					t.Fatalf("%s: only %d buckets; the test needs several in flight", sc.name, o.NumBuckets())
+				}
+				got["Distributed "+prog.String()] = runScenario(t, sc, p, arena, o, w, r)
+				if o.EagerSteps() != sc.steps-1 {
+					t.Errorf("%s %v W=%d: %d steps reduced eagerly, want %d", sc.name, prog, w, o.EagerSteps(), sc.steps-1)
+				}
+				if err := o.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, g := range got {
+				for s := range want {
+					g64 := make([]float64, len(g[s]))
+					for i, v := range g[s] {
+						g64[i] = float64(v)
+					}
+					if d := optimizertest.RelDiff(g64, want[s]); d > f32Tol {
+						t.Errorf("%s W=%d rank %d: float32 %s after step %d differs from the float64 DPPerLayerOptimizer by %g relative, want ≤ %g", sc.name, w, r, name, s, d, f32Tol)
+					}
+				}
+			}
+		}
+	})
+}
+
 // noiseCase is one noise measurement: zero gradients, so that the final
 // gradient is the aggregated noise alone.
 type noiseCase struct {
@@ -268,7 +363,7 @@ func TestDistributedNoise(t *testing.T) {
 		w := comm.Size()
 		const bw = 4.0
 		for _, c := range cases {
-			a, err := optimizer.NewArena(layers...)
+			a, err := optimizer.NewArena[float64](layers...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +377,7 @@ func TestDistributedNoise(t *testing.T) {
 					cfg.Generator = optimizer.NewBlockGenerator(7 + uint64(comm.Rank()))
 				}
 			}
-			u, _ := optimizer.NewSGD(1, 0, 0, 0, false)
+			u, _ := optimizer.NewSGD[float64](1, 0, 0, 0, false)
 			o, err := NewDistributedPerLayerOptimizer(a, u, cs, cfg, comm)
 			if err != nil {
 				t.Fatal(err)
@@ -299,7 +394,7 @@ func TestDistributedNoise(t *testing.T) {
 			if err := o.SetPassesPerStep(c.passes); err != nil {
 				t.Fatal(err)
 			}
-			zero := make([]optimizer.GradSource, len(layers))
+			zero := make([]optimizer.GradSource[float64], len(layers))
 			for l, s := range layers {
 				// Two samples with zero gradients: clipping leaves zero.
 				zero[l] = optimizer.NewDenseSource(2, s.Len, make([]float64, 2*s.Len))
@@ -358,7 +453,7 @@ func TestDistributedReproducible(t *testing.T) {
 		w, r := comm.Size(), comm.Rank()
 		sc := scenario{name: "noisy", updater: "adam", steps: 3, passes: 2, virtual: 2, n: 12, empty: -1}
 		train := func(seed uint64) []float64 {
-			p := &optimizertest.Problem{Layers: testLayers, Seed: 3}
+			p := &optimizertest.Problem[float64]{Layers: testLayers, Seed: 3}
 			a := p.Arena()
 			cfg := sc.config(w)
 			cfg.NoiseMultiplier = 0.9
@@ -395,9 +490,9 @@ func TestDistributedReproducible(t *testing.T) {
 
 // testProblem builds a DistributedPerLayerOptimizer over testLayers with
 // per-rank options applied.
-func newTestOptimizer(t *testing.T, comm optimizer.Communicator, thresholds []float64, bucket, passes int, prog Progress) (*DistributedPerLayerOptimizer, *optimizertest.Problem) {
+func newTestOptimizer(t *testing.T, comm optimizer.Communicator[float64], thresholds []float64, bucket, passes int, prog Progress) (*DistributedPerLayerOptimizer[float64], *optimizertest.Problem[float64]) {
 	t.Helper()
-	p := &optimizertest.Problem{Layers: testLayers, Seed: 5}
+	p := &optimizertest.Problem[float64]{Layers: testLayers, Seed: 5}
 	o, err := NewDistributedPerLayerOptimizer(p.Arena(), newUpdater(t, "sgd"), thresholds, optimizer.Config{ExpectedBatchSize: 3, Generator: optimizer.NewSeededGenerator(1)}, comm)
 	if err != nil {
 		t.Fatal(err)
@@ -419,7 +514,7 @@ func newTestOptimizer(t *testing.T, comm optimizer.Communicator, thresholds []fl
 
 // oneStep runs one logical step of one pass of the global batch of 6
 // samples sharded over the ranks.
-func oneStep(o *DistributedPerLayerOptimizer, p *optimizertest.Problem, step int) error {
+func oneStep(o *DistributedPerLayerOptimizer[float64], p *optimizertest.Problem[float64], step int) error {
 	lo, hi := optimizertest.Shard(6, o.WorldSize(), o.Rank())
 	if err := o.AddBackward(p.Sources(step, 0, 6, lo, hi)); err != nil {
 		return err
@@ -485,7 +580,7 @@ func TestDistributedCollectiveFailures(t *testing.T) {
 				lo, hi := optimizertest.Shard(6, comm.Size(), comm.Rank())
 				srcs := p.Sources(1, 0, 6, lo, hi)
 				if comm.Rank() == comm.Size()-1 {
-					srcs[3].(*optimizer.DenseSource).Row(0)[1] = math.NaN()
+					srcs[3].(*optimizer.DenseSource[float64]).Row(0)[1] = math.NaN()
 				}
 				before := slices.Clone(o.Arena().Params)
 				if err := o.AddBackward(srcs); err != nil {
@@ -525,9 +620,10 @@ func TestDistributedCollectiveFailures(t *testing.T) {
 // soloComm is a one-rank communicator that reduces nothing.
 type soloComm struct{ calls int }
 
-func (c *soloComm) Rank() int                        { return 0 }
-func (c *soloComm) Size() int                        { return 1 }
-func (c *soloComm) AllreduceSum(buf []float64) error { c.calls++; return nil }
+func (c *soloComm) Rank() int                               { return 0 }
+func (c *soloComm) Size() int                               { return 1 }
+func (c *soloComm) AllreduceSum(buf []float64) error        { c.calls++; return nil }
+func (c *soloComm) AllreduceSumFloat64(buf []float64) error { c.calls++; return nil }
 func (c *soloComm) IallreduceSum(buf []float64) (func() error, error) {
 	return func() error { return nil }, nil
 }
@@ -538,16 +634,16 @@ func (c *soloComm) IallreduceSum(buf []float64) (func() error, error) {
 func TestDistributedUsageErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		run  func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error
+		run  func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error
 		want string
 	}{
-		{"pass after the eager pass", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"pass after the eager pass", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.AddBackward(srcs); err != nil {
 				return err
 			}
 			return o.AddBackward(srcs)
 		}, "after the eager pass"},
-		{"skip signalled after the eager pass started", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"skip signalled after the eager pass started", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.AddBackward(srcs); err != nil {
 				return err
 			}
@@ -555,35 +651,35 @@ func TestDistributedUsageErrors(t *testing.T) {
 			_, err := o.Step()
 			return err
 		}, "skip signal reached the head"},
-		{"Step during a pass", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"Step during a pass", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.LayerReady(4, srcs[4]); err != nil {
 				return err
 			}
 			_, err := o.Step()
 			return err
 		}, "1 of 5 layers signalled"},
-		{"layer signalled twice", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"layer signalled twice", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.LayerReady(4, srcs[4]); err != nil {
 				return err
 			}
 			return o.LayerReady(4, srcs[4])
 		}, `layer 4 ("fc2") signalled twice`},
-		{"sample counts differ", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"sample counts differ", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.LayerReady(4, srcs[4]); err != nil {
 				return err
 			}
 			return o.LayerReady(3, optimizer.NewDenseSource(1, 12, make([]float64, 12)))
 		}, "has 1 samples but the first layer"},
-		{"wrong length", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"wrong length", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			return o.LayerReady(2, srcs[1])
 		}, "has length 7 but the layer has 50"},
-		{"layer out of range", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"layer out of range", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			return o.LayerReady(5, srcs[1])
 		}, "layer index 5 out of range [0, 5)"},
-		{"wrong source count", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"wrong source count", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			return o.AddBackward(srcs[1:])
 		}, "got 4 gradient sources for an arena of 5 layers"},
-		{"pass after Step without ZeroGrad", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"pass after Step without ZeroGrad", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.AddBackward(srcs); err != nil {
 				return err
 			}
@@ -592,7 +688,7 @@ func TestDistributedUsageErrors(t *testing.T) {
 			}
 			return o.AddBackward(srcs)
 		}, optimizer.ErrGradientReuse.Error()},
-		{"Step twice", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"Step twice", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.AddBackward(srcs); err != nil {
 				return err
 			}
@@ -602,19 +698,19 @@ func TestDistributedUsageErrors(t *testing.T) {
 			_, err := o.Step()
 			return err
 		}, optimizer.ErrGradientReuse.Error()},
-		{"setter during a step", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"setter during a step", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.AddBackward(srcs); err != nil {
 				return err
 			}
 			return o.SetPassesPerStep(2)
 		}, "SetPassesPerStep called during step 1"},
-		{"bad bucket size", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"bad bucket size", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			return o.SetBucketBytes(0)
 		}, "bucket size 0 bytes"},
-		{"bad passes per step", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"bad passes per step", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			return o.SetPassesPerStep(0)
 		}, "0 passes per step"},
-		{"bad progress", func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"bad progress", func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			return o.SetProgress(Progress(7))
 		}, "unknown progress Progress(7)"},
 	}
@@ -652,13 +748,13 @@ func TestDistributedUsageErrors(t *testing.T) {
 }
 
 func TestDistributedConstructorErrors(t *testing.T) {
-	p := &optimizertest.Problem{Layers: testLayers, Seed: 1}
+	p := &optimizertest.Problem[float64]{Layers: testLayers, Seed: 1}
 	u := newUpdater(t, "sgd")
 	cfg := optimizer.Config{ExpectedBatchSize: 2}
 	cases := []struct {
 		name string
 		cs   []float64
-		comm optimizer.Communicator
+		comm optimizer.Communicator[float64]
 		cfg  optimizer.Config
 		want string
 	}{
@@ -734,7 +830,7 @@ func distributedAllocs(t *testing.T, prog Progress) {
 }
 
 // closeOptimizer closes o and reports an error from Close.
-func closeOptimizer(t *testing.T, o *DistributedPerLayerOptimizer) {
+func closeOptimizer(t *testing.T, o *DistributedPerLayerOptimizer[float64]) {
 	t.Helper()
 	if err := o.Close(); err != nil {
 		t.Errorf("Close: %v", err)
@@ -753,7 +849,7 @@ func reducerGoroutines() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "perlayer.(*reducer).run(")
+			return strings.Count(string(buf[:n]), "perlayer.(*reducer[")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
@@ -766,15 +862,19 @@ func TestDistributedClose(t *testing.T) {
 		fail int // the failing AllreduceSum call, 0 for none
 		// run drives o after its first two steps and returns what Close
 		// returned.
-		run  func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error
+		run  func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error
 		want error
 	}{
-		{"in step", ReduceInStep, 0, func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error { return o.Close() }, nil},
-		{"concurrent", ReduceConcurrently, 0, func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error { return o.Close() }, nil},
+		{"in step", ReduceInStep, 0, func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
+			return o.Close()
+		}, nil},
+		{"concurrent", ReduceConcurrently, 0, func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
+			return o.Close()
+		}, nil},
 		// Calls 1–3 are the schedule check, status and gradient of the
 		// checked first step, 4–8 the four buckets and the status of the
 		// second; call 9 is the first bucket of the third step.
-		{"unreported bucket error", ReduceConcurrently, 9, func(o *DistributedPerLayerOptimizer, srcs []optimizer.GradSource) error {
+		{"unreported bucket error", ReduceConcurrently, 9, func(o *DistributedPerLayerOptimizer[float64], srcs []optimizer.GradSource[float64]) error {
 			if err := o.AddBackward(srcs); err != nil {
 				return err
 			}
@@ -785,7 +885,7 @@ func TestDistributedClose(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			base := reducerGoroutines()
-			comm := &optimizertest.Faulty{Communicator: optimizertest.NewWorld(1).Comm(0), FailCall: c.fail}
+			comm := &optimizertest.Faulty[float64]{Communicator: optimizertest.NewWorld[float64](1).Comm(0), FailCall: c.fail}
 			o, p := newTestOptimizer(t, comm, testThresholds, 8*12, 1, c.prog)
 			srcs := p.Sources(0, 0, 4, 0, 4)
 			for s := range 2 {
@@ -825,7 +925,7 @@ func TestDistributedClose(t *testing.T) {
 // countingSource counts the calls the engine makes on a dense source; with
 // plain set it hides the source's ClipAdd.
 type countingSource struct {
-	*optimizer.DenseSource
+	*optimizer.DenseSource[float64]
 	norms, clipAdds int
 }
 
@@ -836,7 +936,7 @@ func (c *countingSource) ClipAdd(dst []float64, maxNorm float64, norms, factors 
 }
 
 // plainSource is a GradSource without ClipAdd.
-type plainSource struct{ optimizer.GradSource }
+type plainSource struct{ optimizer.GradSource[float64] }
 
 // TestFoldKeepsClipAdder checks that a folded pass (scale folded into the
 // clip weights) clips a ClipAdder source with its one-pass ClipAdd and a
@@ -861,9 +961,9 @@ func TestFoldKeepsClipAdder(t *testing.T) {
 			for s := range 3 {
 				dense := p.Sources(s, 0, 4, 0, 4)
 				counts := make([]*countingSource, len(dense))
-				srcs := make([]optimizer.GradSource, len(dense))
+				srcs := make([]optimizer.GradSource[float64], len(dense))
 				for l, d := range dense {
-					counts[l] = &countingSource{DenseSource: d.(*optimizer.DenseSource)}
+					counts[l] = &countingSource{DenseSource: d.(*optimizer.DenseSource[float64])}
 					srcs[l] = counts[l]
 					if c.plain {
 						srcs[l] = plainSource{counts[l]}

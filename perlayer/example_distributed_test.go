@@ -30,7 +30,7 @@ func ExampleDistributedPerLayerOptimizer() {
 	for i := range labels {
 		labels[i] = i % classes
 	}
-	newModel := func() (*nn.Sequential, *optimizer.Arena) {
+	newModel := func() (*nn.Sequential, *optimizer.Arena[float64]) {
 		m, err := nn.NewSequential([]int{features}, nn.NewLinear(features, 6), nn.Tanh(), nn.NewLinear(6, classes))
 		if err != nil {
 			panic(err)
@@ -43,7 +43,7 @@ func ExampleDistributedPerLayerOptimizer() {
 	}
 	thresholds := []float64{1, 0.5}
 	// One training step of samples [lo, hi) through the ready hook.
-	backward := func(m *nn.Sequential, lo, hi int, ready func(int, optimizer.GradSource) error) error {
+	backward := func(m *nn.Sequential, lo, hi int, ready func(int, optimizer.GradSource[float64]) error) error {
 		logits := m.Forward(x[lo*features:hi*features], hi-lo)
 		dlogits := make([]float64, len(logits))
 		if err := nn.SoftmaxCrossEntropy(logits, labels[lo:hi], classes, nil, dlogits); err != nil {
@@ -54,14 +54,14 @@ func ExampleDistributedPerLayerOptimizer() {
 
 	// Reference: one process, whole batch.
 	refModel, refArena := newModel()
-	sgd, _ := optimizer.NewSGD(0.5, 0.9, 0, 0, false)
+	sgd, _ := optimizer.NewSGD[float64](0.5, 0.9, 0, 0, false)
 	ref, err := perlayer.NewDPPerLayerOptimizer(refArena, sgd, thresholds, optimizer.Config{ExpectedBatchSize: n})
 	if err != nil {
 		panic(err)
 	}
 	for range steps {
-		srcs := make([]optimizer.GradSource, 2)
-		if err := backward(refModel, 0, n, func(l int, s optimizer.GradSource) error { srcs[l] = s; return nil }); err != nil {
+		srcs := make([]optimizer.GradSource[float64], 2)
+		if err := backward(refModel, 0, n, func(l int, s optimizer.GradSource[float64]) error { srcs[l] = s; return nil }); err != nil {
 			panic(err)
 		}
 		if err := ref.AddBackward(srcs); err != nil {
@@ -74,10 +74,10 @@ func ExampleDistributedPerLayerOptimizer() {
 	}
 
 	var mu sync.Mutex
-	w := optimizertest.NewWorld(world)
-	errs := w.Run(func(rank int, comm *optimizertest.Comm) error {
+	w := optimizertest.NewWorld[float64](world)
+	errs := w.Run(func(rank int, comm *optimizertest.Comm[float64]) error {
 		m, a := newModel()
-		sgd, _ := optimizer.NewSGD(0.5, 0.9, 0, 0, false)
+		sgd, _ := optimizer.NewSGD[float64](0.5, 0.9, 0, 0, false)
 		o, err := perlayer.NewDistributedPerLayerOptimizer(a, sgd, thresholds,
 			optimizer.Config{ExpectedBatchSize: n / world, Generator: optimizer.NewSeededGenerator(7)}, comm)
 		if err != nil {

@@ -11,22 +11,22 @@ import (
 	"github.com/dpmpi/dpmpi/perlayer"
 )
 
-func arena(t *testing.T, lens ...int) *optimizer.Arena {
+func arena(t *testing.T, lens ...int) *optimizer.Arena[float64] {
 	t.Helper()
 	specs := make([]optimizer.LayerSpec, len(lens))
 	for i, n := range lens {
 		specs[i] = optimizer.LayerSpec{Name: fmt.Sprintf("l%d", i), Len: n}
 	}
-	a, err := optimizer.NewArena(specs...)
+	a, err := optimizer.NewArena[float64](specs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
-func sgd(t *testing.T, lr float64) *optimizer.SGD {
+func sgd(t *testing.T, lr float64) *optimizer.SGD[float64] {
 	t.Helper()
-	o, err := optimizer.NewSGD(lr, 0, 0, 0, false)
+	o, err := optimizer.NewSGD[float64](lr, 0, 0, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestPerLayerClipping(t *testing.T) {
 	// Flat clipping would have used one factor per sample instead.
 	s0 := optimizer.NewDenseSource(2, 2, []float64{3, 4, 0.3, -0.4})
 	s1 := optimizer.NewDenseSource(2, 1, []float64{-2, 0.1})
-	if err := o.AddBackward([]optimizer.GradSource{s0, s1}); err != nil {
+	if err := o.AddBackward([]optimizer.GradSource[float64]{s0, s1}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := o.Step(); !ok || err != nil {
@@ -76,7 +76,7 @@ func TestPerLayerNormReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := [][]float64{{2, -1, 2}, {0.3, 0.4}, {-7}}
-	srcs := make([]optimizer.GradSource, len(rows))
+	srcs := make([]optimizer.GradSource[float64], len(rows))
 	for l, r := range rows {
 		srcs[l] = optimizer.NewDenseSource(1, len(r), r)
 	}
@@ -134,8 +134,8 @@ func TestPerLayerNoiseStd(t *testing.T) {
 		if got, want := o.NoiseStd(), sigma*1.7320508075688772; got != want {
 			t.Errorf("NoiseStd = %.17g, want σ√3 = %.17g (float64, not Opacus's float32)", got, want)
 		}
-		srcs := []optimizer.GradSource{
-			optimizer.NewDenseSource(0, n/2, nil), optimizer.NewDenseSource(0, n/4, nil), optimizer.NewDenseSource(0, n/4, nil),
+		srcs := []optimizer.GradSource[float64]{
+			optimizer.NewDenseSource[float64](0, n/2, nil), optimizer.NewDenseSource[float64](0, n/4, nil), optimizer.NewDenseSource[float64](0, n/4, nil),
 		}
 		if err := o.AddBackward(srcs); err != nil {
 			t.Fatal(err)
@@ -163,10 +163,10 @@ func TestPerLayerNoiseStd(t *testing.T) {
 // whole batch in one step, noise included: the noise is drawn once per
 // logical step, from the same seeded stream.
 func TestVirtualStepsEqualFullBatch(t *testing.T) {
-	p := optimizertest.Problem{Layers: []optimizer.LayerSpec{{Name: "w", Len: 6}, {Name: "b", Len: 3}}, Seed: 11}
+	p := optimizertest.Problem[float64]{Layers: []optimizer.LayerSpec{{Name: "w", Len: 6}, {Name: "b", Len: 3}}, Seed: 11}
 	run := func(physical int) []float64 {
 		a := p.Arena()
-		adam, err := optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0)
+		adam, err := optimizer.NewAdam[float64](0.01, 0.9, 0.999, 1e-8, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,14 +204,14 @@ func TestVirtualStepsEqualFullBatch(t *testing.T) {
 
 func ExampleDPPerLayerOptimizer() {
 	// Two layers with thresholds 1 and 0.5: the noise std is σ·‖(1, 0.5)‖₂.
-	arena, err := optimizer.NewArena(
+	arena, err := optimizer.NewArena[float64](
 		optimizer.LayerSpec{Name: "weight", Len: 2},
 		optimizer.LayerSpec{Name: "bias", Len: 1},
 	)
 	if err != nil {
 		panic(err)
 	}
-	sgd, err := optimizer.NewSGD(0.1, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[float64](0.1, 0, 0, 0, false)
 	if err != nil {
 		panic(err)
 	}
@@ -228,7 +228,7 @@ func ExampleDPPerLayerOptimizer() {
 	// One sample: the weight gradient (norm 5) is clipped to 1, the bias
 	// gradient (norm 2) to 0.5, each on its own.
 	opt.ZeroGrad()
-	err = opt.AddBackward([]optimizer.GradSource{
+	err = opt.AddBackward([]optimizer.GradSource[float64]{
 		optimizer.NewDenseSource(1, 2, []float64{3, 4}),
 		optimizer.NewDenseSource(1, 1, []float64{2}),
 	})

@@ -9,8 +9,8 @@ import (
 // SimpleDistributedPerLayerOptimizer is the distributed per-layer clipping
 // optimizer described in the package documentation. All methods come from
 // the embedded optimizer.Engine.
-type SimpleDistributedPerLayerOptimizer struct {
-	*optimizer.Engine
+type SimpleDistributedPerLayerOptimizer[F optimizer.Float] struct {
+	*optimizer.Engine[F]
 }
 
 // New returns a SimpleDistributedPerLayerOptimizer over the arena a with
@@ -19,7 +19,7 @@ type SimpleDistributedPerLayerOptimizer struct {
 // Every rank must call New with identical arguments (the first step
 // checks this); a threshold count that differs from the layer count is an
 // error naming both counts.
-func New(a *optimizer.Arena, inner optimizer.Updater, maxGradNorms []float64, cfg optimizer.Config, comm optimizer.Communicator) (*SimpleDistributedPerLayerOptimizer, error) {
+func New[F optimizer.Float](a *optimizer.Arena[F], inner optimizer.Updater[F], maxGradNorms []float64, cfg optimizer.Config, comm optimizer.Communicator[F]) (*SimpleDistributedPerLayerOptimizer[F], error) {
 	if comm == nil {
 		return nil, errors.New("simple: New needs a communicator; use perlayer.NewDPPerLayerOptimizer for a single process")
 	}
@@ -27,5 +27,5 @@ func New(a *optimizer.Arena, inner optimizer.Updater, maxGradNorms []float64, cf
 	if err != nil {
 		return nil, err
 	}
-	return &SimpleDistributedPerLayerOptimizer{e}, nil
+	return &SimpleDistributedPerLayerOptimizer[F]{e}, nil
 }

@@ -15,7 +15,7 @@ import (
 
 func TestMain(m *testing.M) { mpitest.Main(m) }
 
-var problem = optimizertest.Problem{
+var problem = optimizertest.Problem[float64]{
 	Layers: []optimizer.LayerSpec{
 		{Name: "conv", Shape: []int{2, 2, 3}, Len: 12},
 		{Name: "fc", Len: 8},
@@ -27,14 +27,14 @@ var problem = optimizertest.Problem{
 // thresholds clip some samples of every layer and leave others alone.
 var thresholds = []float64{1.2, 0.9, 0.4}
 
-func newUpdater(kind string) optimizer.Updater {
-	var u optimizer.Updater
+func newUpdater(kind string) optimizer.Updater[float64] {
+	var u optimizer.Updater[float64]
 	var err error
 	switch kind {
 	case "sgd-momentum":
-		u, err = optimizer.NewSGD(0.05, 0.9, 0, 1e-3, false)
+		u, err = optimizer.NewSGD[float64](0.05, 0.9, 0, 1e-3, false)
 	case "adam":
-		u, err = optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0)
+		u, err = optimizer.NewAdam[float64](0.01, 0.9, 0.999, 1e-8, 0)
 	}
 	if err != nil || u == nil {
 		panic("bad updater " + kind)
@@ -45,11 +45,11 @@ func newUpdater(kind string) optimizer.Updater {
 // run runs a scenario with per-layer clipping and σ = 0: comm nil is the
 // single-process DPPerLayerOptimizer over the whole batch, otherwise the
 // SimpleDistributedPerLayerOptimizer as rank r of w.
-func run(t *testing.T, sc optimizertest.Scenario, kind string, comm optimizer.Communicator, w, r int) []float64 {
+func run(t *testing.T, sc optimizertest.Scenario[float64], kind string, comm optimizer.Communicator[float64], w, r int) []float64 {
 	t.Helper()
 	a := sc.Problem.Arena()
 	cfg := optimizer.Config{ExpectedBatchSize: float64(sc.Batch) / float64(w), Generator: optimizer.NewSeededGenerator(1)}
-	var opt optimizertest.Stepper
+	var opt optimizertest.Stepper[float64]
 	var err error
 	if comm == nil {
 		opt, err = perlayer.NewDPPerLayerOptimizer(a, newUpdater(kind), thresholds, cfg)
@@ -91,13 +91,13 @@ func TestEquivalenceMPI(t *testing.T) {
 // noisyStep runs one step with zero gradients (empty local batches), k = 2
 // passes, σ = 1.5, B_w = 4 and the given generator, and returns the final
 // gradient.
-func noisyStep(t *testing.T, comm optimizer.Communicator, n int, cfg optimizer.Config) []float64 {
+func noisyStep(t *testing.T, comm optimizer.Communicator[float64], n int, cfg optimizer.Config) []float64 {
 	t.Helper()
-	a, err := optimizer.NewArena(optimizer.LayerSpec{Name: "a", Len: n / 2}, optimizer.LayerSpec{Name: "b", Len: n / 4}, optimizer.LayerSpec{Name: "c", Len: n / 4})
+	a, err := optimizer.NewArena[float64](optimizer.LayerSpec{Name: "a", Len: n / 2}, optimizer.LayerSpec{Name: "b", Len: n / 4}, optimizer.LayerSpec{Name: "c", Len: n / 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sgd, err := optimizer.NewSGD(0, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[float64](0, 0, 0, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,9 +106,9 @@ func noisyStep(t *testing.T, comm optimizer.Communicator, n int, cfg optimizer.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcs := make([]optimizer.GradSource, 3)
+	srcs := make([]optimizer.GradSource[float64], 3)
 	for l, ly := range a.Layers {
-		srcs[l] = optimizer.NewDenseSource(0, ly.Len, nil)
+		srcs[l] = optimizer.NewDenseSource[float64](0, ly.Len, nil)
 	}
 	for range 2 {
 		if err := o.AddBackward(srcs); err != nil {
@@ -187,7 +187,7 @@ func TestMismatchMPI(t *testing.T) {
 			cs[2] = 0.5
 		}
 		a := problem.Arena()
-		sgd, _ := optimizer.NewSGD(1, 0, 0, 0, false)
+		sgd, _ := optimizer.NewSGD[float64](1, 0, 0, 0, false)
 		o, err := simple.New(a, sgd, cs, optimizer.Config{ExpectedBatchSize: 2}, comm)
 		if err != nil {
 			t.Fatal(err)
@@ -214,8 +214,8 @@ func TestGeneratorAndSecureMode(t *testing.T) {
 	const w = 3
 	gens := make([]*countingGen, w)
 	grads := make([][]float64, w)
-	world := optimizertest.NewWorld(w)
-	world.Run(func(r int, c *optimizertest.Comm) error {
+	world := optimizertest.NewWorld[float64](w)
+	world.Run(func(r int, c *optimizertest.Comm[float64]) error {
 		gens[r] = &countingGen{g: optimizer.NewSeededGenerator(uint64(r))}
 		grads[r] = noisyStep(t, c, 1000, optimizer.Config{Generator: gens[r]})
 		return nil
@@ -225,8 +225,8 @@ func TestGeneratorAndSecureMode(t *testing.T) {
 			t.Errorf("rank %d drew %d variates, want %d", r, g.draws, want)
 		}
 	}
-	world = optimizertest.NewWorld(w)
-	world.Run(func(r int, c *optimizertest.Comm) error {
+	world = optimizertest.NewWorld[float64](w)
+	world.Run(func(r int, c *optimizertest.Comm[float64]) error {
 		grads[r] = noisyStep(t, c, noiseN, optimizer.Config{SecureMode: true})
 		return nil
 	})
@@ -240,11 +240,11 @@ func TestGeneratorAndSecureMode(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	cfg := optimizer.Config{ExpectedBatchSize: 1, Generator: optimizer.NewSeededGenerator(1)}
-	sgd, _ := optimizer.NewSGD(1, 0, 0, 0, false)
+	sgd, _ := optimizer.NewSGD[float64](1, 0, 0, 0, false)
 	if _, err := simple.New(problem.Arena(), sgd, thresholds, cfg, nil); err == nil || !strings.Contains(err.Error(), "needs a communicator") {
 		t.Errorf("nil communicator: %v", err)
 	}
-	comm := optimizertest.NewWorld(1).Comm(0)
+	comm := optimizertest.NewWorld[float64](1).Comm(0)
 	if _, err := simple.New(problem.Arena(), sgd, []float64{1, 1}, cfg, comm); err == nil || !strings.Contains(err.Error(), "2 per-layer clipping thresholds for an arena of 3 layers") {
 		t.Errorf("threshold count: %v", err)
 	}

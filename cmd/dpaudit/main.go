@@ -144,7 +144,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	return c, nil
 }
 
-func run(args []string, comm optimizer.Communicator, stdout, stderr io.Writer) int {
+func run(args []string, comm optimizer.Communicator[float64], stdout, stderr io.Writer) int {
 	c, err := parse(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

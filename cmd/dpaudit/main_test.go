@@ -39,7 +39,7 @@ func TestRun(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(c.args, optimizertest.NewWorld(1).Comm(0), &out, &errb)
+			code := run(c.args, optimizertest.NewWorld[float64](1).Comm(0), &out, &errb)
 			if code != c.code {
 				t.Fatalf("exit status %d, want %d; stdout:\n%s\nstderr:\n%s", code, c.code, out.String(), errb.String())
 			}

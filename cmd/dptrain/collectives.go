@@ -18,7 +18,7 @@ import (
 
 // comm is what the program needs from MPI; *mpi.Comm satisfies it.
 type comm interface {
-	optimizer.Communicator
+	optimizer.Communicator[float64]
 	Bcast(buf []float64, root int) error
 	BcastBytes(buf []byte, root int) error
 }

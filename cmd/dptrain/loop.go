@@ -17,8 +17,8 @@ type dpOptimizer interface {
 	SignalSkip(bool)
 	Step() (bool, error)
 	ZeroGrad()
-	Updater() optimizer.Updater
-	AddBackward([]optimizer.GradSource) error
+	Updater() optimizer.Updater[float64]
+	AddBackward([]optimizer.GradSource[float64]) error
 	Clipping() optimizer.Clipping
 	MechanismNoise() []float64
 	SetThresholds([]float64) error

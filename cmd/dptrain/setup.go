@@ -375,12 +375,12 @@ func (t *trainer) buildOptimizer(th []float64) error {
 		t.rng.noise = optimizer.NewBlockGenerator(seed.ForRank(c.Seed, "noise", t.rank))
 		cfg.Generator = t.rng.noise
 	}
-	var inner optimizer.Updater
+	var inner optimizer.Updater[float64]
 	var err error
 	if c.Optimizer == "sgd" {
-		inner, err = optimizer.NewSGD(c.LR, c.Momentum, 0, c.WeightDecay, false)
+		inner, err = optimizer.NewSGD[float64](c.LR, c.Momentum, 0, c.WeightDecay, false)
 	} else {
-		inner, err = optimizer.NewAdam(c.LR, 0.9, 0.999, 1e-8, c.WeightDecay)
+		inner, err = optimizer.NewAdam[float64](c.LR, 0.9, 0.999, 1e-8, c.WeightDecay)
 	}
 	if err != nil {
 		return err

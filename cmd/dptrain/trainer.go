@@ -64,10 +64,10 @@ type labelled interface {
 // learner is the model, its parameters and the DP optimizer over them.
 type learner struct {
 	model *nn.Sequential
-	arena *optimizer.Arena
+	arena *optimizer.Arena[float64]
 	opt   dpOptimizer
-	ready func(int, optimizer.GradSource) error // nil: clip after the whole backward pass
-	avg   *average                              // --ema; nil without
+	ready func(int, optimizer.GradSource[float64]) error // nil: clip after the whole backward pass
+	avg   *average                                       // --ema; nil without
 	loss  lossBufs
 }
 

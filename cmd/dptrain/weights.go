@@ -22,7 +22,7 @@ import (
 // PyTorch layout, then its bias.
 const weightsMagic = "DPTRAINW"
 
-func writeWeights(path string, a *optimizer.Arena) error {
+func writeWeights(path string, a *optimizer.Arena[float64]) error {
 	var b bytes.Buffer
 	b.WriteString(weightsMagic)
 	put := func(v any) { binary.Write(&b, binary.LittleEndian, v) }

@@ -40,6 +40,47 @@ func TestOf(t *testing.T) {
 	}
 }
 
+// TestOf32 checks the float32 norms, whose squares are summed in float64:
+// values whose float32 squares would overflow give the finite norm, and the
+// norm of a random vector agrees with the float64 norm of its converted
+// values to float64 rounding (the sums differ only in order and fusion).
+func TestOf32(t *testing.T) {
+	big := float32(math.MaxFloat32)
+	rnd := make([]float32, 1001)
+	rnd64 := make([]float64, len(rnd))
+	for i := range rnd {
+		rnd[i] = float32(math.Sin(float64(i))) * 3
+		rnd64[i] = float64(rnd[i])
+	}
+	tests := []struct {
+		name string
+		v    []float32
+		want float64
+	}{
+		{"empty", nil, 0},
+		{"3-4-5", []float32{3, -4}, 5},
+		{"float32 squares overflow", []float32{big, big}, float64(big) * math.Sqrt2},
+		{"tiny", []float32{1e-30, 1e-30}, float64(float32(1e-30)) * math.Sqrt2},
+		{"random", rnd, Of(rnd64)},
+		{"+Inf", []float32{1, float32(math.Inf(1))}, math.Inf(1)},
+		{"NaN", []float32{1, float32(math.NaN())}, math.NaN()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Of(tt.v)
+			if math.IsNaN(tt.want) {
+				if !math.IsNaN(got) {
+					t.Errorf("Of(%v) = %v, want NaN", tt.v, got)
+				}
+				return
+			}
+			if math.Abs(got-tt.want) > 1e-14*tt.want {
+				t.Errorf("Of(%v) = %v, want %v", tt.v, got, tt.want)
+			}
+		})
+	}
+}
+
 // TestFromSumSquares checks that the fallback runs only on overflow: a
 // finite sum is used as given, bit for bit.
 func TestFromSumSquares(t *testing.T) {
@@ -81,7 +122,7 @@ func BenchmarkNorm(b *testing.B) {
 		for _, f := range []struct {
 			name string
 			norm func([]float64) float64
-		}{{"Of", Of}, {"floats.Norm", func(v []float64) float64 { return floats.Norm(v, 2) }}} {
+		}{{"Of", Of[float64]}, {"floats.Norm", func(v []float64) float64 { return floats.Norm(v, 2) }}} {
 			b.Run(fmt.Sprintf("n=%d/%s", n, f.name), func(b *testing.B) {
 				var s float64
 				for range b.N {

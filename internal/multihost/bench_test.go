@@ -51,6 +51,7 @@ func (c *silentComm) AllreduceSum(buf []float64) error {
 	}
 	return nil
 }
+func (c *silentComm) AllreduceSumFloat64(buf []float64) error { return c.AllreduceSum(buf) }
 func (c *silentComm) IallreduceSum(buf []float64) (func() error, error) {
 	err := c.AllreduceSum(buf)
 	return func() error { return err }, nil
@@ -124,7 +125,7 @@ func overlapModel(b *testing.B, build func() (*nn.Sequential, error), n int, per
 	for i := range clips {
 		clips[i] = 1
 	}
-	newOpt := func(comm optimizer.Communicator) *perlayer.DistributedPerLayerOptimizer {
+	newOpt := func(comm optimizer.Communicator[float64]) *perlayer.DistributedPerLayerOptimizer[float64] {
 		cfg := optimizer.Config{NoiseMultiplier: 1, ExpectedBatchSize: float64(n), Generator: optimizer.NewBlockGenerator(uint64(1 + c.Rank()))}
 		o, err := perlayer.NewDistributedPerLayerOptimizer(arena, nopUpdater{}, clips, cfg, comm)
 		if err != nil {
@@ -156,7 +157,7 @@ func overlapModel(b *testing.B, build func() (*nn.Sequential, error), n int, per
 		y[i] = r.IntN(10)
 	}
 	d := make([]float64, n*10)
-	step := func(o *perlayer.DistributedPerLayerOptimizer) {
+	step := func(o *perlayer.DistributedPerLayerOptimizer[float64]) {
 		out := model.Forward(x, n)
 		if err := nn.SoftmaxCrossEntropy(out, y, 10, nil, d); err != nil {
 			b.Fatal(err)

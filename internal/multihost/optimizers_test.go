@@ -12,7 +12,7 @@ import (
 	"github.com/dpmpi/dpmpi/simple"
 )
 
-var problem = optimizertest.Problem{
+var problem = optimizertest.Problem[float64]{
 	Layers: []optimizer.LayerSpec{
 		{Name: "conv", Shape: []int{2, 2, 3}, Len: 12},
 		{Name: "fc", Len: 8},
@@ -27,15 +27,15 @@ var thresholds = []float64{1.2, 0.9, 0.4}
 
 const flatThreshold = 1.5
 
-func newUpdater(t *testing.T, kind string) optimizer.Updater {
+func newUpdater(t *testing.T, kind string) optimizer.Updater[float64] {
 	t.Helper()
-	var u optimizer.Updater
+	var u optimizer.Updater[float64]
 	var err error
 	switch kind {
 	case "sgd-momentum":
-		u, err = optimizer.NewSGD(0.05, 0.9, 0, 1e-3, false)
+		u, err = optimizer.NewSGD[float64](0.05, 0.9, 0, 1e-3, false)
 	case "adam":
-		u, err = optimizer.NewAdam(0.01, 0.9, 0.999, 1e-8, 0)
+		u, err = optimizer.NewAdam[float64](0.01, 0.9, 0.999, 1e-8, 0)
 	default:
 		t.Fatalf("unknown updater %q", kind)
 	}
@@ -54,9 +54,9 @@ var distributed = []string{"simple", "hooks-in-step", "hooks-concurrent", "flat"
 // single-process counterpart when comm is nil. The hook-based optimizer
 // gets a small bucket size, so that its eager passes reduce several
 // buckets, and is told the number of passes per step.
-func newOptimizer(t *testing.T, kind string, passes int, a *optimizer.Arena, u optimizer.Updater, cfg optimizer.Config, comm optimizer.Communicator) optimizertest.Stepper {
+func newOptimizer(t *testing.T, kind string, passes int, a *optimizer.Arena[float64], u optimizer.Updater[float64], cfg optimizer.Config, comm optimizer.Communicator[float64]) optimizertest.Stepper[float64] {
 	t.Helper()
-	var o optimizertest.Stepper
+	var o optimizertest.Stepper[float64]
 	var err error
 	switch {
 	case kind == "flat" && comm == nil:
@@ -68,7 +68,7 @@ func newOptimizer(t *testing.T, kind string, passes int, a *optimizer.Arena, u o
 	case kind == "simple":
 		o, err = simple.New(a, u, thresholds, cfg, comm)
 	default:
-		var h *perlayer.DistributedPerLayerOptimizer
+		var h *perlayer.DistributedPerLayerOptimizer[float64]
 		h, err = perlayer.NewDistributedPerLayerOptimizer(a, u, thresholds, cfg, comm)
 		if err == nil {
 			err = h.SetBucketBytes(8 * 10)
@@ -90,7 +90,7 @@ func newOptimizer(t *testing.T, kind string, passes int, a *optimizer.Arena, u o
 // run drives optimizer kind through sc as rank r of w (comm nil: the
 // single-process optimizer over the whole batch) and returns the
 // parameters and the optimizer.
-func run(t *testing.T, sc optimizertest.Scenario, kind, updater string, comm optimizer.Communicator, w, r int) ([]float64, optimizertest.Stepper) {
+func run(t *testing.T, sc optimizertest.Scenario[float64], kind, updater string, comm optimizer.Communicator[float64], w, r int) ([]float64, optimizertest.Stepper[float64]) {
 	t.Helper()
 	a := sc.Problem.Arena()
 	cfg := optimizer.Config{ExpectedBatchSize: float64(sc.Batch) / float64(w), Generator: optimizer.NewSeededGenerator(1)}
@@ -124,7 +124,7 @@ func TestOptimizers(t *testing.T) {
 					if optimizertest.RelDiff(got, init) < 1e-3 {
 						t.Errorf("%s: the parameters barely moved; the test cannot tell optimizers apart", name)
 					}
-					if h, ok := o.(*perlayer.DistributedPerLayerOptimizer); ok && h.EagerSteps() == 0 {
+					if h, ok := o.(*perlayer.DistributedPerLayerOptimizer[float64]); ok && h.EagerSteps() == 0 {
 						t.Errorf("%s: no step was reduced eagerly (%d buckets)", name, h.NumBuckets())
 					}
 				}

@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // World is a set of in-memory communicators, one per rank, that reduce
-// through shared memory. Each rank must be driven by its own goroutine. The
-// sum is taken in rank order, so results are deterministic.
-type World struct {
+// through shared memory, for gradients of element type F. Each rank must be
+// driven by its own goroutine. The sum is taken in rank order, so results
+// are deterministic; a float32 sum is rounded to float32 after every
+// addition, as a float32 MPI reduction in rank order would be, while the
+// communicators' float64 status reductions are summed in float64.
+type World[F optimizer.Float] struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	size    int
@@ -25,28 +29,28 @@ type World struct {
 	sum     []float64
 	err     error
 	calls   []int
-	comms   []*Comm
+	comms   []*Comm[F]
 }
 
 // NewWorld returns a world of size ranks. It panics if size < 1.
-func NewWorld(size int) *World {
+func NewWorld[F optimizer.Float](size int) *World[F] {
 	if size < 1 {
 		panic("optimizertest: NewWorld: size must be ≥ 1")
 	}
-	w := &World{size: size, bufs: make([][]float64, size), calls: make([]int, size), comms: make([]*Comm, size)}
+	w := &World[F]{size: size, bufs: make([][]float64, size), calls: make([]int, size), comms: make([]*Comm[F], size)}
 	w.cond = sync.NewCond(&w.mu)
 	for r := range w.comms {
-		w.comms[r] = &Comm{w: w, rank: r}
+		w.comms[r] = &Comm[F]{w: w, rank: r}
 	}
 	return w
 }
 
 // Comm returns rank r's communicator.
-func (w *World) Comm(r int) *Comm { return w.comms[r] }
+func (w *World[F]) Comm(r int) *Comm[F] { return w.comms[r] }
 
 // Run calls f once per rank, each in its own goroutine, and returns the
 // errors by rank.
-func (w *World) Run(f func(rank int, comm *Comm) error) []error {
+func (w *World[F]) Run(f func(rank int, comm *Comm[F]) error) []error {
 	errs := make([]error, w.size)
 	var wg sync.WaitGroup
 	for r := range w.size {
@@ -61,13 +65,13 @@ func (w *World) Run(f func(rank int, comm *Comm) error) []error {
 }
 
 // Calls returns the number of collectives rank r has entered.
-func (w *World) Calls(r int) int {
+func (w *World[F]) Calls(r int) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.calls[r]
 }
 
-func (w *World) allreduce(rank int, buf []float64) error {
+func (w *World[F]) allreduce(rank int, buf []float64, round32 bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls[rank]++
@@ -88,6 +92,9 @@ func (w *World) allreduce(rank int, buf []float64) error {
 			}
 			for i, x := range b {
 				w.sum[i] += x
+				if round32 {
+					w.sum[i] = float64(float32(w.sum[i]))
+				}
 			}
 		}
 		w.arrived = 0
@@ -111,11 +118,11 @@ func (w *World) allreduce(rank int, buf []float64) error {
 }
 
 // Comm is one rank's communicator in a World. It satisfies
-// optimizer.Communicator. A rank's collectives enter the world in the order
+// optimizer.Communicator[F]. A rank's collectives enter the world in the order
 // they were called, also when non-blocking ones are still outstanding, as
 // MPI requires.
-type Comm struct {
-	w    *World
+type Comm[F optimizer.Float] struct {
+	w    *World[F]
 	rank int
 	mu   sync.Mutex
 	last chan struct{} // closed when the rank's latest collective has completed
@@ -124,7 +131,7 @@ type Comm struct {
 // enqueue reserves the next place in the rank's order of collectives: it
 // returns a channel to wait on before communicating and a channel to close
 // afterwards.
-func (c *Comm) enqueue() (prev <-chan struct{}, done chan struct{}) {
+func (c *Comm[F]) enqueue() (prev <-chan struct{}, done chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	prev, done = c.last, make(chan struct{})
@@ -132,37 +139,74 @@ func (c *Comm) enqueue() (prev <-chan struct{}, done chan struct{}) {
 	return prev, done
 }
 
-func (c *Comm) ordered(buf []float64) error {
+func (c *Comm[F]) ordered(buf []float64, round32 bool) error {
 	prev, done := c.enqueue()
 	if prev != nil {
 		<-prev
 	}
 	defer close(done)
-	return c.w.allreduce(c.rank, buf)
+	return c.w.allreduce(c.rank, buf, round32)
 }
 
-var _ optimizer.Communicator = (*Comm)(nil)
+var (
+	_ optimizer.Communicator[float64] = (*Comm[float64])(nil)
+	_ optimizer.Communicator[float32] = (*Comm[float32])(nil)
+)
 
 // Rank returns the rank.
-func (c *Comm) Rank() int { return c.rank }
+func (c *Comm[F]) Rank() int { return c.rank }
 
 // Size returns the world size.
-func (c *Comm) Size() int { return c.w.size }
+func (c *Comm[F]) Size() int { return c.w.size }
 
 // AllreduceSum sums buf over the ranks; it blocks until every rank has
 // called it. It returns an error if the ranks' lengths differ.
-func (c *Comm) AllreduceSum(buf []float64) error { return c.ordered(buf) }
+func (c *Comm[F]) AllreduceSum(buf []F) error {
+	if !prec.Is32[F]() {
+		return c.ordered(prec.As64(buf), false)
+	}
+	w := widen(buf)
+	err := c.ordered(w, true)
+	narrow(buf, w)
+	return err
+}
+
+// AllreduceSumFloat64 sums a float64 buffer over the ranks, in float64.
+func (c *Comm[F]) AllreduceSumFloat64(buf []float64) error { return c.ordered(buf, false) }
+
+// widen returns a float64 copy of buf.
+func widen[F optimizer.Float](buf []F) []float64 {
+	w := make([]float64, len(buf))
+	for i, v := range buf {
+		w[i] = float64(v)
+	}
+	return w
+}
+
+// narrow stores w, whose values are representable in F, into buf.
+func narrow[F optimizer.Float](buf []F, w []float64) {
+	for i, v := range w {
+		buf[i] = F(v)
+	}
+}
 
 // IallreduceSum starts AllreduceSum in a goroutine, in its place in the
 // rank's order of collectives; wait returns its error.
-func (c *Comm) IallreduceSum(buf []float64) (func() error, error) {
+func (c *Comm[F]) IallreduceSum(buf []F) (func() error, error) {
 	prev, done := c.enqueue()
 	res := make(chan error, 1)
 	go func() {
 		if prev != nil {
 			<-prev
 		}
-		err := c.w.allreduce(c.rank, buf)
+		var err error
+		if prec.Is32[F]() {
+			w := widen(buf)
+			err = c.w.allreduce(c.rank, w, true)
+			narrow(buf, w)
+		} else {
+			err = c.w.allreduce(c.rank, prec.As64(buf), false)
+		}
 		close(done)
 		res <- err
 	}()
@@ -174,16 +218,16 @@ var ErrInjected = errors.New("optimizertest: injected communication fault")
 
 // Faulty wraps a Communicator and makes chosen calls fail with
 // ErrInjected without communicating.
-type Faulty struct {
-	optimizer.Communicator
-	// FailCall is the 1-based index of the AllreduceSum or IallreduceSum
-	// call that fails; 0 never fails.
+type Faulty[F optimizer.Float] struct {
+	optimizer.Communicator[F]
+	// FailCall is the 1-based index of the AllreduceSum,
+	// AllreduceSumFloat64 or IallreduceSum call that fails; 0 never fails.
 	FailCall int
 	calls    int
 }
 
 // AllreduceSum fails on call FailCall and forwards the others.
-func (f *Faulty) AllreduceSum(buf []float64) error {
+func (f *Faulty[F]) AllreduceSum(buf []F) error {
 	f.calls++
 	if f.calls == f.FailCall {
 		return ErrInjected
@@ -191,8 +235,17 @@ func (f *Faulty) AllreduceSum(buf []float64) error {
 	return f.Communicator.AllreduceSum(buf)
 }
 
+// AllreduceSumFloat64 fails on call FailCall and forwards the others.
+func (f *Faulty[F]) AllreduceSumFloat64(buf []float64) error {
+	f.calls++
+	if f.calls == f.FailCall {
+		return ErrInjected
+	}
+	return f.Communicator.AllreduceSumFloat64(buf)
+}
+
 // IallreduceSum fails on call FailCall and forwards the others.
-func (f *Faulty) IallreduceSum(buf []float64) (func() error, error) {
+func (f *Faulty[F]) IallreduceSum(buf []F) (func() error, error) {
 	f.calls++
 	if f.calls == f.FailCall {
 		return nil, ErrInjected

@@ -10,8 +10,8 @@ import (
 // on every rank, and a blocking one after them waits its turn.
 func TestWorldOrder(t *testing.T) {
 	const w, k = 3, 20
-	world := optimizertest.NewWorld(w)
-	for r, err := range world.Run(func(r int, c *optimizertest.Comm) error {
+	world := optimizertest.NewWorld[float64](w)
+	for r, err := range world.Run(func(r int, c *optimizertest.Comm[float64]) error {
 		bufs := make([][]float64, k)
 		waits := make([]func() error, k)
 		for i := range k {
@@ -48,8 +48,8 @@ func TestWorldOrder(t *testing.T) {
 }
 
 func TestWorldLengthMismatch(t *testing.T) {
-	world := optimizertest.NewWorld(2)
-	errs := world.Run(func(r int, c *optimizertest.Comm) error {
+	world := optimizertest.NewWorld[float64](2)
+	errs := world.Run(func(r int, c *optimizertest.Comm[float64]) error {
 		return c.AllreduceSum(make([]float64, r+1))
 	})
 	for r, err := range errs {

@@ -9,8 +9,8 @@ import (
 
 // Stepper is the training-loop surface of a DP optimizer. *optimizer.Engine
 // and every optimizer embedding one satisfy it.
-type Stepper interface {
-	AddBackward(srcs []optimizer.GradSource) error
+type Stepper[F optimizer.Float] interface {
+	AddBackward(srcs []optimizer.GradSource[F]) error
 	SignalSkip(skip bool)
 	Step() (bool, error)
 	ZeroGrad()
@@ -20,8 +20,8 @@ type Stepper interface {
 // global batches are split over w ranks, so a distributed run and a
 // single-process run over the whole batch must end with the same
 // parameters.
-type Scenario struct {
-	Problem Problem
+type Scenario[F optimizer.Float] struct {
+	Problem Problem[F]
 	// Batch is the global number of samples per backward pass.
 	Batch int
 	// Steps is the number of logical steps.
@@ -39,7 +39,7 @@ type Scenario struct {
 
 // Run drives opt as rank r of w through the scenario and returns the first
 // error.
-func (sc Scenario) Run(opt Stepper, w, r int) error {
+func (sc Scenario[F]) Run(opt Stepper[F], w, r int) error {
 	passes, virtual := max(sc.Passes, 1), max(sc.Virtual, 1)
 	shard := sc.Shard
 	if shard == nil {
@@ -69,14 +69,14 @@ func (sc Scenario) Run(opt Stepper, w, r int) error {
 
 // RelDiff returns ‖got − want‖∞ / ‖want‖∞ (or the absolute difference when
 // want is zero). It panics if the lengths differ.
-func RelDiff(got, want []float64) float64 {
+func RelDiff[F optimizer.Float](got, want []F) float64 {
 	if len(got) != len(want) {
 		panic("optimizertest: RelDiff: length mismatch")
 	}
 	d, m := 0.0, 0.0
 	for i := range got {
-		d = math.Max(d, math.Abs(got[i]-want[i]))
-		m = math.Max(m, math.Abs(want[i]))
+		d = math.Max(d, math.Abs(float64(got[i])-float64(want[i])))
+		m = math.Max(m, math.Abs(float64(want[i])))
 	}
 	if m == 0 || math.IsNaN(d) {
 		return d
@@ -85,9 +85,9 @@ func RelDiff(got, want []float64) float64 {
 }
 
 // NamedScenario is a Scenario with a name for test output.
-type NamedScenario struct {
+type NamedScenario[F optimizer.Float] struct {
 	Name string
-	Scenario
+	Scenario[F]
 }
 
 // EquivalenceScenarios returns the standard equivalence scenarios over p,
@@ -95,12 +95,12 @@ type NamedScenario struct {
 // virtual steps (three physical steps per logical step) and a run in which
 // rank 1's shard is always empty (EmptyRankShard). Every rank must run them
 // in the returned order.
-func EquivalenceScenarios(p Problem) []NamedScenario {
-	return []NamedScenario{
-		{"plain", Scenario{Problem: p, Batch: 12, Steps: 3}},
-		{"k=2", Scenario{Problem: p, Batch: 12, Steps: 3, Passes: 2}},
-		{"virtual", Scenario{Problem: p, Batch: 12, Steps: 2, Virtual: 3}},
-		{"empty rank 1", Scenario{Problem: p, Batch: 12, Steps: 3, Shard: EmptyRankShard}},
+func EquivalenceScenarios[F optimizer.Float](p Problem[F]) []NamedScenario[F] {
+	return []NamedScenario[F]{
+		{"plain", Scenario[F]{Problem: p, Batch: 12, Steps: 3}},
+		{"k=2", Scenario[F]{Problem: p, Batch: 12, Steps: 3, Passes: 2}},
+		{"virtual", Scenario[F]{Problem: p, Batch: 12, Steps: 2, Virtual: 3}},
+		{"empty rank 1", Scenario[F]{Problem: p, Batch: 12, Steps: 3, Shard: EmptyRankShard}},
 	}
 }
 

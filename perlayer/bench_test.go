@@ -425,10 +425,10 @@ func BenchmarkFoldedStep(b *testing.B) {
 // which clips without materialising the per-sample gradients.
 func BenchmarkFoldedStepCNN(b *testing.B) {
 	const n = 64
-	m, err := nn.NewSequential([]int{1, 28, 28},
-		nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-		nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-		nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, 10))
+	m, err := nn.NewSequential[float64]([]int{1, 28, 28},
+		nn.NewConv2d[float64](1, 16, 8, 2, 3), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+		nn.NewConv2d[float64](16, 32, 4, 2, 0), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+		nn.Flatten[float64](), nn.NewLinear[float64](32*4*4, 32), nn.Tanh[float64](), nn.NewLinear[float64](32, 10))
 	if err != nil {
 		b.Fatal(err)
 	}

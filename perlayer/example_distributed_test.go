@@ -30,8 +30,8 @@ func ExampleDistributedPerLayerOptimizer() {
 	for i := range labels {
 		labels[i] = i % classes
 	}
-	newModel := func() (*nn.Sequential, *optimizer.Arena[float64]) {
-		m, err := nn.NewSequential([]int{features}, nn.NewLinear(features, 6), nn.Tanh(), nn.NewLinear(6, classes))
+	newModel := func() (*nn.Sequential[float64], *optimizer.Arena[float64]) {
+		m, err := nn.NewSequential[float64]([]int{features}, nn.NewLinear[float64](features, 6), nn.Tanh[float64](), nn.NewLinear[float64](6, classes))
 		if err != nil {
 			panic(err)
 		}
@@ -43,7 +43,7 @@ func ExampleDistributedPerLayerOptimizer() {
 	}
 	thresholds := []float64{1, 0.5}
 	// One training step of samples [lo, hi) through the ready hook.
-	backward := func(m *nn.Sequential, lo, hi int, ready func(int, optimizer.GradSource[float64]) error) error {
+	backward := func(m *nn.Sequential[float64], lo, hi int, ready func(int, optimizer.GradSource[float64]) error) error {
 		logits := m.Forward(x[lo*features:hi*features], hi-lo)
 		dlogits := make([]float64, len(logits))
 		if err := nn.SoftmaxCrossEntropy(logits, labels[lo:hi], classes, nil, dlogits); err != nil {

@@ -374,7 +374,7 @@ func specInit(t *testing.T, path string, seed uint64) []float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := spec.Build()
+	m, err := nn.Build[float64](spec)
 	if err != nil {
 		t.Fatal(err)
 	}

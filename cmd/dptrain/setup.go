@@ -77,7 +77,7 @@ func (t *trainer) setup() error {
 // buildModel builds c.Model for data of dimension dim with classes labels.
 // A built-in model (nn.BuiltinSpecs) gets one output per class; a spec file
 // must already have them, and its input must hold dim values.
-func buildModel(c *config, dim, classes int) (*nn.Sequential, *nn.Spec, error) {
+func buildModel(c *config, dim, classes int) (*nn.Sequential[float64], *nn.Spec, error) {
 	spec, err := nn.LoadSpec(c.Model)
 	if err != nil {
 		return nil, nil, err
@@ -86,7 +86,7 @@ func buildModel(c *config, dim, classes int) (*nn.Sequential, *nn.Spec, error) {
 		last := &spec.Layers[len(spec.Layers)-1]
 		last.Out = &classes
 	}
-	m, err := spec.Build()
+	m, err := nn.Build[float64](spec)
 	if err != nil {
 		return nil, nil, err
 	}

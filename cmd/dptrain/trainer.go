@@ -63,7 +63,7 @@ type labelled interface {
 
 // learner is the model, its parameters and the DP optimizer over them.
 type learner struct {
-	model *nn.Sequential
+	model *nn.Sequential[float64]
 	arena *optimizer.Arena[float64]
 	opt   dpOptimizer
 	ready func(int, optimizer.GradSource[float64]) error // nil: clip after the whole backward pass

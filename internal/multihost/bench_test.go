@@ -61,19 +61,19 @@ func (c *silentComm) IallreduceSum(buf []float64) (func() error, error) {
 // deeper MLP of nn's optimizer benchmarks, and dptrain's CNN.
 var benchModels = []struct {
 	name  string
-	build func() (*nn.Sequential, error)
+	build func() (*nn.Sequential[float64], error)
 }{
-	{"mlp", func() (*nn.Sequential, error) {
-		return nn.NewSequential([]int{784}, nn.NewLinear(784, 128), nn.ReLU(), nn.NewLinear(128, 10))
+	{"mlp", func() (*nn.Sequential[float64], error) {
+		return nn.NewSequential[float64]([]int{784}, nn.NewLinear[float64](784, 128), nn.ReLU[float64](), nn.NewLinear[float64](128, 10))
 	}},
-	{"mlp3", func() (*nn.Sequential, error) {
-		return nn.NewSequential([]int{784}, nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 256), nn.ReLU(), nn.NewLinear(256, 10))
+	{"mlp3", func() (*nn.Sequential[float64], error) {
+		return nn.NewSequential[float64]([]int{784}, nn.NewLinear[float64](784, 512), nn.ReLU[float64](), nn.NewLinear[float64](512, 256), nn.ReLU[float64](), nn.NewLinear[float64](256, 10))
 	}},
-	{"cnn", func() (*nn.Sequential, error) {
-		return nn.NewSequential([]int{1, 28, 28},
-			nn.NewConv2d(1, 16, 8, 2, 3), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-			nn.NewConv2d(16, 32, 4, 2, 0), nn.Tanh(), nn.NewMaxPool2d(2, 1),
-			nn.Flatten(), nn.NewLinear(32*4*4, 32), nn.Tanh(), nn.NewLinear(32, 10))
+	{"cnn", func() (*nn.Sequential[float64], error) {
+		return nn.NewSequential[float64]([]int{1, 28, 28},
+			nn.NewConv2d[float64](1, 16, 8, 2, 3), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+			nn.NewConv2d[float64](16, 32, 4, 2, 0), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
+			nn.Flatten[float64](), nn.NewLinear[float64](32*4*4, 32), nn.Tanh[float64](), nn.NewLinear[float64](32, 10))
 	}},
 }
 
@@ -111,7 +111,7 @@ func BenchmarkOverlapModel(b *testing.B) {
 	}
 }
 
-func overlapModel(b *testing.B, build func() (*nn.Sequential, error), n int, perLayer bool, prog perlayer.Progress) {
+func overlapModel(b *testing.B, build func() (*nn.Sequential[float64], error), n int, perLayer bool, prog perlayer.Progress) {
 	c := mpitest.BenchWorld(b)
 	model, err := build()
 	if err != nil {

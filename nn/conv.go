@@ -16,7 +16,7 @@ import (
 
 // Conv2d is a two-dimensional convolution (cross-correlation, as in
 // PyTorch) with square kernel, stride and zero padding, on inputs of shape
-// [In, H, W]. Its weight has shape [Out, In, K, K] and is followed by a bias
+// [In, H, W] of elements of type F (float32 or float64). Its weight has shape [Out, In, K, K] and is followed by a bias
 // of length Out in one arena layer.
 //
 // It computes one sample at a time. With U_i the sample's receptive

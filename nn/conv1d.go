@@ -12,7 +12,7 @@ import (
 )
 
 // Conv1d is a one-dimensional convolution over inputs of shape [In, L]
-// (channels, length), torch.nn.Conv1d(In, Out, K, stride, padding): weight
+// (channels, length) of elements of type F (float32 or float64), torch.nn.Conv1d(In, Out, K, stride, padding): weight
 // [Out, In, K] and bias [Out], one arena layer, weight then bias. Output
 // position t of channel o is b_o + Σ_c Σ_j W[o, c, j]·x[c, t·Stride + j −
 // Pad], zero outside the input.

@@ -5,12 +5,13 @@
 // Backward; Backward hands each layer's optimizer.GradSource to a ready
 // callback (last layer first) or keeps them for Sources:
 //
-//	model, err := nn.NewSequential([]int{784}, nn.NewLinear(784, 512), nn.ReLU(), nn.NewLinear(512, 10))
-//	arena, err := model.NewArena(seed) // or optimizer.NewArena(model.Specs()...) and model.Bind
+//	model, err := nn.NewSequential([]int{784}, nn.NewLinear[float32](784, 512), nn.ReLU[float32](), nn.NewLinear[float32](512, 10))
+//	arena, err := model.NewArena(seed) // or optimizer.NewArena[float32](model.Specs()...) and model.Bind
+//	sgd, err := optimizer.NewSGD[float32](lr, 0, 0, 0, false)
 //	opt, err := perlayer.NewDPPerLayerOptimizer(arena, sgd, thresholds, cfg)
 //
 //	opt.ZeroGrad()
-//	logits := model.Forward(x, n)
+//	logits := model.Forward(x, n)                // x []float32
 //	err = nn.SoftmaxCrossEntropy(logits, labels, classes, losses, dlogits)
 //	err = opt.StartPass()                        // one backward pass begins
 //	err = model.Backward(dlogits, opt.ClipLayer) // clips layer l as soon as it is ready
@@ -29,10 +30,30 @@
 // and Flatten), with SoftmaxCrossEntropy as the loss. Each Linear or Conv2d layer
 // is one arena layer holding its weight, in PyTorch layout ([out, in] or
 // [out, in, kh, kw], row-major), followed by its bias; NewArena initialises
-// them as PyTorch does. All data are float64 and batch-major: a batch of n
-// samples of per-sample shape [C, H, W] is a slice of n·C·H·W values.
-// Per-sample gradient g_i is the gradient of the per-example loss ℓ_i (not
-// ℓ_i/n), so Σ_i g_i is the gradient of Σ_i ℓ_i.
+// them as PyTorch does. Data are batch-major: a batch of n samples of
+// per-sample shape [C, H, W] is a slice of n·C·H·W values. Per-sample
+// gradient g_i is the gradient of the per-example loss ℓ_i (not ℓ_i/n), so
+// Σ_i g_i is the gradient of Σ_i ℓ_i.
+//
+// # Precision
+//
+// Every layer, model and source is generic in its element type F, float32
+// or float64 (Float, which is optimizer.Float): a Sequential[F] holds
+// Layer[F] values, takes and returns []F, lives in an optimizer.Arena[F]
+// and hands out optimizer.GradSource[F] values; a model built from a spec
+// is Build[float32](spec) or Build[float64](spec). The two precisions run
+// the same code, each compiled for its type; what must differ (blas32 or
+// blas64 for the products, the float32 or float64 kernels of vecmath, the
+// bit tricks of ReLU) is chosen once per call, never per element.
+// Whatever F is, per-sample gradient norms are accumulated and returned in
+// float64, as are the statistics of the normalisation layers, the
+// log-sum-exp of the loss and the smooth activations (GELU, SiLU, ELU,
+// rounded to F at the end); the weights of a weighted sum (clip factors)
+// are float64 and rounded to F where they multiply the gradients. Init
+// draws float64 values and rounds them, so a float32 model starts at the
+// float32 rounding of the float64 model of the same seed. The state dict
+// (Tensor) holds float64 values in either precision. float64 results are
+// bit for bit those of the package before it became generic.
 //
 // # Per-sample gradient sources
 //
@@ -74,9 +95,10 @@
 //
 // # Implementation notes
 //
-// Matrix products go through gonum's BLAS (blas64), pure Go by default.
-// Building with -tags openblas routes them to OpenBLAS through gonum's
-// netlib binding instead (Debian: apt-get install libopenblas-dev).
+// Matrix products go through gonum's BLAS (blas64 for float64 models,
+// blas32 for float32 ones), pure Go by default. Building with -tags
+// openblas routes them to OpenBLAS (DGEMM, SGEMM) through gonum's netlib
+// binding instead (Debian: apt-get install libopenblas-dev).
 //
 // The package owns the parallelism: work is split over GOMAXPROCS worker
 // goroutines, and BLAS runs single-threaded inside them. With the openblas
@@ -102,7 +124,7 @@
 // Each has a pure-Go twin that does the same work elsewhere: on other
 // architectures, on processors without those instructions, and in builds
 // with -tags purego, which is how the fallbacks are tested on any machine.
-// tanh is within a few ulp of math.Tanh either way.
+// tanh is within a few ulp of the correctly rounded result either way.
 //
 // Buffers are sized for the largest batch seen and reused; a steady-state
 // step's only allocations are the small ones of starting goroutines, none

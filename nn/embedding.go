@@ -12,7 +12,7 @@ import (
 )
 
 // Embedding maps each of a sample's T token indices to a learned vector of
-// Dim values, torch.nn.Embedding(Vocab, Dim): input [T] (indices stored as
+// Dim values of type F (float32 or float64), torch.nn.Embedding(Vocab, Dim): input [T] (indices stored as
 // integers of type F in [0, Vocab), exact below 2²⁴ for float32), output
 // [T, Dim], weight [Vocab, Dim] (the arena layer, no bias). An index that is not such an integer gives NaN
 // outputs, which the optimizer's finite check then reports.

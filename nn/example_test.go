@@ -78,3 +78,40 @@ func ExampleSequential_BackwardSum() {
 	// Output:
 	// [2] 58 58
 }
+
+// The same spec builds a float32 or a float64 model. A float32 model
+// starts at the float32 rounding of the float64 model initialised with the
+// same seed, and computes in float32 (norms and clip factors in float64).
+func ExampleBuild() {
+	spec, err := nn.BuiltinSpec("mlp")
+	if err != nil {
+		log.Fatal(err)
+	}
+	m32, err := nn.Build[float32](spec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m64, err := nn.Build[float64](spec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a32, err := m32.NewArena(1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a64, err := m64.NewArena(1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rounded := true
+	for i, v := range a64.Params {
+		rounded = rounded && a32.Params[i] == float32(v)
+	}
+	fmt.Println(len(a32.Params), "parameters, float32 rounding of float64:", rounded)
+	x := make([]float32, 2*784) // two samples
+	logits := m32.Forward(x, 2)
+	fmt.Printf("%d logits of type %T\n", len(logits), logits[0])
+	// Output:
+	// 101770 parameters, float32 rounding of float64: true
+	// 20 logits of type float32
+}

@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -18,8 +19,38 @@ import (
 // calls must agree bit for bit (the split depends only on the shape and
 // the worker count).
 func TestGemmSplit(t *testing.T) {
+	testGemmSplit[float64](t)
+}
+
+// TestGemmSplitFloat32 is TestGemmSplit for float32 (blas32), and checks
+// the float32 products against float64 ones on the same values: element
+// (i, j) of α·op(A)·op(B) + β·C is a sum of k+1 rounded products, within
+// (k+2)·u·(|α|·(|op(A)|·|op(B)|)_ij + |β·C_ij|) of the exact value for
+// u = 2⁻²⁴ (Higham §3.5), with a factor 4 of margin.
+func TestGemmSplitFloat32(t *testing.T) {
+	testGemmSplit[float32](t)
+}
+
+func testGemmSplit[F Float](t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	mat := func(rows, cols int) general[float64] { return randGeneral(r, rows, cols) }
+	mat := func(rows, cols int) general[F] {
+		g := randGeneral(r, rows, cols)
+		d := make([]F, len(g.Data))
+		for i, v := range g.Data {
+			d[i] = F(v)
+		}
+		return general[F]{Rows: rows, Cols: cols, Stride: cols, Data: d}
+	}
+	as64 := func(g general[F], abs bool) general[float64] {
+		d := make([]float64, len(g.Data))
+		for i, v := range g.Data {
+			d[i] = float64(v)
+			if abs {
+				d[i] = math.Abs(d[i])
+			}
+		}
+		return general[float64]{Rows: g.Rows, Cols: g.Cols, Stride: g.Stride, Data: d}
+	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2, 3} {
 		runtime.GOMAXPROCS(procs)
@@ -35,18 +66,36 @@ func TestGemmSplit(t *testing.T) {
 						b = mat(s.n, s.k)
 					}
 					c0 := mat(s.m, s.n)
-					want := general[float64]{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]float64(nil), c0.Data...)}
+					want := general[F]{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]F(nil), c0.Data...)}
 					gemm(tA, tB, 0.5, a, b, 2, want)
-					for fname, f := range map[string]func(blas.Transpose, blas.Transpose, float64, general[float64], general[float64], float64, general[float64]){"gemmPar": gemmPar[float64], "gemmTile": gemmTile[float64]} {
-						var prev []float64
+					// tol[i]: the bound on |want − exact| for float32,
+					// 1e-12·(1 + |want|) between float64 products.
+					tol := make([]float64, len(want.Data))
+					for i, v := range want.Data {
+						tol[i] = 1e-12 * (1 + math.Abs(float64(v)))
+					}
+					if prec.Is32[F]() {
+						exact := as64(c0, false)
+						gemm(tA, tB, 0.5, as64(a, false), as64(b, false), 2, exact)
+						mag := as64(c0, true)
+						gemm(tA, tB, 0.5, as64(a, true), as64(b, true), 2, mag)
+						for i := range tol {
+							tol[i] = 4 * float64(s.k+2) * unit32 * mag.Data[i]
+							if d := math.Abs(float64(want.Data[i]) - exact.Data[i]); !(d <= tol[i]) {
+								t.Fatalf("%s: float32 c[%d] = %v, float64 %v", name, i, want.Data[i], exact.Data[i])
+							}
+						}
+					}
+					for fname, f := range map[string]func(blas.Transpose, blas.Transpose, F, general[F], general[F], F, general[F]){"gemmPar": gemmPar[F], "gemmTile": gemmTile[F]} {
+						var prev []F
 						for run := 0; run < 2; run++ {
-							got := general[float64]{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]float64(nil), c0.Data...)}
+							got := general[F]{Rows: s.m, Cols: s.n, Stride: s.n, Data: append([]F(nil), c0.Data...)}
 							f(tA, tB, 0.5, a, b, 2, got)
 							for i, v := range got.Data {
-								if d := math.Abs(v - want.Data[i]); d > 1e-12*(1+math.Abs(want.Data[i])) {
+								if d := math.Abs(float64(v - want.Data[i])); !(d <= 2*tol[i]) {
 									t.Fatalf("%s %s: c[%d] = %v, gemm gives %v", name, fname, i, v, want.Data[i])
 								}
-								if prev != nil && math.Float64bits(v) != math.Float64bits(prev[i]) {
+								if prev != nil && math.Float64bits(float64(v)) != math.Float64bits(float64(prev[i])) {
 									t.Fatalf("%s %s: c[%d] differs between runs", name, fname, i)
 								}
 							}

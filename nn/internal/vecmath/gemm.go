@@ -3,12 +3,13 @@ package vecmath
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Gemm computes the m×n matrix product C = A·B, or C += A·B when acc is
 // set, for the small products of a convolution computed one sample at a
 // time, with AVX2 and FMA on amd64 (gemm_amd64.s for float64,
-// gemm32_amd64.s for float32) and in Go elsewhere (gemmGo and gemm32Go, the
+// gemm32_amd64.s for float32) and in Go elsewhere (gemmGo, the
 // same fused multiply-adds in the same order, so the result is the same bit
 // for bit on every machine). C is computed in blocks of eight columns: n
 // must be a multiple of 8 (a caller with another n uses BLAS).
@@ -162,24 +163,26 @@ func panelRows(m int) int {
 // bCol(j)] with bRow(p) = p·ldb or bRowOff[p] and bCol(j) = j, or for
 // gathered B blockOff[j/8] + j mod 8 (+ half − 4 for j mod 8 ≥ 4). A nil
 // table selects the strided form.
-type gemmOperands struct {
-	a                 []float64
+type gemmOperands[F Float] struct {
+	a                 []F
 	rsA, csA          int
 	aRowOff, aColOff  []int
-	b                 []float64
+	b                 []F
 	ldb               int
 	bRowOff, blockOff []int
 	half              int
 }
 
-// gemmGo is the Go twin of the panel kernels of gemm_amd64.s: for each row
+// gemmGo is the Go twin of the panel kernels of gemm_amd64.s and
+// gemm32_amd64.s: for each row
 // panel of panelRows rows, every element of C is a chain of fused
 // multiply-adds over p in order, starting from zero, split for panels of 2
 // and 1 rows into 2 and 4 interleaved streams (step p to stream p mod s
 // while at least s steps remain, the last k mod s steps to stream 0) that
 // are added pairwise at the end; with acc the old C is added last. The
+// multiply-adds are fused and rounded once to F (fma), so the
 // results are the assembly's bit for bit (twin_test.go). k ≥ 1.
-func gemmGo(m, n, k int, o *gemmOperands, c []float64, ldc int, acc bool) {
+func gemmGo[F Float](m, n, k int, o *gemmOperands[F], c []F, ldc int, acc bool) {
 	for i0 := 0; i0 < m; {
 		r := panelRows(m - i0)
 		s := 1 // streams, as STREAMS in testdata/gen_gemm.py
@@ -204,7 +207,7 @@ func gemmGo(m, n, k int, o *gemmOperands, c []float64, ldc int, acc bool) {
 						bc += o.half - 4
 					}
 				}
-				var st [4]float64
+				var st [4]F
 				for p := 0; p < k; p++ {
 					ac := p * o.csA
 					if o.aColOff != nil {
@@ -218,7 +221,7 @@ func gemmGo(m, n, k int, o *gemmOperands, c []float64, ldc int, acc bool) {
 					if p < full {
 						q = p % s
 					}
-					st[q] = math.FMA(o.a[ar+ac], o.b[br+bc], st[q])
+					st[q] = fma(o.a[ar+ac], o.b[br+bc], st[q])
 				}
 				v := st[0]
 				switch s {
@@ -240,88 +243,24 @@ func gemmGo(m, n, k int, o *gemmOperands, c []float64, ldc int, acc bool) {
 // gemmTilesGo, gemmGatherTilesGo and gemmGatherATilesGo are the Go twins
 // of gemmTiles, gemmGatherTiles and gemmGatherATiles.
 func gemmTilesGo(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
-	gemmGo(m, n, k, &gemmOperands{a: a, rsA: rsA, csA: csA, b: b, ldb: ldb}, c, ldc, acc)
+	gemmGo(m, n, k, &gemmOperands[float64]{a: a, rsA: rsA, csA: csA, b: b, ldb: ldb}, c, ldc, acc)
 }
 
 func gemmGatherTilesGo(m, n, k int, a []float64, rsA, csA int, b []float64, rowOff, blockOff []int, half int, c []float64, ldc int, acc bool) {
-	gemmGo(m, n, k, &gemmOperands{a: a, rsA: rsA, csA: csA, b: b, bRowOff: rowOff, blockOff: blockOff, half: half}, c, ldc, acc)
+	gemmGo(m, n, k, &gemmOperands[float64]{a: a, rsA: rsA, csA: csA, b: b, bRowOff: rowOff, blockOff: blockOff, half: half}, c, ldc, acc)
 }
 
 func gemmGatherATilesGo(m, n, k int, a []float64, rowOff, colOff []int, b []float64, ldb int, c []float64, ldc int, acc bool) {
-	gemmGo(m, n, k, &gemmOperands{a: a, aRowOff: rowOff, aColOff: colOff, b: b, ldb: ldb}, c, ldc, acc)
+	gemmGo(m, n, k, &gemmOperands[float64]{a: a, aRowOff: rowOff, aColOff: colOff, b: b, ldb: ldb}, c, ldc, acc)
 }
 
-// gemmOperands32 is gemmOperands for float32.
-type gemmOperands32 struct {
-	a                 []float32
-	rsA, csA          int
-	aRowOff, aColOff  []int
-	b                 []float32
-	ldb               int
-	bRowOff, blockOff []int
-	half              int
-}
-
-// gemm32Go is gemmGo in float32, the Go twin of the float32 panel kernels
-// of gemm32_amd64.s: the same panels, streams and order, each multiply-add
-// fused and rounded once to float32 (fma32). The results are the
-// assembly's bit for bit (twin_test.go). k ≥ 1.
-func gemm32Go(m, n, k int, o *gemmOperands32, c []float32, ldc int, acc bool) {
-	for i0 := 0; i0 < m; {
-		r := panelRows(m - i0)
-		s := 1
-		switch r {
-		case 2:
-			s = 2
-		case 1:
-			s = 4
-		}
-		full := k - k%s
-		for i := i0; i < i0+r; i++ {
-			ar := i * o.rsA
-			if o.aRowOff != nil {
-				ar = o.aRowOff[i]
-			}
-			cr := c[i*ldc : i*ldc+n]
-			for j := range cr {
-				bc := j
-				if o.blockOff != nil {
-					bc = o.blockOff[j/8] + j%8
-					if j%8 >= 4 {
-						bc += o.half - 4
-					}
-				}
-				var st [4]float32
-				for p := 0; p < k; p++ {
-					ac := p * o.csA
-					if o.aColOff != nil {
-						ac = o.aColOff[p]
-					}
-					br := p * o.ldb
-					if o.bRowOff != nil {
-						br = o.bRowOff[p]
-					}
-					q := 0
-					if p < full {
-						q = p % s
-					}
-					st[q] = fma32(o.a[ar+ac], o.b[br+bc], st[q])
-				}
-				v := st[0]
-				switch s {
-				case 2:
-					v = st[0] + st[1]
-				case 4:
-					v = (st[0] + st[1]) + (st[2] + st[3])
-				}
-				if acc {
-					v += cr[j]
-				}
-				cr[j] = v
-			}
-		}
-		i0 += r
+// fma returns x·y + z rounded once to F: math.FMA for float64, fma32 for
+// float32.
+func fma[F Float](x, y, z F) F {
+	if unsafe.Sizeof(x) == 4 {
+		return F(fma32(float32(x), float32(y), float32(z)))
 	}
+	return F(math.FMA(float64(x), float64(y), float64(z)))
 }
 
 // fma32 returns x·y + z rounded once to float32, as VFMADD231PS computes
@@ -353,13 +292,13 @@ func fma32(x, y, z float32) float32 {
 // gemmTiles32Go, gemmGatherTiles32Go and gemmGatherATiles32Go are the Go
 // twins of gemmTiles32, gemmGatherTiles32 and gemmGatherATiles32.
 func gemmTiles32Go(m, n, k int, a []float32, rsA, csA int, b []float32, ldb int, c []float32, ldc int, acc bool) {
-	gemm32Go(m, n, k, &gemmOperands32{a: a, rsA: rsA, csA: csA, b: b, ldb: ldb}, c, ldc, acc)
+	gemmGo(m, n, k, &gemmOperands[float32]{a: a, rsA: rsA, csA: csA, b: b, ldb: ldb}, c, ldc, acc)
 }
 
 func gemmGatherTiles32Go(m, n, k int, a []float32, rsA, csA int, b []float32, rowOff, blockOff []int, half int, c []float32, ldc int, acc bool) {
-	gemm32Go(m, n, k, &gemmOperands32{a: a, rsA: rsA, csA: csA, b: b, bRowOff: rowOff, blockOff: blockOff, half: half}, c, ldc, acc)
+	gemmGo(m, n, k, &gemmOperands[float32]{a: a, rsA: rsA, csA: csA, b: b, bRowOff: rowOff, blockOff: blockOff, half: half}, c, ldc, acc)
 }
 
 func gemmGatherATiles32Go(m, n, k int, a []float32, rowOff, colOff []int, b []float32, ldb int, c []float32, ldc int, acc bool) {
-	gemm32Go(m, n, k, &gemmOperands32{a: a, aRowOff: rowOff, aColOff: colOff, b: b, ldb: ldb}, c, ldc, acc)
+	gemmGo(m, n, k, &gemmOperands[float32]{a: a, aRowOff: rowOff, aColOff: colOff, b: b, ldb: ldb}, c, ldc, acc)
 }

@@ -415,7 +415,7 @@ func TestTwinGemm32(t *testing.T) {
 						Gemm(m, n, k, a, rsA, csA, b, n, got, n, acc)
 						gemmTiles32Go(m, n, k, a, rsA, csA, b, n, want, n, acc)
 						if i := sameBits32(got, want); i >= 0 {
-							t.Fatalf("Gemm m=%d n=%d k=%d acc=%v transA=%v: C[%d] = %v, gemm32Go %v", m, n, k, acc, transA, i, got[i], want[i])
+							t.Fatalf("Gemm m=%d n=%d k=%d acc=%v transA=%v: C[%d] = %v, gemmGo %v", m, n, k, acc, transA, i, got[i], want[i])
 						}
 					}
 					rowOff, blockOff := make([]int, k), make([]int, n/8)
@@ -430,7 +430,7 @@ func TestTwinGemm32(t *testing.T) {
 						GemmGather(m, n, k, a, k, 1, b, NewOffsets(rowOff), NewOffsets(blockOff), half, got, n, acc)
 						gemmGatherTiles32Go(m, n, k, a, k, 1, b, rowOff, blockOff, half, want, n, acc)
 						if i := sameBits32(got, want); i >= 0 {
-							t.Fatalf("GemmGather m=%d n=%d k=%d acc=%v half=%d: C[%d] = %v, gemm32Go %v", m, n, k, acc, half, i, got[i], want[i])
+							t.Fatalf("GemmGather m=%d n=%d k=%d acc=%v half=%d: C[%d] = %v, gemmGo %v", m, n, k, acc, half, i, got[i], want[i])
 						}
 					}
 					ar, ac := make([]int, m), make([]int, k)
@@ -445,7 +445,7 @@ func TestTwinGemm32(t *testing.T) {
 					GemmGatherA(m, n, k, ag, NewOffsets(ar), NewOffsets(ac), b, n, got, n, acc)
 					gemmGatherATiles32Go(m, n, k, ag, ar, ac, b, n, want, n, acc)
 					if i := sameBits32(got, want); i >= 0 {
-						t.Fatalf("GemmGatherA m=%d n=%d k=%d acc=%v: C[%d] = %v, gemm32Go %v", m, n, k, acc, i, got[i], want[i])
+						t.Fatalf("GemmGatherA m=%d n=%d k=%d acc=%v: C[%d] = %v, gemmGo %v", m, n, k, acc, i, got[i], want[i])
 					}
 				}
 			}

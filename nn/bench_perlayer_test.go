@@ -10,16 +10,17 @@ import (
 )
 
 // benchOptimizerStep times a whole private step through the per-layer
-// optimizer: forward, loss, backward with each layer clipped by ClipLayer
-// as soon as it is ready, then Step (noise σ = 1, scaling, SGD update).
-func benchOptimizerStep(b *testing.B, model *nn.Sequential[float64], mode nn.GradMode) {
+// optimizer in precision F: forward, loss, backward with each layer clipped
+// by ClipLayer as soon as it is ready, then Step (noise σ = 1, scaling, SGD
+// update).
+func benchOptimizerStep[F optimizer.Float](b *testing.B, model *nn.Sequential[F], mode nn.GradMode) {
 	const n = 256
 	arena, err := model.NewArena(1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	model.SetGradMode(mode)
-	sgd, err := optimizer.NewSGD[float64](0.1, 0, 0, 0, false)
+	sgd, err := optimizer.NewSGD[F](0.1, 0, 0, 0, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,16 +35,16 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential[float64], mode nn.Gra
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	x := make([]float64, n*784)
+	x := make([]F, n*784)
 	for i := range x {
-		x[i] = r.NormFloat64()
+		x[i] = F(r.NormFloat64())
 	}
 	y := make([]int, n)
 	for i := range y {
 		y[i] = r.IntN(10)
 	}
-	d := make([]float64, n*10)
-	ready := func(l int, src optimizer.GradSource[float64]) error { return opt.ClipLayer(l, src) }
+	d := make([]F, n*10)
+	ready := func(l int, src optimizer.GradSource[F]) error { return opt.ClipLayer(l, src) }
 	step := func() {
 		opt.ZeroGrad()
 		out := model.Forward(x, n)
@@ -69,22 +70,43 @@ func benchOptimizerStep(b *testing.B, model *nn.Sequential[float64], mode nn.Gra
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
-func BenchmarkPerLayerOptimizerMLP(b *testing.B) {
-	m, err := nn.NewSequential[float64]([]int{784},
-		nn.NewLinear[float64](784, 512), nn.ReLU[float64](), nn.NewLinear[float64](512, 256), nn.ReLU[float64](), nn.NewLinear[float64](256, 10))
+// perLayerMLP builds the MLP 784-512-256-10 of the Opacus comparison in
+// precision F.
+func perLayerMLP[F optimizer.Float](b *testing.B) *nn.Sequential[F] {
+	m, err := nn.NewSequential[F]([]int{784},
+		nn.NewLinear[F](784, 512), nn.ReLU[F](), nn.NewLinear[F](512, 256), nn.ReLU[F](), nn.NewLinear[F](256, 10))
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchOptimizerStep(b, m, nn.Mixed)
+	return m
+}
+
+// perLayerCNN builds the tanh CNN of the Opacus comparison in precision F.
+func perLayerCNN[F optimizer.Float](b *testing.B) *nn.Sequential[F] {
+	m, err := nn.NewSequential[F]([]int{1, 28, 28},
+		nn.NewConv2d[F](1, 16, 8, 2, 3), nn.Tanh[F](), nn.NewMaxPool2d[F](2, 1),
+		nn.NewConv2d[F](16, 32, 4, 2, 0), nn.Tanh[F](), nn.NewMaxPool2d[F](2, 1),
+		nn.Flatten[F](), nn.NewLinear[F](32*4*4, 32), nn.Tanh[F](), nn.NewLinear[F](32, 10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// The float32 benchmarks run the same models, inputs and seeds as the
+// float64 ones, so that -bench PerLayerOptimizer compares the precisions.
+func BenchmarkPerLayerOptimizerMLP(b *testing.B) {
+	benchOptimizerStep(b, perLayerMLP[float64](b), nn.Mixed)
 }
 
 func BenchmarkPerLayerOptimizerCNN(b *testing.B) {
-	m, err := nn.NewSequential[float64]([]int{1, 28, 28},
-		nn.NewConv2d[float64](1, 16, 8, 2, 3), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
-		nn.NewConv2d[float64](16, 32, 4, 2, 0), nn.Tanh[float64](), nn.NewMaxPool2d[float64](2, 1),
-		nn.Flatten[float64](), nn.NewLinear[float64](32*4*4, 32), nn.Tanh[float64](), nn.NewLinear[float64](32, 10))
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchOptimizerStep(b, m, nn.Mixed)
+	benchOptimizerStep(b, perLayerCNN[float64](b), nn.Mixed)
+}
+
+func BenchmarkPerLayerOptimizerMLPFloat32(b *testing.B) {
+	benchOptimizerStep(b, perLayerMLP[float32](b), nn.Mixed)
+}
+
+func BenchmarkPerLayerOptimizerCNNFloat32(b *testing.B) {
+	benchOptimizerStep(b, perLayerCNN[float32](b), nn.Mixed)
 }

@@ -27,13 +27,17 @@
 #      the Opacus timings measured on these machines (reference figures).
 # opacus: dpmpi's training steps (MLP 784-512-256-10 and the tanh CNN, batch
 #      256, 2 threads, non-private and the whole DP step: per-layer clipping,
-#      σ = 1 noise, SGD) side by side with Opacus in the same run, in Opacus's
-#      strongest configuration (OPACUS_SH, default ../shared/peers/opacus.sh:
-#      torch 1.13 with OpenMP OpenBLAS and tcmalloc; Opacus 1.4 flat and
-#      per-layer hooks, Opacus 1.5 ghost clipping). dpmpi and Opacus alternate
-#      for BENCH_ROUNDS rounds (default 3); the table gives medians, ranges and
-#      the ratio of medians against torch (non-private) or the fastest Opacus
-#      DP variant (DP). This section needs the peer installed (`opacus.sh
+#      σ = 1 noise, SGD), in float64 and in float32, side by side with Opacus
+#      in the same run, in Opacus's strongest configuration (OPACUS_SH, default
+#      ../shared/peers/opacus.sh: torch 1.13 with OpenMP OpenBLAS and
+#      tcmalloc; Opacus 1.4 flat and per-layer hooks, Opacus 1.5 ghost
+#      clipping; torch computes in float32, its default). dpmpi (both
+#      precisions in one run) and Opacus alternate for BENCH_ROUNDS rounds
+#      (default 3); the table gives medians, ranges and the ratio of medians
+#      against torch (non-private) or each Opacus DP variant (DP), the fastest
+#      one marked. A second table gives each dpmpi step's model FLOP/s as a
+#      fraction of the 2-core DGEMM (float64) or SGEMM (float32) peak measured
+#      in the same run. This section needs the peer installed (`opacus.sh
 #      setup`); it is a benchmark, not a test.
 # Multi-rank Go benchmarks need a fixed -test.benchtime=Nx so that every rank
 # runs the same number of iterations.
@@ -147,12 +151,12 @@ bench_opacus() {
 	local peer=${OPACUS_SH:-../shared/peers/opacus.sh} rounds=${BENCH_ROUNDS:-3}
 	[ -x "$peer" ] || [ -f "$peer" ] || { echo "bench.sh: Opacus peer script $peer not found; set OPACUS_SH" >&2; exit 1; }
 	local rows="$out/opacus-rows.txt"
-	echo "== opacus: training step, batch 256, 2 threads, dpmpi (-tags openblas, float64) and Opacus alternating, $rounds rounds"
+	echo "== opacus: training step, batch 256, 2 threads, dpmpi (-tags openblas, float64 and float32) and Opacus (float32) alternating, $rounds rounds"
 	go test -c -tags openblas -o "$out/nn-openblas.test" ./nn
 	: > "$rows"
 	for r in $(seq "$rounds"); do
 		GOMAXPROCS=2 "$out/nn-openblas.test" -test.run='^$' -test.benchtime=40x \
-			-test.bench='^Benchmark(MLPNonPrivate|CNNNonPrivate|PerLayerOptimizerMLP|PerLayerOptimizerCNN)$' |
+			-test.bench='^Benchmark(MLPNonPrivate|CNNNonPrivate|PerLayerOptimizerMLP|PerLayerOptimizerCNN)(Float32)?$' |
 			awk '/^Benchmark/{for(i=1;i<=NF;i++) if($i=="samples/s") print "dpmpi", $1, $(i-1)}' | sed 's/-[0-9]* / /' >> "$rows"
 		for m in mlp cnn; do
 			for v in plain flat per_layer; do
@@ -167,79 +171,111 @@ bench_opacus() {
 	peak_table "$rows"
 }
 
+# medians_awk is the awk code shared by peak_table and opacus_table: it reads
+# the lines "WHO NAME samples/s" of ROWS into vals[WHO " " NAME] and, through
+# median(KEY), gives the median of a key's values and sets lo[KEY], hi[KEY].
+medians_awk='
+function median(key,   n, i, j, t, a) {
+	n = split(vals[key], a, " ")
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+	lo[key] = a[1]; hi[key] = a[n]
+	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+function addrow() { key = $1 " " $2; vals[key] = (key in vals ? vals[key] " " : "") $3 }
+'
+
 # peak_table ROWS measures the machine's limits in the same run (internal/peak
 # on OpenBLAS: 1024² DGEMM and SGEMM on 1 and 2 goroutines, copy bandwidth) and
-# reports each dpmpi step's model FLOP/s as a fraction of peak DGEMM. Model
-# FLOPs count the training arithmetic of the non-private step, 2 × (3 × forward
-# multiply-adds − those of the first layer's input gradient, never computed):
-# MLP 784-512-256-10: forward 535,040 MACs → 2,407,424 FLOPs per sample;
-# CNN: conv1 200,704 + conv2 204,800 + linear 16,704 MACs → 2,131,840 FLOPs.
-# The DP steps do more arithmetic than that (per-sample norms, clipping,
-# noise), so their fraction is of useful work, as in MFU figures.
+# reports each dpmpi step's model FLOP/s as a fraction of the 2-core peak of
+# its precision: DGEMM for the float64 steps, SGEMM for the float32 ones.
+# Model FLOPs count the training arithmetic of the non-private step,
+# 2 × (3 × forward multiply-adds − those of the first layer's input gradient,
+# never computed): MLP 784-512-256-10: forward 535,040 MACs → 2,407,424 FLOPs
+# per sample; CNN: conv1 200,704 + conv2 204,800 + linear 16,704 MACs →
+# 2,131,840 FLOPs. The DP steps do more arithmetic than that (per-sample
+# norms, clipping, noise), so their fraction is of useful work, as in MFU
+# figures.
 peak_table() {
 	go test -c -tags openblas -o "$out/peak.test" ./internal/peak
 	"$out/peak.test" -test.run='^$' -test.bench=. -test.benchtime=5x -test.count=3 > "$out/peak.txt"
-	awk '
+	awk "$medians_awk"'
 	FNR == NR {
 		if ($1 ~ /^Benchmark/) for (i = 1; i <= NF; i++) if ($i == "GFLOP/s" || $i == "GB/s") {
 			name = $1; sub(/-[0-9]+$/, "", name); if (!(name in best) || $(i-1) > best[name]) best[name] = $(i-1)
 		}
 		next
 	}
-	{ key = $1 " " $2; vals[key] = (key in vals ? vals[key] " " : "") $3 }
+	{ addrow() }
 	END {
 		d1 = best["BenchmarkGEMM/float64/threads=1"]; d2 = best["BenchmarkGEMM/float64/threads=2"]
 		s1 = best["BenchmarkGEMM/float32/threads=1"]; s2 = best["BenchmarkGEMM/float32/threads=2"]
+		if (d2 == "" || s2 == "") { print "bench.sh: no 2-core GEMM peak in peak.txt" > "/dev/stderr"; exit 1 }
 		printf "machine limits (best of 3, OpenBLAS single-threaded per goroutine): DGEMM %.1f GFLOP/s on 1 core, %.1f on 2; SGEMM %.1f on 1, %.1f on 2; copy %.1f GB/s on 1 core, %.1f on 2\n", d1, d2, s1, s2, best["BenchmarkCopy/threads=1"], best["BenchmarkCopy/threads=2"]
-		print "| dpmpi step (float64) | median samples/s | model GFLOP/s | of 2-core DGEMM peak |"
-		print "|---|---:|---:|---:|"
-		split("BenchmarkMLPNonPrivate BenchmarkPerLayerOptimizerMLP BenchmarkCNNNonPrivate BenchmarkPerLayerOptimizerCNN", bs, " ")
+		print "| dpmpi step | precision | median samples/s | model GFLOP/s | peak | of peak |"
+		print "|---|---|---:|---:|---|---:|"
+		split("MLPNonPrivate PerLayerOptimizerMLP CNNNonPrivate PerLayerOptimizerCNN", bs, " ")
+		split("float64 float32", precs, " ")
 		for (i = 1; i <= 4; i++) {
-			k = "dpmpi " bs[i]; n = split(vals[k], a, " ")
-			for (x = 2; x <= n; x++) { t = a[x]; for (y = x - 1; y >= 1 && a[y] > t; y--) a[y+1] = a[y]; a[y+1] = t }
-			m = n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-			f = bs[i] ~ /MLP/ ? 2407424 : 2131840
-			printf "| %s | %.0f | %.1f | %.0f%% |\n", substr(bs[i], 10), m, m * f / 1e9, 100 * m * f / 1e9 / d2
+			for (p = 1; p <= 2; p++) {
+				k = "dpmpi Benchmark" bs[i] (p == 2 ? "Float32" : "")
+				if (!(k in vals)) { printf "| %s | %s | missing | | | |\n", bs[i], precs[p]; bad = 1; continue }
+				m = median(k)
+				f = bs[i] ~ /MLP/ ? 2407424 : 2131840
+				pk = p == 1 ? d2 : s2
+				printf "| %s | %s | %.0f | %.1f | 2-core %s %.1f GFLOP/s | %.1f%% |\n", bs[i], precs[p], m, m * f / 1e9, p == 1 ? "DGEMM" : "SGEMM", pk, 100 * m * f / 1e9 / pk
+			}
 		}
+		if (bad) { print "bench.sh: dpmpi rows missing in " FILENAME > "/dev/stderr"; exit 1 }
 	}' "$out/peak.txt" "$1"
 }
 
-# opacus_table ROWS prints the side-by-side table from lines "WHO NAME samples/s".
+# opacus_table ROWS prints the side-by-side table from lines "WHO NAME
+# samples/s": for each model, dpmpi's non-private step in float64 and float32
+# against torch, then dpmpi's DP step in each precision against every Opacus
+# DP variant measured, the fastest marked "(strongest)" and its ratio in bold.
 opacus_table() {
-	awk '
-	function median(key,   n, i, j, t, a) {
-		n = split(vals[key], a, " ")
-		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
-		lo[key] = a[1]; hi[key] = a[n]
-		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+	awk "$medians_awk"'
+	function cell(key) {
+		if (!(key in med)) return "missing"
+		return sprintf("%.0f (%.0f–%.0f)", med[key], lo[key], hi[key])
 	}
-	{ key = $1 " " $2; vals[key] = (key in vals ? vals[key] " " : "") $3 }
+	function ratio(a, b) { return (a in med) && (b in med) && med[b] > 0 ? sprintf("%.2fx", med[a] / med[b]) : "–" }
+	{ addrow() }
 	END {
 		for (k in vals) med[k] = median(k)
 		split("mlp cnn", models, " ")
 		split("MLP CNN", names, " ")
-		print "| step | dpmpi samples/s | peer | peer samples/s | dpmpi / peer |"
-		print "|---|---:|---|---:|---:|"
+		split("float64 float32", precs, " ")
 		split("flat per_layer ghost", vs, " ")
 		split("Opacus 1.4 flat|Opacus 1.4 per-layer|Opacus 1.5 ghost", vname, "|")
+		print "| step | precision | dpmpi samples/s | peer (float32) | peer samples/s | dpmpi / peer |"
+		print "|---|---|---:|---|---:|---:|"
 		for (i = 1; i <= 2; i++) {
 			m = models[i]; M = names[i]
-			np = "dpmpi Benchmark" M "NonPrivate"; tp = "opacus " m "/plain"
-			printf "| %s non-private | %.0f (%.0f–%.0f) | torch 1.13 | %.0f (%.0f–%.0f) | **%.2fx** |\n", M, med[np], lo[np], hi[np], med[tp], lo[tp], hi[tp], med[np] / med[tp]
+			tp = "opacus " m "/plain"
+			for (p = 1; p <= 2; p++) {
+				np = "dpmpi Benchmark" M "NonPrivate" (p == 2 ? "Float32" : "")
+				if (!(np in med)) bad = 1
+				printf "| %s | %s | %s | torch 1.13 | %s | **%s** |\n", p == 1 ? M " non-private" : "", precs[p], cell(np), cell(tp), ratio(np, tp)
+			}
+			for (p = 1; p <= 2; p++) if (!(("dpmpi BenchmarkPerLayerOptimizer" M (p == 2 ? "Float32" : "")) in med)) bad = 1
 			best = ""
 			for (j = 1; j <= 3; j++) { k = "opacus " m "/" vs[j]; if ((k in med) && (best == "" || med[k] > med[best])) best = k }
-			dp = "dpmpi BenchmarkPerLayerOptimizer" M
-			first = 1
-			for (j = 1; j <= 3; j++) {
-				k = "opacus " m "/" vs[j]
-				if (!(k in med)) continue
-				lead = first ? sprintf("%s DP full step | %.0f (%.0f–%.0f)", M, med[dp], lo[dp], hi[dp]) : " | "
-				strong = k == best ? " (strongest)" : ""
-				r = sprintf("%.2fx", med[dp] / med[k]); if (k == best) r = "**" r "**"
-				printf "| %s | %s%s | %.0f (%.0f–%.0f) | %s |\n", lead, vname[j], strong, med[k], lo[k], hi[k], r
-				first = 0
+			if (best == "") { printf "| %s DP full step | | | no Opacus DP variant measured | | |\n", M; continue }
+			for (p = 1; p <= 2; p++) {
+				dp = "dpmpi BenchmarkPerLayerOptimizer" M (p == 2 ? "Float32" : "")
+				first = 1
+				for (j = 1; j <= 3; j++) {
+					k = "opacus " m "/" vs[j]
+					if (!(k in med)) continue
+					lead = first ? sprintf("%s | %s | %s", p == 1 ? M " DP full step" : "", precs[p], cell(dp)) : " | | "
+					r = ratio(dp, k); if (k == best) r = "**" r "**"
+					printf "| %s | %s%s | %s | %s |\n", lead, vname[j], k == best ? " (strongest)" : "", cell(k), r
+					first = 0
+				}
 			}
 		}
+		if (bad) { print "bench.sh: dpmpi rows missing in " FILENAME > "/dev/stderr"; exit 1 }
 	}' "$1"
 }
 

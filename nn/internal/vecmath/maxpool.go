@@ -21,9 +21,10 @@ import (
 // The results are the same in both precisions (a maximum is one of the
 // values, and arg does not depend on F). With s = 1 and wo ≥ 4 on amd64
 // with AVX2, one pass of vector instructions finds the maxima and the NaNs
-// together in float64; otherwise, and in float32, a scan for NaN precedes a
-// scalar pass. It panics if h or w is less than 2, s is
-// not positive, a slice is too short, or c·h·w does not fit an int32.
+// together (four windows at a time in float64, eight in float32 where
+// wo ≥ 8); otherwise a scan for NaN precedes a scalar pass. It panics if h
+// or w is less than 2, s is not positive, a slice is too short, or c·h·w
+// does not fit an int32.
 func MaxPool2[F Float](y []F, arg []int32, x []F, c, h, w, s int) bool {
 	if c < 0 || h < 2 || w < 2 || s <= 0 {
 		panic(fmt.Sprintf("vecmath: MaxPool2: bad shape c=%d h=%d w=%d s=%d", c, h, w, s))
@@ -100,7 +101,7 @@ func hasNaN(xs []float64) bool {
 }
 
 // maxPool2Go32 is maxPool2Go for float32, MaxPool2 in float32 on checked
-// shapes.
+// shapes: the Go twin of maxPool2S1AVX2_32.
 func maxPool2Go32(y []float32, arg []int32, x []float32, c, h, w, s int) bool {
 	if hasNaN32(x) {
 		return false

@@ -112,3 +112,161 @@ rowdone:
 	SETNE  nan+96(FP)
 	VZEROUPPER
 	RET
+
+// iotad is {0, 1, …, 7} as 32-bit integers.
+DATA iotad<>+0(SB)/4, $0
+DATA iotad<>+4(SB)/4, $1
+DATA iotad<>+8(SB)/4, $2
+DATA iotad<>+12(SB)/4, $3
+DATA iotad<>+16(SB)/4, $4
+DATA iotad<>+20(SB)/4, $5
+DATA iotad<>+24(SB)/4, $6
+DATA iotad<>+28(SB)/4, $7
+GLOBL iotad<>(SB), RODATA|NOPTR, $32
+
+// func maxPool2S1AVX2_32(y []float32, arg []int32, x []float32, c, h, w int) (nan bool)
+//
+// maxPool2S1AVX2 for float32: eight windows at a time (Y registers) when
+// wo = w−1 ≥ 8, four (X registers) when 4 ≤ wo < 8, at columns 0, 8, 16, …
+// (0, 4, …) and, when the width does not divide wo, once more at wo−8
+// (wo−4), overlapping the previous windows. The selections are those of
+// maxPool2S1AVX2; the indices are 32-bit integers, as arg is, so that the
+// comparisons' masks (−1 where true) adjust them lane for lane and the
+// blended indices are stored as they are.
+//
+// Registers: AX channels left, R10 rows left, BX column, SI top row, R14
+// bottom row, R11 the top row's index in x, DI and R8 the output row in y
+// and arg, R9 the row width in bytes, R12 = wo − the block width, R13 = wo;
+// Y13 iotad, Y14 w in every lane, Y15 NaN mask.
+TEXT ·maxPool2S1AVX2_32(SB), NOSPLIT, $0-97
+	MOVQ y_base+0(FP), DI
+	MOVQ arg_base+24(FP), R8
+	MOVQ x_base+48(FP), SI
+	MOVQ c+72(FP), AX
+	MOVQ w+88(FP), R13
+	VMOVD R13, X14
+	VPBROADCASTD X14, Y14
+	LEAQ 0(R13*4), R9
+	DECQ R13                // wo
+	VMOVDQU iotad<>(SB), Y13
+	VXORPS Y15, Y15, Y15
+	XORQ R11, R11
+	CMPQ R13, $8
+	JLT  narrow
+	LEAQ -8(R13), R12       // wo−8
+
+channel8:
+	MOVQ h+80(FP), R10
+	DECQ R10                // ho rows
+
+row8:
+	LEAQ (SI)(R9*1), R14
+	XORQ BX, BX
+
+col8:
+	VMOVUPS 0(SI)(BX*4), Y0      // top[j..j+7]
+	VMOVUPS 4(SI)(BX*4), Y1      // top[j+1..j+8]
+	VMOVUPS 0(R14)(BX*4), Y2     // bottom[j..j+7]
+	VMOVUPS 4(R14)(BX*4), Y3     // bottom[j+1..j+8]
+	VCMPPS $3, Y1, Y0, Y4        // unordered
+	VCMPPS $3, Y3, Y2, Y5
+	VORPS  Y4, Y15, Y15
+	VORPS  Y5, Y15, Y15
+	VCMPPS $0x1e, Y0, Y1, Y4     // top[j+1] > top[j] (GT_OQ)
+	VCMPPS $0x1e, Y2, Y3, Y5     // bottom[j+1] > bottom[j]
+	VBLENDVPS Y4, Y1, Y0, Y0     // t
+	VBLENDVPS Y5, Y3, Y2, Y2     // b
+	VCMPPS $0x1e, Y0, Y2, Y6     // b > t
+	VBLENDVPS Y6, Y2, Y0, Y0
+	VMOVUPS Y0, 0(DI)(BX*4)
+	LEAQ (R11)(BX*1), CX
+	VMOVD CX, X7
+	VPBROADCASTD X7, Y7
+	VPADDD Y13, Y7, Y7           // indices of top[j..j+7]
+	VPSUBD Y4, Y7, Y8            // indices of t
+	VPADDD Y14, Y7, Y9           // indices of bottom[j..j+7]
+	VPSUBD Y5, Y9, Y9            // indices of b
+	VBLENDVPS Y6, Y9, Y8, Y8
+	VMOVDQU Y8, 0(R8)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, R12
+	JLE  col8
+	CMPQ BX, R13
+	JEQ  rowdone8
+	MOVQ R12, BX                 // the last eight windows, overlapping
+	JMP  col8
+
+rowdone8:
+	ADDQ R9, SI
+	ADDQ w+88(FP), R11
+	LEAQ (DI)(R13*4), DI
+	LEAQ (R8)(R13*4), R8
+	DECQ R10
+	JNZ  row8
+	ADDQ R9, SI                  // skip the channel's last row
+	ADDQ w+88(FP), R11
+	DECQ AX
+	JNZ  channel8
+	JMP  done
+
+narrow:
+	LEAQ -4(R13), R12       // wo−4
+
+channel4:
+	MOVQ h+80(FP), R10
+	DECQ R10
+
+row4:
+	LEAQ (SI)(R9*1), R14
+	XORQ BX, BX
+
+col4:
+	VMOVUPS 0(SI)(BX*4), X0
+	VMOVUPS 4(SI)(BX*4), X1
+	VMOVUPS 0(R14)(BX*4), X2
+	VMOVUPS 4(R14)(BX*4), X3
+	VCMPPS $3, X1, X0, X4
+	VCMPPS $3, X3, X2, X5
+	VORPS  Y4, Y15, Y15          // the upper halves are zero
+	VORPS  Y5, Y15, Y15
+	VCMPPS $0x1e, X0, X1, X4
+	VCMPPS $0x1e, X2, X3, X5
+	VBLENDVPS X4, X1, X0, X0
+	VBLENDVPS X5, X3, X2, X2
+	VCMPPS $0x1e, X0, X2, X6
+	VBLENDVPS X6, X2, X0, X0
+	VMOVUPS X0, 0(DI)(BX*4)
+	LEAQ (R11)(BX*1), CX
+	VMOVD CX, X7
+	VPBROADCASTD X7, X7
+	VPADDD X13, X7, X7
+	VPSUBD X4, X7, X8
+	VPADDD X14, X7, X9
+	VPSUBD X5, X9, X9
+	VBLENDVPS X6, X9, X8, X8
+	VMOVDQU X8, 0(R8)(BX*4)
+	ADDQ $4, BX
+	CMPQ BX, R12
+	JLE  col4
+	CMPQ BX, R13
+	JEQ  rowdone4
+	MOVQ R12, BX
+	JMP  col4
+
+rowdone4:
+	ADDQ R9, SI
+	ADDQ w+88(FP), R11
+	LEAQ (DI)(R13*4), DI
+	LEAQ (R8)(R13*4), R8
+	DECQ R10
+	JNZ  row4
+	ADDQ R9, SI
+	ADDQ w+88(FP), R11
+	DECQ AX
+	JNZ  channel4
+
+done:
+	VPTEST Y15, Y15
+	SETNE  nan+96(FP)
+	VZEROUPPER
+	RET

@@ -20,6 +20,20 @@ func transposeAddBias(y, a, bias []float64, m, n int) {
 	transposeAddBiasGo(y, a, bias, m, n, m4, n4)
 }
 
-// transposeAddBias32 is TransposeAddBias for float32: transposeAddBiasGo,
-// as there is no float32 kernel.
-func transposeAddBias32(y, a, bias []float32, m, n int) { transposeAddBiasGo(y, a, bias, m, n, 0, 0) }
+// transposeBias8x8_32 is transposeBias4x4 for float32, in 8×8 blocks
+// (transpose_amd64.s): the first 8·mb rows and 8·nb columns of a. It
+// requires useAVX2, mb, nb ≥ 1, and does not check bounds.
+//
+//go:noescape
+func transposeBias8x8_32(y, a, bias *float32, m, n, mb, nb int)
+
+// transposeAddBias32 is TransposeAddBias for float32: transposeBias8x8_32
+// for the 8×8 blocks when useAVX2 holds, transposeAddBiasGo for the rest.
+func transposeAddBias32(y, a, bias []float32, m, n int) {
+	m8, n8 := 0, 0
+	if useAVX2 && m >= 8 && n >= 8 {
+		m8, n8 = m&^7, n&^7
+		transposeBias8x8_32(&y[0], &a[0], &bias[0], m, n, m8/8, n8/8)
+	}
+	transposeAddBiasGo(y, a, bias, m, n, m8, n8)
+}

@@ -38,8 +38,8 @@ import (
 //     against math.Tanh).
 //   - Im2col, Col2im: bit for bit (copies, and the same additions in the
 //     same order).
-//   - MaxPool2, TransposeAddBias have no float32 kernel: float32_test.go
-//     compares them with the float64 kernels instead.
+//   - MaxPool2, TransposeAddBias: bit for bit (selections of the values and
+//     their indices; the same single addition).
 
 // twinLens are slice lengths around the kernels' block sizes (4, 8, 16).
 var twinLens = []int{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100}
@@ -164,6 +164,70 @@ func TestTwinMaxPool2(t *testing.T) {
 		x[len(x)/2] = math.NaN()
 		if MaxPool2(y, arg, x, sh.c, sh.h, sh.w, sh.s) || maxPool2Go(yg, argg, x, sh.c, sh.h, sh.w, sh.s) {
 			t.Fatalf("%+v: a NaN not reported", sh)
+		}
+	}
+}
+
+// TestTwinMaxPool2_32 runs MaxPool2 in float32 (maxPool2S1AVX2_32's eight-
+// and four-window paths, overlapping last blocks, stride 2 in Go) against
+// maxPool2Go32 on values with ties and signed zeros and on random ones.
+func TestTwinMaxPool2_32(t *testing.T) {
+	values := []float32{-1, float32(math.Copysign(0, -1)), 0, 2, float32(math.Inf(-1))}
+	r := rand.New(rand.NewPCG(61, 62))
+	shapes := []struct{ c, h, w, s int }{
+		{1, 2, 2, 1}, {2, 5, 5, 1}, {3, 6, 8, 1}, {2, 7, 9, 1}, {2, 5, 12, 1},
+		{16, 14, 14, 1}, {32, 5, 5, 1}, {1, 3, 17, 1}, {2, 4, 25, 1}, {2, 8, 8, 2},
+	}
+	for _, sh := range shapes {
+		ho, wo := (sh.h-2)/sh.s+1, (sh.w-2)/sh.s+1
+		for trial := 0; trial < 4; trial++ {
+			x := randSlice32(r, sh.c*sh.h*sh.w)
+			if trial%2 == 0 {
+				for i := range x {
+					x[i] = values[r.IntN(len(values))]
+				}
+			}
+			y, arg := make([]float32, sh.c*ho*wo), make([]int32, sh.c*ho*wo)
+			yg, argg := make([]float32, len(y)), make([]int32, len(arg))
+			ok, okg := MaxPool2(y, arg, x, sh.c, sh.h, sh.w, sh.s), maxPool2Go32(yg, argg, x, sh.c, sh.h, sh.w, sh.s)
+			if !ok || !okg {
+				t.Fatalf("%+v: a NaN reported: %v %v", sh, ok, okg)
+			}
+			if i := sameBits32(y, yg); i >= 0 {
+				t.Fatalf("%+v: y[%d] = %v, maxPool2Go32 %v", sh, i, y[i], yg[i])
+			}
+			for i := range arg {
+				if arg[i] != argg[i] {
+					t.Fatalf("%+v: arg[%d] = %d, maxPool2Go32 %d", sh, i, arg[i], argg[i])
+				}
+			}
+			// A NaN anywhere, the last value included, is reported.
+			for _, at := range []int{r.IntN(len(x)), len(x) - 1} {
+				v := x[at]
+				x[at] = float32(math.NaN())
+				if MaxPool2(y, arg, x, sh.c, sh.h, sh.w, sh.s) || maxPool2Go32(yg, argg, x, sh.c, sh.h, sh.w, sh.s) {
+					t.Fatalf("%+v: a NaN at %d not reported", sh, at)
+				}
+				x[at] = v
+			}
+		}
+	}
+}
+
+// TestTwinTransposeAddBias32 runs TransposeAddBias in float32
+// (transposeBias8x8_32 and the Go rest) against transposeAddBiasGo.
+func TestTwinTransposeAddBias32(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	for _, m := range []int{0, 1, 7, 8, 9, 16, 25, 196} {
+		for _, n := range []int{0, 1, 7, 8, 13, 16, 32} {
+			a, bias := randSlice32(r, m*n), randSlice32(r, n)
+			got, want := make([]float32, m*n+1), make([]float32, m*n+1)
+			got[m*n], want[m*n] = 42, 42
+			TransposeAddBias(got, a, bias, m, n)
+			transposeAddBiasGo(want, a, bias, m, n, 0, 0)
+			if i := sameBits32(got, want); i >= 0 {
+				t.Fatalf("m=%d n=%d: y[%d] = %v, Go twin %v", m, n, i, got[i], want[i])
+			}
 		}
 	}
 }

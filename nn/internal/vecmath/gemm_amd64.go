@@ -269,7 +269,8 @@ func sgemmGatherAPanel(r, w, k int, a *float32, rowOff, colOff *int, b *float32,
 
 // gemmTiles32 runs the plain float32 kernels over C, one row panel per
 // call for the blocks of 16 columns and one for the last 8, or their Go
-// twin without useAVX2.
+// twin without useAVX2. With useAVX512 the blocks of 32 columns and then
+// one of 16 run on the AVX-512 kernels.
 func gemmTiles32(m, n, k int, a []float32, rsA, csA int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	if !useAVX2 {
 		gemmTiles32Go(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
@@ -279,7 +280,15 @@ func gemmTiles32(m, n, k int, a []float32, rsA, csA int, b []float32, ldb int, c
 	for i := 0; i < m; {
 		r := panelRows(m - i)
 		ap := &a[i*rsA]
-		if n16 > 0 {
+		if useAVX512 {
+			n32 := n &^ 31
+			if n32 > 0 {
+				sgemmPanelZ(r, 32, k, ap, rsA, csA, &b[0], ldb, &c[i*ldc], ldc, n32/32, acc)
+			}
+			if n32 < n16 {
+				sgemmPanelZ(r, 16, k, ap, rsA, csA, &b[n32], ldb, &c[i*ldc+n32], ldc, 1, acc)
+			}
+		} else if n16 > 0 {
 			sgemmPanel(r, 16, k, ap, rsA, csA, &b[0], ldb, &c[i*ldc], ldc, n16/16, acc)
 		}
 		if n16 < n {
@@ -290,7 +299,8 @@ func gemmTiles32(m, n, k int, a []float32, rsA, csA int, b []float32, ldb int, c
 }
 
 // gemmGatherTiles32 runs the gathered-B float32 kernels over C, as
-// gemmTiles32 does, or their Go twin without useAVX2.
+// gemmTiles32 does, or their Go twin without useAVX2. With useAVX512 the
+// blocks of 16 columns run on the AVX-512 kernels.
 func gemmGatherTiles32(m, n, k int, a []float32, rsA, csA int, b []float32, rowOff, blockOff []int, half int, c []float32, ldc int, acc bool) {
 	if !useAVX2 {
 		gemmGatherTiles32Go(m, n, k, a, rsA, csA, b, rowOff, blockOff, half, c, ldc, acc)
@@ -300,7 +310,9 @@ func gemmGatherTiles32(m, n, k int, a []float32, rsA, csA int, b []float32, rowO
 	for i := 0; i < m; {
 		r := panelRows(m - i)
 		ap := &a[i*rsA]
-		if n16 > 0 {
+		if n16 > 0 && useAVX512 {
+			sgemmGatherPanelZ(r, k, ap, rsA, csA, &b[0], &rowOff[0], half, &blockOff[0], &c[i*ldc], ldc, n16/16, acc)
+		} else if n16 > 0 {
 			sgemmGatherPanel(r, 16, k, ap, rsA, csA, &b[0], &rowOff[0], half, &blockOff[0], &c[i*ldc], ldc, n16/16, acc)
 		}
 		if n16 < n {
@@ -311,7 +323,8 @@ func gemmGatherTiles32(m, n, k int, a []float32, rsA, csA int, b []float32, rowO
 }
 
 // gemmGatherATiles32 runs the gathered-A float32 kernels over C, as
-// gemmTiles32 does, or their Go twin without useAVX2.
+// gemmTiles32 does, or their Go twin without useAVX2; with useAVX512 as
+// gemmTiles32 does with it.
 func gemmGatherATiles32(m, n, k int, a []float32, rowOff, colOff []int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	if !useAVX2 {
 		gemmGatherATiles32Go(m, n, k, a, rowOff, colOff, b, ldb, c, ldc, acc)
@@ -321,7 +334,15 @@ func gemmGatherATiles32(m, n, k int, a []float32, rowOff, colOff []int, b []floa
 	for i := 0; i < m; {
 		r := panelRows(m - i)
 		rp := &rowOff[i]
-		if n16 > 0 {
+		if useAVX512 {
+			n32 := n &^ 31
+			if n32 > 0 {
+				sgemmGatherAPanelZ(r, 32, k, &a[0], rp, &colOff[0], &b[0], ldb, &c[i*ldc], ldc, n32/32, acc)
+			}
+			if n32 < n16 {
+				sgemmGatherAPanelZ(r, 16, k, &a[0], rp, &colOff[0], &b[n32], ldb, &c[i*ldc+n32], ldc, 1, acc)
+			}
+		} else if n16 > 0 {
 			sgemmGatherAPanel(r, 16, k, &a[0], rp, &colOff[0], &b[0], ldb, &c[i*ldc], ldc, n16/16, acc)
 		}
 		if n16 < n {

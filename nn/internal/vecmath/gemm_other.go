@@ -2,6 +2,9 @@
 
 package vecmath
 
+// useAVX512 is false in this build, which has no AVX-512 kernels.
+var useAVX512 = false
+
 func gemmTiles(m, n, k int, a []float64, rsA, csA int, b []float64, ldb int, c []float64, ldc int, acc bool) {
 	gemmTilesGo(m, n, k, a, rsA, csA, b, ldb, c, ldc, acc)
 }

@@ -1,6 +1,7 @@
 package vecmath
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -458,14 +459,25 @@ func TestTwinTanhGrad32(t *testing.T) {
 	}
 }
 
-// TestTwinGemm32 is TestTwinGemm in float32, with n up to 40 so that the
-// kernels' tiles of sixteen columns and their last block of eight are both
-// taken: the results must agree bit for bit.
+// TestTwinGemm32 is TestTwinGemm in float32, with n up to 72 so that the
+// AVX2 kernels' tiles of sixteen columns and their last block of eight,
+// and the AVX-512 kernels' tiles of 32 and 16 columns, are all taken: the
+// results must agree bit for bit. Where useAVX512 holds, the AVX2 kernels
+// are tested too, with it turned off.
 func TestTwinGemm32(t *testing.T) {
+	t.Run(fmt.Sprintf("avx512=%v", useAVX512), testTwinGemm32)
+	if useAVX512 {
+		useAVX512 = false
+		defer func() { useAVX512 = true }()
+		t.Run("avx512=false", testTwinGemm32)
+	}
+}
+
+func testTwinGemm32(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
 	for m := 1; m <= 13; m++ {
 		for _, k := range []int{1, 2, 3, 5, 8, 13} {
-			for _, n := range []int{8, 16, 24, 40} {
+			for _, n := range []int{8, 16, 24, 40, 48, 64, 72} {
 				for _, acc := range []bool{false, true} {
 					a := randSlice32(r, m*k)
 					b := randSlice32(r, k*n+4)

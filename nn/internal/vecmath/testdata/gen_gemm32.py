@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Generates ../gemm32_amd64.s, the float32 kernels of Gemm, GemmGather and GemmGatherA.
 
-Run from nn/internal/vecmath: python3 testdata/gen_gemm32.py > gemm32_amd64.s
+Run from nn/internal/vecmath:
+
+  python3 testdata/gen_gemm32.py > gemm32_amd64.s
+  python3 testdata/gen_gemm32.py avx512 > gemm32z_amd64.s
 
 The float32 twins of gen_gemm.py's kernels, with eight float32 lanes a YMM
 register. A kernel computes an r-row panel of C (r = 6, 4, 2, 1) over nb
@@ -23,7 +26,19 @@ stream 0), added pairwise at the end. With acc, the old C is added last.
 
 Locals: cnt-8(SP) counts the blocks left, bq-16(SP) is the next block's b
 (plain, gatherA) or its blockOff entry (gather), cq-24(SP) its C.
+
+With the argument avx512 the same kernels are written with sixteen lanes a
+ZMM register (Z0..Z15 for Y0..Y15, AVX-512F): widths 32 and 16 for plain and
+gatherA (two and one registers a row), 16 for gather (the four runs of four
+of blocks q and q+1 inserted into one register). The summation order is the
+same, so the results are those of the AVX2 kernels bit for bit.
 """
+
+import sys
+
+ZMM = len(sys.argv) > 1 and sys.argv[1] == "avx512"
+R = "Z" if ZMM else "Y"   # vector register prefix
+LANES = 16 if ZMM else 8
 
 STREAMS = {6: 1, 4: 1, 2: 2, 1: 4}
 ADDR = ["(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)", "(SI)(R8*4)", "(SI)(R10*1)"]
@@ -55,32 +70,36 @@ def acc_reg(r, v, stream, i, j):
 
 
 def step(fam, r, v, stream):
+    second = [f"\tVMOVUPS {4 * LANES}(BX), {R}13"] if v == 2 else []
     if fam == "plain":
-        o = ["\tVMOVUPS (BX), Y12"] + (["\tVMOVUPS 32(BX), Y13"] if v == 2 else []) + ["\tADDQ DX, BX"]
+        o = [f"\tVMOVUPS (BX), {R}12"] + second + ["\tADDQ DX, BX"]
+    elif fam == "gather" and ZMM:
+        o = ["\tMOVQ (R12), AX", "\tVMOVUPS (BX)(AX*4), X12", "\tVINSERTF32X4 $1, (DI)(AX*4), Z12, Z12",
+             "\tVINSERTF32X4 $2, (R14)(AX*4), Z12, Z12", "\tVINSERTF32X4 $3, (R15)(AX*4), Z12, Z12",
+             "\tADDQ $8, R12"]
     elif fam == "gather":
         o = ["\tMOVQ (R12), AX", "\tVMOVUPS (BX)(AX*4), X12", "\tVINSERTF128 $1, (DI)(AX*4), Y12, Y12"]
         if v == 2:
             o += ["\tVMOVUPS (R14)(AX*4), X13", "\tVINSERTF128 $1, (R15)(AX*4), Y13, Y13"]
         o.append("\tADDQ $8, R12")
     else:
-        o = ["\tMOVQ (DI), AX", "\tVMOVUPS (BX), Y12"] + (["\tVMOVUPS 32(BX), Y13"] if v == 2 else []) + \
-            ["\tADDQ $8, DI", "\tADDQ DX, BX"]
+        o = ["\tMOVQ (DI), AX", f"\tVMOVUPS (BX), {R}12"] + second + ["\tADDQ $8, DI", "\tADDQ DX, BX"]
     for i in range(r):
         bc = 14 + (i % 2)
         src = ADDR[i] if fam != "gatherA" else f"({GA_BASE[i]})(AX*4)"
-        o.append(f"\tVBROADCASTSS {src}, Y{bc}")
+        o.append(f"\tVBROADCASTSS {src}, {R}{bc}")
         for j in range(v):
-            o.append(f"\tVFMADD231PS Y{12 + j}, Y{bc}, Y{acc_reg(r, v, stream, i, j)}")
+            o.append(f"\tVFMADD231PS {R}{12 + j}, {R}{bc}, {R}{acc_reg(r, v, stream, i, j)}")
     if fam != "gatherA":
         o.append("\tADDQ R11, SI")
     return o
 
 
 def kernel(fam, r, w):
-    v = w // 8
+    v = w // LANES  # registers a row
     s = STREAMS[r]
-    name = f"{PREFIX[fam]}{r}x{w}"
-    lbl = f"{fam}{r}x{w}"
+    name = f"{PREFIX[fam]}{r}x{w}" + ("Z" if ZMM else "")
+    lbl = f"{fam}{r}x{w}" + ("z" if ZMM else "")
     frame = ARGS[fam][-1][1] + 1
     scnt = "R11" if fam == "gatherA" else "R13"
     o = [f"// func {name}({SIG[fam]})", f"TEXT ·{name}(SB), NOSPLIT, $32-{frame}"]
@@ -105,13 +124,13 @@ def kernel(fam, r, w):
     elif fam == "gather":
         o += [f"\tMOVQ {fp(fam, 'a')}, SI", f"\tMOVQ {fp(fam, 'off')}, R12", "\tMOVQ bq-16(SP), AX",
               f"\tMOVQ {fp(fam, 'b')}, BX"]
-        if v == 2:
+        if w == 16:
             o += ["\tMOVQ 8(AX), R14", "\tLEAQ (BX)(R14*4), R14", "\tLEAQ (R14)(DX*1), R15"]
         o += ["\tMOVQ (AX), AX", "\tLEAQ (BX)(AX*4), BX", "\tLEAQ (BX)(DX*1), DI"]
     else:
         o += [f"\tMOVQ {fp(fam, 'colOff')}, DI", "\tMOVQ bq-16(SP), BX"]
     for q in range(v * r * s):
-        o.append(f"\tVXORPS Y{q}, Y{q}, Y{q}")
+        o.append(f"\tVPXORD Z{q}, Z{q}, Z{q}" if ZMM else f"\tVXORPS Y{q}, Y{q}, Y{q}")
     if s == 1:
         o += [f"loop{lbl}:"] + step(fam, r, v, 0) + ["\tDECQ CX", f"\tJNZ loop{lbl}"]
     else:
@@ -125,37 +144,46 @@ def kernel(fam, r, w):
         pairs = [(0, 1)] if s == 2 else [(0, 1), (2, 3), (0, 2)]
         for a, b in pairs:
             for q in range(n):
-                o.append(f"\tVADDPS Y{n * b + q}, Y{n * a + q}, Y{n * a + q}")
+                o.append(f"\tVADDPS {R}{n * b + q}, {R}{n * a + q}, {R}{n * a + q}")
     o += ["\tMOVQ cq-24(SP), CX", f"\tMOVQ {fp(fam, 'ldc')}, AX", "\tSHLQ $2, AX",
           f"\tCMPB {fp(fam, 'acc')}, $0", f"\tJEQ store{lbl}"]
     for i in range(r):
         for j in range(v):
             y = acc_reg(r, v, 0, i, j)
-            o.append(f"\tVADDPS {32 * j}(CX), Y{y}, Y{y}")
+            o.append(f"\tVADDPS {4 * LANES * j}(CX), {R}{y}, {R}{y}")
         for j in range(v):
-            o.append(f"\tVMOVUPS Y{acc_reg(r, v, 0, i, j)}, {32 * j}(CX)")
+            o.append(f"\tVMOVUPS {R}{acc_reg(r, v, 0, i, j)}, {4 * LANES * j}(CX)")
         if i < r - 1:
             o.append("\tADDQ AX, CX")
     o += [f"\tJMP next{lbl}", f"store{lbl}:"]
     for i in range(r):
         for j in range(v):
-            o.append(f"\tVMOVUPS Y{acc_reg(r, v, 0, i, j)}, {32 * j}(CX)")
+            o.append(f"\tVMOVUPS {R}{acc_reg(r, v, 0, i, j)}, {4 * LANES * j}(CX)")
         if i < r - 1:
             o.append("\tADDQ AX, CX")
     o += [f"next{lbl}:", f"\tADDQ ${4 * w}, cq-24(SP)"]
-    o.append(f"\tADDQ ${8 * v}, bq-16(SP)" if fam == "gather" else f"\tADDQ ${4 * w}, bq-16(SP)")
+    o.append(f"\tADDQ ${w}, bq-16(SP)" if fam == "gather" else f"\tADDQ ${4 * w}, bq-16(SP)")
     o += ["\tDECQ cnt-8(SP)", f"\tJNZ block{lbl}", "\tVZEROUPPER", "\tRET", ""]
     return o
 
 
-out = ["// Code generated by testdata/gen_gemm32.py; DO NOT EDIT.", "", "//go:build amd64 && !purego", "",
-       '#include "textflag.h"', "",
-       "// Float32 panel kernels of Gemm, GemmGather and GemmGatherA: r rows of",
-       "// C = A·B (+ C) over nb blocks of 16 or 8 columns. Accumulators Y0..Y11,",
-       "// B's row in Y12 and Y13, broadcasts of A in Y14 and Y15. See",
-       "// testdata/gen_gemm32.py for the operand layouts and the summation order.", ""]
+out = ["// Code generated by testdata/gen_gemm32.py" + (" avx512" if ZMM else "") + "; DO NOT EDIT.", "",
+       "//go:build amd64 && !purego", "", '#include "textflag.h"', ""]
+if ZMM:
+    out += ["// The AVX-512 float32 panel kernels of Gemm, GemmGather and GemmGatherA:",
+            "// r rows of C = A·B (+ C) over nb blocks of 32 or 16 columns (16 only",
+            "// for gather). Accumulators Z0..Z11, B's row in Z12 and Z13, broadcasts",
+            "// of A in Z14 and Z15. See testdata/gen_gemm32.py for the operand",
+            "// layouts and the summation order, that of the AVX2 kernels.", ""]
+    widths = {"plain": (32, 16), "gather": (16,), "gatherA": (32, 16)}
+else:
+    out += ["// Float32 panel kernels of Gemm, GemmGather and GemmGatherA: r rows of",
+            "// C = A·B (+ C) over nb blocks of 16 or 8 columns. Accumulators Y0..Y11,",
+            "// B's row in Y12 and Y13, broadcasts of A in Y14 and Y15. See",
+            "// testdata/gen_gemm32.py for the operand layouts and the summation order.", ""]
+    widths = {"plain": (16, 8), "gather": (16, 8), "gatherA": (16, 8)}
 for fam in ("plain", "gather", "gatherA"):
-    for w in (16, 8):
+    for w in widths[fam]:
         for r in (6, 4, 2, 1):
             out += kernel(fam, r, w)
 print("\n".join(out))

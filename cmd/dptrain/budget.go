@@ -24,7 +24,7 @@ func epsFor(m accountant.Mechanism, sigma, q float64, n int, delta float64) (flo
 // planBudget sets maxTotal, the longest history the budget allows, searching
 // up to the history length the run would reach. It fails if the budget is
 // already spent and steps remain.
-func (t *trainer) planBudget() error {
+func (t *trainer[F]) planBudget() error {
 	p := &t.priv
 	p.maxTotal = -1
 	b := t.c.budget()
@@ -77,14 +77,14 @@ func (p *privacy) overBudget() bool {
 
 // stopsEarly tells whether the budget guard will stop the run before its
 // remaining steps are done.
-func (t *trainer) stopsEarly() bool {
+func (t *trainer[F]) stopsEarly() bool {
 	p := &t.priv
 	return p.maxTotal >= 0 && p.maxTotal < p.acct.History().Steps()+(t.plan.total-t.step)
 }
 
 // epsilon returns ε spent so far by the run's accountant (NaN if it cannot
 // tell).
-func (t *trainer) epsilon() float64 {
+func (t *trainer[F]) epsilon() float64 {
 	if t.priv.acct.History().Steps() == 0 {
 		return 0
 	}

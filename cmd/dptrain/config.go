@@ -30,6 +30,7 @@ type config struct {
 	TestLimit  int
 
 	Model         string
+	Precision     string // float64 or float32: the model's, the optimizer's and the reductions' element type
 	Clipping      string
 	DistOptimizer string
 	MaxGradNorm   float64
@@ -156,6 +157,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
 	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), cnn-gn (the same with GroupNorm after each conv), mlp (784-128 ReLU-10), resnet-gn, scatter-linear (GroupNorm + linear on ScatterNet features from dpfeatures), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
+	fs.StringVar(&c.Precision, "precision", "float64", "element type of the model, the gradients, the optimizer and the Allreduce: float64, or float32 (about twice as fast on GEMM-bound models; norms, noise and the accountant stay float64; docs/dptrain.md)")
 	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model), per-layer (one threshold per layer), adaptive-flat / adaptive-per-layer (the same, with thresholds that follow --target-quantile of the norms by private quantile estimation, starting from --max-grad-norm(s)), or adaptive-split (per-layer thresholds whose total ‖C‖₂ stays --max-grad-norm while the split follows the layers' norms, so that every layer clips the same fraction of its samples)")
 	fs.Float64Var(&c.TargetQuantile, "target-quantile", 0.5, "adaptive clipping: the fraction `γ` of samples whose norm each threshold should exceed")
 	fs.Float64Var(&c.ClipLR, "clip-lr", 0.2, "adaptive clipping: the step `η` of the update C ← C·exp(−η(b̃−γ)), b̃ the noisy fraction of unclipped samples")
@@ -272,6 +274,7 @@ func (c *config) validate(set map[string]bool) error {
 		allowed     []string
 	}{
 		{"data-format", c.DataFormat, []string{"idx", "csv", "npy"}},
+		{"precision", c.Precision, []string{"float64", "float32"}},
 		{"clipping", c.Clipping, []string{"flat", "per-layer", "adaptive-flat", "adaptive-per-layer", "adaptive-split"}},
 		{"dist-optimizer", c.DistOptimizer, []string{"simple", "hooks"}},
 		{"noise", c.Noise, []string{"rank0", "sharded"}},

@@ -1,6 +1,6 @@
 package main
 
-import "gonum.org/v1/gonum/floats"
+import "github.com/dpmpi/dpmpi/optimizer"
 
 // average is an exponential moving average of the parameters (--ema; De et
 // al. 2022), the weights that evaluation and the final weight files use. It
@@ -14,34 +14,51 @@ import "gonum.org/v1/gonum/floats"
 // parameters are far from the later ones, are forgotten quickly. Without
 // the decay bound, step s of T weighs about (s/T)^(w−1) in the average,
 // so a run averages over about min(1/(1−decay), T/(w−1)) of its last steps.
-type average struct {
+//
+// The average is kept in float64 whatever the parameters' precision F, so
+// that a float32 run's small updates are not lost to rounding (with decay
+// 0.999 each step adds 0.001 of the parameters' change).
+type average[F optimizer.Float] struct {
 	decay  float64
 	warmup float64
 	avg    []float64
-	raw    []float64 // the training parameters while the average stands in for them
+	raw    []F // the training parameters while the average stands in for them
 }
 
 // newAverage starts an average of the parameters p with the given decay in
 // (0, 1) and warm-up w > 1.
-func newAverage(decay, warmup float64, p []float64) *average {
-	return &average{decay: decay, warmup: warmup, avg: append([]float64(nil), p...), raw: make([]float64, len(p))}
+func newAverage[F optimizer.Float](decay, warmup float64, p []F) *average[F] {
+	a := &average[F]{decay: decay, warmup: warmup, avg: make([]float64, len(p)), raw: make([]F, len(p))}
+	for i, v := range p {
+		a.avg[i] = float64(v)
+	}
+	return a
 }
 
-// update folds in the parameters p after logical step t ≥ 1.
-func (a *average) update(p []float64, t int) {
+// update folds in the parameters p after logical step t ≥ 1:
+// avg ← d·avg + (1−d)·p, each product rounded (never fused), so that every
+// architecture computes the same average.
+func (a *average[F]) update(p []F, t int) {
+	if len(p) != len(a.avg) {
+		panic("dptrain: average.update: parameter count changed")
+	}
 	d := min(a.decay, (1+float64(t))/(a.warmup+float64(t)))
-	floats.Scale(d, a.avg)
-	floats.AddScaled(a.avg, 1-d, p)
+	e := 1 - d
+	for i, v := range p {
+		a.avg[i] = float64(d*a.avg[i]) + float64(e*float64(v))
+	}
 }
 
-// with runs f with the average in place of the parameters p, which it
-// restores afterwards. A nil average runs f on p as they are.
-func (a *average) with(p []float64, f func() error) error {
+// with runs f with the average (rounded to F) in place of the parameters
+// p, which it restores afterwards. A nil average runs f on p as they are.
+func (a *average[F]) with(p []F, f func() error) error {
 	if a == nil {
 		return f()
 	}
 	copy(a.raw, p)
-	copy(p, a.avg)
+	for i, v := range a.avg {
+		p[i] = F(v)
+	}
 	defer copy(p, a.raw)
 	return f()
 }

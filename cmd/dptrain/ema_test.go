@@ -60,7 +60,7 @@ func TestAverageWith(t *testing.T) {
 	if seen[0] != 5 || seen[1] != 6 || p[0] != 1 || p[1] != 2 {
 		t.Errorf("f saw %v (want the average [5 6]); parameters afterwards %v (want [1 2])", seen, p)
 	}
-	var none *average
+	var none *average[float64]
 	seen = seen[:0]
 	if err := none.with(p, func() error { seen = append(seen, p...); return nil }); err != nil || seen[0] != 1 {
 		t.Errorf("nil average: f saw %v, err %v; want the parameters [1 2]", seen, err)

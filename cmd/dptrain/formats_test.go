@@ -113,7 +113,7 @@ func TestDataFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := buildModel(&config{Model: "cnn"}, 784, 10)
+	m, _, err := buildModel[float64](&config{Model: "cnn"}, 784, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

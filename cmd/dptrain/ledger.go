@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/dpmpi/dpmpi/accountant"
 	"github.com/dpmpi/dpmpi/internal/fingerprint"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // The privacy ledger is an accountant.Ledger written by rank 0: one record
@@ -88,7 +90,7 @@ func openLedger(path string) (*accountant.Ledger, []accountant.LedgerRecord, boo
 
 // stateNow fingerprints rank 0's state before the next step: the ledger
 // tag of that step.
-func (t *trainer) stateNow() (string, error) {
+func (t *trainer[F]) stateNow() (string, error) {
 	var noise []byte
 	if t.rng.noise != nil {
 		b, err := t.rng.noise.MarshalBinary()
@@ -110,9 +112,14 @@ func (t *trainer) stateNow() (string, error) {
 // parameters, the noise state's length, the noise state, the sampler state
 // and the thresholds (nothing for fixed ones, so that their tags are those
 // of earlier versions), in hex.
-func stateTag(params []float64, noise, sampler []byte, thresholds []float64) string {
+//
+// float32 parameters are hashed as the float64 values they convert to
+// exactly, so a tag depends on the parameters' values only.
+func stateTag[F optimizer.Float](params []F, noise, sampler []byte, thresholds []float64) string {
 	h := fingerprint.NewHasher(sha256.New())
-	h.Float64s(params...)
+	for _, p := range params {
+		h.Uint64(math.Float64bits(float64(p)))
+	}
 	h.Uint64(uint64(len(noise)))
 	h.Write(noise)
 	h.Write(sampler)

@@ -102,11 +102,11 @@ func TestStateTag(t *testing.T) {
 		tags[got] = true
 	}
 	// The noise state's length separates it from the sampler state.
-	if stateTag(nil, []byte("ab"), []byte("c"), nil) == stateTag(nil, []byte("a"), []byte("bc"), nil) {
+	if stateTag[float64](nil, []byte("ab"), []byte("c"), nil) == stateTag[float64](nil, []byte("a"), []byte("bc"), nil) {
 		t.Error("moving a byte from the noise state to the sampler state keeps the tag")
 	}
 	// Adaptive thresholds are part of the state.
-	if a, b := stateTag(nil, nil, nil, []float64{1, 2}), stateTag(nil, nil, nil, []float64{1, 2.5}); a == b || a == stateTag(nil, nil, nil, nil) {
+	if a, b := stateTag[float64](nil, nil, nil, []float64{1, 2}), stateTag[float64](nil, nil, nil, []float64{1, 2.5}); a == b || a == stateTag[float64](nil, nil, nil, nil) {
 		t.Error("the adaptive thresholds do not change the tag")
 	}
 }

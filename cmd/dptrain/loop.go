@@ -12,13 +12,13 @@ import (
 )
 
 // dpOptimizer is what the training loop needs from the DP optimizers.
-type dpOptimizer interface {
+type dpOptimizer[F optimizer.Float] interface {
 	SetStepHook(optimizer.StepHook)
 	SignalSkip(bool)
 	Step() (bool, error)
 	ZeroGrad()
-	Updater() optimizer.Updater[float64]
-	AddBackward([]optimizer.GradSource[float64]) error
+	Updater() optimizer.Updater[F]
+	AddBackward([]optimizer.GradSource[F]) error
 	Clipping() optimizer.Clipping
 	MechanismNoise() []float64
 	SetThresholds([]float64) error
@@ -36,7 +36,7 @@ const (
 // loop runs the training steps. Every collective is entered by every rank in
 // the same order; the per-step flag reduction (stepFlags) makes all ranks
 // stop at the same step.
-func (t *trainer) loop() (stopReason, error) {
+func (t *trainer[F]) loop() (stopReason, error) {
 	var flagBuf [stepFlagSlots]float64
 	var b batchBufs
 	for {
@@ -71,7 +71,7 @@ func (t *trainer) loop() (stopReason, error) {
 // agreeStep decides, with every rank, whether and how the next step runs:
 // rank 0 fingerprints its state and asks the ledger (replay) and the budget
 // guard; every rank adds its stop signal and loss tally.
-func (t *trainer) agreeStep(buf []float64) (stepFlags, error) {
+func (t *trainer[F]) agreeStep(buf []float64) (stepFlags, error) {
 	f := stepFlags{stop: t.stop.Load(), lossSum: t.tally.lossSum, lossN: t.tally.lossN}
 	if t.rank == 0 && t.step < t.plan.total {
 		st, err := t.stateNow()
@@ -96,7 +96,7 @@ func (t *trainer) agreeStep(buf []float64) (stepFlags, error) {
 // logLoss writes the progress line and metrics record of the mean training
 // loss over all ranks since the last record, every --log-every steps and at
 // the end, and restarts the tally.
-func (t *trainer) logLoss(f stepFlags) error {
+func (t *trainer[F]) logLoss(f stepFlags) error {
 	logStep := t.step > 0 && t.step%t.c.LogEvery == 0
 	if (logStep || t.step > 0 && t.step == t.plan.total) && f.lossN > 0 && (t.rank == 0 || t.log.prog != nil) {
 		l := f.lossSum / f.lossN
@@ -121,7 +121,7 @@ type batchBufs struct {
 
 // trainStep runs one logical step: it draws the batch, splits it into
 // physical batches of at most --max-physical-batch samples and runs them.
-func (t *trainer) trainStep(b *batchBufs) error {
+func (t *trainer[F]) trainStep(b *batchBufs) error {
 	t.setLR()
 	d := t.data.train.Dim()
 	b.batch = t.rng.sampler.Next(b.batch)
@@ -162,7 +162,7 @@ func (t *trainer) trainStep(b *batchBufs) error {
 // afterStep evaluates (every --eval-every epochs), checkpoints (every
 // --checkpoint-every steps) and throttles (--throttle) after a step; the
 // last step's evaluation and checkpoint are the caller's.
-func (t *trainer) afterStep() error {
+func (t *trainer[F]) afterStep() error {
 	last := t.step >= t.plan.total
 	if t.c.EvalEvery > 0 && t.step%(t.plan.spe*t.c.EvalEvery) == 0 && !last {
 		acc, tl, err := t.evaluate()
@@ -189,11 +189,11 @@ func (t *trainer) afterStep() error {
 }
 
 // epoch returns the epochs done, fractional.
-func (t *trainer) epoch() float64 { return float64(t.step) / float64(t.plan.spe) }
+func (t *trainer[F]) epoch() float64 { return float64(t.step) / float64(t.plan.spe) }
 
 // setLR applies the learning-rate schedule for the step about to run (a
 // function of the step index only, so a resumed run follows it exactly).
-func (t *trainer) setLR() {
+func (t *trainer[F]) setLR() {
 	lr := t.c.LR
 	if t.c.LRSchedule == "cosine" {
 		lr *= 0.5 * (1 + math.Cos(math.Pi*float64(t.step)/float64(t.plan.total)))
@@ -205,7 +205,7 @@ func (t *trainer) setLR() {
 // (clipping layer by layer as the backward pass produces them with the hooks
 // optimizer, after it otherwise), then the optimizer step. The skip signal is
 // given before the backward pass, as the hooks optimizer requires.
-func (t *trainer) physStep(x []float64, y []int, n int, skip bool) (float64, error) {
+func (t *trainer[F]) physStep(x []float64, y []int, n int, skip bool) (float64, error) {
 	_, loss, dl, err := t.forward(x, y, n)
 	if err != nil {
 		return 0, err
@@ -229,28 +229,45 @@ func (t *trainer) physStep(x []float64, y []int, n int, skip bool) (float64, err
 
 // forward runs the model and the loss on a batch of n samples; it returns the
 // logits, the summed loss and the loss gradient (valid until the next call).
-func (t *trainer) forward(x []float64, y []int, n int) ([]float64, float64, []float64, error) {
+func (t *trainer[F]) forward(x []float64, y []int, n int) ([]F, float64, []F, error) {
 	k := t.data.classes
-	logits := t.net.model.Forward(x, n)
-	lb := &t.net.loss
-	if cap(lb.losses) < n {
-		lb.losses = make([]float64, n)
-		lb.dlogits = make([]float64, k*n)
+	logits := t.net.model.Forward(t.net.input(x), n)
+	b := &t.net.bufs
+	if cap(b.losses) < n {
+		b.losses = make([]F, n)
+		b.dlogits = make([]F, k*n)
 	}
-	losses, dl := lb.losses[:n], lb.dlogits[:k*n]
+	losses, dl := b.losses[:n], b.dlogits[:k*n]
 	if err := nn.SoftmaxCrossEntropy(logits, y, k, losses, dl); err != nil {
 		return nil, 0, nil, err
 	}
 	s := 0.0
 	for _, v := range losses {
-		s += v
+		s += float64(v)
 	}
 	return logits, s, dl, nil
 }
 
+// input returns the batch x in the model's precision: x itself for a float64
+// model, x rounded into a kept buffer for a float32 one (the one conversion
+// of the data per physical batch).
+func (n *learner[F]) input(x []float64) []F {
+	if x, ok := any(x).([]F); ok {
+		return x
+	}
+	if cap(n.bufs.x) < len(x) {
+		n.bufs.x = make([]F, len(x))
+	}
+	in := n.bufs.x[:len(x)]
+	for i, v := range x {
+		in[i] = F(v)
+	}
+	return in
+}
+
 // hook is the optimizer's step hook: the write-ahead ledger entry (rank 0),
 // then the accountant, before the update is applied.
-func (t *trainer) hook(sigma float64, k int) error {
+func (t *trainer[F]) hook(sigma float64, k int) error {
 	if t.next.replay {
 		return nil // the ledger already holds this exact release
 	}
@@ -266,7 +283,7 @@ func (t *trainer) hook(sigma float64, k int) error {
 
 // evaluate computes test accuracy and mean loss of the evaluated weights:
 // the moving average with --ema, the parameters otherwise. Collective.
-func (t *trainer) evaluate() (acc, loss float64, err error) {
+func (t *trainer[F]) evaluate() (acc, loss float64, err error) {
 	err = t.net.avg.with(t.net.arena.Params, func() error {
 		acc, loss, err = t.evaluateParams()
 		return err
@@ -276,7 +293,7 @@ func (t *trainer) evaluate() (acc, loss float64, err error) {
 
 // evaluateParams computes test accuracy and mean loss of the parameters;
 // each rank takes a strided part of the test set. Collective.
-func (t *trainer) evaluateParams() (acc, loss float64, err error) {
+func (t *trainer[F]) evaluateParams() (acc, loss float64, err error) {
 	const eb = 500
 	test, k := t.data.test, t.data.classes
 	t.net.model.SetTraining(false) // Dropout is the identity

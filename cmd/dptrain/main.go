@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dpmpi/dpmpi/mpi"
+	"github.com/dpmpi/dpmpi/optimizer"
 )
 
 // Exit codes.
@@ -70,7 +71,13 @@ func run(args []string) int {
 		return exitError
 	}
 	rank := world.Rank()
-	code, fatal := train(c, world, &stop)
+	var code int
+	var fatal bool
+	if c.Precision == "float32" {
+		code, fatal = train[float32](c, world, &stop)
+	} else {
+		code, fatal = train[float64](c, world, &stop)
+	}
 	if fatal {
 		// Other ranks may be blocked in a collective: take the job down.
 		world.Abort(exitError)
@@ -83,9 +90,9 @@ func run(args []string) int {
 
 // train runs the job on this rank; fatal asks the caller to abort the job
 // because other ranks may be waiting in a collective.
-func train(c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool) {
+func train[F optimizer.Float](c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool) {
 	rank, size := world.Rank(), world.Size()
-	t := &trainer{c: c, team: team{comm: world, rank: rank, world: size}, stop: stop, log: outputs{out: io.Discard}}
+	t := &trainer[F]{c: c, team: team{comm: world, rank: rank, world: size}, grads: mpi.For[F](world), stop: stop, log: outputs{out: io.Discard}}
 	if rank == 0 {
 		t.log.out = os.Stdout
 	} else if c.RankLogs {

@@ -213,7 +213,7 @@ func TestEquivalence(t *testing.T) {
 
 // initWeights returns the initial parameters of the cnn with seed 3.
 func initWeights(t *testing.T) []float64 {
-	m, _, err := buildModel(&config{Model: "cnn"}, 784, 10)
+	m, _, err := buildModel[float64](&config{Model: "cnn"}, 784, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

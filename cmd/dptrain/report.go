@@ -127,7 +127,7 @@ type metric struct {
 
 // adaptiveThresholds returns the current thresholds with adaptive
 // clipping, nil with fixed ones.
-func (t *trainer) adaptiveThresholds() []float64 {
+func (t *trainer[F]) adaptiveThresholds() []float64 {
 	if !t.c.adaptive() {
 		return nil
 	}
@@ -136,7 +136,7 @@ func (t *trainer) adaptiveThresholds() []float64 {
 
 // writeMetric appends one record to the metrics file (rank 0; a no-op
 // elsewhere).
-func (t *trainer) writeMetric(m metric) error {
+func (t *trainer[F]) writeMetric(m metric) error {
 	if t.log.metrics == nil {
 		return nil
 	}
@@ -149,7 +149,7 @@ func (t *trainer) writeMetric(m metric) error {
 
 // openOutputs opens rank 0's metrics file (appending: a resumed run
 // continues it).
-func (t *trainer) openOutputs() error {
+func (t *trainer[F]) openOutputs() error {
 	c := t.c
 	if err := os.MkdirAll(filepath.Dir(c.Metrics), 0o755); err != nil {
 		return err
@@ -163,15 +163,15 @@ func (t *trainer) openOutputs() error {
 }
 
 // banner prints the run's settings before the first step (rank 0).
-func (t *trainer) banner() {
+func (t *trainer[F]) banner() {
 	c := t.c
 	th := t.id.Thresholds
 	how := "given"
 	if c.TargetEpsilon > 0 {
 		how = fmt.Sprintf("calibrated for ε=%v over %d steps (%s)", c.TargetEpsilon, t.plan.total, c.Accountant)
 	}
-	fmt.Fprintf(t.log.out, "dptrain: %d rank(s), model %s, %s clipping %v (‖C‖₂=%.4g), %s lr=%v momentum=%v\n",
-		t.world, c.Model, c.Clipping, th, floats.Norm(th, 2), c.Optimizer, c.LR, c.Momentum)
+	fmt.Fprintf(t.log.out, "dptrain: %d rank(s), model %s in %s, %s clipping %v (‖C‖₂=%.4g), %s lr=%v momentum=%v\n",
+		t.world, c.Model, t.id.Precision, c.Clipping, th, floats.Norm(th, 2), c.Optimizer, c.LR, c.Momentum)
 	if z := t.net.opt.MechanismNoise(); z != nil {
 		fmt.Fprintf(t.log.out, "dptrain: adaptive thresholds: target quantile %v, clip lr %v, count noise σ_b=%.4g; σ split as gradient z=%.6g, counts z=%.6g\n",
 			c.TargetQuantile, c.ClipLR, t.countNoiseStd(), z[0], z[1])
@@ -188,7 +188,7 @@ func (t *trainer) banner() {
 
 // finish writes the final weights, metrics record and privacy plot and
 // prints the summary (rank 0).
-func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, samples float64) error {
+func (t *trainer[F]) finish(acc, testLoss float64, wall time.Duration, steps int, samples float64) error {
 	c := t.c
 	h := t.priv.acct.History()
 	err := t.net.avg.with(t.net.arena.Params, func() error {
@@ -252,7 +252,7 @@ func (t *trainer) finish(acc, testLoss float64, wall time.Duration, steps int, s
 // PyTorch's state_dict names, in float32, with the model and the privacy
 // spent in the metadata; torch.nn modules built as docs/models.md describes
 // load them with load_state_dict.
-func (t *trainer) writeTorch(h accountant.History) error {
+func (t *trainer[F]) writeTorch(h accountant.History) error {
 	ts, err := t.net.model.StateDict()
 	if err != nil {
 		return err

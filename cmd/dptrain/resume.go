@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/dpmpi/dpmpi/accountant"
 )
 
 // fresh prepares a new run's ledger on rank 0; it refuses to reuse a
 // directory that holds a previous run's checkpoint or ledger.
-func (t *trainer) fresh() error {
+func (t *trainer[F]) fresh() error {
 	ck := filepath.Join(t.c.CheckpointDir, ckptName)
 	if _, err := os.Stat(ck); err == nil {
 		return fmt.Errorf("a checkpoint already exists at %s: continue that run with --resume, or choose another --out/--checkpoint-dir", ck)
@@ -62,7 +63,7 @@ func decodeResumeMsg(b []byte) (*resumeMsg, error) {
 }
 
 // readResume reads the checkpoint and opens the ledger (rank 0).
-func (t *trainer) readResume() ([]byte, error) {
+func (t *trainer[F]) readResume() ([]byte, error) {
 	s, err := loadCheckpoint(t.c.CheckpointDir)
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func (t *trainer) readResume() ([]byte, error) {
 
 // resume restores the checkpoint and reconciles it with the ledger. Rank 0
 // reads both files and broadcasts them; every rank restores its own part.
-func (t *trainer) resume() error {
+func (t *trainer[F]) resume() error {
 	var blob []byte
 	var lerr error
 	if t.rank == 0 {
@@ -101,6 +102,13 @@ func (t *trainer) resume() error {
 	if s.ID.LRSchedule == "" {
 		s.ID.LRSchedule = "constant" // checkpoints written before --lr-schedule existed
 	}
+	if s.ID.Precision == "" {
+		s.ID.Precision = "float64" // checkpoints written before --precision existed
+	}
+	if s.ID.Precision != t.id.Precision {
+		return fmt.Errorf("--resume: the checkpoint holds %s parameters and optimizer state (--precision %s), this run asks for --precision %s: resume with --precision %s (or start a new run in another --out)",
+			s.ID.Precision, s.ID.Precision, t.id.Precision, s.ID.Precision)
+	}
 	if err := s.ID.mismatch(t.id); err != nil {
 		return err
 	}
@@ -117,7 +125,7 @@ func (t *trainer) resume() error {
 // 1..s.Step recorded, with this run's σ and q) and feeds them all to the
 // accountant; records beyond the checkpoint become pending (their steps may
 // be replayed).
-func (t *trainer) reconcile(s *ckptState, entries []accountant.LedgerRecord) error {
+func (t *trainer[F]) reconcile(s *ckptState, entries []accountant.LedgerRecord) error {
 	p := &t.priv
 	seen := map[int]bool{}
 	p.pending = map[int]string{}
@@ -156,8 +164,10 @@ func (t *trainer) reconcile(s *ckptState, entries []accountant.LedgerRecord) err
 // restore loads the parameters, the optimizer state and this rank's
 // streams from s. The loss tally starts afresh: the first record after a
 // resume covers the steps since the resume only.
-func (t *trainer) restore(s *ckptState) error {
-	copy(t.net.arena.Params, s.Params)
+func (t *trainer[F]) restore(s *ckptState) error {
+	for i, v := range s.Params {
+		t.net.arena.Params[i] = F(v) // exact: the checkpoint was written in F (runIdentity.Precision)
+	}
 	if a := t.net.avg; a != nil {
 		if len(s.Average) != len(a.avg) {
 			return fmt.Errorf("--resume: the checkpoint holds %d averaged parameters for --ema, this model %d (was it written without --ema?)", len(s.Average), len(a.avg))
@@ -201,7 +211,7 @@ func (s *streams) marshal() (rankState, error) {
 }
 
 // average returns a copy of the --ema average, nil without --ema.
-func (t *trainer) average() []float64 {
+func (t *trainer[F]) average() []float64 {
 	if t.net.avg == nil {
 		return nil
 	}
@@ -210,7 +220,7 @@ func (t *trainer) average() []float64 {
 
 // saveCheckpoint gathers every rank's sampler and noise state on rank 0,
 // which writes one checkpoint file atomically. Collective.
-func (t *trainer) saveCheckpoint() error {
+func (t *trainer[F]) saveCheckpoint() error {
 	rs, err := t.rng.marshal()
 	if err != nil {
 		return err
@@ -237,7 +247,7 @@ func (t *trainer) saveCheckpoint() error {
 	if err != nil {
 		return err
 	}
-	return writeCheckpoint(t.c.CheckpointDir, &ckptState{ID: t.id, Step: t.step, Params: append([]float64(nil), t.net.arena.Params...),
+	return writeCheckpoint(t.c.CheckpointDir, &ckptState{ID: t.id, Step: t.step, Params: slices.Clone(toFloat64(t.net.arena.Params)),
 		Average: t.average(), Thresholds: t.adaptiveThresholds(),
 		Optim: ob, Accountant: ab, Ranks: ranks})
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dpmpi/dpmpi/internal/prec"
 	"github.com/dpmpi/dpmpi/internal/seed"
 
 	"github.com/dpmpi/dpmpi/accountant"
@@ -22,14 +23,14 @@ import (
 // setup builds everything up to the first step: data, model, run length and
 // σ, DP optimizer, sampler and the run's identity. All ranks return errors
 // for the same deterministic reasons, so the caller can use agree.
-func (t *trainer) setup() error {
+func (t *trainer[F]) setup() error {
 	c := t.c
 	var err error
 	if t.data, err = loadData(c); err != nil {
 		return err
 	}
 	var spec *nn.Spec
-	if t.net.model, spec, err = buildModel(c, t.data.train.Dim(), t.data.classes); err != nil {
+	if t.net.model, spec, err = buildModel[F](c, t.data.train.Dim(), t.data.classes); err != nil {
 		return err
 	}
 	if t.net.arena, err = t.net.model.NewArena(c.Seed); err != nil {
@@ -63,7 +64,7 @@ func (t *trainer) setup() error {
 	if err != nil {
 		return err
 	}
-	t.id = runIdentity{Model: modelName(c), ModelSpec: modelIdentity(c, spec), Data: dataIdentity(c, t.data.classes), Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
+	t.id = runIdentity{Model: modelName(c), Precision: precisionName[F](), ModelSpec: modelIdentity(c, spec), Data: dataIdentity(c, t.data.classes), Clipping: c.Clipping, Thresholds: th, Optimizer: c.Optimizer,
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
 		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA, EMAWarmup: emaWarmupIdentity(c),
@@ -74,10 +75,18 @@ func (t *trainer) setup() error {
 	return nil
 }
 
+// precisionName is --precision's value for F.
+func precisionName[F optimizer.Float]() string {
+	if prec.Is32[F]() {
+		return "float32"
+	}
+	return "float64"
+}
+
 // buildModel builds c.Model for data of dimension dim with classes labels.
 // A built-in model (nn.BuiltinSpecs) gets one output per class; a spec file
 // must already have them, and its input must hold dim values.
-func buildModel(c *config, dim, classes int) (*nn.Sequential[float64], *nn.Spec, error) {
+func buildModel[F optimizer.Float](c *config, dim, classes int) (*nn.Sequential[F], *nn.Spec, error) {
 	spec, err := nn.LoadSpec(c.Model)
 	if err != nil {
 		return nil, nil, err
@@ -86,7 +95,7 @@ func buildModel(c *config, dim, classes int) (*nn.Sequential[float64], *nn.Spec,
 		last := &spec.Layers[len(spec.Layers)-1]
 		last.Out = &classes
 	}
-	m, err := nn.Build[float64](spec)
+	m, err := nn.Build[F](spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -245,7 +254,7 @@ func loadViews(c *config, train labelled) ([]labelled, error) {
 
 // augmentIdentity is the run identity's record of the augmentation flags:
 // empty without augmentation.
-func (t *trainer) augmentIdentity() string {
+func (t *trainer[F]) augmentIdentity() string {
 	if t.aug == nil {
 		return ""
 	}
@@ -298,7 +307,7 @@ func thresholds(c *config, layers int) ([]float64, error) {
 
 // planRun sets the sample rate q, the run's length and σ (calibrated for
 // --target-epsilon over that length), and the accountant.
-func (t *trainer) planRun() error {
+func (t *trainer[F]) planRun() error {
 	c := t.c
 	n := t.data.train.Len()
 	if c.SampleRate > 0 {
@@ -332,7 +341,7 @@ func (t *trainer) planRun() error {
 
 // countNoiseStd is σ_b of adaptive clipping: --count-noise-std, or the
 // expected global batch size / 20 (Andrew et al. 2021).
-func (t *trainer) countNoiseStd() float64 {
+func (t *trainer[F]) countNoiseStd() float64 {
 	if t.c.CountNoiseStd > 0 {
 		return t.c.CountNoiseStd
 	}
@@ -341,7 +350,7 @@ func (t *trainer) countNoiseStd() float64 {
 
 // adaptiveIdentity is the run identity's record of the adaptive clipping
 // settings; empty for fixed thresholds.
-func (t *trainer) adaptiveIdentity() string {
+func (t *trainer[F]) adaptiveIdentity() string {
 	if !t.c.adaptive() {
 		return ""
 	}
@@ -359,7 +368,7 @@ func noiseIdentity(mode string) string {
 
 // buildOptimizer builds the wrapped updater and the DP optimizer the flags
 // ask for, with clipping thresholds th, and sets the step hook.
-func (t *trainer) buildOptimizer(th []float64) error {
+func (t *trainer[F]) buildOptimizer(th []float64) error {
 	c := t.c
 	// Per-rank expected batch size B_w = q·N/W (public), global rate q.
 	bw := t.priv.q * float64(t.data.train.Len()) / float64(t.world)
@@ -375,12 +384,12 @@ func (t *trainer) buildOptimizer(th []float64) error {
 		t.rng.noise = optimizer.NewBlockGenerator(seed.ForRank(c.Seed, "noise", t.rank))
 		cfg.Generator = t.rng.noise
 	}
-	var inner optimizer.Updater[float64]
+	var inner optimizer.Updater[F]
 	var err error
 	if c.Optimizer == "sgd" {
-		inner, err = optimizer.NewSGD[float64](c.LR, c.Momentum, 0, c.WeightDecay, false)
+		inner, err = optimizer.NewSGD[F](c.LR, c.Momentum, 0, c.WeightDecay, false)
 	} else {
-		inner, err = optimizer.NewAdam[float64](c.LR, 0.9, 0.999, 1e-8, c.WeightDecay)
+		inner, err = optimizer.NewAdam[F](c.LR, 0.9, 0.999, 1e-8, c.WeightDecay)
 	}
 	if err != nil {
 		return err
@@ -388,19 +397,19 @@ func (t *trainer) buildOptimizer(th []float64) error {
 	a := t.net.arena
 	switch {
 	case !c.perLayer():
-		o, err := optimizer.NewDistributedDPOptimizer(a, inner, th[0], cfg, t.comm)
+		o, err := optimizer.NewDistributedDPOptimizer(a, inner, th[0], cfg, t.grads)
 		if err != nil {
 			return err
 		}
 		t.net.opt = o.Engine
 	case c.DistOptimizer == "simple":
-		o, err := simple.New(a, inner, th, cfg, t.comm)
+		o, err := simple.New(a, inner, th, cfg, t.grads)
 		if err != nil {
 			return err
 		}
 		t.net.opt = o.Engine
 	default:
-		o, err := perlayer.NewDistributedPerLayerOptimizer(a, inner, th, cfg, t.comm)
+		o, err := perlayer.NewDistributedPerLayerOptimizer(a, inner, th, cfg, t.grads)
 		if err != nil {
 			return err
 		}

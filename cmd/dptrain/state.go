@@ -54,6 +54,7 @@ const (
 // output paths) may change on resume.
 type runIdentity struct {
 	Model         string
+	Precision     string // --precision: float64 (also for checkpoints written before the flag) or float32
 	ModelSpec     string // a spec file's canonical JSON; empty for a built-in model
 	Data          string // the data flags for --data-format csv or npy; empty for Fashion-MNIST
 	Clipping      string

@@ -11,19 +11,23 @@ import (
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
-// trainer holds one rank's training state. Its parts are built by setup
-// (setup.go), restored by resume (resume.go), advanced by loop (loop.go) and
-// guarded by planBudget (budget.go).
-type trainer struct {
+// trainer holds one rank's training state in precision F (--precision):
+// the model, its gradients, the optimizer and the gradient reductions
+// compute in F; data, losses, norms, noise, the accountant and checkpoints
+// stay float64. Its parts are built by setup (setup.go), restored by resume
+// (resume.go), advanced by loop (loop.go) and guarded by planBudget
+// (budget.go).
+type trainer[F optimizer.Float] struct {
 	c *config
 	team
-	log  outputs
-	data dataset
-	net  learner
-	rng  streams
-	priv privacy
-	plan schedule
-	id   runIdentity
+	grads optimizer.Communicator[F] // the gradient reductions, in F
+	log   outputs
+	data  dataset
+	net   learner[F]
+	rng   streams
+	priv  privacy
+	plan  schedule
+	id    runIdentity
 
 	step  int      // logical steps applied to the parameters
 	next  nextStep // the step about to run, for the step hook
@@ -62,19 +66,21 @@ type labelled interface {
 }
 
 // learner is the model, its parameters and the DP optimizer over them.
-type learner struct {
-	model *nn.Sequential[float64]
-	arena *optimizer.Arena[float64]
-	opt   dpOptimizer
-	ready func(int, optimizer.GradSource[float64]) error // nil: clip after the whole backward pass
-	avg   *average                                       // --ema; nil without
-	loss  lossBufs
+type learner[F optimizer.Float] struct {
+	model *nn.Sequential[F]
+	arena *optimizer.Arena[F]
+	opt   dpOptimizer[F]
+	ready func(int, optimizer.GradSource[F]) error // nil: clip after the whole backward pass
+	avg   *average[F]                              // --ema; nil without
+	bufs  netBufs[F]
 }
 
-// lossBufs are the per-sample losses and the loss gradient of the last
-// forward pass, kept between calls.
-type lossBufs struct {
-	losses, dlogits []float64
+// netBufs are the model's input in F (float32 runs convert each batch once;
+// float64 runs use the batch itself), the per-sample losses and the loss
+// gradient of the last forward pass, kept between calls.
+type netBufs[F optimizer.Float] struct {
+	x               []F
+	losses, dlogits []F
 }
 
 // streams are the rank's random streams, saved in every checkpoint.

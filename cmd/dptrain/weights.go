@@ -19,10 +19,13 @@ import (
 //	uint64 parameter count P | P × float64
 //
 // Each layer's parameters are values[offset:offset+length]: its weight in
-// PyTorch layout, then its bias.
+// PyTorch layout, then its bias. The values are float64 whatever the run's
+// --precision (float32 parameters convert exactly), so readers need not know
+// it.
 const weightsMagic = "DPTRAINW"
 
-func writeWeights(path string, a *optimizer.Arena[float64]) error {
+// writeWeights writes the arena's layers and parameters to path atomically.
+func writeWeights[F optimizer.Float](path string, a *optimizer.Arena[F]) error {
 	var b bytes.Buffer
 	b.WriteString(weightsMagic)
 	put := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
@@ -39,11 +42,24 @@ func writeWeights(path string, a *optimizer.Arena[float64]) error {
 		put(uint64(l.Len))
 	}
 	put(uint64(len(a.Params)))
-	put(a.Params)
+	put(toFloat64(a.Params))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	return checkpoint.WriteFileAtomic(path, b.Bytes())
+}
+
+// toFloat64 returns p as float64 values: p itself for float64, an exact
+// copy for float32.
+func toFloat64[F optimizer.Float](p []F) []float64 {
+	if p, ok := any(p).([]float64); ok {
+		return p
+	}
+	v := make([]float64, len(p))
+	for i, x := range p {
+		v[i] = float64(x)
+	}
+	return v
 }
 
 // readWeights reads the parameter values of a weights file.

@@ -23,8 +23,18 @@
 #      non-private and DP per-layer, against the Opacus figures measured on
 #      these machines (torch 1.13 CPU, 2 threads; Opacus cannot be installed
 #      here, so its figures come from the reference, not from this run).
-# accountant: ε (RDP, PRV), calibration and a 100,000-point RDP curve, against
-#      the Opacus timings measured on these machines (reference figures).
+# accountant: dpmpi's accountant benchmarks (RDP and PRV ε, RDP calibration,
+#      a 100,000-point RDP curve; go test -bench with -cpu 1,2), then, with
+#      the Opacus peer present (OPACUS_SH's opacus-bench/opacus14, Opacus
+#      1.4), scripts/opacus_accountant.py times Opacus's accountants on
+#      exactly the same cases in the same run (one thread, opacus.sh's tuned
+#      environment, median of repeats adding up to 2 s after a warm-up). The
+#      table gives Opacus/dpmpi time ratios against dpmpi on 1 and on 2 cores,
+#      and a second one dpmpi's ε (from dpaccount) beside Opacus's for each
+#      case, every point of the curve compared. Opacus has no curve function:
+#      it gets dpmpi's incremental method through its public API (per-step
+#      RDP once, get_privacy_spent per point). Without the peer the ratios
+#      are skipped with a message (install: `opacus.sh setup`).
 # opacus: dpmpi's training steps (MLP 784-512-256-10 and the tanh CNN, batch
 #      256, 2 threads, non-private and the whole DP step: per-layer clipping,
 #      σ = 1 noise, SGD), in float64 and in float32, side by side with Opacus
@@ -140,11 +150,93 @@ nn_table() {
 }
 
 bench_accountant() {
-	echo "== accountant (Opacus on these machines: RDP ε 10.6 ms, PRV ε 237 ms for q=0.01 σ=1 10000 steps, RDP calibration 60 ms)"
-	go test -run '^$' -bench . -benchtime=2s -count=1 ./accountant | grep -E '^Benchmark' |
-		awk '{name=$1; for(i=1;i<=NF;i++) if($i=="ns/op") ns=$(i-1);
-			ref=0; if(name ~ /RDPEpsilon/) ref=10.6; else if(name ~ /PRVEpsilon/) ref=237; else if(name ~ /CalibrateRDP/) ref=60;
-			if(ref>0) printf "%-40s %10.3f ms  Opacus/dpmpi = %6.1fx\n", name, ns/1e6, ref/(ns/1e6); else printf "%-40s %10.3f ms\n", name, ns/1e6}'
+	local peer=${OPACUS_SH:-../shared/peers/opacus.sh} go_rows="$out/accountant-go.txt"
+	local bench
+	bench=$(dirname "$peer")/opacus-bench
+	echo "== accountant: dpmpi's benchmarks (go test -bench, -cpu 1,2), then Opacus 1.4's accountants on the same cases in the same run"
+	go test -run '^$' -bench . -benchtime=2s -cpu 1,2 -count=1 ./accountant | grep -E '^Benchmark' | tee "$go_rows" |
+		awk '{for(i=1;i<=NF;i++) if($i=="ns/op") printf "%-40s %10.3f ms\n", $1, $(i-1)/1e6}'
+	if [ ! -d "$bench/opacus14" ]; then
+		echo "bench.sh: Opacus peer not found ($bench/opacus14): the Opacus/dpmpi ratios are skipped." \
+			"Install it with \`bash ../shared/peers/opacus.sh setup\` (the shared peers tree), or point OPACUS_SH at its opacus.sh."
+		return 0
+	fi
+	accountant_peer "$bench" "$go_rows"
+}
+
+# accountant_peer BENCH GO_ROWS runs scripts/opacus_accountant.py on the
+# Opacus 1.4 tree vendored under BENCH (PYTHONPATH and "tuned" environment
+# as in opacus.sh: OpenMP OpenBLAS, tcmalloc preloaded; one thread) and
+# prints the timing table against dpmpi's benchmark lines in GO_ROWS, then
+# dpmpi's and Opacus's ε on each case. dpmpi's values come from dpaccount
+# (the same accountant calls as the benchmarks); its 100,000-point curve is
+# handed to the script, which compares every point.
+accountant_peer() {
+	local bench=$1 go_rows=$2 dpa="$out/dpaccount" vals="$out/accountant-dpmpi.txt" curve="$out/accountant-curve.csv"
+	local rows="$out/accountant-opacus.txt"
+	go build -o "$dpa" ./cmd/dpaccount
+	jfield() { awk -v k="\"$1\":" '$1==k{v=$2; sub(/,$/,"",v); print v}'; } # jfield KEY < dpaccount --json
+	local one=(--sample-rate 0.01 --noise-multiplier 1 --steps 10000 --delta 1e-5 --json)
+	{
+		echo "RDPEpsilon eps $("$dpa" epsilon "${one[@]}" | jfield epsilon)"
+		echo "PRVEpsilon eps $("$dpa" epsilon --accountant prv "${one[@]}" | jfield epsilon)"
+		echo "PRVEpsilonTwoSegments eps $("$dpa" epsilon --accountant prv --history 1.0:0.01:500,2.0:0.02:300 --delta 1e-5 --json | jfield epsilon)"
+		"$dpa" sigma --target-epsilon 2 --delta 1e-5 --sample-rate 0.01 --steps 10000 --json > "$out/accountant-sigma.json"
+		echo "CalibrateRDP eps $(jfield epsilon < "$out/accountant-sigma.json")"
+		echo "CalibrateRDP sigma $(jfield noise_multiplier < "$out/accountant-sigma.json")"
+		"$dpa" curve --sample-rate 0.01 --noise-multiplier 1 --steps 100000 --delta 1e-5 --every 1 --csv "$curve" > /dev/null
+		echo "RDPCurve100k eps $(tail -1 "$curve" | cut -d, -f3)"
+	} > "$vals"
+	echo "-- Opacus (scripts/opacus_accountant.py, $bench/opacus14, 1 thread, median of repeats adding up to 2 s)"
+	(
+		# opacus.sh's tuned(): Opacus's strongest configuration here.
+		export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+		export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+		export PYTHONPYCACHEPREFIX=${TMPDIR:-/tmp}/opacus-pycache
+		PYTHONPATH=$bench/opacus14:$bench/stubs:$bench OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+			/usr/bin/python3 scripts/opacus_accountant.py --dpmpi-curve "$curve"
+	) | tee "$rows"
+	echo
+	awk '
+	FILENAME == ARGV[1] {
+		n = $1; sub(/^Benchmark/, "", n); cpu = 1
+		if (match(n, /-[0-9]+$/)) { cpu = substr(n, RSTART + 1); n = substr(n, 1, RSTART - 1) }
+		for (i = 1; i <= NF; i++) if ($i == "ns/op") ms[n, cpu] = $(i-1) / 1e6
+		next
+	}
+	FILENAME == ARGV[2] { if ($1 == "opacus-accountant") { names[++nn] = $2; for (i = 3; i < NF; i += 2) op[$2, $i] = $(i+1) } next }
+	{ dp[$1, $2] = $3 }
+	function agree(a, b) {
+		if (a == "" || b == "") return "missing"
+		if (a + 0 == b + 0) return "identical"
+		return sprintf("differ by %.2g (relative %.2g)", a > b ? a - b : b - a, (a > b ? a - b : b - a) / (b < 0 ? -b : b))
+	}
+	function ratio(o, d) { return d > 0 ? sprintf("%.1fx", o / d) : "–" }
+	END {
+		desc["RDPEpsilon"] = "RDP ε, q 0.01 σ 1, 10,000 steps, δ 1e-5"
+		desc["PRVEpsilon"] = "PRV ε, same history"
+		desc["PRVEpsilonTwoSegments"] = "PRV ε, (σ 1, q 0.01, 500) + (σ 2, q 0.02, 300)"
+		desc["CalibrateRDP"] = "RDP calibration, target ε 2, δ 1e-5, q 0.01, 10,000 steps"
+		desc["RDPCurve100k"] = "RDP ε after each of 100,000 steps (Opacus: compute_rdp once, get_privacy_spent per point)"
+		print "| operation | dpmpi ms, 1 core | dpmpi ms, 2 cores | Opacus 1.4 ms, 1 thread | Opacus/dpmpi, 1 core | Opacus/dpmpi, 2 cores |"
+		print "|---|---:|---:|---:|---:|---:|"
+		for (k = 1; k <= nn; k++) {
+			n = names[k]
+			if (!((n, 1) in ms) || !((n, 2) in ms)) { printf "| %s | missing | missing | %.3f | – | – |\n", n, op[n, "ms"]; bad = 1; continue }
+			printf "| %s: %s | %.3f | %.3f | %.3f | **%s** | %s |\n", n, desc[n], ms[n, 1], ms[n, 2], op[n, "ms"], ratio(op[n, "ms"], ms[n, 1]), ratio(op[n, "ms"], ms[n, 2])
+		}
+		print ""
+		print "| case | dpmpi ε | Opacus ε | agreement |"
+		print "|---|---:|---:|---|"
+		for (k = 1; k <= nn; k++) {
+			n = names[k]
+			printf "| %s | %s | %s | %s |\n", n, dp[n, "eps"], op[n, "eps"], agree(dp[n, "eps"], op[n, "eps"])
+			if (n == "CalibrateRDP") printf "| CalibrateRDP σ | %s | %s | %s |\n", dp[n, "sigma"], op[n, "sigma"], agree(dp[n, "sigma"], op[n, "sigma"])
+			if (n == "RDPCurve100k" && ((n, "curve_differ") in op))
+				printf "| RDPCurve100k, every point | | | %d of %d points differ, by at most %.2g |\n", op[n, "curve_differ"], op[n, "curve_points"], op[n, "curve_max_abs_diff"]
+		}
+		if (bad) { print "bench.sh: dpmpi benchmark rows missing in " ARGV[1] > "/dev/stderr"; exit 1 }
+	}' "$go_rows" "$rows" "$vals"
 }
 
 bench_opacus() {

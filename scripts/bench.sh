@@ -20,9 +20,9 @@
 #      share the 2 cores (--oversubscribe), so only W = 2 is one rank per
 #      core here.
 # nn:  training-step throughput (samples/s, 2 threads) of the MLP and CNN,
-#      non-private and DP per-layer, against the Opacus figures measured on
-#      these machines (torch 1.13 CPU, 2 threads; Opacus cannot be installed
-#      here, so its figures come from the reference, not from this run).
+#      non-private and DP per-layer, in float64 and float32 (each float32 step
+#      as a ratio to the float64 one of the same run); the comparison with
+#      Opacus is the opacus section's, measured side by side.
 # accountant: dpmpi's accountant benchmarks (RDP and PRV ε, RDP calibration,
 #      a 100,000-point RDP curve; go test -bench with -cpu 1,2), then, with
 #      the Opacus peer present (OPACUS_SH's opacus-bench/opacus14, Opacus
@@ -130,7 +130,7 @@ bench_noise() {
 }
 
 bench_nn() {
-	echo "== nn: training step at batch 256, samples/s (Opacus on these machines: MLP 68000 non-private, 780 DP; CNN 25000 non-private, 6500 DP)"
+	echo "== nn: training step at batch 256, samples/s, float64 and float32 (against Opacus: the opacus section)"
 	echo "-- pure Go (gonum BLAS)"
 	nn_table
 	echo "-- OpenBLAS (-tags openblas)"
@@ -140,13 +140,14 @@ bench_nn() {
 # The nn package runs OpenBLAS single-threaded inside its own worker
 # goroutines (it calls openblas_set_num_threads(1)), so OPENBLAS_NUM_THREADS
 # does not matter; GOMAXPROCS sets the number of workers. Only the training
-# step benchmarks (MLP, CNN) are run, not the kernel benchmarks.
+# step benchmarks (MLP, CNN) are run, not the kernel benchmarks; each float32
+# step is printed with its speed-up over the float64 one of the same run.
 nn_table() {
 	GOMAXPROCS=2 go test "$@" -run '^$' -bench 'MLP|CNN' -benchtime=2s -count=1 ./nn | grep -E '^Benchmark' |
-		awk '{name=$1; for(i=1;i<=NF;i++) if($i=="samples/s") sps=$(i-1);
-			ref=""; if(name ~ /MLPNonPrivate/) ref=68000; else if(name ~ /MLP/) ref=780;
-			else if(name ~ /CNNNonPrivate/) ref=25000; else if(name ~ /CNN/) ref=6500;
-			if(ref!="") printf "%-48s %10.0f samples/s  %7.2fx Opacus (%d)\n", name, sps, sps/ref, ref; else print}'
+		awk '{name=$1; sub(/-[0-9]+$/, "", name); for(i=1;i<=NF;i++) if($i=="samples/s") sps[name]=$(i-1); order[++n]=name}
+		END {for (k = 1; k <= n; k++) {name = order[k]; base = name; sub(/Float32$/, "", base)
+			if (name != base && (base in sps)) printf "%-48s %10.0f samples/s  %5.2fx float64\n", name, sps[name], sps[name]/sps[base]
+			else printf "%-48s %10.0f samples/s\n", name, sps[name]}}'
 }
 
 bench_accountant() {

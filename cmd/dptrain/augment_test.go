@@ -107,7 +107,7 @@ func TestAugmentViews(t *testing.T) {
 	writeView(t, otherPath, 128, 784, other)
 	run := func(out string, extra ...string) []float64 {
 		o := filepath.Join(dir, out)
-		mustRun(t, 2, append([]string{"--out", o, "--progress", "none", "--plot", "none", "--model", "mlp",
+		mustRun(t, 2, append([]string{"--out", o, "--progress", "none", "--plot", "none", "--model", "mlp", "--precision", "float64",
 			"--data-format", "npy", "--train-data", trainNPY, "--test-data", testNPY, "--batch-size", "32", "--steps", "6",
 			"--sigma", "1", "--max-grad-norm", "0.5", "--lr", "0.5", "--checkpoint-every", "0", "--seed", "3"}, extra...)...)
 		return weights(t, filepath.Join(o, "weights.bin"))

@@ -59,6 +59,7 @@ type config struct {
 
 	Sigma         float64
 	sigmaSet      bool
+	precisionSet  bool // --precision given; else a resumed run takes the checkpoint's
 	TargetEpsilon float64
 	MaxEpsilon    float64
 	Delta         float64
@@ -157,7 +158,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first `N` training images (0: all 60,000); for quick runs and tests")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first `N` test images (0: all 10,000)")
 	fs.StringVar(&c.Model, "model", "cnn", "model: cnn (Papernot/Tramèr tanh CNN: conv16 8x8/2 p3, tanh, maxpool 2/1, conv32 4x4/2, tanh, maxpool 2/1, fc32, tanh, fc10), cnn-gn (the same with GroupNorm after each conv), mlp (784-128 ReLU-10), resnet-gn, scatter-linear (GroupNorm + linear on ScatterNet features from dpfeatures), or a model spec `FILE` (JSON, docs/models.md); the built-in models' last layer gets one output per class")
-	fs.StringVar(&c.Precision, "precision", "float64", "element type of the model, the gradients, the optimizer and the Allreduce: float64, or float32 (about twice as fast on GEMM-bound models; norms, noise and the accountant stay float64; docs/dptrain.md)")
+	fs.StringVar(&c.Precision, "precision", "float32", "element type of the model, the gradients, the optimizer and the Allreduce: float32, or float64 (about half as fast); norms, noise, the accountant, checkpoints and weight files stay float64 (docs/dptrain.md); --resume without it continues in the checkpoint's precision")
 	fs.StringVar(&c.Clipping, "clipping", "per-layer", "clipping: flat (one threshold over the model), per-layer (one threshold per layer), adaptive-flat / adaptive-per-layer (the same, with thresholds that follow --target-quantile of the norms by private quantile estimation, starting from --max-grad-norm(s)), or adaptive-split (per-layer thresholds whose total ‖C‖₂ stays --max-grad-norm while the split follows the layers' norms, so that every layer clips the same fraction of its samples)")
 	fs.Float64Var(&c.TargetQuantile, "target-quantile", 0.5, "adaptive clipping: the fraction `γ` of samples whose norm each threshold should exceed")
 	fs.Float64Var(&c.ClipLR, "clip-lr", 0.2, "adaptive clipping: the step `η` of the update C ← C·exp(−η(b̃−γ)), b̃ the noisy fraction of unclipped samples")
@@ -211,6 +212,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.sigmaSet = set["sigma"]
+	c.precisionSet = set["precision"]
 	c.NormMean, c.NormStd = mean, std
 	if len(norms) > 0 {
 		c.MaxGradNorms = norms

@@ -76,7 +76,7 @@ func TestDataFormats(t *testing.T) {
 	dir := t.TempDir()
 	trainCSV, trainNPY := exportSplit(t, dir, "train", 96)
 	testCSV, testNPY := exportSplit(t, dir, "t10k", 32)
-	common := []string{"--progress", "none", "--plot", "none", "--model", "cnn", "--sample-rate", "1", "--steps", "3",
+	common := []string{"--progress", "none", "--plot", "none", "--model", "cnn", "--precision", "float64", "--sample-rate", "1", "--steps", "3",
 		"--sigma", "0", "--max-grad-norm", "0.5", "--lr", "0.5", "--checkpoint-every", "0", "--seed", "3"}
 	run := func(np int, out string, extra ...string) []float64 {
 		t.Helper()
@@ -334,7 +334,7 @@ func TestSpecEquivalence(t *testing.T) {
 		for _, opt := range []string{"simple", "hooks"} {
 			for np := 1; np <= 4; np++ {
 				out := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", tc.name, opt, np))
-				args := append([]string{"--out", out, "--progress", "none", "--plot", "none", "--torch-out", "none",
+				args := append([]string{"--out", out, "--progress", "none", "--plot", "none", "--torch-out", "none", "--precision", "float64",
 					"--sample-rate", "1", "--steps", "3", "--sigma", "0", "--max-grad-norm", "0.5", "--lr", "0.3",
 					"--momentum", "0.9", "--max-physical-batch", "12", "--dist-optimizer", opt,
 					"--checkpoint-every", "0", "--seed", "3"}, tc.args...)

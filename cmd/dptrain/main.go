@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -71,6 +72,10 @@ func run(args []string) int {
 		return exitError
 	}
 	rank := world.Rank()
+	if err := choosePrecision(c, world); err != nil {
+		fmt.Fprintf(os.Stderr, "dptrain: rank %d: %v\n", rank, err)
+		world.Abort(exitError)
+	}
 	var code int
 	var fatal bool
 	if c.Precision == "float32" {
@@ -86,6 +91,35 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "dptrain: rank %d: MPI_Finalize: %v\n", rank, err)
 	}
 	return code
+}
+
+// choosePrecision settles c.Precision on every rank before the trainer is
+// built in it: --precision if given; on --resume without the flag, the
+// precision of the checkpoint, which rank 0 reads and broadcasts (a
+// checkpoint it cannot read leaves the default, and resume then reports
+// why). Collective.
+func choosePrecision(c *config, world *mpi.Comm) error {
+	if c.precisionSet || !c.Resume {
+		return nil
+	}
+	precisions := []string{"float64", "float32"}
+	buf := []float64{-1} // an index into precisions; -1: keep the default
+	if world.Rank() == 0 {
+		if s, err := loadCheckpoint(c.CheckpointDir); err == nil {
+			p := s.ID.Precision
+			if p == "" {
+				p = "float64" // written before --precision existed
+			}
+			buf[0] = float64(slices.Index(precisions, p))
+		}
+	}
+	if err := world.Bcast(buf, 0); err != nil {
+		return fmt.Errorf("broadcasting the checkpoint's precision: %w", err)
+	}
+	if i := int(buf[0]); i >= 0 {
+		c.Precision = precisions[i]
+	}
+	return nil
 }
 
 // train runs the job on this rank; fatal asks the caller to abort the job

@@ -153,9 +153,12 @@ func mustRun(t *testing.T, np int, args ...string) result {
 	return r
 }
 
-// base are flags shared by the tests: small data, quiet, no plot.
+// base are flags shared by the tests: small data, quiet, no plot, float64
+// (whose σ = 0 runs agree across world sizes to 1e-9; precision_test.go
+// tests float32, the default, within its own bound). A later --precision in
+// extra overrides it.
 func base(out string, extra ...string) []string {
-	return append([]string{"--data-dir", dataDir, "--out", out, "--progress", "none", "--plot", "none", "--model", "mlp"}, extra...)
+	return append([]string{"--data-dir", dataDir, "--out", out, "--progress", "none", "--plot", "none", "--model", "mlp", "--precision", "float64"}, extra...)
 }
 
 func weights(t *testing.T, path string) []float64 {

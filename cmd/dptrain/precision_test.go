@@ -89,11 +89,25 @@ func TestResumeFloat32(t *testing.T) {
 	}
 
 	mustRun(t, 2, args("f64", "3", "float64")...)
+	// Without --precision, a resumed run continues in the checkpoint's.
+	for _, tt := range []struct{ out, ckpt string }{{"resumed", "float32"}, {"f64", "float64"}} {
+		var a []string
+		for in := args(tt.out, "10", "float32", "--resume"); len(in) > 0; in = in[1:] {
+			if in[0] == "--precision" {
+				in = in[1:] // and its value
+				continue
+			}
+			a = append(a, in[0])
+		}
+		if r := mustRun(t, 2, a...); !strings.Contains(r.stdout, "in "+tt.ckpt+",") {
+			t.Errorf("resume of a %s checkpoint without --precision: banner lacks \"in %s,\":\n%s", tt.ckpt, tt.ckpt, r.stdout)
+		}
+	}
 	for _, tt := range []struct{ out, ckpt, now string }{
 		{"resumed", "float32", "float64"},
 		{"f64", "float64", "float32"},
 	} {
-		r := runJob(t, 2, args(tt.out, "10", tt.now, "--resume")...)
+		r := runJob(t, 2, args(tt.out, "12", tt.now, "--resume")...)
 		msg := "resume with --precision " + tt.ckpt
 		if r.code == 0 || !strings.Contains(r.stderr, msg) || !strings.Contains(r.stderr, "rank 0") {
 			t.Errorf("resuming a %s checkpoint with --precision %s: exit %d, want a refusal on rank 0 saying %q:\n%s%s",

@@ -71,6 +71,18 @@ func (g *BlockGenerator) NormFloat64() float64 { return g.one.NormFloat64() }
 // AddNormal adds std·N(0, 1) noise to every element of dst (see AddNoise for
 // secure). std = 0 draws nothing and does not count as a call.
 func (g *BlockGenerator) AddNormal(dst []float64, std float64, secure bool) {
+	addBlockNormal(g, dst, std, secure)
+}
+
+// addNormal32 is AddNormal on float32 values, drawn and added in float64
+// and rounded once: dst[i] = float32(float64(dst[i]) + std·z_i), the z_i
+// those AddNormal would draw (see AddNoise).
+func (g *BlockGenerator) addNormal32(dst []float32, std float64, secure bool) {
+	addBlockNormal(g, dst, std, secure)
+}
+
+// addBlockNormal is AddNormal in precision F.
+func addBlockNormal[F Float](g *BlockGenerator, dst []F, std float64, secure bool) {
 	if std == 0 {
 		return
 	}
@@ -127,7 +139,7 @@ type blockStream interface {
 // fillBlocks adds noise to dst block by block, the blocks spread over up to
 // GOMAXPROCS goroutines in fixed contiguous ranges; stream(w) returns the
 // stream goroutine w uses, which it reseeds at the start of every block.
-func fillBlocks(dst []float64, stream func(w int) blockStream, std float64, secure bool) {
+func fillBlocks[F Float](dst []F, stream func(w int) blockStream, std float64, secure bool) {
 	nb := (len(dst) + NoiseBlock - 1) / NoiseBlock
 	fill := func(w, lo, hi int) {
 		s := stream(w)

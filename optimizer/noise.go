@@ -71,6 +71,17 @@ func (g *SecureGenerator) NormFloat64() float64 { return g.r.NormFloat64() }
 // keyed with 32 bytes from the generator's main stream, so blocks can be
 // filled in parallel without weakening the generator.
 func (g *SecureGenerator) AddNormal(dst []float64, std float64, secure bool) {
+	addSecureNormal(g, dst, std, secure)
+}
+
+// addNormal32 is AddNormal on float32 values, drawn and added in float64
+// and rounded once (see AddNoise).
+func (g *SecureGenerator) addNormal32(dst []float32, std float64, secure bool) {
+	addSecureNormal(g, dst, std, secure)
+}
+
+// addSecureNormal is AddNormal in precision F.
+func addSecureNormal[F Float](g *SecureGenerator, dst []F, std float64, secure bool) {
 	if std == 0 {
 		return
 	}
@@ -129,6 +140,10 @@ func addNoise[F Float](dst []F, std float64, g Generator, secure bool, scratch *
 		return
 	}
 	d := prec.As32(dst)
+	if v, ok := g.(vectorGenerator32); ok {
+		v.addNormal32(d, std, secure)
+		return
+	}
 	if cap(*scratch) < len(d) {
 		*scratch = make([]float64, len(d))
 	}
@@ -142,6 +157,13 @@ func addNoise[F Float](dst []F, std float64, g Generator, secure bool, scratch *
 	}
 }
 
+// vectorGenerator32 is a VectorGenerator that adds its float64 noise to
+// float32 values in the same pass, rounding each sum once, with the draws
+// AddNormal would make: no float64 copy of the vector.
+type vectorGenerator32 interface {
+	addNormal32(dst []float32, std float64, secure bool)
+}
+
 // addNoise64 is AddNoise for float64.
 func addNoise64(dst []float64, std float64, g Generator, secure bool) {
 	if v, ok := g.(VectorGenerator); ok {
@@ -151,20 +173,22 @@ func addNoise64(dst []float64, std float64, g Generator, secure bool) {
 	addNoiseSeq(dst, std, g, secure)
 }
 
-// addNoiseSeq is AddNoise drawing sequentially from g.
-func addNoiseSeq(dst []float64, std float64, g Generator, secure bool) {
+// addNoiseSeq is AddNoise drawing sequentially from g, in float64: each
+// element becomes F(float64(dst[i]) + std·z), one rounding for float32 and
+// none beyond the float64 sum's for float64.
+func addNoiseSeq[F Float](dst []F, std float64, g Generator, secure bool) {
 	if !secure {
-		for i := range dst {
-			dst[i] += std * g.NormFloat64()
+		for i, v := range dst {
+			dst[i] = F(float64(v) + std*g.NormFloat64())
 		}
 		return
 	}
 	_ = g.NormFloat64()
 	h := std / 2
-	for i := range dst {
+	for i, v := range dst {
 		s := g.NormFloat64() + g.NormFloat64()
 		s += g.NormFloat64()
 		s += g.NormFloat64()
-		dst[i] += h * s
+		dst[i] = F(float64(v) + h*s)
 	}
 }

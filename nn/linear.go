@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/dpmpi/dpmpi/internal/parallel"
+	"github.com/dpmpi/dpmpi/nn/internal/vecmath"
 	"github.com/dpmpi/dpmpi/optimizer"
 )
 
@@ -170,12 +171,12 @@ func (g *linearGhost[F]) AddWeighted(dst []F, w []float64) {
 	s := g.scaled[:n*l.Out]
 	db := dst[l.Out*l.In:]
 	for i, wi := range w {
-		f := F(wi)
-		for o, d := range l.dy[i*l.Out : (i+1)*l.Out] {
-			v := f * d
-			s[i*l.Out+o] = v
-			db[o] += v
-		}
+		// s_i = w_i·dy_i (0 + w·d: one rounding, with or without FMA), and
+		// the bias gradient adds s_i (1·v + db: exact product).
+		row := s[i*l.Out : (i+1)*l.Out]
+		clear(row)
+		vecmath.AddScaled(row, F(wi), l.dy[i*l.Out:(i+1)*l.Out])
+		vecmath.AddScaled(db, 1, row)
 	}
 	gemmPar(blas.Trans, blas.NoTrans, 1, mat(s, n, l.Out), mat(l.x, n, l.In), 1, mat(dst, l.Out, l.In))
 }

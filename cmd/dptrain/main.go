@@ -97,14 +97,13 @@ func run(args []string) int {
 // built in it: --precision if given; on --resume without the flag, the
 // precision of the checkpoint, which rank 0 reads and broadcasts (a
 // checkpoint it cannot read leaves the default, and resume then reports
-// why). Collective.
+// why). Collective, and entered by every rank whatever its flags, so that
+// ranks started with different flags cannot hang here; they disagree
+// later, in the run identity, and stop naming the fields.
 func choosePrecision(c *config, world *mpi.Comm) error {
-	if c.precisionSet || !c.Resume {
-		return nil
-	}
 	precisions := []string{"float64", "float32"}
 	buf := []float64{-1} // an index into precisions; -1: keep the default
-	if world.Rank() == 0 {
+	if world.Rank() == 0 && c.Resume {
 		if s, err := loadCheckpoint(c.CheckpointDir); err == nil {
 			p := s.ID.Precision
 			if p == "" {
@@ -116,7 +115,7 @@ func choosePrecision(c *config, world *mpi.Comm) error {
 	if err := world.Bcast(buf, 0); err != nil {
 		return fmt.Errorf("broadcasting the checkpoint's precision: %w", err)
 	}
-	if i := int(buf[0]); i >= 0 {
+	if i := int(buf[0]); i >= 0 && c.Resume && !c.precisionSet {
 		c.Precision = precisions[i]
 	}
 	return nil

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // f32Tol bounds the distance between float32 and float64 training in
@@ -112,6 +118,79 @@ func TestResumeFloat32(t *testing.T) {
 		if r.code == 0 || !strings.Contains(r.stderr, msg) || !strings.Contains(r.stderr, "rank 0") {
 			t.Errorf("resuming a %s checkpoint with --precision %s: exit %d, want a refusal on rank 0 saying %q:\n%s%s",
 				tt.ckpt, tt.now, r.code, msg, r.stdout, r.stderr)
+		}
+	}
+}
+
+// mpmd runs one job of two programs, dptrain with args0 on rank 0 and with
+// args1 on rank 1; a job still running after 90 s is killed and fails the
+// test as a hang.
+func mpmd(t *testing.T, args0, args1 []string) result {
+	t.Helper()
+	launcher := os.Getenv("DPMPI_MPIRUN")
+	if launcher == "" {
+		launcher = "mpirun"
+	}
+	a := append([]string{"--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "1", binPath}, args0...)
+	a = append(append(a, ":", "-np", "1", binPath), args1...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, launcher, a...)
+	cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("the job hung (killed after 90 s):\n%s%s", so.String(), se.String())
+	}
+	r := result{so.String(), se.String(), 0}
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		r.code = ee.ExitCode()
+	}
+	return r
+}
+
+// TestMixedPrecisionRanks: ranks started with different precisions stop at
+// setup naming the field, and a resume where only some ranks give
+// --precision neither hangs nor splits the job (the others take the
+// checkpoint's precision).
+func TestMixedPrecisionRanks(t *testing.T) {
+	dir := t.TempDir()
+	args := func(out string, extra ...string) []string {
+		return base(filepath.Join(dir, out), append([]string{"--train-limit", "128", "--test-limit", "32",
+			"--batch-size", "32", "--steps", "4", "--sigma", "1", "--checkpoint-every", "2"}, extra...)...)
+	}
+	r := mpmd(t, args("mixed", "--precision", "float32"), args("mixed", "--precision", "float64"))
+	if r.code == 0 || !strings.Contains(r.stderr, "disagree on Precision") {
+		t.Errorf("float32 and float64 ranks: exit %d, want a refusal naming Precision:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	mustRun(t, 2, args("ckpt", "--precision", "float32")...)
+	strip := func(in []string) []string { // args without --precision (base gives one)
+		var out []string
+		for ; len(in) > 0; in = in[1:] {
+			if in[0] == "--precision" {
+				in = in[1:]
+				continue
+			}
+			out = append(out, in[0])
+		}
+		return out
+	}
+	more := []string{"--steps", "6", "--resume"}
+	for _, tc := range []struct {
+		name         string
+		args0, args1 []string
+	}{
+		{"flag on rank 0 only", append(args("ckpt", "--precision", "float32"), more...), append(strip(args("ckpt")), more...)},
+		{"flag on rank 1 only", append(strip(args("ckpt")), "--steps", "8", "--resume"), append(args("ckpt", "--precision", "float32"), "--steps", "8", "--resume")},
+	} {
+		if r := mpmd(t, tc.args0, tc.args1); r.code != 0 || !strings.Contains(r.stdout, "in float32,") {
+			t.Errorf("%s: exit %d, want a float32 resume:\n%s%s", tc.name, r.code, r.stdout, r.stderr)
 		}
 	}
 }

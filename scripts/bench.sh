@@ -304,18 +304,25 @@ peak_table() {
 		s1 = best["BenchmarkGEMM/float32/threads=1"]; s2 = best["BenchmarkGEMM/float32/threads=2"]
 		if (d2 == "" || s2 == "") { print "bench.sh: no 2-core GEMM peak in peak.txt" > "/dev/stderr"; exit 1 }
 		printf "machine limits (best of 3, OpenBLAS single-threaded per goroutine): DGEMM %.1f GFLOP/s on 1 core, %.1f on 2; SGEMM %.1f on 1, %.1f on 2; copy %.1f GB/s on 1 core, %.1f on 2\n", d1, d2, s1, s2, best["BenchmarkCopy/threads=1"], best["BenchmarkCopy/threads=2"]
-		print "| dpmpi step | precision | median samples/s | model GFLOP/s | peak | of peak |"
-		print "|---|---|---:|---:|---|---:|"
+		c2 = best["BenchmarkCopy/threads=2"]
+		print "| dpmpi step | precision | median samples/s | model GFLOP/s | peak | of peak | min. traffic GB/s | of 2-core copy |"
+		print "|---|---|---:|---:|---|---:|---:|---:|"
 		split("MLPNonPrivate PerLayerOptimizerMLP CNNNonPrivate PerLayerOptimizerCNN", bs, " ")
 		split("float64 float32", precs, " ")
 		for (i = 1; i <= 4; i++) {
 			for (p = 1; p <= 2; p++) {
 				k = "dpmpi Benchmark" bs[i] (p == 2 ? "Float32" : "")
-				if (!(k in vals)) { printf "| %s | %s | missing | | | |\n", bs[i], precs[p]; bad = 1; continue }
+				if (!(k in vals)) { printf "| %s | %s | missing | | | | | |\n", bs[i], precs[p]; bad = 1; continue }
 				m = median(k)
 				f = bs[i] ~ /MLP/ ? 2407424 : 2131840
 				pk = p == 1 ? d2 : s2
-				printf "| %s | %s | %.0f | %.1f | 2-core %s %.1f GFLOP/s | %.1f%% |\n", bs[i], precs[p], m, m * f / 1e9, p == 1 ? "DGEMM" : "SGEMM", pk, 100 * m * f / 1e9 / pk
+				# A lower bound of the memory traffic of a step: the batch of
+				# 256 inputs of 784 values read once, and the P parameters
+				# read in the forward pass, the gradient written, both read
+				# by the update and the parameters written (4 passes).
+				P = bs[i] ~ /MLP/ ? 535818 : 26010
+				gb = (4 * P + 256 * 784) * (p == 1 ? 8 : 4) * m / 256 / 1e9
+				printf "| %s | %s | %.0f | %.1f | 2-core %s %.1f GFLOP/s | %.1f%% | %.2f | %.1f%% |\n", bs[i], precs[p], m, m * f / 1e9, p == 1 ? "DGEMM" : "SGEMM", pk, 100 * m * f / 1e9 / pk, gb, 100 * gb / c2
 			}
 		}
 		if (bad) { print "bench.sh: dpmpi rows missing in " FILENAME > "/dev/stderr"; exit 1 }

@@ -191,20 +191,8 @@ func TestDistributedEquivalence(t *testing.T) {
 				gotSimple := sc.run(t, p, simArena, sim, w, r)
 
 				arena := p.Arena()
-				o, err := NewDistributedPerLayerOptimizer(arena, newUpdater(t, sc.updater), testThresholds, sc.config(w), comm)
-				if err != nil {
-					t.Fatal(err)
-				}
+				o := newHooks(t, sc, arena, sc.config(w), comm, testBucketBytes, prog)
 				defer closeOptimizer(t, o)
-				if err := o.SetBucketBytes(testBucketBytes); err != nil {
-					t.Fatal(err)
-				}
-				if err := o.SetPassesPerStep(sc.passes); err != nil {
-					t.Fatal(err)
-				}
-				if err := o.SetProgress(prog); err != nil {
-					t.Fatal(err)
-				}
 				if o.NumBuckets() < 3 {
 					t.Fatalf("%s: only %d buckets; the test needs several in flight", sc.name, o.NumBuckets())
 				}
@@ -282,19 +270,7 @@ func TestDistributedEquivalenceFloat32(t *testing.T) {
 			got := map[string][][]float32{"Simple": runScenario(t, sc, p, simArena, sim, w, r)}
 			for _, prog := range []Progress{ReduceInStep, ReduceConcurrently} {
 				arena := p.Arena()
-				o, err := NewDistributedPerLayerOptimizer(arena, newUpdaterOf[float32](t, sc.updater), testThresholds, sc.config(w), comm32)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := o.SetBucketBytes(testBucketBytes / 2); err != nil {
-					t.Fatal(err)
-				}
-				if err := o.SetPassesPerStep(sc.passes); err != nil {
-					t.Fatal(err)
-				}
-				if err := o.SetProgress(prog); err != nil {
-					t.Fatal(err)
-				}
+				o := newHooks(t, sc, arena, sc.config(w), comm32, testBucketBytes/2, prog)
 				if o.NumBuckets() < 3 {
 					t.Fatalf("%s: only %d buckets; the test needs several in flight", sc.name, o.NumBuckets())
 				}
@@ -458,20 +434,8 @@ func TestDistributedReproducible(t *testing.T) {
 			cfg := sc.config(w)
 			cfg.NoiseMultiplier = 0.9
 			cfg.Generator = optimizer.NewSeededGenerator(seed)
-			o, err := NewDistributedPerLayerOptimizer(a, newUpdater(t, sc.updater), testThresholds, cfg, comm)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o := newHooks(t, sc, a, cfg, comm, testBucketBytes, ReduceConcurrently)
 			defer closeOptimizer(t, o)
-			if err := o.SetBucketBytes(testBucketBytes); err != nil {
-				t.Fatal(err)
-			}
-			if err := o.SetPassesPerStep(sc.passes); err != nil {
-				t.Fatal(err)
-			}
-			if err := o.SetProgress(ReduceConcurrently); err != nil {
-				t.Fatal(err)
-			}
 			res := sc.run(t, p, a, o, w, r)
 			if o.EagerSteps() != sc.steps-1 {
 				t.Fatalf("W=%d: %d eager steps, want %d", w, o.EagerSteps(), sc.steps-1)
@@ -827,6 +791,27 @@ func distributedAllocs(t *testing.T, prog Progress) {
 	if o.EagerSteps() != eager+51 {
 		t.Errorf("%d eager steps during the measurement, want 51", o.EagerSteps()-eager)
 	}
+}
+
+// newHooks returns the hook-based optimizer over a for scenario sc (its
+// updater and passes per step) with configuration cfg, buckets of bucket
+// bytes and progress mode prog; the caller closes it.
+func newHooks[F optimizer.Float](t *testing.T, sc scenario, a *optimizer.Arena[F], cfg optimizer.Config, comm optimizer.Communicator[F], bucket int, prog Progress) *DistributedPerLayerOptimizer[F] {
+	t.Helper()
+	o, err := NewDistributedPerLayerOptimizer(a, newUpdaterOf[F](t, sc.updater), testThresholds, cfg, comm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.SetBucketBytes(bucket); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.SetPassesPerStep(sc.passes); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.SetProgress(prog); err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 // closeOptimizer closes o and reports an error from Close.

@@ -72,16 +72,17 @@ func run(args []string) int {
 		return exitError
 	}
 	rank := world.Rank()
-	if err := choosePrecision(c, world); err != nil {
+	ckpt, err := choosePrecision(c, world)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "dptrain: rank %d: %v\n", rank, err)
 		world.Abort(exitError)
 	}
 	var code int
 	var fatal bool
 	if c.Precision == "float32" {
-		code, fatal = train[float32](c, world, &stop)
+		code, fatal = train[float32](c, world, ckpt, &stop)
 	} else {
-		code, fatal = train[float64](c, world, &stop)
+		code, fatal = train[float64](c, world, ckpt, &stop)
 	}
 	if fatal {
 		// Other ranks may be blocked in a collective: take the job down.
@@ -99,12 +100,16 @@ func run(args []string) int {
 // checkpoint it cannot read leaves the default, and resume then reports
 // why). Collective, and entered by every rank whatever its flags, so that
 // ranks started with different flags cannot hang here; they disagree
-// later, in the run identity, and stop naming the fields.
-func choosePrecision(c *config, world *mpi.Comm) error {
+// later, in the run identity, and stop naming the fields. On rank 0 with
+// --resume it returns the checkpoint it read (nil if it could not), for
+// resume to use instead of reading it again.
+func choosePrecision(c *config, world *mpi.Comm) (*ckptState, error) {
 	precisions := []string{"float64", "float32"}
 	buf := []float64{-1} // an index into precisions; -1: keep the default
+	var ckpt *ckptState
 	if world.Rank() == 0 && c.Resume {
 		if s, err := loadCheckpoint(c.CheckpointDir); err == nil {
+			ckpt = s
 			p := s.ID.Precision
 			if p == "" {
 				p = "float64" // written before --precision existed
@@ -113,19 +118,20 @@ func choosePrecision(c *config, world *mpi.Comm) error {
 		}
 	}
 	if err := world.Bcast(buf, 0); err != nil {
-		return fmt.Errorf("broadcasting the checkpoint's precision: %w", err)
+		return nil, fmt.Errorf("broadcasting the checkpoint's precision: %w", err)
 	}
 	if i := int(buf[0]); i >= 0 && c.Resume && !c.precisionSet {
 		c.Precision = precisions[i]
 	}
-	return nil
+	return ckpt, nil
 }
 
-// train runs the job on this rank; fatal asks the caller to abort the job
+// train runs the job on this rank (ckpt: the checkpoint rank 0 has read
+// for --resume, or nil); fatal asks the caller to abort the job
 // because other ranks may be waiting in a collective.
-func train[F optimizer.Float](c *config, world *mpi.Comm, stop *atomic.Bool) (code int, fatal bool) {
+func train[F optimizer.Float](c *config, world *mpi.Comm, ckpt *ckptState, stop *atomic.Bool) (code int, fatal bool) {
 	rank, size := world.Rank(), world.Size()
-	t := &trainer[F]{c: c, team: team{comm: world, rank: rank, world: size}, grads: mpi.For[F](world), stop: stop, log: outputs{out: io.Discard}}
+	t := &trainer[F]{c: c, team: team{comm: world, rank: rank, world: size}, grads: mpi.For[F](world), read: ckpt, stop: stop, log: outputs{out: io.Discard}}
 	if rank == 0 {
 		t.log.out = os.Stdout
 	} else if c.RankLogs {

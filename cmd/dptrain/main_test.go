@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -120,6 +121,38 @@ func command(np int, args ...string) *exec.Cmd {
 	}
 	cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 	return cmd
+}
+
+// mpmd runs one job of two programs, dptrain with args0 on rank 0 and with
+// args1 on rank 1; a job still running after 90 s is killed and fails the
+// test as a hang.
+func mpmd(t *testing.T, args0, args1 []string) result {
+	t.Helper()
+	launcher := os.Getenv("DPMPI_MPIRUN")
+	if launcher == "" {
+		launcher = "mpirun"
+	}
+	a := append([]string{"--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "1", binPath}, args0...)
+	a = append(append(a, ":", "-np", "1", binPath), args1...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, launcher, a...)
+	cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("the job hung (killed after 90 s):\n%s%s", so.String(), se.String())
+	}
+	r := result{so.String(), se.String(), 0}
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		r.code = ee.ExitCode()
+	}
+	return r
 }
 
 type result struct {
@@ -513,25 +546,8 @@ func TestBadInput(t *testing.T) {
 	t.Run("ranks with other settings", func(t *testing.T) {
 		// One job, two programs (MPMD): rank 1 gets another learning rate
 		// and seed.
-		launcher := os.Getenv("DPMPI_MPIRUN")
-		if launcher == "" {
-			launcher = "mpirun"
-		}
-		a := append([]string{"--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "1", binPath}, small("mpmd", "--sigma", "1")...)
-		a = append(append(a, ":", "-np", "1", binPath), small("mpmd", "--sigma", "1", "--lr", "0.3", "--seed", "2")...)
-		cmd := exec.Command(launcher, a...)
-		cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
-		var so, se bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &so, &se
-		code := 0
-		if err := cmd.Run(); err != nil {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatal(err)
-			}
-			code = ee.ExitCode()
-		}
-		expect(t, result{so.String(), se.String(), code}, 1, "the ranks disagree on LR (rank 0: 0.1), Seed (rank 0: 1)", "same flags")
+		r := mpmd(t, small("mpmd", "--sigma", "1"), small("mpmd", "--sigma", "1", "--lr", "0.3", "--seed", "2"))
+		expect(t, r, 1, "the ranks disagree on LR (rank 0: 0.1), Seed (rank 0: 1)", "same flags")
 		if _, err := os.Stat(filepath.Join(dir, "mpmd", "checkpoints", "ledger.txt")); err == nil {
 			t.Error("a ledger was created although the ranks disagree")
 		}

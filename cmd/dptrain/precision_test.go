@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // f32Tol bounds the distance between float32 and float64 training in
@@ -97,14 +91,7 @@ func TestResumeFloat32(t *testing.T) {
 	mustRun(t, 2, args("f64", "3", "float64")...)
 	// Without --precision, a resumed run continues in the checkpoint's.
 	for _, tt := range []struct{ out, ckpt string }{{"resumed", "float32"}, {"f64", "float64"}} {
-		var a []string
-		for in := args(tt.out, "10", "float32", "--resume"); len(in) > 0; in = in[1:] {
-			if in[0] == "--precision" {
-				in = in[1:] // and its value
-				continue
-			}
-			a = append(a, in[0])
-		}
+		a := withoutPrecision(args(tt.out, "10", "float32", "--resume"))
 		if r := mustRun(t, 2, a...); !strings.Contains(r.stdout, "in "+tt.ckpt+",") {
 			t.Errorf("resume of a %s checkpoint without --precision: banner lacks \"in %s,\":\n%s", tt.ckpt, tt.ckpt, r.stdout)
 		}
@@ -122,36 +109,18 @@ func TestResumeFloat32(t *testing.T) {
 	}
 }
 
-// mpmd runs one job of two programs, dptrain with args0 on rank 0 and with
-// args1 on rank 1; a job still running after 90 s is killed and fails the
-// test as a hang.
-func mpmd(t *testing.T, args0, args1 []string) result {
-	t.Helper()
-	launcher := os.Getenv("DPMPI_MPIRUN")
-	if launcher == "" {
-		launcher = "mpirun"
-	}
-	a := append([]string{"--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "1", binPath}, args0...)
-	a = append(append(a, ":", "-np", "1", binPath), args1...)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, launcher, a...)
-	cmd.Env = append(os.Environ(), "OMPI_MCA_pml=ob1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("the job hung (killed after 90 s):\n%s%s", so.String(), se.String())
-	}
-	r := result{so.String(), se.String(), 0}
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatal(err)
+// withoutPrecision returns args without any --precision flag and its value
+// (base gives one).
+func withoutPrecision(args []string) []string {
+	var out []string
+	for ; len(args) > 0; args = args[1:] {
+		if args[0] == "--precision" {
+			args = args[1:] // and its value
+			continue
 		}
-		r.code = ee.ExitCode()
+		out = append(out, args[0])
 	}
-	return r
+	return out
 }
 
 // TestMixedPrecisionRanks: ranks started with different precisions stop at
@@ -170,24 +139,13 @@ func TestMixedPrecisionRanks(t *testing.T) {
 	}
 
 	mustRun(t, 2, args("ckpt", "--precision", "float32")...)
-	strip := func(in []string) []string { // args without --precision (base gives one)
-		var out []string
-		for ; len(in) > 0; in = in[1:] {
-			if in[0] == "--precision" {
-				in = in[1:]
-				continue
-			}
-			out = append(out, in[0])
-		}
-		return out
-	}
 	more := []string{"--steps", "6", "--resume"}
 	for _, tc := range []struct {
 		name         string
 		args0, args1 []string
 	}{
-		{"flag on rank 0 only", append(args("ckpt", "--precision", "float32"), more...), append(strip(args("ckpt")), more...)},
-		{"flag on rank 1 only", append(strip(args("ckpt")), "--steps", "8", "--resume"), append(args("ckpt", "--precision", "float32"), "--steps", "8", "--resume")},
+		{"flag on rank 0 only", append(args("ckpt", "--precision", "float32"), more...), append(withoutPrecision(args("ckpt")), more...)},
+		{"flag on rank 1 only", append(withoutPrecision(args("ckpt")), "--steps", "8", "--resume"), append(args("ckpt", "--precision", "float32"), "--steps", "8", "--resume")},
 	} {
 		if r := mpmd(t, tc.args0, tc.args1); r.code != 0 || !strings.Contains(r.stdout, "in float32,") {
 			t.Errorf("%s: exit %d, want a float32 resume:\n%s%s", tc.name, r.code, r.stdout, r.stderr)

@@ -64,9 +64,12 @@ func decodeResumeMsg(b []byte) (*resumeMsg, error) {
 
 // readResume reads the checkpoint and opens the ledger (rank 0).
 func (t *trainer[F]) readResume() ([]byte, error) {
-	s, err := loadCheckpoint(t.c.CheckpointDir)
-	if err != nil {
-		return nil, err
+	s := t.read
+	if s == nil {
+		var err error
+		if s, err = loadCheckpoint(t.c.CheckpointDir); err != nil {
+			return nil, err
+		}
 	}
 	l, recs, _, err := openLedger(t.c.Ledger)
 	if err != nil {

@@ -34,6 +34,7 @@ type trainer[F optimizer.Float] struct {
 	tally tally
 	stop  *atomic.Bool // set by SIGTERM/SIGUSR1
 	aug   *augmenter   // --multiplicity, --augment, --augment-views; nil: none
+	read  *ckptState   // rank 0, --resume: the checkpoint already read (choosePrecision); nil: read it
 }
 
 // team is this rank's place in the job.

@@ -47,51 +47,6 @@ func TestNoiseFloat32IsRoundedFloat64(t *testing.T) {
 	}
 }
 
-// The noise of a float32 engine has the configured std and zero mean, in
-// plain and secure mode, and with the mean reduction's scale applied in
-// float64 before rounding.
-func TestNoiseStdFloat32(t *testing.T) {
-	const sigma, c = 2.0, 1.5
-	tests := []struct {
-		name   string
-		secure bool
-		red    optimizer.Reduction
-		b      float64
-		want   float64
-	}{
-		{"plain sum", false, optimizer.Sum, 0, sigma * c},
-		{"secure sum", true, optimizer.Sum, 0, sigma * c},
-		{"plain mean", false, optimizer.Mean, 8, sigma * c / 8},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := optimizer.Config{NoiseMultiplier: sigma, ExpectedBatchSize: tt.b, LossReduction: tt.red, SecureMode: tt.secure}
-			if !tt.secure {
-				cfg.Generator = optimizer.NewBlockGenerator(7)
-			}
-			a := must(optimizer.NewArena[float32](optimizer.LayerSpec{Name: "w", Len: noiseN}))
-			e := must(optimizer.NewEngine(a, must(optimizer.NewSGD[float32](0, 0, 0, 0, false)), optimizer.FlatClipping(c), cfg, nil))
-			if err := e.AddBackward([]optimizer.GradSource[float32]{optimizer.NewDenseSource(1, noiseN, make([]float32, noiseN))}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.Step(); err != nil {
-				t.Fatal(err)
-			}
-			g := make([]float64, noiseN)
-			for i, v := range a.Grads {
-				g[i] = float64(v)
-			}
-			m, s := meanStd(g)
-			if math.Abs(s/tt.want-1) > noiseTol {
-				t.Errorf("noise std %v, want %v (ratio %v)", s, tt.want, s/tt.want)
-			}
-			if math.Abs(m) > 6*tt.want/math.Sqrt(noiseN) {
-				t.Errorf("noise mean %v, want 0 within %v", m, 6*tt.want/math.Sqrt(noiseN))
-			}
-		})
-	}
-}
-
 // A float32 DenseSource's norms are the float64 norms of its rows (the
 // squares are summed in float64), and its weighted sums and one-pass
 // clipping agree with the float64 source on the same values within float32

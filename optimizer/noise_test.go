@@ -36,7 +36,21 @@ const (
 	noiseTol = 0.015
 )
 
+// The noise has the configured std and zero mean in both precisions, in
+// plain and secure mode, with the mean reduction's scale (over k virtual
+// steps) applied in float64 before any rounding to float32. The float64
+// engine draws from the seeded generator, the float32 one from the block
+// generator whose draws it adds in parallel.
 func TestNoiseStd(t *testing.T) {
+	t.Run("float64", func(t *testing.T) {
+		testNoiseStd[float64](t, func() optimizer.Generator { return optimizer.NewSeededGenerator(7) })
+	})
+	t.Run("float32", func(t *testing.T) {
+		testNoiseStd[float32](t, func() optimizer.Generator { return optimizer.NewBlockGenerator(7) })
+	})
+}
+
+func testNoiseStd[F optimizer.Float](t *testing.T, plain func() optimizer.Generator) {
 	const sigma, c = 2.0, 1.5
 	tests := []struct {
 		name   string
@@ -56,22 +70,27 @@ func TestNoiseStd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := optimizer.Config{NoiseMultiplier: sigma, ExpectedBatchSize: tt.b, LossReduction: tt.red, SecureMode: tt.secure}
 			if !tt.secure {
-				cfg.Generator = optimizer.NewSeededGenerator(7)
+				cfg.Generator = plain()
 			}
-			e := newEngine(t, oneLayer(t, noiseN), optimizer.FlatClipping(c), cfg)
+			a := must(optimizer.NewArena[F](optimizer.LayerSpec{Name: "w", Len: noiseN}))
+			e := must(optimizer.NewEngine(a, must(optimizer.NewSGD[F](1, 0, 0, 0, false)), optimizer.FlatClipping(c), cfg, nil))
 			if got := e.NoiseStd(); got != sigma*c {
 				t.Errorf("NoiseStd = %v, want %v", got, sigma*c)
 			}
-			zero := optimizer.NewDenseSource(1, noiseN, make([]float64, noiseN))
+			zero := optimizer.NewDenseSource(1, noiseN, make([]F, noiseN))
 			for range tt.k {
-				if err := e.AddBackward([]optimizer.GradSource[float64]{zero}); err != nil {
+				if err := e.AddBackward([]optimizer.GradSource[F]{zero}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if _, err := e.Step(); err != nil {
 				t.Fatal(err)
 			}
-			m, s := meanStd(e.Arena().Grads)
+			g := make([]float64, noiseN)
+			for i, v := range a.Grads {
+				g[i] = float64(v)
+			}
+			m, s := meanStd(g)
 			if math.Abs(s/tt.want-1) > noiseTol {
 				t.Errorf("noise std %v, want %v (ratio %v)", s, tt.want, s/tt.want)
 			}

@@ -104,17 +104,13 @@ func run(args []string) int {
 // --resume it returns the checkpoint it read (nil if it could not), for
 // resume to use instead of reading it again.
 func choosePrecision(c *config, world *mpi.Comm) (*ckptState, error) {
-	precisions := []string{"float64", "float32"}
+	precisions := []string{precisionName[float64](), precisionName[float32]()}
 	buf := []float64{-1} // an index into precisions; -1: keep the default
 	var ckpt *ckptState
 	if world.Rank() == 0 && c.Resume {
 		if s, err := loadCheckpoint(c.CheckpointDir); err == nil {
 			ckpt = s
-			p := s.ID.Precision
-			if p == "" {
-				p = "float64" // written before --precision existed
-			}
-			buf[0] = float64(slices.Index(precisions, p))
+			buf[0] = float64(slices.Index(precisions, s.ID.Precision))
 		}
 	}
 	if err := world.Bcast(buf, 0); err != nil {

@@ -102,12 +102,6 @@ func (t *trainer[F]) resume() error {
 		return err
 	}
 	s := m.state
-	if s.ID.LRSchedule == "" {
-		s.ID.LRSchedule = "constant" // checkpoints written before --lr-schedule existed
-	}
-	if s.ID.Precision == "" {
-		s.ID.Precision = "float64" // checkpoints written before --precision existed
-	}
 	if s.ID.Precision != t.id.Precision {
 		return fmt.Errorf("--resume: the checkpoint holds %s parameters and optimizer state (--precision %s), this run asks for --precision %s: resume with --precision %s (or start a new run in another --out)",
 			s.ID.Precision, s.ID.Precision, t.id.Precision, s.ID.Precision)

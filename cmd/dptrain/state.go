@@ -246,6 +246,14 @@ func decodeState(kind string, payload []byte) (*ckptState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s payload does not decode: %v", checkpoint.ErrCorrupt, kind, err)
 	}
+	// Identity fields added after a checkpoint was written take the value
+	// that run had.
+	if s.ID.LRSchedule == "" {
+		s.ID.LRSchedule = "constant" // written before --lr-schedule existed
+	}
+	if s.ID.Precision == "" {
+		s.ID.Precision = precisionName[float64]() // written before --precision existed
+	}
 	return s, nil
 }
 

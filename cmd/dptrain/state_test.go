@@ -45,7 +45,7 @@ func writeV1(t *testing.T, dir string, s *ckptState) {
 // mode, one and three ranks, unusual parameter values.
 func testStates() map[string]*ckptState {
 	id := runIdentity{Model: "cnn", Clipping: "per-layer", Thresholds: []float64{0.05, 0.05, 0.05, 0.05}, Optimizer: "sgd",
-		LR: 2, LRSchedule: "cosine", Momentum: 0.9, World: 3, TrainN: 60000, SampleRate: 1024.0 / 60000,
+		LR: 2, LRSchedule: "cosine", Precision: "float32", Momentum: 0.9, World: 3, TrainN: 60000, SampleRate: 1024.0 / 60000,
 		Sigma: 0.7672119140625, TargetEpsilon: 3, Delta: 1e-5, Accountant: "rdp", Seed: math.MaxUint64 - 5}
 	secure := id
 	secure.Secure, secure.World, secure.Seed = true, 1, 1
@@ -95,6 +95,36 @@ func writeV2(t *testing.T, dir string, s *ckptState) {
 	p = append(p[:off:off], p[off+8:]...)
 	if err := checkpoint.Write(filepath.Join(dir, ckptName), ckptKindV2, p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Checkpoints written before --lr-schedule and --precision existed hold
+// neither field; they are read as the constant schedule and float64, which
+// those runs had, in every format.
+func TestCheckpointLegacyIdentity(t *testing.T) {
+	for _, kind := range []string{ckptKind, ckptKindV2, ckptKindV1} {
+		t.Run(kind, func(t *testing.T) {
+			s := testStates()["secure"]
+			s.ID.LRSchedule, s.ID.Precision = "", ""
+			dir := t.TempDir()
+			switch kind {
+			case ckptKindV1:
+				writeV1(t, dir, s)
+			case ckptKindV2:
+				writeV2(t, dir, s)
+			default:
+				if err := writeCheckpoint(dir, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := loadCheckpoint(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID.LRSchedule != "constant" || got.ID.Precision != "float64" {
+				t.Errorf("read as schedule %q, precision %q; want constant, float64", got.ID.LRSchedule, got.ID.Precision)
+			}
+		})
 	}
 }
 

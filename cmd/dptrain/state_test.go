@@ -98,6 +98,22 @@ func writeV2(t *testing.T, dir string, s *ckptState) {
 	}
 }
 
+// writeKind writes s to dir as a checkpoint of the given kind: the current
+// format or one of the earlier ones.
+func writeKind(t *testing.T, dir, kind string, s *ckptState) {
+	t.Helper()
+	switch kind {
+	case ckptKindV1:
+		writeV1(t, dir, s)
+	case ckptKindV2:
+		writeV2(t, dir, s)
+	default:
+		if err := writeCheckpoint(dir, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Checkpoints written before --lr-schedule and --precision existed hold
 // neither field; they are read as the constant schedule and float64, which
 // those runs had, in every format.
@@ -107,16 +123,7 @@ func TestCheckpointLegacyIdentity(t *testing.T) {
 			s := testStates()["secure"]
 			s.ID.LRSchedule, s.ID.Precision = "", ""
 			dir := t.TempDir()
-			switch kind {
-			case ckptKindV1:
-				writeV1(t, dir, s)
-			case ckptKindV2:
-				writeV2(t, dir, s)
-			default:
-				if err := writeCheckpoint(dir, s); err != nil {
-					t.Fatal(err)
-				}
-			}
+			writeKind(t, dir, kind, s)
 			got, err := loadCheckpoint(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -137,16 +144,7 @@ func TestCheckpointFormats(t *testing.T) {
 			t.Run(name+"/"+kind, func(t *testing.T) {
 				dir := t.TempDir()
 				want := s
-				switch kind {
-				case ckptKindV1:
-					writeV1(t, dir, s)
-				case ckptKindV2:
-					writeV2(t, dir, s)
-				default:
-					if err := writeCheckpoint(dir, s); err != nil {
-						t.Fatal(err)
-					}
-				}
+				writeKind(t, dir, kind, s)
 				if kind != ckptKind {
 					old := *s
 					old.Average = nil

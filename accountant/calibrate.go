@@ -40,6 +40,10 @@ type Calibration struct {
 	Delta         float64
 	SampleRate    float64
 	Steps         int
+	// Prior is what the same data have already spent before the steps being
+	// calibrated (earlier training, a private statistic of the data); the
+	// target then bounds ε of Prior followed by the steps. Empty: nothing.
+	Prior History
 	// Tolerance is how far below the target the returned σ's ε may be;
 	// 0 means DefaultEpsilonTolerance.
 	Tolerance float64
@@ -72,9 +76,22 @@ func Calibrate(m Mechanism, c Calibration) (sigma, eps float64, err error) {
 	if err := validateDelta(c.Delta); err != nil {
 		return 0, 0, err
 	}
-	h := History{{SampleRate: c.SampleRate, Steps: c.Steps}}
+	if len(c.Prior) > 0 {
+		if err := c.Prior.validate(); err != nil {
+			return 0, 0, fmt.Errorf("accountant: calibration prior: %w", err)
+		}
+		spent, err := m.Epsilon(c.Prior, c.Delta)
+		if err != nil {
+			return 0, 0, fmt.Errorf("accountant: ε of the calibration prior %v: %w", c.Prior, err)
+		}
+		if spent >= c.TargetEpsilon {
+			return 0, 0, fmt.Errorf("accountant: the prior %v already spends ε = %v ≥ the target %v at δ = %v (%s); raise the target or spend less before", c.Prior, spent, c.TargetEpsilon, c.Delta, m.Name())
+		}
+	}
+	h := append(append(History(nil), c.Prior...), Entry{SampleRate: c.SampleRate, Steps: c.Steps})
+	last := &h[len(h)-1]
 	at := func(s float64) (float64, error) {
-		h[0].NoiseMultiplier = s
+		last.NoiseMultiplier = s
 		e, err := m.Epsilon(h, c.Delta)
 		if err != nil {
 			return 0, fmt.Errorf("calibrating σ (probe σ = %v): %w", s, err)

@@ -61,3 +61,58 @@ func TestCalibrateOpacusVectorsAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// With a prior, the calibrated σ spends what the prior leaves: ε of the prior
+// followed by the steps at σ is within the tolerance below the target, the σ
+// is never below the one without the prior (and above it for a prior that
+// spends much: a full-data query at σ = 50 costs so little that the dyadic
+// search may land on the same σ), and a prior that spends the target
+// already, or an invalid one, is refused.
+func TestCalibratePrior(t *testing.T) {
+	base := Calibration{TargetEpsilon: 3, Delta: 1e-5, SampleRate: 0.1365, Steps: 700}
+	for _, m := range []Mechanism{RDP{}, PRV{}} {
+		t.Run(m.Name(), func(t *testing.T) {
+			free, _, err := Calibrate(m, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tests := []struct {
+				name  string
+				prior History
+				above bool
+			}{
+				{"one full-data Gaussian query", History{{NoiseMultiplier: 50, SampleRate: 1, Steps: 1}}, false},
+				{"an earlier run", History{{NoiseMultiplier: 8, SampleRate: 0.1365, Steps: 200}}, true},
+			}
+			for _, tt := range tests {
+				c := base
+				c.Prior = tt.prior
+				sigma, eps, err := Calibrate(m, c)
+				if err != nil {
+					t.Fatalf("%s: %v", tt.name, err)
+				}
+				got, err := m.Epsilon(append(append(History(nil), tt.prior...), Entry{NoiseMultiplier: sigma, SampleRate: base.SampleRate, Steps: base.Steps}), base.Delta)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != eps || eps > base.TargetEpsilon || base.TargetEpsilon-eps > DefaultEpsilonTolerance {
+					t.Errorf("%s: ε(prior + %d steps at σ = %v) = %v (reported %v), want within %v below %v",
+						tt.name, base.Steps, sigma, got, eps, DefaultEpsilonTolerance, base.TargetEpsilon)
+				}
+				if sigma < free || (tt.above && sigma == free) {
+					t.Errorf("%s: σ = %v with the prior, %v without it", tt.name, sigma, free)
+				}
+			}
+			for name, prior := range map[string]History{
+				"spends the target": {{NoiseMultiplier: 0.5, SampleRate: 1, Steps: 10}},
+				"invalid":           {{NoiseMultiplier: -1, SampleRate: 1, Steps: 1}},
+			} {
+				c := base
+				c.Prior = prior
+				if s, _, err := Calibrate(m, c); err == nil {
+					t.Errorf("prior that %s: no error (σ = %v)", name, s)
+				}
+			}
+		})
+	}
+}

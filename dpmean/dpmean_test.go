@@ -149,3 +149,28 @@ func TestMeanConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// In secure mode the noise comes from the secure generator: its std is
+// σR/N, and two estimates differ.
+func TestMeanSecure(t *testing.T) {
+	g, err := optimizer.NewSecureGenerator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dim, sigma, clip, n = 40000, 2.0, 1.5, 4
+	cfg := dpmean.Config{ClipNorm: clip, NoiseMultiplier: sigma, N: n, Secure: true}
+	a, err := dpmean.Mean(oneRank{}, make([]float64, dim), dim, cfg, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := dpmean.Mean(oneRank{}, make([]float64, dim), dim, cfg, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, want := math.Sqrt(dotSelf(a)/dim), sigma*clip/n; math.Abs(s/want-1) > 0.03 {
+		t.Errorf("noise std %v, want σR/N = %v", s, want)
+	}
+	if a[0] == b[0] && a[1] == b[1] {
+		t.Error("two secure estimates drew the same noise")
+	}
+}

@@ -175,6 +175,9 @@ func train[F optimizer.Float](c *config, world *mpi.Comm, ckpt *ckptState, stop 
 			return exitError, false
 		}
 	}
+	if !phase(t.recordCenter()) || !phase(t.center()) {
+		return exitError, false
+	}
 	if !phase(t.planBudget()) {
 		return exitError, false
 	}

@@ -561,7 +561,7 @@ func TestBadInput(t *testing.T) {
 		copyDir(t, good, out)
 		s, _ := loadCheckpoint(filepath.Join(out, "checkpoints"))
 		var h = readLedgerT(t, filepath.Join(out, "checkpoints", "ledger.txt"))
-		eps, err := epsFor(mustMech(t), 1, 32.0/128, len(h), 1e-5)
+		eps, err := epsFor(mustMech(t), nil, 1, 32.0/128, len(h), 1e-5)
 		if err != nil || s == nil {
 			t.Fatal(err)
 		}
@@ -569,7 +569,7 @@ func TestBadInput(t *testing.T) {
 		expect(t, r, 1, "already exhausted at step 4")
 	})
 	t.Run("budget guard stops training", func(t *testing.T) {
-		eps, _ := epsFor(mustMech(t), 1, 32.0/128, 3, 1e-5)
+		eps, _ := epsFor(mustMech(t), nil, 1, 32.0/128, 3, 1e-5)
 		r := runJob(t, 2, small("guard", "--sigma", "1", "--steps", "10", "--max-epsilon", strconv.FormatFloat(eps, 'g', -1, 64))...)
 		if r.code != 0 || !strings.Contains(r.stdout, "budget guard: stopped after step 3 of 10") {
 			t.Fatalf("exit %d, want a stop after step 3:\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -178,11 +178,14 @@ func (t *trainer[F]) banner() {
 	}
 	fmt.Fprintf(t.log.out, "dptrain: N=%d q=%.6g (expected batch %.1f global, %.2f per rank), %d steps (%d per epoch), σ=%.6g (%s), δ=%g\n",
 		t.data.train.Len(), t.priv.q, t.priv.q*float64(t.data.train.Len()), t.priv.q*float64(t.data.train.Len())/float64(t.world), t.plan.total, t.plan.spe, t.priv.sigma, how, c.Delta)
+	if t.priv.prior != nil {
+		fmt.Fprintf(t.log.out, "dptrain: features centred by their private mean (dpmean: norm bound R=%v, σ=%v, recorded before the steps)\n", c.CenterNorm, c.CenterSigma)
+	}
 	if t.step > 0 {
-		fmt.Fprintf(t.log.out, "dptrain: resumed at step %d; ledger holds %d steps (ε=%.4g so far)\n", t.step, t.priv.acct.History().Steps(), t.epsilon())
+		fmt.Fprintf(t.log.out, "dptrain: resumed at step %d; ledger holds %d steps%s (ε=%.4g so far)\n", t.step, t.priv.stepsRecorded(), priorText(t.priv.prior), t.epsilon())
 	}
 	if t.stopsEarly() {
-		fmt.Fprintf(t.log.out, "dptrain: budget guard: ε ≤ %v allows %d recorded steps; training will stop early\n", c.budget(), t.priv.maxTotal)
+		fmt.Fprintf(t.log.out, "dptrain: budget guard: ε ≤ %v allows %d recorded steps%s; training will stop early\n", c.budget(), t.priv.maxSteps, priorText(t.priv.prior))
 	}
 }
 
@@ -229,7 +232,11 @@ func (t *trainer[F]) finish(acc, testLoss float64, wall time.Duration, steps int
 	}
 	fmt.Fprintf(t.log.out, "\n== dptrain summary ==\n")
 	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.Len())
-	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, h.Steps(), c.Ledger)
+	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps%s recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, t.priv.stepsRecorded(), priorText(t.priv.prior), c.Ledger)
+	if p := t.priv.prior; p != nil {
+		alone, _ := epsFor(t.priv.acct.Mechanism(), p, 0, 0, 0, c.Delta)
+		fmt.Fprintf(t.log.out, "features' mean  private estimate subtracted from every sample: norm bound R = %v, σ = %v (ε = %.4f alone, %s)\n", c.CenterNorm, c.CenterSigma, alone, c.Accountant)
+	}
 	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g, drawn by %s\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2), noiseDrawers(c.Noise))
 	if z := t.net.opt.MechanismNoise(); z != nil {
 		fmt.Fprintf(t.log.out, "thresholds      adaptive to quantile %v: %.4g (started at %.4g); σ = %.6g split as gradient z = %.6g, counts z = %.6g (σ_b = %.4g)\n",

@@ -126,7 +126,15 @@ func (t *trainer[F]) reconcile(s *ckptState, entries []accountant.LedgerRecord) 
 	p := &t.priv
 	seen := map[int]bool{}
 	p.pending = map[int]string{}
+	centred := false
 	for i, e := range entries {
+		if e.Step == 0 && e.Tag == centerTag {
+			if p.prior == nil || i != 0 || e.NoiseMultiplier != p.prior[0].NoiseMultiplier || e.SampleRate != p.prior[0].SampleRate {
+				return fmt.Errorf("--resume: ledger %s record %d is a features' mean (σ=%v q=%v), but this run's mean is %s; refusing to guess the privacy spent", t.c.Ledger, i+1, e.NoiseMultiplier, e.SampleRate, centerText(p.prior))
+			}
+			centred = true
+			continue
+		}
 		if e.Step <= 0 {
 			return fmt.Errorf("--resume: ledger %s record %d has no step number, so it was not written by dptrain; refusing to guess the privacy spent", t.c.Ledger, i+1)
 		}
@@ -138,6 +146,9 @@ func (t *trainer[F]) reconcile(s *ckptState, entries []accountant.LedgerRecord) 
 		} else {
 			p.pending[e.Step] = e.Tag
 		}
+	}
+	if p.prior != nil && !centred {
+		return fmt.Errorf("--resume: the run centres its features (--center-norm) but ledger %s does not record the mean; the privacy spent would be under-counted, refusing to continue", t.c.Ledger)
 	}
 	if len(seen) < s.Step {
 		return fmt.Errorf("--resume: ledger %s records %d of the %d steps the checkpoint has taken; the privacy spent would be under-counted, refusing to continue", t.c.Ledger, len(seen), s.Step)
@@ -173,6 +184,12 @@ func (t *trainer[F]) restore(s *ckptState) error {
 	}
 	if err := t.net.opt.Updater().UnmarshalBinary(s.Optim); err != nil {
 		return fmt.Errorf("--resume: optimizer state: %w", err)
+	}
+	if t.priv.prior != nil {
+		if s.Center == nil {
+			return fmt.Errorf("--resume: the run centres its features (--center-norm) but the checkpoint holds no mean; refusing to estimate it again")
+		}
+		t.data.mean = s.Center
 	}
 	if t.c.adaptive() {
 		if err := t.net.opt.SetThresholds(s.Thresholds); err != nil {
@@ -245,6 +262,6 @@ func (t *trainer[F]) saveCheckpoint() error {
 		return err
 	}
 	return writeCheckpoint(t.c.CheckpointDir, &ckptState{ID: t.id, Step: t.step, Params: slices.Clone(toFloat64(t.net.arena.Params)),
-		Average: t.average(), Thresholds: t.adaptiveThresholds(),
+		Average: t.average(), Thresholds: t.adaptiveThresholds(), Center: t.data.mean,
 		Optim: ob, Accountant: ab, Ranks: ranks})
 }

@@ -36,11 +36,10 @@ func (t *trainer[F]) setup() error {
 	if t.net.arena, err = t.net.model.NewArena(c.Seed); err != nil {
 		return err
 	}
-	views, err := loadViews(c, t.data.train)
-	if err != nil {
+	if t.data.views, err = loadViews(c, t.data.train); err != nil {
 		return err
 	}
-	if t.aug, err = newAugmenter(c, t.net.model.InShape(), views); err != nil {
+	if t.aug, err = newAugmenter(c, t.net.model.InShape(), t.data.views); err != nil {
 		return err
 	}
 	if t.aug != nil && t.aug.k > 1 {
@@ -52,6 +51,7 @@ func (t *trainer[F]) setup() error {
 	if err != nil {
 		return err
 	}
+	t.priv.prior = centerPrior(c)
 	if err := t.planRun(); err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (t *trainer[F]) setup() error {
 		LR: c.LR, LRSchedule: c.LRSchedule, Momentum: c.Momentum, WeightDecay: c.WeightDecay, World: t.world, TrainN: n,
 		SampleRate: t.priv.q, Sigma: t.priv.sigma, TargetEpsilon: c.TargetEpsilon, Delta: c.Delta,
 		Accountant: c.Accountant, Seed: c.Seed, Secure: c.Secure, Noise: noiseIdentity(c.Noise), EMA: c.EMA, EMAWarmup: emaWarmupIdentity(c),
-		Adaptive: t.adaptiveIdentity(), Augment: t.augmentIdentity()}
+		Adaptive: t.adaptiveIdentity(), Augment: t.augmentIdentity(), Center: centerIdentity(c)}
 	if c.EMA > 0 {
 		t.net.avg = newAverage(c.EMA, c.EMAWarmup, t.net.arena.Params)
 	}
@@ -330,9 +330,13 @@ func (t *trainer[F]) planRun() error {
 	}
 	t.priv.sigma = c.Sigma
 	if c.TargetEpsilon > 0 {
-		t.priv.sigma, _, err = accountant.Calibrate(mech, accountant.Calibration{TargetEpsilon: c.TargetEpsilon, Delta: c.Delta, SampleRate: t.priv.q, Steps: t.plan.total})
+		t.priv.sigma, _, err = accountant.Calibrate(mech, accountant.Calibration{TargetEpsilon: c.TargetEpsilon, Delta: c.Delta, SampleRate: t.priv.q, Steps: t.plan.total, Prior: t.priv.prior})
 		if err != nil {
-			return fmt.Errorf("--target-epsilon %v: calibrating σ for %d steps at q=%.6g, δ=%g: %w", c.TargetEpsilon, t.plan.total, t.priv.q, c.Delta, err)
+			after := ""
+			if t.priv.prior != nil {
+				after = fmt.Sprintf(" after the features' mean (--center-sigma %v)", c.CenterSigma)
+			}
+			return fmt.Errorf("--target-epsilon %v: calibrating σ for %d steps at q=%.6g, δ=%g%s: %w", c.TargetEpsilon, t.plan.total, t.priv.q, c.Delta, after, err)
 		}
 	}
 	t.priv.acct = accountant.NewWith(mech)

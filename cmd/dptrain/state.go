@@ -27,7 +27,8 @@ import (
 //
 //	section            contents
 //	header             JSON object {"ID": run identity, "Step": s, "Ranks": W,
-//	                   "Thresholds": the adaptive thresholds (absent when fixed)}
+//	                   "Thresholds": the adaptive thresholds (absent when fixed),
+//	                   "Center": --center-norm's mean (absent without)}
 //	parameters         the arena's P parameters, float64 little-endian
 //	average            the moving average of the parameters (--ema), P
 //	                   float64 little-endian; empty without --ema
@@ -78,6 +79,7 @@ type runIdentity struct {
 	EMAWarmup     float64 `json:",omitempty"` // --ema-warmup; 0 for the default 10
 	Adaptive      string  `json:",omitempty"` // adaptive clipping's settings; empty for fixed thresholds
 	Augment       string  `json:",omitempty"` // the augmentation flags; empty for none
+	Center        string  `json:",omitempty"` // --center-norm's settings; empty without
 }
 
 // modelIdentity is the identity of a model given as a spec file: its
@@ -126,6 +128,7 @@ type ckptState struct {
 	Params     []float64
 	Average    []float64 // the --ema average; nil without --ema
 	Thresholds []float64 // the adaptive thresholds after Step steps; nil for fixed ones
+	Center     []float64 // --center-norm's private mean of the features; nil without
 	Optim      []byte
 	Accountant []byte // accountant JSON
 	Ranks      []rankState
@@ -137,6 +140,7 @@ type ckptHeader struct {
 	Step       int
 	Ranks      int
 	Thresholds []float64 `json:",omitempty"` // the current adaptive thresholds
+	Center     []float64 `json:",omitempty"` // --center-norm's private mean of the features
 }
 
 // appendSection appends b to dst as one section: its length, then b.
@@ -209,7 +213,7 @@ func (r *sections) floats(what string) []float64 {
 
 // encode returns the dptrain/3 payload of s.
 func (s *ckptState) encode() ([]byte, error) {
-	h, err := json.Marshal(ckptHeader{ID: s.ID, Step: s.Step, Ranks: len(s.Ranks), Thresholds: s.Thresholds})
+	h, err := json.Marshal(ckptHeader{ID: s.ID, Step: s.Step, Ranks: len(s.Ranks), Thresholds: s.Thresholds, Center: s.Center})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the checkpoint header: %w", err)
 	}
@@ -270,7 +274,7 @@ func decodeSections(payload []byte, average bool) (*ckptState, error) {
 			return nil, fmt.Errorf("header: %d ranks", h.Ranks)
 		}
 	}
-	s := &ckptState{ID: h.ID, Step: h.Step, Params: r.floats("parameters"), Thresholds: h.Thresholds}
+	s := &ckptState{ID: h.ID, Step: h.Step, Params: r.floats("parameters"), Thresholds: h.Thresholds, Center: h.Center}
 	if average {
 		if s.Average = r.floats("average"); len(s.Average) == 0 {
 			s.Average = nil

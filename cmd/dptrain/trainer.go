@@ -55,7 +55,9 @@ type outputs struct {
 // dataset is the training and test data and their number of classes.
 type dataset struct {
 	train, test labelled
-	classes     int // labels are in [0, classes); the model has classes outputs
+	views       []labelled // --augment-views, the training set's precomputed views
+	classes     int        // labels are in [0, classes); the model has classes outputs
+	mean        []float64  // --center-norm: the private mean subtracted from every sample; nil: none
 }
 
 // labelled is a split of labelled samples: data.Images (Fashion-MNIST) or
@@ -93,10 +95,11 @@ type streams struct {
 // privacy is the mechanism's parameters and the record of what was spent.
 type privacy struct {
 	q, sigma float64
+	prior    accountant.History // what the run spends before its steps (--center-norm's mean); nil: nothing
 	acct     *accountant.Accountant
 	ledger   *accountant.Ledger // rank 0 only
 	pending  map[int]string     // ledger records beyond the checkpoint: step → fingerprint
-	maxTotal int                // budget guard: largest history length allowed (-1: no guard)
+	maxSteps int                // budget guard: the most steps allowed after the prior (-1: no guard)
 }
 
 // schedule is the length of the run.

@@ -29,9 +29,10 @@ func epsFor(m accountant.Mechanism, prior accountant.History, sigma, q float64, 
 }
 
 // stepsRecorded returns the number of steps the accountant holds, the
-// prior's release left out.
+// prior's release left out (recorded first, or not yet: planBudget runs
+// before a fresh run records it).
 func (p *privacy) stepsRecorded() int {
-	return p.acct.History().Steps() - p.prior.Steps()
+	return max(0, p.acct.History().Steps()-p.prior.Steps())
 }
 
 // planBudget sets maxSteps, the most steps the budget allows, searching up

@@ -52,7 +52,9 @@ func testLoss(t *testing.T, stdout string) string {
 //   - The ledger's first record is the mean (σ_c, q = 1, step 0), and the
 //     ε reported is that of the mean followed by the steps.
 //   - The budget guard counts the mean: it stops where the mean and the
-//     steps reach the budget, earlier than the steps alone would.
+//     steps reach the budget, earlier than the steps alone would, and a
+//     budget the mean and one step exceed is refused before the mean is
+//     released.
 //   - --target-epsilon calibrates σ for the steps after the mean.
 //   - A resumed run subtracts the checkpoint's mean without recording it
 //     again and ends as the uninterrupted run; resuming with another
@@ -141,6 +143,16 @@ func TestCenterRun(t *testing.T) {
 	g := run(2, "guard", append(noisy, "--steps", "6", "--max-epsilon", strconv.FormatFloat(budget, 'g', -1, 64))...)
 	if !strings.Contains(g.stdout, "stopped after step 2 of 6") {
 		t.Errorf("--max-epsilon %v: want the guard to stop after step 2:\n%s", budget, g.stdout)
+	}
+
+	// A budget that the mean and one step exceed is refused before the
+	// mean is released: the ledger records nothing.
+	tight := runJob(t, 2, args("tight", append(noisy, "--steps", "6", "--max-epsilon", strconv.FormatFloat(eps(steps(1))*0.99, 'g', -1, 64))...)...)
+	if tight.code == 0 || !strings.Contains(tight.stderr, "already exhausted at step 0") {
+		t.Errorf("a budget below the mean and one step: exit %d, want a refusal:\n%s", tight.code, tight.stderr)
+	}
+	if recs := readLedgerT(t, filepath.Join(dir, "tight", "checkpoints", "ledger.txt")); len(recs) != 0 {
+		t.Errorf("the refused run's ledger holds %+v: the mean was released before the budget was checked", recs)
 	}
 
 	// Calibration for the steps after the mean.

@@ -175,10 +175,11 @@ func train[F optimizer.Float](c *config, world *mpi.Comm, ckpt *ckptState, stop 
 			return exitError, false
 		}
 	}
-	if !phase(t.recordCenter()) || !phase(t.center()) {
+	// The budget is checked before the features' mean is released.
+	if !phase(t.planBudget()) {
 		return exitError, false
 	}
-	if !phase(t.planBudget()) {
+	if !phase(t.recordCenter()) || !phase(t.center()) {
 		return exitError, false
 	}
 	if rank == 0 {

@@ -55,43 +55,47 @@ func (c Config) validate() error {
 // the same dim and cfg; all of them receive rank 0's result, so the
 // estimate is the same, bit for bit, on every rank.
 //
-// It returns an error, naming the sample, if a value is NaN or infinite.
-// It panics if len(rows) is not a multiple of dim.
+// An invalid cfg, a missing generator on rank 0, or a NaN or infinite value
+// on any rank is an error on every rank (naming the rank and the sample
+// where it is), after the same collectives, so that no rank waits for
+// another. It panics if len(rows) is not a multiple of dim.
 func Mean(c Communicator, rows []float64, dim int, cfg Config, g optimizer.Generator) ([]float64, error) {
 	if dim <= 0 || len(rows)%dim != 0 {
 		panic(fmt.Sprintf("dpmean: %d values do not make rows of %d", len(rows), dim))
 	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	rank := c.Rank()
+	// The sum, then two flags: some rank's configuration is invalid, some
+	// rank holds a bad value.
+	sum := make([]float64, dim+2)
+	badCfg, badValue := &sum[dim], &sum[dim+1]
+	cfgErr := cfg.validate()
+	if cfgErr == nil && rank == 0 && g == nil {
+		cfgErr = errors.New("dpmean: rank 0 needs a noise generator")
 	}
-	if c.Rank() == 0 && g == nil {
-		return nil, errors.New("dpmean: rank 0 needs a noise generator")
-	}
-	sum := make([]float64, dim+1) // the sum, then a flag: some rank saw a bad value
-	for i := 0; i < len(rows)/dim; i++ {
-		x := rows[i*dim : (i+1)*dim]
-		n := floats.Norm(x, 2)
-		if math.IsNaN(n) || math.IsInf(n, 0) {
-			sum[dim] = 1
-			// Every rank still enters the collectives below.
-			if err := c.AllreduceSum(sum); err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("dpmean: rank %d: sample %d of this rank holds a value that is NaN or infinite (norm %v); clean the data before estimating its mean", c.Rank(), i, n)
+	var valueErr error
+	if cfgErr != nil {
+		*badCfg = 1
+	} else {
+		valueErr = clippedSum(sum[:dim], rows, dim, cfg.ClipNorm)
+		if valueErr != nil {
+			*badValue = 1
+			valueErr = fmt.Errorf("dpmean: rank %d: %w", rank, valueErr)
 		}
-		f := 1.0
-		if n > cfg.ClipNorm {
-			f = cfg.ClipNorm / (n + 1e-6)
-		}
-		floats.AddScaled(sum[:dim], f, x)
 	}
-	if c.Rank() == 0 {
+	if rank == 0 && *badCfg == 0 && *badValue == 0 {
 		optimizer.AddNoise(sum[:dim], cfg.NoiseMultiplier*cfg.ClipNorm, g, cfg.Secure)
 	}
 	if err := c.AllreduceSum(sum); err != nil {
 		return nil, err
 	}
-	if sum[dim] != 0 {
+	switch {
+	case *badCfg != 0 && cfgErr != nil:
+		return nil, cfgErr
+	case *badCfg != 0:
+		return nil, errors.New("dpmean: another rank's configuration is invalid (see its message)")
+	case *badValue != 0 && valueErr != nil:
+		return nil, valueErr
+	case *badValue != 0:
 		return nil, errors.New("dpmean: another rank holds a NaN or infinite value (see its message)")
 	}
 	mean := sum[:dim]
@@ -100,4 +104,22 @@ func Mean(c Communicator, rows []float64, dim int, cfg Config, g optimizer.Gener
 		return nil, err
 	}
 	return mean, nil
+}
+
+// clippedSum adds to dst the rows of x, each scaled to norm at most clip;
+// it stops at the first row holding a NaN or an infinity.
+func clippedSum(dst, x []float64, dim int, clip float64) error {
+	for i := 0; i < len(x)/dim; i++ {
+		row := x[i*dim : (i+1)*dim]
+		n := floats.Norm(row, 2)
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			return fmt.Errorf("sample %d of this rank holds a value that is NaN or infinite (norm %v); clean the data before estimating its mean", i, n)
+		}
+		f := 1.0
+		if n > clip {
+			f = clip / (n + 1e-6)
+		}
+		floats.AddScaled(dst, f, row)
+	}
+	return nil
 }

@@ -48,8 +48,9 @@ func shard(n, dim, rank, world int) (rows []float64, first int) {
 // of the clipped samples, whichever rank holds them (W = 4 leaves a rank
 // without samples), and it is the same bit for bit on every rank; with
 // σ = 3 the error has standard deviation σR/N whatever W is (rank 0 alone
-// adds noise); a NaN on the last rank is an error on every rank, naming
-// that rank and sample, and hangs nobody.
+// adds noise); a NaN on the last rank, a missing generator on rank 0 and
+// an invalid configuration on the last rank are errors on every rank,
+// naming the rank and sample where they are, and hang nobody.
 func TestMeanMPI(t *testing.T) {
 	mpitest.Run(t, []int{1, 2, 3, 4}, func(t *testing.T, comm *mpi.Comm) {
 		w, r := comm.Size(), comm.Rank()
@@ -119,6 +120,34 @@ func TestMeanMPI(t *testing.T) {
 			t.Errorf("rank %d (samples from %d): error %q does not name the sample", r, first, err)
 		case r != w-1 && !strings.Contains(err.Error(), "another rank"):
 			t.Errorf("rank %d: error %q does not blame another rank", r, err)
+		}
+
+		// Misuse on one rank is an error on all of them, not a hang: rank 0
+		// without a generator, then the last rank with σ = 0.
+		cfg := dpmean.Config{ClipNorm: clip, NoiseMultiplier: 1, N: n}
+		for _, tc := range []struct {
+			name string
+			on   int
+			g    optimizer.Generator
+			cfg  dpmean.Config
+			want string
+		}{
+			{"no generator", 0, nil, cfg, "needs a noise generator"},
+			{"σ = 0", w - 1, g, dpmean.Config{ClipNorm: clip, N: n}, "noise multiplier"},
+		} {
+			gi, ci := g, cfg
+			if r == tc.on {
+				gi, ci = tc.g, tc.cfg
+			}
+			_, err := dpmean.Mean(comm, rows, dim, ci, gi)
+			switch {
+			case err == nil:
+				t.Errorf("%s on rank %d: rank %d got no error", tc.name, tc.on, r)
+			case r == tc.on && !strings.Contains(err.Error(), tc.want):
+				t.Errorf("%s: rank %d's error %q does not say %q", tc.name, r, err, tc.want)
+			case r != tc.on && !strings.Contains(err.Error(), "another rank"):
+				t.Errorf("%s on rank %d: rank %d's error %q does not blame another rank", tc.name, tc.on, r, err)
+			}
 		}
 	})
 }

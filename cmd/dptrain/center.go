@@ -70,15 +70,18 @@ func (t *trainer[F]) center() error {
 	dim, n := train.Dim(), train.Len()
 	if t.data.mean == nil {
 		var g optimizer.Generator
+		var gerr error
 		if t.rank == 0 {
-			var err error
-			if g, err = centerNoise(t.c); err != nil {
-				return err
-			}
+			g, gerr = centerNoise(t.c)
 		}
+		// Every rank enters Mean; without a generator rank 0 fails there,
+		// and the others with it.
 		lo, hi := t.rank*n/t.world, (t.rank+1)*n/t.world
 		m, err := dpmean.Mean(t.comm, train.Features[lo*dim:hi*dim], dim,
 			dpmean.Config{ClipNorm: t.c.CenterNorm, NoiseMultiplier: t.c.CenterSigma, N: n, Secure: t.c.Secure}, g)
+		if gerr != nil {
+			return fmt.Errorf("--center-norm: the mean's noise generator: %w", gerr)
+		}
 		if err != nil {
 			return fmt.Errorf("--center-norm: estimating the training features' mean: %w", err)
 		}
@@ -97,7 +100,11 @@ func (t *trainer[F]) center() error {
 // own, seeded from --seed, or a secure one with --secure.
 func centerNoise(c *config) (optimizer.Generator, error) {
 	if c.Secure {
-		return optimizer.NewSecureGenerator()
+		g, err := optimizer.NewSecureGenerator()
+		if err != nil {
+			return nil, err // a nil interface, not a nil *SecureGenerator
+		}
+		return g, nil
 	}
 	return optimizer.NewSeededGenerator(seed.ForRank(c.Seed, "center", 0)), nil
 }

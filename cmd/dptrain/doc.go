@@ -28,9 +28,10 @@
 // # Source map
 //
 // main.go runs a rank through the job's phases (setup, resume or fresh
-// start, budget plan, loop, final checkpoint and summary); config.go parses
-// the flags; trainer.go holds a rank's state; setup.go builds the data,
-// model and DP optimizer; collectives.go holds what the ranks agree on and
+// start, budget plan, the features' private mean, loop, final checkpoint
+// and summary); config.go parses the flags; trainer.go holds a rank's
+// state; setup.go builds the data, model and DP optimizer; center.go
+// estimates, records and subtracts the features' mean (--center-norm); collectives.go holds what the ranks agree on and
 // exchange outside the optimizer; budget.go is the budget guard; loop.go
 // runs the training steps; ledger.go is the write-ahead privacy ledger;
 // state.go (checkpoint format) and resume.go save and restore a run;

@@ -85,7 +85,8 @@ func writeView(t *testing.T, path string, n, d int, x []float64) {
 // Augmentation multiplicity end to end, on 2 ranks with noise: a view
 // identical to the training features leaves the run as it is without
 // augmentation (the mean of two equal gradients is the gradient; the loss
-// of a sample is its copies' mean), and a different view changes it.
+// of a sample is its copies' mean), also with --center-norm (the views are
+// centred too), and a different view changes it.
 func TestAugmentViews(t *testing.T) {
 	dir := t.TempDir()
 	_, trainNPY := exportSplit(t, dir, "train", 128)
@@ -118,6 +119,16 @@ func TestAugmentViews(t *testing.T) {
 	}
 	if d := maxDiff(run("other", "--augment-views", otherPath, "--multiplicity", "2"), plain); d < 1e-6 {
 		t.Errorf("a different view changed the weights by only %g", d)
+	}
+	// --center-norm centres the views like the training samples, so an
+	// identical view still changes nothing.
+	center := []string{"--center-norm", "40", "--center-sigma", "1"}
+	centred := run("centred", center...)
+	if d := maxDiff(run("centred-same", append(center, "--augment-views", same)...), centred); d > 1e-12 {
+		t.Errorf("with --center-norm, an identical view changed the weights by %g (is the view centred?)", d)
+	}
+	if d := maxDiff(centred, plain); d < 1e-6 {
+		t.Errorf("--center-norm changed the weights by only %g", d)
 	}
 }
 

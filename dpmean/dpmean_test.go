@@ -9,6 +9,7 @@ import (
 	"github.com/dpmpi/dpmpi/mpi"
 	"github.com/dpmpi/dpmpi/mpi/mpitest"
 	"github.com/dpmpi/dpmpi/optimizer"
+	"gonum.org/v1/gonum/floats"
 )
 
 func TestMain(m *testing.M) { mpitest.Main(m) }
@@ -20,19 +21,11 @@ func sample(i, dim int) []float64 {
 	for j := range x {
 		x[j] = math.Sin(float64(1+i*dim+j)) + 0.5
 	}
-	s := float64(1+i%3) / math.Sqrt(dotSelf(x))
+	s := float64(1+i%3) / floats.Norm(x, 2)
 	for j := range x {
 		x[j] *= s
 	}
 	return x
-}
-
-func dotSelf(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v * v
-	}
-	return s
 }
 
 // shard returns this rank's contiguous share of n samples (possibly none).
@@ -69,7 +62,7 @@ func TestMeanMPI(t *testing.T) {
 		for i := range n {
 			x := sample(i, dim)
 			f := 1.0
-			if nrm := math.Sqrt(dotSelf(x)); nrm > clip {
+			if nrm := floats.Norm(x, 2); nrm > clip {
 				f = clip / (nrm + 1e-6)
 				clipped++
 			}
@@ -102,7 +95,7 @@ func TestMeanMPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := math.Sqrt(dotSelf(noisy) / big)
+		s := floats.Norm(noisy, 2) / math.Sqrt(big)
 		if wantStd := sigma * clip / bigN; math.Abs(s/wantStd-1) > 0.03 {
 			t.Errorf("W=%d: noise std %v, want σR/N = %v", w, s, wantStd)
 		}
@@ -196,7 +189,7 @@ func TestMeanSecure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, want := math.Sqrt(dotSelf(a)/dim), sigma*clip/n; math.Abs(s/want-1) > 0.03 {
+	if s, want := floats.Norm(a, 2)/math.Sqrt(dim), sigma*clip/n; math.Abs(s/want-1) > 0.03 {
 		t.Errorf("noise std %v, want σR/N = %v", s, want)
 	}
 	if a[0] == b[0] && a[1] == b[1] {

@@ -13,22 +13,32 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// thresholdRecords returns the thresholds of the metrics records that
-// carry them.
-func thresholdRecords(t *testing.T, path string) [][]float64 {
+// metricRecords returns the records of a metrics file.
+func metricRecords(t *testing.T, path string) []metric {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out [][]float64
+	var out []metric
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var m metric
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", path, err)
 		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// thresholdRecords returns the thresholds of the metrics records that
+// carry them.
+func thresholdRecords(t *testing.T, path string) [][]float64 {
+	t.Helper()
+	var out [][]float64
+	for _, m := range metricRecords(t, path) {
 		if m.Thresholds != nil {
 			out = append(out, m.Thresholds)
 		}

@@ -20,7 +20,7 @@ import (
 func epsFor(m accountant.Mechanism, prior accountant.History, sigma, q float64, n int, delta float64) (float64, error) {
 	h := slices.Clone(prior)
 	if n > 0 {
-		h = append(h, accountant.Entry{NoiseMultiplier: sigma, SampleRate: q, Steps: n})
+		h = h.Add(sigma, q, n)
 	}
 	if len(h) == 0 {
 		return 0, nil

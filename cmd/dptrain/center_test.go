@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,20 +16,11 @@ import (
 // lastMetric returns the last record of a metrics file.
 func lastMetric(t *testing.T, path string) metric {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	recs := metricRecords(t, path)
+	if len(recs) == 0 {
+		t.Fatalf("%s holds no record", path)
 	}
-	defer f.Close()
-	var m metric
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		m = metric{}
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-	}
-	return m
+	return recs[len(recs)-1]
 }
 
 // testLoss reads the test loss from dptrain's summary.

@@ -234,7 +234,7 @@ func (t *trainer[F]) finish(acc, testLoss float64, wall time.Duration, steps int
 	fmt.Fprintf(t.log.out, "test accuracy   %.2f%% (test loss %.4f, %d test images)\n", 100*acc, testLoss, t.data.test.Len())
 	fmt.Fprintf(t.log.out, "privacy         ε = %s (RDP), %s (PRV) at δ = %g; %d steps%s recorded in %s\n", epsText("rdp"), epsText("prv"), c.Delta, t.priv.stepsRecorded(), priorText(t.priv.prior), c.Ledger)
 	if p := t.priv.prior; p != nil {
-		alone, _ := epsFor(t.priv.acct.Mechanism(), p, 0, 0, 0, c.Delta)
+		alone, _ := t.priv.acct.Mechanism().Epsilon(p, c.Delta)
 		fmt.Fprintf(t.log.out, "features' mean  private estimate subtracted from every sample: norm bound R = %v, σ = %v (ε = %.4f alone, %s)\n", c.CenterNorm, c.CenterSigma, alone, c.Accountant)
 	}
 	fmt.Fprintf(t.log.out, "noise           σ = %.6g, q = %.6g, %s clipping ‖C‖₂ = %.4g, drawn by %s\n", t.priv.sigma, t.priv.q, c.Clipping, floats.Norm(t.id.Thresholds, 2), noiseDrawers(c.Noise))
